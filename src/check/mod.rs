@@ -1,0 +1,328 @@
+//! Stage 2: AST → IR. Resolves names against the project (queues, the activity manifest),
+//! checks expressions, and lowers only error-free input.
+
+mod lower;
+pub mod names;
+
+use crate::diagnostics::{Code, Diagnostic, FileId, Sources, Span};
+use crate::ir;
+use crate::manifest::Manifest;
+use crate::syntax::{ast, project, yaml};
+use std::path::{Path, PathBuf};
+
+pub use lower::lower;
+
+/// The name of the project settings file.
+pub const PROJECT_FILE: &str = "stave.yaml";
+
+/// What workflow files are checked against: queues, defaults, activity manifest.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectContext {
+    /// Directory holding `stave.yaml`; None when linting files outside a project.
+    pub dir: Option<PathBuf>,
+    pub settings: ir::Project,
+    /// Queue of workflows that name none.
+    pub default_queue: Option<String>,
+    /// `defaults:` of `stave.yaml`.
+    pub defaults: Option<ast::ActivityOptions>,
+    pub manifest: Option<Manifest>,
+}
+
+impl Default for ir::Project {
+    fn default() -> Self {
+        ir::Project {
+            namespace: "default".into(),
+            queues: Vec::new(),
+        }
+    }
+}
+
+/// The form of a workflow file, by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    Yaml,
+    Text,
+}
+
+impl Form {
+    pub fn of(path: &Path) -> Option<Form> {
+        let name = path.file_name()?.to_str()?;
+        if name.ends_with(".stave.yaml") || name.ends_with(".stave.yml") {
+            Some(Form::Yaml)
+        } else if name.ends_with(".stave") {
+            Some(Form::Text)
+        } else {
+            None
+        }
+    }
+}
+
+/// Parses a workflow file of either form into the AST.
+pub fn parse(file: FileId, text: &str, form: Form) -> (Option<ast::Workflow>, Vec<Diagnostic>) {
+    match form {
+        Form::Yaml => yaml::load(file, text),
+        Form::Text => (
+            None,
+            vec![Diagnostic::new(Code::E001, Span::new(file, 0, 0), "the text form is not wired in yet")],
+        ),
+    }
+}
+
+/// Parses and lowers one workflow file already added to `sources`.
+pub fn compile_file(
+    sources: &Sources,
+    file: FileId,
+    form: Form,
+    project: &ProjectContext,
+) -> (Option<ir::Workflow>, Vec<Diagnostic>) {
+    let (ast, mut diagnostics) = parse(file, sources.text(file), form);
+    let Some(ast) = ast else {
+        return (None, diagnostics);
+    };
+    let (ir, more) = lower(&ast, sources, project);
+    diagnostics.extend(more);
+    diagnostics.extend(crate::lint::run(&ast, project));
+    let clean = !diagnostics.iter().any(Diagnostic::is_error);
+    (ir.filter(|_| clean), diagnostics)
+}
+
+/// Compiles workflow source text (tests, tools): the path decides the form.
+pub fn compile_source(
+    path: &str,
+    text: &str,
+    project: &ProjectContext,
+) -> (Sources, Option<ir::Workflow>, Vec<Diagnostic>) {
+    let mut sources = Sources::default();
+    let file = sources.add(path, text);
+    let form = Form::of(Path::new(path)).unwrap_or(Form::Yaml);
+    let (ir, diagnostics) = compile_file(&sources, file, form, project);
+    (sources, ir, diagnostics)
+}
+
+/// Finds the directory of the `stave.yaml` that governs `path` (itself or an ancestor).
+pub fn find_project_dir(path: &Path) -> Option<PathBuf> {
+    let start = if path.is_dir() {
+        path.to_path_buf()
+    } else {
+        path.parent()?.to_path_buf()
+    };
+    let start = if start.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        start
+    };
+    let absolute = std::fs::canonicalize(&start).ok()?;
+    absolute
+        .ancestors()
+        .find(|dir| dir.join(PROJECT_FILE).is_file())
+        .map(|dir| {
+            // Keep paths relative when they were given relative, for readable messages.
+            pathdiff(dir, &start).unwrap_or_else(|| dir.to_path_buf())
+        })
+}
+
+fn pathdiff(dir: &Path, start: &Path) -> Option<PathBuf> {
+    if start.is_absolute() {
+        return None;
+    }
+    let cwd = std::env::current_dir().ok()?;
+    dir.strip_prefix(&cwd).ok().map(|p| {
+        if p.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            p.to_path_buf()
+        }
+    })
+}
+
+/// Reads `DIR/stave.yaml` and the manifest it names; problems go to `diagnostics`.
+pub fn load_project_context(
+    dir: &Path,
+    sources: &mut Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> ProjectContext {
+    let path = dir.join(PROJECT_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) => {
+            let file = sources.add(&path, "");
+            diagnostics.push(
+                Diagnostic::new(Code::E001, Span::new(file, 0, 0), format!("cannot read `{}`: {e}", path.display()))
+                    .help("create `stave.yaml` with the project's namespace and queues (`stave init` writes one)"),
+            );
+            return ProjectContext {
+                dir: Some(dir.to_path_buf()),
+                ..ProjectContext::default()
+            };
+        }
+    };
+    let file = sources.add(&path, text);
+    let (parsed, mut diags) = project::load(file, sources.text(file));
+    let mut context = ProjectContext {
+        dir: Some(dir.to_path_buf()),
+        ..ProjectContext::default()
+    };
+    if let Some(parsed) = parsed {
+        context = lower::lower_project(&parsed, dir, sources, &mut diags);
+        context.dir = Some(dir.to_path_buf());
+    }
+    diagnostics.extend(diags);
+    context
+}
+
+/// Workflow files under `dir` (recursive, sorted, skipping hidden directories and `target`).
+pub fn workflow_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if path.is_dir() {
+                if !name.starts_with('.') && name != "target" && name != "node_modules" {
+                    stack.push(path);
+                }
+            } else if Form::of(&path).is_some() {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// A whole project, loaded: every file read, every diagnostic, and the bundle when clean.
+#[derive(Debug)]
+pub struct ProjectLoad {
+    pub sources: Sources,
+    pub diagnostics: Vec<Diagnostic>,
+    pub context: ProjectContext,
+    /// Present only when there is no error (warnings are allowed).
+    pub bundle: Option<ir::Bundle>,
+}
+
+impl ProjectLoad {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Loads the project in `dir`: `stave.yaml`, the manifest and every workflow file below it.
+pub fn load_project(dir: &Path) -> ProjectLoad {
+    let mut sources = Sources::default();
+    let mut diagnostics = Vec::new();
+    let context = load_project_context(dir, &mut sources, &mut diagnostics);
+    let mut workflows = Vec::new();
+    match workflow_files(dir) {
+        Ok(files) => {
+            for path in files {
+                if let Some(wf) = compile_path(&path, &mut sources, &context, &mut diagnostics) {
+                    workflows.push(wf);
+                }
+            }
+        }
+        Err(e) => {
+            let file = sources.add(dir, "");
+            diagnostics.push(Diagnostic::new(Code::E001, Span::new(file, 0, 0), format!("cannot list `{}`: {e}", dir.display())));
+        }
+    }
+    let bundle = finish_bundle(&context, workflows, &sources, &mut diagnostics);
+    ProjectLoad {
+        sources,
+        diagnostics,
+        context,
+        bundle,
+    }
+}
+
+/// Reads and compiles one file into `sources`/`diagnostics`.
+pub fn compile_path(
+    path: &Path,
+    sources: &mut Sources,
+    context: &ProjectContext,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<ir::Workflow> {
+    let form = Form::of(path).unwrap_or(Form::Yaml);
+    let text = match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let file = sources.add(path, text);
+                diagnostics.push(
+                    Diagnostic::new(Code::E001, Span::new(file, at, at + 1), "the file is not valid UTF-8")
+                        .label("invalid byte")
+                        .help("save the file as UTF-8"),
+                );
+                return None;
+            }
+        },
+        Err(e) => {
+            let file = sources.add(path, "");
+            diagnostics.push(
+                Diagnostic::new(Code::E001, Span::new(file, 0, 0), format!("cannot read `{}`: {e}", path.display()))
+                    .help("check the path and the file's permissions"),
+            );
+            return None;
+        }
+    };
+    let file = sources.add(path, text);
+    let (ir, diags) = compile_file(sources, file, form, context);
+    diagnostics.extend(diags);
+    ir
+}
+
+/// Project-wide checks and fix-ups: unique workflow names, children routed to their queue.
+pub fn finish_bundle(
+    context: &ProjectContext,
+    mut workflows: Vec<ir::Workflow>,
+    sources: &Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<ir::Bundle> {
+    let mut seen: std::collections::BTreeMap<String, String> = Default::default();
+    for wf in &workflows {
+        if let Some(first) = seen.insert(wf.name.clone(), wf.source.clone()) {
+            // Both forms of one workflow may sit side by side (samples); they must agree.
+            let other = workflows
+                .iter()
+                .find(|w| w.source == first && w.name == wf.name);
+            if other.is_some_and(|o| o.hash != wf.hash) {
+                let file = sources.find(Path::new(&wf.source)).unwrap_or_default();
+                diagnostics.push(
+                    Diagnostic::new(Code::E046, Span::new(file, 0, 0), format!(
+                        "workflow `{}` is defined twice with different meanings: `{first}` and `{}`",
+                        wf.name, wf.source
+                    ))
+                    .help("rename one of them, or keep the two forms of one workflow identical"),
+                );
+            }
+        }
+    }
+    // Keep one definition per workflow type.
+    let mut unique: Vec<ir::Workflow> = Vec::new();
+    for wf in workflows.drain(..) {
+        if !unique.iter().any(|u| u.name == wf.name) {
+            unique.push(wf);
+        }
+    }
+    let queues: std::collections::BTreeMap<String, String> = unique
+        .iter()
+        .map(|w| (w.name.clone(), w.task_queue.clone()))
+        .collect();
+    for wf in &mut unique {
+        let mut changed = false;
+        lower::route_children(&mut wf.steps, &queues, &mut changed);
+        if changed {
+            wf.hash = wf.compute_hash();
+        }
+    }
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return None;
+    }
+    Some(ir::Bundle {
+        ir_version: ir::IR_VERSION,
+        project: context.settings.clone(),
+        workflows: unique,
+    })
+}

@@ -1,0 +1,84 @@
+//! The command line: one file per subcommand; `main_with` is the entry point for custom workers.
+
+pub mod cancel;
+pub mod compile;
+pub mod describe;
+pub mod explain;
+pub mod lint;
+pub mod query;
+pub mod result;
+pub mod signal;
+pub mod start;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Declarative workflows on Temporal.
+#[derive(Debug, Parser)]
+#[command(name = "stave", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check workflow files and report every problem with its place and a fix.
+    Lint(lint::Args),
+    /// Compile one workflow file to its IR (JSON on stdout).
+    Compile(compile::Args),
+    /// Explain a diagnostic code (what, why, example, fix).
+    Explain(explain::Args),
+    /// Start a run of a workflow (input checked against its schema; the run is pinned).
+    Start(start::Args),
+    /// Send a signal to a run.
+    Signal(signal::Args),
+    /// Ask a run a query and print the answer.
+    Query(query::Args),
+    /// Wait for a run to finish and print its result or failure.
+    Result(result::Args),
+    /// Show a run's status, current steps and pinned version.
+    Describe(describe::Args),
+    /// Request cancellation of a run (its compensations run).
+    Cancel(cancel::Args),
+}
+
+/// What a binary brings to the CLI: custom workers pass their own activities.
+#[derive(Default)]
+pub struct Context {}
+
+/// Runs the stock `stave` binary.
+pub fn main() -> ExitCode {
+    main_with(Context::default())
+}
+
+/// Runs the CLI with the given context (a custom worker's activities).
+pub fn main_with(context: Context) -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    run(cli, context)
+}
+
+pub fn run(cli: Cli, context: Context) -> ExitCode {
+    let _ = &context;
+    match cli.command {
+        Command::Lint(args) => lint::run(args),
+        Command::Compile(args) => compile::run(args),
+        Command::Explain(args) => explain::run(args),
+        Command::Start(args) => start::run(args),
+        Command::Signal(args) => signal::run(args),
+        Command::Query(args) => query::run(args),
+        Command::Result(args) => result::run(args),
+        Command::Describe(args) => describe::run(args),
+        Command::Cancel(args) => cancel::run(args),
+    }
+}

@@ -1,0 +1,658 @@
+//! The expression syntax tree: every node carries its byte span in the workflow file.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use crate::diagnostics::Span;
+
+/// One expression node.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Expr {
+    pub kind: ExprKind,
+    #[serde(with = "span_serde")]
+    pub span: Span,
+}
+
+/// The kinds of expression node.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExprKind {
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// Always finite: the parser rejects literals that overflow `f64`.
+    Double(f64),
+    String(String),
+    List(Vec<Expr>),
+    /// Entries in source order; keys are arbitrary expressions, checked at run time.
+    Map(Vec<(Expr, Expr)>),
+    /// A free identifier: a root of the scope (`input`, `steps`, …) or a macro variable.
+    Ident(String),
+    /// `target.field`.
+    Member {
+        target: Box<Expr>,
+        field: Name,
+    },
+    /// `target[index]`.
+    Index {
+        target: Box<Expr>,
+        index: Box<Expr>,
+    },
+    /// A global function `f(args)` (target `None`) or a method `target.f(args)`.
+    Call {
+        target: Option<Box<Expr>>,
+        function: Name,
+        args: Vec<Expr>,
+    },
+    Unary {
+        op: UnaryOp,
+        operand: Box<Expr>,
+    },
+    Binary {
+        op: BinaryOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    /// `cond ? then : otherwise`.
+    Cond {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        otherwise: Box<Expr>,
+    },
+    /// The `has(target.field)` macro.
+    Has {
+        target: Box<Expr>,
+        field: Name,
+    },
+    /// `target.map(var, body)`, `target.filter(var, body)`, … ; `filter` is the optional
+    /// predicate of the three-argument `map(var, filter, body)`.
+    Macro {
+        kind: MacroKind,
+        target: Box<Expr>,
+        var: Name,
+        filter: Option<Box<Expr>>,
+        body: Box<Expr>,
+    },
+}
+
+/// An identifier with its own span (a field name, a function name, a macro variable).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Name {
+    pub name: String,
+    #[serde(with = "span_serde")]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnaryOp {
+    Not,
+    Neg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BinaryOp {
+    Or,
+    And,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    In,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MacroKind {
+    Map,
+    Filter,
+    Exists,
+    All,
+    ExistsOne,
+}
+
+/// A YAML string scalar after template parsing.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Template {
+    /// No `${`: the text itself (with `$${` unescaped).
+    Literal(String),
+    /// Exactly one `${ expr }`: the expression's typed value.
+    Expr(Expr),
+    /// Text with `${ … }` inside: rendered as a string.
+    Interp(Vec<TemplatePart>),
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TemplatePart {
+    Text(String),
+    Expr(Expr),
+}
+
+impl BinaryOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BinaryOp::Or => "||",
+            BinaryOp::And => "&&",
+            BinaryOp::Eq => "==",
+            BinaryOp::Ne => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::In => "in",
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::Rem => "%",
+        }
+    }
+
+    /// Binding strength; higher binds tighter. All relations share one level, as in CEL.
+    pub fn precedence(self) -> u8 {
+        match self {
+            BinaryOp::Or => 1,
+            BinaryOp::And => 2,
+            BinaryOp::Eq
+            | BinaryOp::Ne
+            | BinaryOp::Lt
+            | BinaryOp::Le
+            | BinaryOp::Gt
+            | BinaryOp::Ge
+            | BinaryOp::In => 3,
+            BinaryOp::Add | BinaryOp::Sub => 4,
+            BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => 5,
+        }
+    }
+}
+
+impl UnaryOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnaryOp::Not => "!",
+            UnaryOp::Neg => "-",
+        }
+    }
+}
+
+impl MacroKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MacroKind::Map => "map",
+            MacroKind::Filter => "filter",
+            MacroKind::Exists => "exists",
+            MacroKind::All => "all",
+            MacroKind::ExistsOne => "exists_one",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<MacroKind> {
+        Some(match name {
+            "map" => MacroKind::Map,
+            "filter" => MacroKind::Filter,
+            "exists" => MacroKind::Exists,
+            "all" => MacroKind::All,
+            "exists_one" => MacroKind::ExistsOne,
+            _ => return None,
+        })
+    }
+}
+
+impl Expr {
+    pub fn new(kind: ExprKind, span: Span) -> Expr {
+        Expr { kind, span }
+    }
+
+    /// Calls `f` on this node and every node below it, parents before children, in source
+    /// order.
+    pub fn walk(&self, f: &mut impl FnMut(&Expr)) {
+        f(self);
+        self.for_each_child(|c| c.walk(f));
+    }
+
+    /// Calls `f` on each direct child, in source order.
+    pub fn for_each_child<'a>(&'a self, mut f: impl FnMut(&'a Expr)) {
+        match &self.kind {
+            ExprKind::Null
+            | ExprKind::Bool(_)
+            | ExprKind::Int(_)
+            | ExprKind::Double(_)
+            | ExprKind::String(_)
+            | ExprKind::Ident(_) => {}
+            ExprKind::List(items) => items.iter().for_each(f),
+            ExprKind::Map(entries) => {
+                for (k, v) in entries {
+                    f(k);
+                    f(v);
+                }
+            }
+            ExprKind::Member { target, .. } | ExprKind::Has { target, .. } => f(target),
+            ExprKind::Index { target, index } => {
+                f(target);
+                f(index);
+            }
+            ExprKind::Call { target, args, .. } => {
+                if let Some(t) = target {
+                    f(t);
+                }
+                args.iter().for_each(f);
+            }
+            ExprKind::Unary { operand, .. } => f(operand),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                f(lhs);
+                f(rhs);
+            }
+            ExprKind::Cond {
+                cond,
+                then,
+                otherwise,
+            } => {
+                f(cond);
+                f(then);
+                f(otherwise);
+            }
+            ExprKind::Macro {
+                target,
+                filter,
+                body,
+                ..
+            } => {
+                f(target);
+                if let Some(p) = filter {
+                    f(p);
+                }
+                f(body);
+            }
+        }
+    }
+
+    /// Mutable visit of every node, parents first; used to rewrite spans.
+    fn walk_mut(&mut self, f: &mut impl FnMut(&mut Expr)) {
+        f(self);
+        match &mut self.kind {
+            ExprKind::Null
+            | ExprKind::Bool(_)
+            | ExprKind::Int(_)
+            | ExprKind::Double(_)
+            | ExprKind::String(_)
+            | ExprKind::Ident(_) => {}
+            ExprKind::List(items) => items.iter_mut().for_each(|e| e.walk_mut(f)),
+            ExprKind::Map(entries) => {
+                for (k, v) in entries {
+                    k.walk_mut(f);
+                    v.walk_mut(f);
+                }
+            }
+            ExprKind::Member { target, .. } | ExprKind::Has { target, .. } => target.walk_mut(f),
+            ExprKind::Index { target, index } => {
+                target.walk_mut(f);
+                index.walk_mut(f);
+            }
+            ExprKind::Call { target, args, .. } => {
+                if let Some(t) = target {
+                    t.walk_mut(f);
+                }
+                args.iter_mut().for_each(|e| e.walk_mut(f));
+            }
+            ExprKind::Unary { operand, .. } => operand.walk_mut(f),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                lhs.walk_mut(f);
+                rhs.walk_mut(f);
+            }
+            ExprKind::Cond {
+                cond,
+                then,
+                otherwise,
+            } => {
+                cond.walk_mut(f);
+                then.walk_mut(f);
+                otherwise.walk_mut(f);
+            }
+            ExprKind::Macro {
+                target,
+                filter,
+                body,
+                ..
+            } => {
+                target.walk_mut(f);
+                if let Some(p) = filter {
+                    p.walk_mut(f);
+                }
+                body.walk_mut(f);
+            }
+        }
+    }
+
+    /// Sets every span (of nodes and names) to `span`.
+    pub fn set_spans(&mut self, span: Span) {
+        self.walk_mut(&mut |e| {
+            e.span = span;
+            match &mut e.kind {
+                ExprKind::Member { field, .. } | ExprKind::Has { field, .. } => field.span = span,
+                ExprKind::Call { function, .. } => function.span = span,
+                ExprKind::Macro { var, .. } => var.span = span,
+                _ => {}
+            }
+        });
+    }
+
+    /// Sets every span to the default, for comparisons that ignore positions.
+    pub fn strip_spans(&mut self) {
+        self.set_spans(Span::default());
+    }
+
+    /// Ids `X` read as `steps.X` or `steps["X"]`, wherever `steps` is the free root.
+    pub fn step_refs(&self) -> BTreeSet<String> {
+        self.root_fields("steps")
+    }
+
+    /// Names `X` read as `vars.X` or `vars["X"]`.
+    pub fn var_refs(&self) -> BTreeSet<String> {
+        self.root_fields("vars")
+    }
+
+    fn root_fields(&self, root: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        self.visit_free(&mut Vec::new(), &mut |e, bound| {
+            if let Some((r, field)) = e.root_field()
+                && r == root
+                && !bound.iter().any(|b| *b == root)
+            {
+                out.insert(field.to_owned());
+            }
+        });
+        out
+    }
+
+    /// Free root identifiers: every identifier not bound by an enclosing macro.
+    pub fn roots(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        self.visit_free(&mut Vec::new(), &mut |e, bound| {
+            if let ExprKind::Ident(name) = &e.kind
+                && !bound.iter().any(|b| b == name)
+            {
+                out.insert(name.clone());
+            }
+        });
+        out
+    }
+
+    /// `(root, field)` when this node is `root.field` or `root["field"]` on an identifier.
+    pub fn root_field(&self) -> Option<(&str, &str)> {
+        match &self.kind {
+            ExprKind::Member { target, field } => match &target.kind {
+                ExprKind::Ident(root) => Some((root, &field.name)),
+                _ => None,
+            },
+            ExprKind::Index { target, index } => match (&target.kind, &index.kind) {
+                (ExprKind::Ident(root), ExprKind::String(field)) => Some((root, field)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Walks with the list of macro variables bound at each node.
+    fn visit_free<'a>(&'a self, bound: &mut Vec<&'a str>, f: &mut impl FnMut(&'a Expr, &[&'a str])) {
+        f(self, bound);
+        if let ExprKind::Macro {
+            target,
+            var,
+            filter,
+            body,
+            ..
+        } = &self.kind
+        {
+            target.visit_free(bound, f);
+            bound.push(&var.name);
+            if let Some(p) = filter {
+                p.visit_free(bound, f);
+            }
+            body.visit_free(bound, f);
+            bound.pop();
+        } else {
+            self.for_each_child(|c| c.visit_free(bound, f));
+        }
+    }
+}
+
+impl Template {
+    /// Calls `f` on every expression node of the template.
+    pub fn walk(&self, f: &mut impl FnMut(&Expr)) {
+        for e in self.exprs() {
+            e.walk(f);
+        }
+    }
+
+    /// The template's top-level expressions, in order.
+    pub fn exprs(&self) -> impl Iterator<Item = &Expr> {
+        let (single, parts) = match self {
+            Template::Literal(_) => (None, &[][..]),
+            Template::Expr(e) => (Some(e), &[][..]),
+            Template::Interp(parts) => (None, &parts[..]),
+        };
+        single.into_iter().chain(parts.iter().filter_map(|p| match p {
+            TemplatePart::Expr(e) => Some(e),
+            TemplatePart::Text(_) => None,
+        }))
+    }
+
+    pub fn step_refs(&self) -> BTreeSet<String> {
+        self.exprs().flat_map(Expr::step_refs).collect()
+    }
+
+    pub fn var_refs(&self) -> BTreeSet<String> {
+        self.exprs().flat_map(Expr::var_refs).collect()
+    }
+
+    pub fn roots(&self) -> BTreeSet<String> {
+        self.exprs().flat_map(Expr::roots).collect()
+    }
+
+    pub fn strip_spans(&mut self) {
+        match self {
+            Template::Literal(_) => {}
+            Template::Expr(e) => e.strip_spans(),
+            Template::Interp(parts) => {
+                for p in parts {
+                    if let TemplatePart::Expr(e) = p {
+                        e.strip_spans();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Canonical CEL: fully parenthesised only where precedence requires, so that printing and
+/// parsing again yields the same tree.
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            ExprKind::Null => f.write_str("null"),
+            ExprKind::Bool(b) => write!(f, "{b}"),
+            ExprKind::Int(i) => write!(f, "{i}"),
+            // `{:?}` is the shortest text that reads back as the same f64, and always has a
+            // `.` or an exponent, which CEL needs to read it as a double.
+            ExprKind::Double(d) => write!(f, "{d:?}"),
+            ExprKind::String(s) => write_string(f, s),
+            ExprKind::Ident(name) => f.write_str(name),
+            ExprKind::List(items) => {
+                f.write_str("[")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_str("]")
+            }
+            ExprKind::Map(entries) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{k}: {v}")?;
+                }
+                f.write_str("}")
+            }
+            ExprKind::Member { target, field } => {
+                write_operand(f, target)?;
+                write!(f, ".{}", field.name)
+            }
+            ExprKind::Index { target, index } => {
+                write_operand(f, target)?;
+                write!(f, "[{index}]")
+            }
+            ExprKind::Call {
+                target,
+                function,
+                args,
+            } => {
+                if let Some(t) = target {
+                    write_operand(f, t)?;
+                    f.write_str(".")?;
+                }
+                write!(f, "{}(", function.name)?;
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{a}")?;
+                }
+                f.write_str(")")
+            }
+            ExprKind::Has { target, field } => {
+                f.write_str("has(")?;
+                write_operand(f, target)?;
+                write!(f, ".{})", field.name)
+            }
+            ExprKind::Macro {
+                kind,
+                target,
+                var,
+                filter,
+                body,
+            } => {
+                write_operand(f, target)?;
+                write!(f, ".{}({}, ", kind.as_str(), var.name)?;
+                if let Some(p) = filter {
+                    write!(f, "{p}, ")?;
+                }
+                write!(f, "{body})")
+            }
+            ExprKind::Unary { op, operand } => {
+                f.write_str(op.as_str())?;
+                // `-` before a number literal would fold into a negative literal on reparse.
+                let literal = matches!(operand.kind, ExprKind::Int(_) | ExprKind::Double(_));
+                if *op == UnaryOp::Neg && literal || needs_parens_as_unary_operand(operand) {
+                    write!(f, "({operand})")
+                } else {
+                    write!(f, "{operand}")
+                }
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let p = op.precedence();
+                // Left-associative: the left operand may share the level, the right may not.
+                write_side(f, lhs, p, false)?;
+                write!(f, " {} ", op.as_str())?;
+                write_side(f, rhs, p, true)
+            }
+            ExprKind::Cond {
+                cond,
+                then,
+                otherwise,
+            } => {
+                // The condition is an `||` level expression; the branches: `then` is a full
+                // expression in CEL's grammar only up to `||`, `otherwise` may be a conditional.
+                write_side(f, cond, 1, false)?;
+                f.write_str(" ? ")?;
+                write_side(f, then, 1, false)?;
+                f.write_str(" : ")?;
+                write!(f, "{otherwise}")
+            }
+        }
+    }
+}
+
+/// Precedence of a node as an operand: conditionals bind loosest, primaries tightest.
+fn node_precedence(e: &Expr) -> u8 {
+    match &e.kind {
+        ExprKind::Cond { .. } => 0,
+        ExprKind::Binary { op, .. } => op.precedence(),
+        ExprKind::Unary { .. } => 6,
+        ExprKind::Int(i) if *i < 0 => 6,
+        ExprKind::Double(d) if d.is_sign_negative() => 6,
+        _ => 7,
+    }
+}
+
+fn write_side(f: &mut fmt::Formatter<'_>, e: &Expr, level: u8, right: bool) -> fmt::Result {
+    let p = node_precedence(e);
+    if p < level || (right && p == level) {
+        write!(f, "({e})")
+    } else {
+        write!(f, "{e}")
+    }
+}
+
+fn needs_parens_as_unary_operand(e: &Expr) -> bool {
+    node_precedence(e) < 7
+}
+
+/// Writes the target of `.field`, `[i]` or `.method()`: anything below a primary needs parens.
+fn write_operand(f: &mut fmt::Formatter<'_>, e: &Expr) -> fmt::Result {
+    if node_precedence(e) < 7 {
+        write!(f, "({e})")
+    } else {
+        write!(f, "{e}")
+    }
+}
+
+/// A double-quoted CEL string literal with the escapes CEL reads back.
+fn write_string(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
+    use fmt::Write;
+    f.write_char('"')?;
+    for c in s.chars() {
+        match c {
+            '"' => f.write_str("\\\"")?,
+            '\\' => f.write_str("\\\\")?,
+            '\n' => f.write_str("\\n")?,
+            '\r' => f.write_str("\\r")?,
+            '\t' => f.write_str("\\t")?,
+            c if c.is_control() => write!(f, "\\u{:04x}", c as u32)?,
+            c => f.write_char(c)?,
+        }
+    }
+    f.write_char('"')
+}
+
+/// Serialises a [`Span`] as `[start, end]`; the file id is not stored and reads back as 0.
+pub mod span_serde {
+    use crate::diagnostics::{FileId, Span};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(span: &Span, s: S) -> Result<S::Ok, S::Error> {
+        [span.start, span.end].serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Span, D::Error> {
+        let [start, end] = <[u32; 2]>::deserialize(d)?;
+        Ok(Span {
+            file: FileId(0),
+            start,
+            end,
+        })
+    }
+}

@@ -1,0 +1,861 @@
+//! Text to [`Expr`]: the pest grammar `grammar/expr.pest`, with spans in workflow-file bytes.
+
+use pest::Parser as _;
+use pest::error::{ErrorVariant, InputLocation};
+use pest::iterators::Pair;
+
+use crate::diagnostics::{Code, Diagnostic, FileId, Span};
+
+use super::ast::{BinaryOp, Expr, ExprKind, MacroKind, Name, Template, TemplatePart, UnaryOp};
+
+#[derive(pest_derive::Parser)]
+#[grammar = "grammar/expr.pest"]
+struct ExprParser;
+
+/// Deepest syntax tree accepted. Checking and evaluation recurse over the tree, so this bounds
+/// their stack use; real expressions stay far below it.
+pub const MAX_DEPTH: usize = 100;
+
+/// Longest expression text accepted, in bytes (CEL implementations cap it similarly).
+pub const MAX_LEN: usize = 100_000;
+
+/// Parses a bare expression. `offset` is the byte offset of `src[0]` in file `file`.
+pub fn parse_expr(src: &str, file: FileId, offset: usize) -> Result<Expr, Diagnostic> {
+    let b = Builder { src, file, offset };
+    b.check_size(src)?;
+    let mut pairs = ExprParser::parse(Rule::expr_eoi, src).map_err(|e| b.syntax_error(&e, false))?;
+    match pairs.next() {
+        Some(pair) => b.expr(pair, 0),
+        None => Err(b.error(b.span(0, src.len()), "expected an expression", "write an expression")),
+    }
+}
+
+/// Parses a YAML string scalar: exactly `${ expr }` (whitespace around allowed) gives
+/// [`Template::Expr`]; text with `${ … }` inside gives [`Template::Interp`]; no `${` gives
+/// [`Template::Literal`]. `$${` stands for a literal `${`.
+///
+/// `offset` is the byte offset of the scalar's first content character when the scalar's text
+/// maps one to one onto the source (plain, or quoted without escapes); with `None` every span
+/// of the result, and of an error, is `whole`.
+pub fn parse_template(
+    s: &str,
+    file: FileId,
+    offset: Option<usize>,
+    whole: Span,
+) -> Result<Template, Diagnostic> {
+    let base = offset.unwrap_or(0);
+    let mut parts = Vec::new();
+    let mut text = String::new();
+    let mut rest = 0;
+    let mut exprs = 0;
+    while let Some(found) = s[rest..].find('$') {
+        let at = rest + found;
+        let tail = &s[at..];
+        if tail.starts_with("$${") {
+            text.push_str(&s[rest..at]);
+            text.push_str("${");
+            rest = at + 3;
+        } else if tail.starts_with("${") {
+            text.push_str(&s[rest..at]);
+            if !text.is_empty() {
+                parts.push(TemplatePart::Text(std::mem::take(&mut text)));
+            }
+            let start = at + 2;
+            let b = Builder {
+                src: &s[start..],
+                file,
+                offset: base + start,
+            };
+            let parsed = b.interp().map_err(|mut d| {
+                if offset.is_none() {
+                    for l in &mut d.labels {
+                        l.span = whole;
+                    }
+                }
+                d
+            })?;
+            let (mut expr, consumed) = parsed;
+            if offset.is_none() {
+                expr.set_spans(whole);
+            }
+            parts.push(TemplatePart::Expr(expr));
+            exprs += 1;
+            rest = start + consumed;
+        } else {
+            text.push_str(&s[rest..=at]);
+            rest = at + 1;
+        }
+    }
+    text.push_str(&s[rest..]);
+    if exprs == 0 {
+        return Ok(Template::Literal(text));
+    }
+    if !text.is_empty() {
+        parts.push(TemplatePart::Text(text));
+    }
+    let only_space = |p: &TemplatePart| matches!(p, TemplatePart::Text(t) if t.trim().is_empty());
+    if exprs == 1 && parts.iter().all(|p| matches!(p, TemplatePart::Expr(_)) || only_space(p)) {
+        if let Some(TemplatePart::Expr(e)) = parts.into_iter().find(|p| !only_space(p)) {
+            return Ok(Template::Expr(e));
+        }
+        unreachable!("one expression part was counted");
+    }
+    Ok(Template::Interp(parts))
+}
+
+/// Turns pest pairs into [`Expr`] nodes with file spans.
+struct Builder<'s> {
+    src: &'s str,
+    file: FileId,
+    offset: usize,
+}
+
+type Result<T, E = Diagnostic> = std::result::Result<T, E>;
+
+impl<'s> Builder<'s> {
+    fn span(&self, start: usize, end: usize) -> Span {
+        Span::new(self.file, self.offset + start, self.offset + end)
+    }
+
+    fn pspan(&self, s: pest::Span<'_>) -> Span {
+        self.span(s.start(), s.end())
+    }
+
+    fn error(&self, span: Span, message: impl Into<String>, help: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(Code::E010, span, message).help(help)
+    }
+
+    /// Parses `expr }` at the start of `src`: the inside of `${ … }`. Returns the expression
+    /// and the number of bytes read, closing brace included.
+    fn interp(&self) -> Result<(Expr, usize)> {
+        self.check_size(self.src)?;
+        let pairs = ExprParser::parse(Rule::interp, self.src).map_err(|e| self.syntax_error(&e, true))?;
+        let mut expr = None;
+        let mut end = self.src.len();
+        for pair in pairs {
+            match pair.as_rule() {
+                Rule::expr => expr = Some(self.expr(pair, 0)?),
+                Rule::close_interp => end = pair.as_span().end(),
+                _ => {}
+            }
+        }
+        match expr {
+            Some(e) => Ok((e, end)),
+            None => Err(self.error(self.span(0, 0), "expected an expression", "write an expression")),
+        }
+    }
+
+    /// Rejects inputs whose nesting would make the recursive-descent parser recurse too deep,
+    /// before pest sees them: brackets and conditionals each add a level.
+    fn check_size(&self, src: &str) -> Result<()> {
+        if src.len() > MAX_LEN {
+            return Err(self.error(
+                self.span(0, 0),
+                format!("expression is longer than {MAX_LEN} bytes"),
+                "compute large values in an activity instead",
+            ));
+        }
+        // Each open bracket remembers how many `?` were seen at its level.
+        let mut levels: Vec<usize> = vec![0];
+        let mut depth = 0usize;
+        let bytes = src.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'"' | b'\'' => {
+                    i = skip_string(bytes, i);
+                    continue;
+                }
+                b'(' | b'[' | b'{' => {
+                    levels.push(0);
+                    depth += 1;
+                }
+                b')' | b']' | b'}' => {
+                    let Some(q) = levels.pop() else { break };
+                    depth = depth.saturating_sub(1 + q);
+                    if levels.is_empty() {
+                        // The closing brace of `${ … }`: the expression ends here.
+                        break;
+                    }
+                }
+                b'?' => {
+                    if let Some(q) = levels.last_mut() {
+                        *q += 1;
+                    }
+                    depth += 1;
+                }
+                _ => {}
+            }
+            if depth > MAX_DEPTH / 2 {
+                return Err(self.error(
+                    self.span(i, i + 1),
+                    format!("expression is nested too deeply (more than {} levels)", MAX_DEPTH / 2),
+                    "split the expression, or compute the value in several steps",
+                ));
+            }
+            i += 1;
+        }
+        Ok(())
+    }
+
+    fn too_deep(&self, depth: usize, span: pest::Span<'_>) -> Result<()> {
+        if depth > MAX_DEPTH {
+            Err(self.error(
+                self.pspan(span),
+                format!("expression is nested too deeply (more than {MAX_DEPTH} levels)"),
+                "split the expression, or compute the value in several steps",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Builds the node for any expression-level pair; `depth` bounds the tree depth.
+    fn expr(&self, pair: Pair<'_, Rule>, depth: usize) -> Result<Expr> {
+        self.too_deep(depth, pair.as_span())?;
+        match pair.as_rule() {
+            Rule::expr => {
+                let mut inner = pair.into_inner();
+                // Levels of the grammar that add no node add no depth either.
+                if inner.len() == 1 {
+                    return self.expr(next(&mut inner)?, depth);
+                }
+                let cond = self.expr(next(&mut inner)?, depth + 1)?;
+                inner.next();
+                let then = self.expr(next(&mut inner)?, depth + 1)?;
+                inner.next();
+                let otherwise = self.expr(next(&mut inner)?, depth + 1)?;
+                let span = cond.span.to(otherwise.span);
+                Ok(Expr::new(
+                    ExprKind::Cond {
+                        cond: Box::new(cond),
+                        then: Box::new(then),
+                        otherwise: Box::new(otherwise),
+                    },
+                    span,
+                ))
+            }
+            Rule::or_expr | Rule::and_expr | Rule::rel_expr | Rule::add_expr | Rule::mul_expr => {
+                self.binary_chain(pair, depth)
+            }
+            Rule::unary => self.unary(pair, depth),
+            Rule::member => self.member(pair, depth),
+            _ => self.primary(pair, depth),
+        }
+    }
+
+    /// `a op b op c`, left-associative.
+    fn binary_chain(&self, pair: Pair<'_, Rule>, depth: usize) -> Result<Expr> {
+        let span = pair.as_span();
+        let mut inner = pair.into_inner();
+        let ops = inner.len() / 2;
+        self.too_deep(depth + ops, span)?;
+        let depth = depth + ops;
+        let mut lhs = self.expr(next(&mut inner)?, depth)?;
+        while let Some(op) = inner.next() {
+            let rhs = self.expr(next(&mut inner)?, depth)?;
+            let op = match op.as_str() {
+                "||" => BinaryOp::Or,
+                "&&" => BinaryOp::And,
+                "==" => BinaryOp::Eq,
+                "!=" => BinaryOp::Ne,
+                "<" => BinaryOp::Lt,
+                "<=" => BinaryOp::Le,
+                ">" => BinaryOp::Gt,
+                ">=" => BinaryOp::Ge,
+                "in" => BinaryOp::In,
+                "+" => BinaryOp::Add,
+                "-" => BinaryOp::Sub,
+                "*" => BinaryOp::Mul,
+                "/" => BinaryOp::Div,
+                _ => BinaryOp::Rem,
+            };
+            let span = lhs.span.to(rhs.span);
+            lhs = Expr::new(
+                ExprKind::Binary {
+                    op,
+                    lhs: Box::new(lhs),
+                    rhs: Box::new(rhs),
+                },
+                span,
+            );
+        }
+        Ok(lhs)
+    }
+
+    /// Prefix operators. As in CEL, `-` directly before a number literal is part of the
+    /// literal, so `-9223372036854775808` is the smallest int rather than an overflow.
+    fn unary(&self, pair: Pair<'_, Rule>, depth: usize) -> Result<Expr> {
+        let span = pair.as_span();
+        let children: Vec<Pair<'_, Rule>> = pair.into_inner().collect();
+        let Some((member, ops)) = children.split_last() else {
+            return Err(self.error(self.pspan(span), "expected an expression", "write an expression"));
+        };
+        self.too_deep(depth + ops.len(), span)?;
+        let mut ops = ops;
+        let literal = member
+            .clone()
+            .into_inner()
+            .next()
+            .filter(|p| p.as_rule() == Rule::number && member.clone().into_inner().len() == 1);
+        let mut operand = match (literal, ops.last()) {
+            (Some(number), Some(minus)) if minus.as_str() == "-" => {
+                ops = &ops[..ops.len() - 1];
+                self.number(number, Some(minus.as_span().start()))?
+            }
+            _ => self.expr(member.clone(), depth + ops.len())?,
+        };
+        for op in ops.iter().rev() {
+            let kind = if op.as_str() == "!" { UnaryOp::Not } else { UnaryOp::Neg };
+            let span = self.pspan(op.as_span()).to(operand.span);
+            operand = Expr::new(
+                ExprKind::Unary {
+                    op: kind,
+                    operand: Box::new(operand),
+                },
+                span,
+            );
+        }
+        Ok(operand)
+    }
+
+    /// A primary followed by `.field`, `.method(args)` and `[index]`.
+    fn member(&self, pair: Pair<'_, Rule>, depth: usize) -> Result<Expr> {
+        let span = pair.as_span();
+        let mut inner = pair.into_inner();
+        let postfixes = inner.len().saturating_sub(1);
+        self.too_deep(depth + postfixes, span)?;
+        let depth = depth + postfixes;
+        let mut target = self.expr(next(&mut inner)?, depth)?;
+        for post in inner {
+            let end = post.as_span().end();
+            let span = Span::new(self.file, target.span.start as usize, self.offset + end);
+            let rule = post.as_rule();
+            let mut parts = post.into_inner();
+            target = match rule {
+                Rule::field => {
+                    let field = self.name(next(&mut parts)?);
+                    Expr::new(
+                        ExprKind::Member {
+                            target: Box::new(target),
+                            field,
+                        },
+                        span,
+                    )
+                }
+                Rule::index => {
+                    let index = self.expr(next(&mut parts)?, depth)?;
+                    Expr::new(
+                        ExprKind::Index {
+                            target: Box::new(target),
+                            index: Box::new(index),
+                        },
+                        span,
+                    )
+                }
+                _ => {
+                    let function = self.name(next(&mut parts)?);
+                    let args = self.args(next(&mut parts)?, depth)?;
+                    self.method(target, function, args, span)?
+                }
+            };
+        }
+        Ok(target)
+    }
+
+    /// A method call, or one of the receiver-style macros when name and arity match.
+    fn method(&self, target: Expr, function: Name, mut args: Vec<Expr>, span: Span) -> Result<Expr> {
+        let Some(kind) = MacroKind::from_name(&function.name) else {
+            return Ok(method_call(target, function, args, span));
+        };
+        let arity_ok = args.len() == 2 || (kind == MacroKind::Map && args.len() == 3);
+        if !arity_ok {
+            return Ok(method_call(target, function, args, span));
+        }
+        let var = match &args[0].kind {
+            ExprKind::Ident(name) => Name {
+                name: name.clone(),
+                span: args[0].span,
+            },
+            _ => {
+                return Err(self
+                    .error(
+                        args[0].span,
+                        format!("the first argument of `{}` must be a variable name", function.name),
+                        format!(
+                            "name the element, e.g. `list.{}(x, …)`, and use `x` in the second argument",
+                            function.name
+                        ),
+                    )
+                    .label("expected a name"));
+            }
+        };
+        let body = args.pop().map(Box::new);
+        let filter = if args.len() == 2 { args.pop().map(Box::new) } else { None };
+        let Some(body) = body else {
+            unreachable!("arity was checked above");
+        };
+        Ok(Expr::new(
+            ExprKind::Macro {
+                kind,
+                target: Box::new(target),
+                var,
+                filter,
+                body,
+            },
+            span,
+        ))
+    }
+
+    fn args(&self, pair: Pair<'_, Rule>, depth: usize) -> Result<Vec<Expr>> {
+        pair.into_inner()
+            .filter(|p| p.as_rule() != Rule::comma)
+            .map(|p| self.expr(p, depth))
+            .collect()
+    }
+
+    fn name(&self, pair: Pair<'_, Rule>) -> Name {
+        Name {
+            name: pair.as_str().to_owned(),
+            span: self.pspan(pair.as_span()),
+        }
+    }
+
+    fn primary(&self, pair: Pair<'_, Rule>, depth: usize) -> Result<Expr> {
+        let span = self.pspan(pair.as_span());
+        let kind = match pair.as_rule() {
+            Rule::number => return self.number(pair, None),
+            Rule::string | Rule::raw_string => ExprKind::String(self.string(pair)?),
+            Rule::lit_true => ExprKind::Bool(true),
+            Rule::lit_false => ExprKind::Bool(false),
+            Rule::lit_null => ExprKind::Null,
+            Rule::ident => ExprKind::Ident(pair.as_str().to_owned()),
+            Rule::paren => return self.expr(next(&mut pair.into_inner())?, depth),
+            Rule::list => ExprKind::List(
+                pair.into_inner()
+                    .filter(|p| p.as_rule() == Rule::expr)
+                    .map(|p| self.expr(p, depth + 1))
+                    .collect::<Result<_>>()?,
+            ),
+            Rule::map => {
+                let mut entries = Vec::new();
+                for entry in pair.into_inner().filter(|p| p.as_rule() == Rule::entry) {
+                    let mut kv = entry.into_inner();
+                    let key = self.expr(next(&mut kv)?, depth + 1)?;
+                    kv.next();
+                    let value = self.expr(next(&mut kv)?, depth + 1)?;
+                    entries.push((key, value));
+                }
+                ExprKind::Map(entries)
+            }
+            Rule::call => {
+                let mut inner = pair.into_inner();
+                let function = self.name(next(&mut inner)?);
+                let mut args = self.args(next(&mut inner)?, depth + 1)?;
+                if function.name == "has" && args.len() == 1 {
+                    let arg = args.remove(0);
+                    return match arg.kind {
+                        ExprKind::Member { target, field } => Ok(Expr::new(ExprKind::Has { target, field }, span)),
+                        _ => Err(self
+                            .error(
+                                arg.span,
+                                "the argument of `has` must be a field selection",
+                                "write `has(x.field)` to test whether `x` has `field`",
+                            )
+                            .label("expected `x.field`")),
+                    };
+                }
+                ExprKind::Call {
+                    target: None,
+                    function,
+                    args,
+                }
+            }
+            rule => {
+                return Err(self.error(span, format!("unexpected {}", friendly(rule).unwrap_or("text")), "write an expression"));
+            }
+        };
+        Ok(Expr::new(kind, span))
+    }
+
+    /// A number literal; `minus` is the offset of a `-` folded into it.
+    fn number(&self, pair: Pair<'_, Rule>, minus: Option<usize>) -> Result<Expr> {
+        let lit = pair.as_span();
+        let start = minus.unwrap_or(lit.start());
+        let span = self.span(start, lit.end());
+        let mut inner = pair.into_inner();
+        let digits = next(&mut inner)?;
+        if let Some(u) = inner.next() {
+            return Err(self
+                .error(
+                    self.pspan(u.as_span()),
+                    "unsigned integer literals are not supported",
+                    format!("write `{}`: numbers are JSON numbers, int or double", digits.as_str()),
+                )
+                .label("unsigned suffix"));
+        }
+        let text = digits.as_str();
+        let kind = match digits.as_rule() {
+            Rule::double => match text.parse::<f64>() {
+                Ok(d) if d.is_finite() => ExprKind::Double(if minus.is_some() { -d } else { d }),
+                _ => {
+                    return Err(self.error(span, "double literal is out of range", "use a smaller number"));
+                }
+            },
+            rule => {
+                let parsed = if rule == Rule::hex_int {
+                    u64::from_str_radix(&text[2..], 16)
+                } else {
+                    text.parse::<u64>()
+                };
+                let value = parsed.ok().map(i128::from).map(|v| if minus.is_some() { -v } else { v });
+                match value.and_then(|v| i64::try_from(v).ok()) {
+                    Some(v) => ExprKind::Int(v),
+                    None => {
+                        return Err(self.error(
+                            span,
+                            "integer literal is out of range",
+                            format!("ints are 64-bit, from {} to {}; write a double such as `{text}.0` for larger numbers", i64::MIN, i64::MAX),
+                        ));
+                    }
+                }
+            }
+        };
+        Ok(Expr::new(kind, span))
+    }
+
+    /// Decodes a string literal: prefix, quotes and escapes.
+    fn string(&self, pair: Pair<'_, Rule>) -> Result<String> {
+        let text = pair.as_str();
+        let at = pair.as_span().start();
+        let (raw, prefix) = match text.as_bytes().first() {
+            Some(b'r' | b'R') => (true, 1),
+            Some(b'b' | b'B') => {
+                return Err(self.error(
+                    self.span(at, at + text.len()),
+                    "bytes literals are not supported",
+                    "drop the `b` prefix to write a string",
+                ));
+            }
+            _ => (false, 0),
+        };
+        let body = &text[prefix..];
+        let quote = if body.starts_with("\"\"\"") || body.starts_with("'''") { 3 } else { 1 };
+        let content = &body[quote..body.len() - quote];
+        if raw {
+            return Ok(content.to_owned());
+        }
+        let content_at = at + prefix + quote;
+        let mut out = String::with_capacity(content.len());
+        let mut chars = content.char_indices();
+        while let Some((i, c)) = chars.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            let bad = |len: usize, what: &str| {
+                self.error(
+                    self.span(content_at + i, content_at + i + len),
+                    format!("{what} in string"),
+                    "write `\\\\` for a backslash; CEL escapes are \\n \\t \\r \\\" \\' \\\\ \\xHH \\uHHHH \\UHHHHHHHH and octal \\ooo",
+                )
+            };
+            let Some((_, e)) = chars.next() else {
+                return Err(bad(1, "unfinished escape"));
+            };
+            let simple = match e {
+                'a' => Some('\x07'),
+                'b' => Some('\x08'),
+                'f' => Some('\x0C'),
+                'n' => Some('\n'),
+                'r' => Some('\r'),
+                't' => Some('\t'),
+                'v' => Some('\x0B'),
+                '\\' | '\'' | '"' | '`' | '?' => Some(e),
+                _ => None,
+            };
+            if let Some(s) = simple {
+                out.push(s);
+                continue;
+            }
+            let (start, len, radix) = match e {
+                'x' | 'X' => (i + 2, 2, 16),
+                'u' => (i + 2, 4, 16),
+                'U' => (i + 2, 8, 16),
+                '0'..='3' => (i + 1, 3, 8),
+                _ => return Err(bad(1 + e.len_utf8(), &format!("unknown escape `\\{e}`"))),
+            };
+            let value = content
+                .get(start..start + len)
+                .filter(|d| d.chars().all(|c| c.is_digit(radix)))
+                .and_then(|d| u32::from_str_radix(d, radix).ok());
+            let escape_len = (start + len).min(content.len()) - i;
+            let Some(value) = value else {
+                return Err(bad(escape_len, "malformed escape"));
+            };
+            let Some(ch) = char::from_u32(value) else {
+                return Err(bad(escape_len, "escape that is not a unicode code point"));
+            };
+            out.push(ch);
+            // The digits are ASCII, one char each; the backslash and the letter are consumed.
+            for _ in 0..start + len - (i + 2) {
+                chars.next();
+            }
+        }
+        Ok(out)
+    }
+
+    /// Turns a pest error into a diagnostic that names what was expected in words.
+    fn syntax_error(&self, e: &pest::error::Error<Rule>, in_template: bool) -> Diagnostic {
+        let pos = match e.location {
+            InputLocation::Pos(p) => p,
+            InputLocation::Span((s, _)) => s,
+        };
+        let positives = match &e.variant {
+            ErrorVariant::ParsingError { positives, .. } => positives.as_slice(),
+            ErrorVariant::CustomError { .. } => &[],
+        };
+        let found = found_at(self.src, pos);
+        let end_name = if in_template { "the end of the string" } else { "the end of the expression" };
+        let found_text = match &found {
+            Found::End => end_name.to_owned(),
+            Found::Token(t) => format!("`{t}`"),
+            Found::String => "an unterminated string".to_owned(),
+        };
+        let span = match &found {
+            Found::Token(t) => self.span(pos, pos + t.len()),
+            Found::String => self.span(pos, self.src.len().min(pos + line_len(&self.src[pos..]))),
+            Found::End => self.span(pos, pos),
+        };
+        if let Found::String = found {
+            return self
+                .error(span, "unterminated string", "close the string with the quote it opens with")
+                .label("this string is not closed");
+        }
+        let mut expected: Vec<&str> = Vec::new();
+        for rule in positives {
+            let rule = if in_template && *rule == Rule::EOI { Rule::close_interp } else { *rule };
+            if let Some(name) = friendly(rule)
+                && !expected.contains(&name)
+            {
+                expected.push(name);
+            }
+        }
+        let wants_name = expected.contains(&"an expression") || expected.contains(&"a name");
+        if let Found::Token(t) = &found
+            && wants_name
+            && RESERVED.contains(&t.as_str())
+        {
+            return self
+                .error(
+                    span,
+                    format!("`{t}` is a reserved word and cannot be used as a name"),
+                    format!("read a field with this name as a map key: `x[\"{t}\"]`"),
+                )
+                .label("reserved word");
+        }
+        if expected.contains(&"an expression") {
+            expected.retain(|n| *n != "a name");
+        }
+        // Operators first, closing punctuation next, the end last: the order people read in.
+        expected.sort_by_key(|n| match *n {
+            "an expression" => 0,
+            "a name" => 1,
+            "an operator" => 2,
+            "the end of the expression" => 9,
+            _ => 5,
+        });
+        let expected_text = match expected.as_slice() {
+            [] => "a valid expression".to_owned(),
+            [one] => (*one).to_owned(),
+            [init @ .., last] => format!("{} or {last}", init.join(", ")),
+        };
+        let mut d = self.error(
+            span,
+            format!("expected {expected_text}, found {found_text}"),
+            help_for(&found, &expected),
+        );
+        if let Some(open) = unclosed_bracket(self.src, pos) {
+            d = d.with_label(self.span(open, open + 1), "opened here");
+        }
+        d
+    }
+}
+
+/// Words CEL reserves (`grammar/expr.pest`, rule `reserved`).
+const RESERVED: &[&str] = &[
+    "true", "false", "null", "in", "as", "break", "const", "continue", "else", "for", "function", "if",
+    "import", "let", "loop", "package", "namespace", "return", "var", "void", "while",
+];
+
+/// The next pair; the grammar guarantees it, but a wrong guess is an error, not a panic.
+fn next<'i>(it: &mut pest::iterators::Pairs<'i, Rule>) -> Result<Pair<'i, Rule>> {
+    it.next().ok_or_else(|| {
+        Diagnostic::new(Code::E010, Span::default(), "internal error: malformed expression tree")
+            .help("please report this expression")
+    })
+}
+
+fn method_call(target: Expr, function: Name, args: Vec<Expr>, span: Span) -> Expr {
+    Expr::new(
+        ExprKind::Call {
+            target: Some(Box::new(target)),
+            function,
+            args,
+        },
+        span,
+    )
+}
+
+/// Words for the grammar rules that can appear in "expected …"; `None` hides a rule.
+fn friendly(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::expr
+        | Rule::or_expr
+        | Rule::and_expr
+        | Rule::rel_expr
+        | Rule::add_expr
+        | Rule::mul_expr
+        | Rule::unary
+        | Rule::member
+        | Rule::number
+        | Rule::string
+        | Rule::raw_string
+        | Rule::lit_true
+        | Rule::lit_false
+        | Rule::lit_null
+        | Rule::call
+        | Rule::paren
+        | Rule::list
+        | Rule::map
+        | Rule::op_unary
+        | Rule::args
+        | Rule::entry => "an expression",
+        Rule::ident => "a name",
+        Rule::op_or
+        | Rule::op_and
+        | Rule::op_rel
+        | Rule::op_add
+        | Rule::op_mul
+        | Rule::kw_in
+        | Rule::question
+        | Rule::method
+        | Rule::field
+        | Rule::index => "an operator",
+        Rule::colon => "`:`",
+        Rule::comma => "`,`",
+        Rule::close_paren => "`)`",
+        Rule::close_bracket => "`]`",
+        Rule::close_brace => "`}`",
+        Rule::close_interp => "`}` to close `${`",
+        Rule::EOI => "the end of the expression",
+        _ => return None,
+    })
+}
+
+enum Found {
+    End,
+    String,
+    Token(String),
+}
+
+/// What stands at `pos`: a word, a number, a string start, or one punctuation character.
+fn found_at(src: &str, pos: usize) -> Found {
+    let Some(rest) = src.get(pos..).filter(|r| !r.is_empty()) else {
+        return Found::End;
+    };
+    let first = rest.chars().next().unwrap_or(' ');
+    if first == '"' || first == '\'' {
+        let bytes = src.as_bytes();
+        let end = skip_string(bytes, pos);
+        let closed = end <= bytes.len() && end > pos + 1 && bytes.get(end - 1) == Some(&(first as u8));
+        return if closed { Found::Token(src[pos..end].to_owned()) } else { Found::String };
+    }
+    let word_len = rest
+        .char_indices()
+        .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
+        .map_or(rest.len(), |(i, _)| i);
+    if word_len > 0 {
+        return Found::Token(rest[..word_len].to_owned());
+    }
+    for two in ["==", "!=", "<=", ">=", "&&", "||"] {
+        if rest.starts_with(two) {
+            return Found::Token(two.to_owned());
+        }
+    }
+    Found::Token(first.to_string())
+}
+
+fn line_len(s: &str) -> usize {
+    s.find('\n').unwrap_or(s.len())
+}
+
+/// A hint for the most common slips; otherwise a pointer to the reference.
+fn help_for(found: &Found, expected: &[&str]) -> String {
+    if let Found::Token(t) = found {
+        match t.as_str() {
+            "=" => return "compare with `==`; expressions cannot assign (use a `set` step)".into(),
+            "and" | "or" | "not" => return "CEL writes `&&` for and, `||` for or and `!` for not".into(),
+            "&" => return "CEL writes `&&` for logical and".into(),
+            "|" => return "CEL writes `||` for logical or".into(),
+            _ => {}
+        }
+    }
+    if let Some(close) = expected.iter().find(|e| e.starts_with("`)`") || e.starts_with("`]`") || e.starts_with("`}`")) {
+        return format!("add the missing {close}, or check the operators between the brackets");
+    }
+    if expected.first() == Some(&"an expression") {
+        return "complete the expression; `stave explain E010` lists the syntax".into();
+    }
+    "remove or fix the text here; `stave explain E010` lists the syntax".into()
+}
+
+/// The innermost bracket still open at `pos`, for an "opened here" label.
+fn unclosed_bracket(src: &str, pos: usize) -> Option<usize> {
+    let bytes = src.as_bytes();
+    let mut stack = Vec::new();
+    let mut i = 0;
+    while i < pos.min(bytes.len()) {
+        match bytes[i] {
+            b'"' | b'\'' => {
+                i = skip_string(bytes, i);
+                continue;
+            }
+            b'(' | b'[' | b'{' => stack.push(i),
+            b')' | b']' | b'}' => {
+                stack.pop();
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    stack.pop()
+}
+
+/// Index just past the string literal starting at `bytes[i]` (a quote), or the end of input
+/// if it is not closed. Handles triple quotes and backslash escapes; raw strings only differ
+/// in `\"`, which at worst makes this over-skip, and it is only used for nesting estimates and
+/// error hints.
+fn skip_string(bytes: &[u8], i: usize) -> usize {
+    let q = bytes[i];
+    let triple = bytes.get(i..i + 3) == Some(&[q, q, q][..]);
+    let mut j = i + if triple { 3 } else { 1 };
+    while j < bytes.len() {
+        let b = bytes[j];
+        if b == b'\\' {
+            j += 2;
+            continue;
+        }
+        if b == q && (!triple || bytes.get(j..j + 3) == Some(&[q, q, q][..])) {
+            return j + if triple { 3 } else { 1 };
+        }
+        if !triple && b == b'\n' {
+            return j;
+        }
+        j += 1;
+    }
+    bytes.len()
+}
+
+#[cfg(test)]
+mod tests;

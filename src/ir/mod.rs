@@ -1,0 +1,414 @@
+//! The checked, serialisable, versioned program that the runtime interprets.
+//!
+//! Architecture invariant: the IR holds everything the runtime needs — durations in
+//! milliseconds, task queues resolved, retry policies merged, expressions parsed — so the
+//! runtime never sees YAML, the text form or the AST. Spans survive (`loc`, expression spans)
+//! for error messages, but they are not part of a program's identity: the content hash is
+//! taken over the IR with every `span`, `loc` and `source` removed.
+
+use crate::expr::{Expr, TemplatePart};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+
+/// Version of the IR format; bumped on any incompatible change.
+pub const IR_VERSION: u32 = 1;
+
+/// Version of the interpreter's semantics; a run pins (content hash, semantics version).
+pub const SEMANTICS_VERSION: u32 = 1;
+
+/// Where a step was written: 1-based line and column in `Workflow::source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Loc {
+    pub line: u32,
+    pub col: u32,
+}
+
+/// A value slot: a literal, an expression, an interpolated string, or data with expressions
+/// inside. Lowering folds all-literal data into `Literal`, and CEL list/map literals with
+/// constant string keys into `List`/`Map`, so both forms lower to the same value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Value {
+    Literal(Json),
+    Expr(Expr),
+    Interp(Vec<TemplatePart>),
+    List(Vec<Value>),
+    Map(Vec<(String, Value)>),
+}
+
+impl Value {
+    pub fn null() -> Value {
+        Value::Literal(Json::Null)
+    }
+
+    pub fn as_literal(&self) -> Option<&Json> {
+        match self {
+            Value::Literal(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// One workflow file, checked and lowered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Workflow {
+    pub ir_version: u32,
+    /// sha256 of the span-free canonical IR, hex; see [`Workflow::compute_hash`].
+    pub hash: String,
+    /// Path of the file it was compiled from, as given to the compiler.
+    pub source: String,
+    /// Temporal workflow type.
+    pub name: String,
+    pub description: Option<String>,
+    /// Project queue name of the workflow task, and its Temporal task queue.
+    pub queue: String,
+    pub task_queue: String,
+    pub execution_timeout_ms: Option<u64>,
+    /// JSON Schema of the input, checked at start.
+    pub input_schema: Option<Json>,
+    /// Declared state and initial values, in declaration order.
+    pub vars: Vec<(String, Value)>,
+    pub signals: Vec<SignalHandler>,
+    pub queries: Vec<(String, Value)>,
+    pub steps: Vec<Step>,
+    pub output: Option<Value>,
+    pub schedules: Vec<Schedule>,
+    pub search_attributes: Vec<(String, Value)>,
+    pub memo: Vec<(String, Value)>,
+    /// History length after which loops continue as new.
+    pub continue_as_new_after: u64,
+    /// Number of steps (the largest `Step::index` + 1).
+    pub step_count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignalHandler {
+    pub name: String,
+    /// Assignments evaluated against the state before the signal, then applied together.
+    pub set: Vec<(String, Value)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Schedule {
+    pub id: String,
+    pub spec: ScheduleSpec,
+    pub timezone: String,
+    pub overlap: Overlap,
+    pub paused: bool,
+    pub input: Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleSpec {
+    Cron(String),
+    EveryMs(u64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overlap {
+    Skip,
+    BufferOne,
+    BufferAll,
+    AllowAll,
+    CancelOther,
+    TerminateOther,
+}
+
+/// A step: a stable pre-order `index` (unique in the file), an optional id, a guard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub index: u32,
+    pub id: Option<String>,
+    /// When present and false, the step is skipped and its result is null.
+    pub guard: Option<Value>,
+    pub kind: StepKind,
+    pub loc: Loc,
+}
+
+impl Step {
+    /// The id, or `kind#index` for anonymous steps: how messages and metrics name it.
+    pub fn name(&self) -> String {
+        match &self.id {
+            Some(id) => id.clone(),
+            None => format!("{}#{}", self.kind.keyword(), self.index),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    Activity(ActivityCall),
+    Child(ChildCall),
+    /// A plain sequence of steps (`steps:` without `if:`).
+    Sequence(Vec<Step>),
+    If {
+        cond: Value,
+        then: Vec<Step>,
+        otherwise: Vec<Step>,
+    },
+    Switch {
+        arms: Vec<SwitchArm>,
+        default: Vec<Step>,
+    },
+    Parallel {
+        branches: Vec<Branch>,
+        race: bool,
+    },
+    Foreach {
+        over: Value,
+        item: String,
+        concurrency: Option<u32>,
+        steps: Vec<Step>,
+    },
+    While {
+        cond: Value,
+        max_iterations: u64,
+        steps: Vec<Step>,
+    },
+    Wait {
+        signal: String,
+        until: Option<Value>,
+        timeout_ms: Option<u64>,
+        on_timeout: OnTimeout,
+    },
+    Sleep(Sleep),
+    Set(Vec<(String, Value)>),
+    Try {
+        steps: Vec<Step>,
+        catches: Vec<Catch>,
+    },
+    Fail {
+        error_type: Value,
+        message: Value,
+        details: Value,
+    },
+    Return(Value),
+    Rethrow,
+}
+
+impl StepKind {
+    /// The construct's keyword, as the YAML form spells it.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            StepKind::Activity(_) => "activity",
+            StepKind::Child(_) => "workflow",
+            StepKind::Sequence(_) => "steps",
+            StepKind::If { .. } => "if",
+            StepKind::Switch { .. } => "switch",
+            StepKind::Parallel { .. } => "parallel",
+            StepKind::Foreach { .. } => "foreach",
+            StepKind::While { .. } => "while",
+            StepKind::Wait { .. } => "wait",
+            StepKind::Sleep(_) => "sleep",
+            StepKind::Set(_) => "set",
+            StepKind::Try { .. } => "try",
+            StepKind::Fail { .. } => "fail",
+            StepKind::Return(_) => "return",
+            StepKind::Rethrow => "rethrow",
+        }
+    }
+
+    /// Nested step lists, in order (for walks that do not care about the construct).
+    pub fn children(&self) -> Vec<&[Step]> {
+        match self {
+            StepKind::Sequence(s) => vec![s],
+            StepKind::If {
+                then, otherwise, ..
+            } => vec![then, otherwise],
+            StepKind::Switch { arms, default } => arms
+                .iter()
+                .map(|a| a.steps.as_slice())
+                .chain([default.as_slice()])
+                .collect(),
+            StepKind::Parallel { branches, .. } => {
+                branches.iter().map(|b| b.steps.as_slice()).collect()
+            }
+            StepKind::Foreach { steps, .. } | StepKind::While { steps, .. } => vec![steps],
+            StepKind::Try { steps, catches } => std::iter::once(steps.as_slice())
+                .chain(catches.iter().map(|c| c.steps.as_slice()))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SwitchArm {
+    pub when: Value,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Branch {
+    pub name: String,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Catch {
+    /// Error types that match; empty = any.
+    pub errors: Vec<String>,
+    pub when: Option<Value>,
+    /// Name of the caught error in scope: `{type, message, details}`.
+    pub name: String,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnTimeout {
+    /// Raise the catchable error `WaitTimeout`.
+    Fail,
+    /// Go on with a null result.
+    Continue,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sleep {
+    ForMs(u64),
+    /// A duration string (`"5m"`) or a number of seconds.
+    For(Value),
+    /// An RFC 3339 timestamp.
+    Until(Value),
+}
+
+/// The argument(s) of an activity or child workflow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Args {
+    /// One argument (Stave activities take one JSON input; null when absent).
+    Input(Value),
+    /// Positional arguments, for activities and workflows outside the project.
+    Positional(Vec<Value>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivityCall {
+    /// Temporal activity type.
+    pub activity: String,
+    pub args: Args,
+    /// Temporal task queue the activity is scheduled on.
+    pub task_queue: String,
+    pub start_to_close_ms: Option<u64>,
+    pub schedule_to_close_ms: Option<u64>,
+    pub schedule_to_start_ms: Option<u64>,
+    pub heartbeat_ms: Option<u64>,
+    /// None: Temporal's default policy (unlimited attempts).
+    pub retry: Option<RetryPolicy>,
+    pub summary: Option<Value>,
+    pub compensate: Option<Box<ActivityCall>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct RetryPolicy {
+    pub initial_interval_ms: Option<u64>,
+    pub backoff: Option<f64>,
+    pub max_interval_ms: Option<u64>,
+    /// 0 = unlimited, as in Temporal.
+    pub max_attempts: u32,
+    pub non_retryable: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChildCall {
+    /// Temporal workflow type of the child.
+    pub workflow: String,
+    pub args: Args,
+    /// Child workflow id; None = `{parent id}/{step name}` (plus the iteration in loops).
+    pub workflow_id: Option<Value>,
+    pub task_queue: String,
+    pub execution_timeout_ms: Option<u64>,
+    pub parent_close: ParentClose,
+    pub retry: Option<RetryPolicy>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParentClose {
+    Terminate,
+    Abandon,
+    RequestCancel,
+}
+
+/// Project settings, lowered: queues with their limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Project {
+    pub namespace: String,
+    pub queues: Vec<Queue>,
+}
+
+impl Project {
+    pub fn queue(&self, name: &str) -> Option<&Queue> {
+        self.queues.iter().find(|q| q.name == name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Queue {
+    pub name: String,
+    pub task_queue: String,
+    pub max_concurrent_workflow_tasks: Option<u32>,
+    pub max_concurrent_activities: Option<u32>,
+    pub max_workers: Option<u32>,
+    /// Activities per second for the whole task queue.
+    pub rate_limit: Option<f64>,
+}
+
+/// Everything a worker loads: the project and every workflow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bundle {
+    pub ir_version: u32,
+    pub project: Project,
+    pub workflows: Vec<Workflow>,
+}
+
+impl Workflow {
+    /// The IR as JSON with every span, location and source path removed: a program's
+    /// identity, the same for both forms and for reformatted files.
+    pub fn canonical_json(&self) -> Json {
+        let mut json = serde_json::to_value(self).unwrap_or(Json::Null);
+        if let Json::Object(map) = &mut json {
+            map.remove("hash");
+            map.remove("source");
+        }
+        strip_positions(&mut json);
+        json
+    }
+
+    /// sha256 of the canonical JSON, lower-case hex.
+    pub fn compute_hash(&self) -> String {
+        let bytes = serde_json::to_vec(&self.canonical_json()).unwrap_or_default();
+        let digest = Sha256::digest(&bytes);
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Visits every step, depth first, in pre-order.
+    pub fn walk<'a>(&'a self, f: &mut impl FnMut(&'a Step)) {
+        fn go<'a>(steps: &'a [Step], f: &mut impl FnMut(&'a Step)) {
+            for step in steps {
+                f(step);
+                for child in step.kind.children() {
+                    go(child, f);
+                }
+            }
+        }
+        go(&self.steps, f);
+    }
+}
+
+fn strip_positions(json: &mut Json) {
+    match json {
+        Json::Object(map) => {
+            map.remove("span");
+            map.remove("loc");
+            map.values_mut().for_each(strip_positions);
+        }
+        Json::Array(items) => items.iter_mut().for_each(strip_positions),
+        _ => {}
+    }
+}

@@ -1,0 +1,12 @@
+//! Stave: declarative workflows on Temporal. Workflow files → checked IR → durable runs.
+
+pub mod check;
+pub mod cli;
+pub mod diagnostics;
+pub mod expr;
+pub mod ir;
+pub mod lint;
+pub mod jsonschema;
+pub mod manifest;
+pub mod runtime;
+pub mod syntax;

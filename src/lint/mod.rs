@@ -1,0 +1,146 @@
+//! Lint rules: warnings for likely mistakes, one rule per file, run on a parsed workflow.
+
+mod kebab_name;
+mod no_retry;
+mod unbounded_foreach;
+mod unreachable;
+mod unused_result;
+mod unused_signal;
+mod unused_var;
+
+use crate::check::ProjectContext;
+use crate::diagnostics::Diagnostic;
+use crate::expr::Template;
+use crate::syntax::ast::{self, Step, StepKind, Value, ValueKind, Workflow};
+use std::collections::BTreeSet;
+
+/// What a rule sees.
+pub struct LintContext<'a> {
+    pub workflow: &'a Workflow,
+    pub project: &'a ProjectContext,
+    /// Every step id read as `steps.ID` anywhere in the file.
+    pub step_refs: BTreeSet<String>,
+    /// Every variable read as `vars.NAME` anywhere in the file.
+    pub var_refs: BTreeSet<String>,
+}
+
+/// Runs every rule.
+pub fn run(workflow: &Workflow, project: &ProjectContext) -> Vec<Diagnostic> {
+    let mut step_refs = BTreeSet::new();
+    let mut var_refs = BTreeSet::new();
+    for_each_value(workflow, &mut |v| {
+        for_each_expr(v, &mut |t| {
+            step_refs.extend(t.step_refs());
+            var_refs.extend(t.var_refs());
+        });
+    });
+    let cx = LintContext {
+        workflow,
+        project,
+        step_refs,
+        var_refs,
+    };
+    let mut out = Vec::new();
+    unused_result::check(&cx, &mut out);
+    unreachable::check(&cx, &mut out);
+    unused_signal::check(&cx, &mut out);
+    unbounded_foreach::check(&cx, &mut out);
+    no_retry::check(&cx, &mut out);
+    kebab_name::check(&cx, &mut out);
+    unused_var::check(&cx, &mut out);
+    out
+}
+
+/// Visits every step, pre-order, including compensations' parents only once.
+pub fn walk_steps<'a>(steps: &'a [Step], f: &mut impl FnMut(&'a Step)) {
+    for step in steps {
+        f(step);
+        for child in children(&step.kind) {
+            walk_steps(child, f);
+        }
+    }
+}
+
+/// The nested step lists of a step kind.
+pub fn children(kind: &StepKind) -> Vec<&[Step]> {
+    match kind {
+        StepKind::Block { steps, else_steps } => {
+            let mut v: Vec<&[Step]> = vec![steps];
+            if let Some(e) = else_steps {
+                v.push(e);
+            }
+            v
+        }
+        StepKind::Switch { arms, default } => {
+            let mut v: Vec<&[Step]> = arms.iter().map(|a| a.steps.as_slice()).collect();
+            if let Some(d) = default {
+                v.push(d);
+            }
+            v
+        }
+        StepKind::Parallel { branches, .. } => branches.iter().map(|(_, s)| s.as_slice()).collect(),
+        StepKind::Foreach { steps, .. } | StepKind::While { steps, .. } => vec![steps],
+        StepKind::Try { steps, catches } => std::iter::once(steps.as_slice())
+            .chain(catches.iter().map(|c| c.steps.as_slice()))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Visits every value slot of the workflow.
+pub fn for_each_value<'a>(wf: &'a Workflow, f: &mut impl FnMut(&'a Value)) {
+    wf.vars.iter().for_each(|(_, v)| f(v));
+    wf.signals.iter().flat_map(|s| &s.set).for_each(|(_, v)| f(v));
+    wf.queries.iter().for_each(|(_, v)| f(v));
+    wf.output.iter().for_each(|v| f(v));
+    wf.search_attributes.iter().chain(&wf.memo).for_each(|(_, v)| f(v));
+    walk_steps(&wf.steps, &mut |s| {
+        if let Some(w) = &s.when {
+            f(w);
+        }
+        step_values(&s.kind, f);
+    });
+}
+
+fn call_values<'a>(call: &'a ast::ActivityCall, f: &mut impl FnMut(&'a Value)) {
+    call.input.iter().for_each(|v| f(v));
+    call.args.iter().flat_map(|a| &a.value).for_each(|v| f(v));
+    call.options.summary.iter().for_each(|v| f(v));
+    if let Some(c) = &call.compensate {
+        call_values(c, f);
+    }
+}
+
+fn step_values<'a>(kind: &'a StepKind, f: &mut impl FnMut(&'a Value)) {
+    match kind {
+        StepKind::Activity(call) => call_values(call, f),
+        StepKind::Workflow(c) => {
+            c.input.iter().chain(&c.workflow_id).for_each(|v| f(v));
+            c.args.iter().flat_map(|a| &a.value).for_each(|v| f(v));
+        }
+        StepKind::Switch { arms, .. } => arms.iter().for_each(|a| f(&a.when)),
+        StepKind::Foreach { over, .. } => f(over),
+        StepKind::While { cond, .. } => f(cond),
+        StepKind::Wait { until, .. } => until.iter().for_each(|v| f(v)),
+        StepKind::Sleep(ast::Sleep::Expr(v) | ast::Sleep::Until(v)) => f(v),
+        StepKind::Set(set) => set.iter().for_each(|(_, v)| f(v)),
+        StepKind::Try { catches, .. } => catches.iter().flat_map(|c| &c.when).for_each(|v| f(v)),
+        StepKind::Fail { error_type, message, details } => {
+            f(error_type);
+            message.iter().chain(details).for_each(|v| f(v));
+        }
+        StepKind::Return(v) => f(v),
+        _ => {}
+    }
+}
+
+/// Visits every expression-bearing template inside a value.
+pub fn for_each_expr(v: &Value, f: &mut impl FnMut(&Template)) {
+    match &v.kind {
+        ValueKind::Str(t) => f(t),
+        ValueKind::Expr(e) => f(&Template::Expr(e.clone())),
+        ValueKind::List(items) => items.iter().for_each(|i| for_each_expr(i, f)),
+        ValueKind::Map(entries) => entries.iter().for_each(|(_, i)| for_each_expr(i, f)),
+        _ => {}
+    }
+}

@@ -1,0 +1,164 @@
+//! Continue-as-new: the state a run carries into its next run, in the `stave-continue` header.
+//!
+//! When a loop reaches an iteration boundary and the history is longer than the program's
+//! `continue_as_new_after`, the run ends with `ContinueAsNewWorkflowExecution`: same workflow
+//! type and task queue, the *original* input as the argument (so `input` and its schema stay
+//! as they were), and this state as a `json/plain` payload in the header `stave-continue`:
+//!
+//! ```json
+//! {"version": 1, "program": "<IR hash>", "path": [4, 9], "iteration": 120,
+//!  "last": <while: last body result>, "items": [<foreach: the list>], "results": [<foreach:
+//!  results of items 0..iteration>], "vars": {..}, "steps": {..}, "signals": {"name": [..]},
+//!  "compensations": [{"step": 3, "args": [..]}], "uuid_counter": 7, "generation": 2}
+//! ```
+//!
+//! `path` lists step indices from a top-level step down to the loop; the new run skips to it
+//! without re-running or re-evaluating anything before (guards and conditions on the path held
+//! before). Only loops whose ancestors are plain sequences, `if`/`switch` branches and `try`
+//! bodies continue as new: a loop inside `parallel`, `foreach`, `while` or a `catch` keeps
+//! going in the same run. A `foreach` stops starting items once the threshold is passed and
+//! continues as new when the items in flight are done. The new run must be interpreted by
+//! the same program (`program` is its hash): the worker pins continued runs to it.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use temporalio_common::protos::coresdk::workflow_activation::InitializeWorkflow;
+
+use crate::ir::{Step, StepKind, Workflow};
+use crate::runtime::payload;
+
+/// Header holding the carried state.
+pub const HEADER: &str = "stave-continue";
+/// Version of the carried format.
+pub const CARRY_VERSION: u32 = 1;
+
+/// State carried across continue-as-new.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Carry {
+    pub version: u32,
+    /// Hash of the program the run was interpreting.
+    pub program: String,
+    /// Step indices from a top-level step to the loop step.
+    pub path: Vec<u32>,
+    /// `while`: iterations done; `foreach`: items done.
+    pub iteration: u64,
+    /// `while`: the last iteration's result.
+    #[serde(default)]
+    pub last: Json,
+    /// `foreach`: the list being iterated (evaluated once, in the first run).
+    #[serde(default)]
+    pub items: Vec<Json>,
+    /// `foreach`: results of items `0..iteration`.
+    #[serde(default)]
+    pub results: Vec<Json>,
+    pub vars: Json,
+    pub steps: Json,
+    #[serde(default)]
+    pub signals: BTreeMap<String, Vec<Json>>,
+    #[serde(default)]
+    pub compensations: Vec<CarriedCompensation>,
+    #[serde(default)]
+    pub uuid_counter: u64,
+    /// How many times the run has continued as new so far (1 for the first continuation).
+    #[serde(default)]
+    pub generation: u32,
+}
+
+/// A saga entry: the step whose `compensate` runs, with its evaluated arguments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CarriedCompensation {
+    pub step: u32,
+    pub args: Vec<Json>,
+}
+
+/// The carried state of a continued run, if its start holds one.
+pub fn from_init(init: &InitializeWorkflow) -> Option<Result<Carry, String>> {
+    let payload = init.headers.get(HEADER)?;
+    Some(
+        payload::decode(payload)
+            .map_err(|e| e.to_string())
+            .and_then(|json| serde_json::from_value(json).map_err(|e| e.to_string()))
+            .map_err(|e| format!("the `{HEADER}` header of this continued run is unreadable: {e}")),
+    )
+}
+
+/// The program hash a continued run must be interpreted with (for the worker's pinning).
+pub fn carried_program_hash(init: &InitializeWorkflow) -> Option<String> {
+    from_init(init).and_then(Result::ok).map(|c| c.program)
+}
+
+/// Paths (step indices from the top) of every loop that may continue as new, by loop index.
+pub fn resumable_loops(program: &Workflow) -> BTreeMap<u32, Vec<u32>> {
+    fn go(steps: &[Step], path: &mut Vec<u32>, out: &mut BTreeMap<u32, Vec<u32>>) {
+        for step in steps {
+            path.push(step.index);
+            match &step.kind {
+                StepKind::While { .. } | StepKind::Foreach { .. } => {
+                    out.insert(step.index, path.clone());
+                }
+                StepKind::Sequence(body) => go(body, path, out),
+                StepKind::If {
+                    then, otherwise, ..
+                } => {
+                    go(then, path, out);
+                    go(otherwise, path, out);
+                }
+                StepKind::Switch { arms, default } => {
+                    for arm in arms {
+                        go(&arm.steps, path, out);
+                    }
+                    go(default, path, out);
+                }
+                StepKind::Try { steps, .. } => go(steps, path, out),
+                _ => {}
+            }
+            path.pop();
+        }
+    }
+    let mut out = BTreeMap::new();
+    go(&program.steps, &mut Vec::new(), &mut out);
+    out
+}
+
+/// A continued run on its way back to its loop.
+#[derive(Debug, Clone)]
+pub struct Resume {
+    /// Remaining path: the front is the next step to enter.
+    pub path: VecDeque<u32>,
+    pub carry: Carry,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn carry_round_trips_through_the_header() {
+        let carry = Carry {
+            version: CARRY_VERSION,
+            program: "abc".into(),
+            path: vec![1, 4],
+            iteration: 3,
+            last: Json::Null,
+            items: vec![],
+            results: vec![],
+            vars: serde_json::json!({"n": 3}),
+            steps: serde_json::json!({}),
+            signals: BTreeMap::new(),
+            compensations: vec![CarriedCompensation {
+                step: 2,
+                args: vec![serde_json::json!({"id": 1})],
+            }],
+            uuid_counter: 5,
+            generation: 1,
+        };
+        let mut init = InitializeWorkflow::default();
+        let json = serde_json::to_value(&carry).unwrap_or(Json::Null);
+        init.headers
+            .insert(HEADER.to_string(), payload::encode(&json));
+        assert_eq!(from_init(&init), Some(Ok(carry)));
+        assert_eq!(carried_program_hash(&init).as_deref(), Some("abc"));
+    }
+}

@@ -1,0 +1,438 @@
+//! Leaf operations as futures: activity, timer, child workflow, signal wait. Each issues its
+//! command when created and its cancel command when dropped before it resolved.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use serde_json::Value as Json;
+use temporalio_common::protos::coresdk::{
+    activity_result::ActivityResolution,
+    child_workflow::{ChildWorkflowCancellationType, ChildWorkflowResult, ParentClosePolicy},
+    workflow_activation::resolve_child_workflow_execution_start::Status as ChildStartStatus,
+    workflow_commands::{
+        ActivityCancellationType, CancelChildWorkflowExecution, CancelTimer, RequestCancelActivity,
+        ScheduleActivity, StartChildWorkflowExecution, StartTimer, workflow_command::Variant,
+    },
+};
+use temporalio_common::protos::temporal::api::common::v1::RetryPolicy as ProtoRetryPolicy;
+
+use crate::ir::{ActivityCall, ChildCall, OnTimeout, ParentClose, RetryPolicy, Step, Value};
+use crate::runtime::payload;
+
+use super::failure::{Fault, WAIT_TIMEOUT, WfError};
+use super::scope::{Cx, Site};
+use super::state::{ChildSlot, Shared, Slot};
+
+/// A `google.protobuf.Duration` of `ms` milliseconds.
+pub fn duration(ms: u64) -> prost_wkt_types::Duration {
+    prost_wkt_types::Duration {
+        seconds: (ms / 1000) as i64,
+        nanos: ((ms % 1000) * 1_000_000) as i32,
+    }
+}
+
+/// The Temporal retry policy of a step's merged `retry`.
+pub fn retry_policy(retry: &RetryPolicy) -> ProtoRetryPolicy {
+    ProtoRetryPolicy {
+        initial_interval: retry.initial_interval_ms.map(duration),
+        backoff_coefficient: retry.backoff.unwrap_or(0.0),
+        maximum_interval: retry.max_interval_ms.map(duration),
+        maximum_attempts: i32::try_from(retry.max_attempts).unwrap_or(i32::MAX),
+        non_retryable_error_types: retry.non_retryable.clone(),
+    }
+}
+
+/// A step's identity as `status()` shows it.
+pub fn step_tag(step: &Step) -> (u32, Arc<str>) {
+    (step.index, Arc::from(step.name()))
+}
+
+/// A scheduled activity; resolves with core's resolution and the event ordinal.
+pub struct ActivityOp {
+    sh: Arc<Shared>,
+    seq: u32,
+    done: bool,
+}
+
+impl ActivityOp {
+    /// Issues `ScheduleActivity` with the next activity seq; the activity id is the seq.
+    pub fn schedule(
+        sh: &Arc<Shared>,
+        tag: (u32, Arc<str>),
+        call: &ActivityCall,
+        args: &[Json],
+        summary: Option<&Json>,
+    ) -> ActivityOp {
+        let mut st = sh.st();
+        let seq = st.next_activity_seq;
+        st.next_activity_seq += 1;
+        let command = ScheduleActivity {
+            seq,
+            activity_id: seq.to_string(),
+            activity_type: call.activity.clone(),
+            task_queue: call.task_queue.clone(),
+            arguments: payload::encode_all(args),
+            schedule_to_close_timeout: call.schedule_to_close_ms.map(duration),
+            schedule_to_start_timeout: call.schedule_to_start_ms.map(duration),
+            start_to_close_timeout: call.start_to_close_ms.map(duration),
+            heartbeat_timeout: call.heartbeat_ms.map(duration),
+            retry_policy: call.retry.as_ref().map(retry_policy),
+            cancellation_type: ActivityCancellationType::TryCancel as i32,
+            ..Default::default()
+        };
+        st.push_with_summary(Variant::ScheduleActivity(command), summary);
+        st.activities.insert(seq, Slot::new(tag));
+        ActivityOp {
+            sh: sh.clone(),
+            seq,
+            done: false,
+        }
+    }
+}
+
+impl Future for ActivityOp {
+    type Output = Option<(u64, ActivityResolution)>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut st = self.sh.st();
+        let seq = self.seq;
+        let Some(slot) = st.activities.get_mut(&seq) else {
+            drop(st);
+            self.done = true;
+            return Poll::Ready(None);
+        };
+        if slot.result.is_some() {
+            let result = st.activities.remove(&seq).and_then(|s| s.result);
+            drop(st);
+            self.done = true;
+            return Poll::Ready(result);
+        }
+        slot.waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+impl Drop for ActivityOp {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        if let Ok(mut st) = self.sh.state.try_lock()
+            && st.activities.remove(&self.seq).is_some()
+            && !st.terminal
+        {
+            st.push(Variant::RequestCancelActivity(RequestCancelActivity {
+                seq: self.seq,
+            }));
+        }
+    }
+}
+
+/// A durable timer.
+pub struct TimerOp {
+    sh: Arc<Shared>,
+    seq: u32,
+    done: bool,
+}
+
+impl TimerOp {
+    pub fn start(sh: &Arc<Shared>, tag: (u32, Arc<str>), ms: u64) -> TimerOp {
+        let mut st = sh.st();
+        let seq = st.next_timer_seq;
+        st.next_timer_seq += 1;
+        st.push(Variant::StartTimer(StartTimer {
+            seq,
+            start_to_fire_timeout: Some(duration(ms)),
+        }));
+        st.timers.insert(seq, Slot::new(tag));
+        TimerOp {
+            sh: sh.clone(),
+            seq,
+            done: false,
+        }
+    }
+}
+
+impl Future for TimerOp {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut st = self.sh.st();
+        let seq = self.seq;
+        match st.timers.get_mut(&seq) {
+            Some(slot) if slot.result.is_none() => {
+                slot.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+            _ => {
+                st.timers.remove(&seq);
+                drop(st);
+                self.done = true;
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
+impl Drop for TimerOp {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        if let Ok(mut st) = self.sh.state.try_lock()
+            && st.timers.remove(&self.seq).is_some()
+            && !st.terminal
+        {
+            st.push(Variant::CancelTimer(CancelTimer { seq: self.seq }));
+        }
+    }
+}
+
+/// How a child workflow ended, as far as the parent is concerned.
+pub enum ChildOutcome {
+    /// The start failed or was cancelled (with the event ordinal).
+    StartFailed(u64, ChildStartStatus),
+    /// The child ran and closed.
+    Closed(u64, ChildWorkflowResult),
+}
+
+/// A started child workflow.
+pub struct ChildOp {
+    sh: Arc<Shared>,
+    seq: u32,
+    done: bool,
+}
+
+impl ChildOp {
+    /// Issues `StartChildWorkflowExecution` with the next child seq.
+    pub fn start(
+        sh: &Arc<Shared>,
+        tag: (u32, Arc<str>),
+        call: &ChildCall,
+        workflow_id: String,
+        args: &[Json],
+    ) -> ChildOp {
+        let mut st = sh.st();
+        let seq = st.next_child_seq;
+        st.next_child_seq += 1;
+        let parent_close_policy = match call.parent_close {
+            ParentClose::Terminate => ParentClosePolicy::Terminate,
+            ParentClose::Abandon => ParentClosePolicy::Abandon,
+            ParentClose::RequestCancel => ParentClosePolicy::RequestCancel,
+        };
+        let command = StartChildWorkflowExecution {
+            seq,
+            workflow_id,
+            workflow_type: call.workflow.clone(),
+            task_queue: call.task_queue.clone(),
+            input: payload::encode_all(args),
+            workflow_execution_timeout: call.execution_timeout_ms.map(duration),
+            parent_close_policy: parent_close_policy as i32,
+            retry_policy: call.retry.as_ref().map(retry_policy),
+            cancellation_type: ChildWorkflowCancellationType::TryCancel as i32,
+            ..Default::default()
+        };
+        st.push(Variant::StartChildWorkflowExecution(command));
+        st.children.insert(
+            seq,
+            ChildSlot {
+                start: None,
+                result: None,
+                waker: None,
+                step: tag,
+            },
+        );
+        ChildOp {
+            sh: sh.clone(),
+            seq,
+            done: false,
+        }
+    }
+}
+
+impl Future for ChildOp {
+    type Output = Option<ChildOutcome>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut st = self.sh.st();
+        let seq = self.seq;
+        let Some(slot) = st.children.get_mut(&seq) else {
+            drop(st);
+            self.done = true;
+            return Poll::Ready(None);
+        };
+        let outcome = match (&slot.start, &slot.result) {
+            (Some((ordinal, start)), _) if !matches!(start, ChildStartStatus::Succeeded(_)) => {
+                Some(ChildOutcome::StartFailed(*ordinal, start.clone()))
+            }
+            (_, Some((ordinal, result))) => Some(ChildOutcome::Closed(*ordinal, result.clone())),
+            _ => None,
+        };
+        match outcome {
+            Some(outcome) => {
+                st.children.remove(&seq);
+                drop(st);
+                self.done = true;
+                Poll::Ready(Some(outcome))
+            }
+            None => {
+                slot.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Drop for ChildOp {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        if let Ok(mut st) = self.sh.state.try_lock()
+            && st.children.remove(&self.seq).is_some()
+            && !st.terminal
+        {
+            st.push(Variant::CancelChildWorkflowExecution(
+                CancelChildWorkflowExecution {
+                    child_workflow_seq: self.seq,
+                    reason: "cancelled by its Stave workflow".to_string(),
+                },
+            ));
+        }
+    }
+}
+
+/// A `wait` on a signal: consumes buffered arrivals, re-checks `until` after handlers ran,
+/// races an optional timeout timer.
+pub struct WaitOp<'a> {
+    cx: &'a Cx,
+    step: &'a Step,
+    signal: &'a str,
+    until: Option<&'a Value>,
+    timeout_ms: Option<u64>,
+    on_timeout: OnTimeout,
+    started: bool,
+    payload: Json,
+    timer: Option<TimerOp>,
+    token: Option<u64>,
+}
+
+impl<'a> WaitOp<'a> {
+    pub fn new(
+        cx: &'a Cx,
+        step: &'a Step,
+        signal: &'a str,
+        until: Option<&'a Value>,
+        timeout_ms: Option<u64>,
+        on_timeout: OnTimeout,
+    ) -> WaitOp<'a> {
+        WaitOp {
+            cx,
+            step,
+            signal,
+            until,
+            timeout_ms,
+            on_timeout,
+            started: false,
+            payload: Json::Null,
+            timer: None,
+            token: None,
+        }
+    }
+
+    fn finish(&mut self) {
+        // Dropping the timer cancels it; the wait no longer shows in `status()`.
+        self.timer = None;
+        if let Some(token) = self.token.take() {
+            self.cx.sh.st().waits.remove(&token);
+        }
+    }
+}
+
+impl Future for WaitOp<'_> {
+    type Output = Result<Json, Fault>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let first = !this.started;
+        this.started = true;
+        let arrived = {
+            let mut st = this.cx.sh.st();
+            let buffer = st.signals.get_mut(this.signal);
+            match (buffer, this.until) {
+                (Some(b), None) => b.pop_front().map(|p| vec![p]),
+                // With `until`, a wait takes one arrival buffered before it started, then
+                // every arrival during the wait: they all fed the condition it waits on.
+                (Some(b), Some(_)) if first => b.pop_front().map(|p| vec![p]),
+                (Some(b), Some(_)) => Some(b.drain(..).collect()),
+                (None, _) => None,
+            }
+        };
+        if let Some(payload) = arrived.and_then(|a| a.into_iter().last()) {
+            this.payload = payload;
+            if this.until.is_none() {
+                this.finish();
+                return Poll::Ready(Ok(std::mem::take(&mut this.payload)));
+            }
+        }
+        if let Some(until) = this.until {
+            match this.cx.eval_bool(until, Site::Step(this.step)) {
+                Ok(true) => {
+                    this.finish();
+                    return Poll::Ready(Ok(std::mem::take(&mut this.payload)));
+                }
+                Ok(false) => {}
+                Err(fault) => {
+                    this.finish();
+                    return Poll::Ready(Err(fault));
+                }
+            }
+        }
+        if first {
+            if let Some(ms) = this.timeout_ms {
+                this.timer = Some(TimerOp::start(&this.cx.sh, super::ops::step_tag(this.step), ms));
+            }
+            let mut st = this.cx.sh.st();
+            let token = st.next_wait_token;
+            st.next_wait_token += 1;
+            st.waits.insert(token, step_tag(this.step));
+            this.token = Some(token);
+        }
+        this.cx.sh.st().signal_waiters.push(cx.waker().clone());
+        if let Some(timer) = this.timer.as_mut()
+            && Pin::new(timer).poll(cx).is_ready()
+        {
+            this.finish();
+            return Poll::Ready(match this.on_timeout {
+                OnTimeout::Continue => Ok(Json::Null),
+                OnTimeout::Fail => {
+                    let ms = this.timeout_ms.unwrap_or_default();
+                    let message = format!(
+                        "step `{}` waited {} for signal `{}` and timed out",
+                        this.step.name(),
+                        crate::syntax::duration::format(std::time::Duration::from_millis(ms)),
+                        this.signal
+                    );
+                    Err(Fault::error(WfError::new(
+                        WAIT_TIMEOUT,
+                        message,
+                        this.cx.sh.tick(),
+                    )))
+                }
+            });
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for WaitOp<'_> {
+    fn drop(&mut self) {
+        if let Some(token) = self.token.take()
+            && let Ok(mut st) = self.cx.sh.state.try_lock()
+        {
+            st.waits.remove(&token);
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Stage 3: the IR on Temporal core — connection, worker, activities, pinned versions, replay.
+//!
+//! Only this module touches tokio and Temporal; it never sees YAML or the AST.
+
+pub mod client;
+pub mod activity;
+pub mod builtins;
+pub mod connect;
+pub mod interpreter;
+pub mod payload;

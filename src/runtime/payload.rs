@@ -1,0 +1,131 @@
+//! JSON ⇄ Temporal `Payload` with `encoding: json/plain`, the encoding Temporal's UI and CLI show readably.
+
+use std::collections::HashMap;
+
+use serde_json::Value as Json;
+use temporalio_common::protos::temporal::api::common::v1::{Payload, Payloads};
+use thiserror::Error;
+
+/// Metadata key of a payload's encoding.
+pub const ENCODING_KEY: &str = "encoding";
+/// The encoding Stave writes and prefers to read.
+pub const JSON_PLAIN: &str = "json/plain";
+/// Encoding of an absent value (Temporal SDKs write it for `None`/`null`).
+pub const BINARY_NULL: &str = "binary/null";
+
+/// A payload Stave cannot read as JSON.
+#[derive(Debug, Error)]
+pub enum PayloadError {
+    /// A payload written by another SDK with an encoding Stave does not read, e.g.
+    /// `binary/protobuf`. Fix: send JSON (`json/plain`) from the caller.
+    #[error("payload encoding `{0}` is not supported: send JSON (`json/plain`)")]
+    UnsupportedEncoding(String),
+    /// A `json/plain` payload whose bytes are not JSON.
+    #[error("payload is not valid JSON: {0}")]
+    InvalidJson(#[from] serde_json::Error),
+}
+
+/// One JSON value as a `json/plain` payload.
+pub fn encode(value: &Json) -> Payload {
+    let mut metadata = HashMap::with_capacity(1);
+    metadata.insert(ENCODING_KEY.to_string(), JSON_PLAIN.as_bytes().to_vec());
+    Payload {
+        metadata,
+        // Serialising a `serde_json::Value` cannot fail: its map keys are strings.
+        data: serde_json::to_vec(value).unwrap_or_default(),
+        ..Default::default()
+    }
+}
+
+/// Several JSON values as payloads (positional arguments).
+pub fn encode_all<'a>(values: impl IntoIterator<Item = &'a Json>) -> Vec<Payload> {
+    values.into_iter().map(encode).collect()
+}
+
+/// `Payloads` (the wrapper used by failure details) of several values.
+pub fn encode_payloads<'a>(values: impl IntoIterator<Item = &'a Json>) -> Payloads {
+    Payloads {
+        payloads: encode_all(values),
+    }
+}
+
+/// A payload as JSON. `binary/null` and an empty payload are `null`; a payload without an
+/// encoding is read as JSON when it parses (some clients omit the metadata); `binary/plain`
+/// holding UTF-8 JSON is accepted for the same reason.
+pub fn decode(payload: &Payload) -> Result<Json, PayloadError> {
+    let encoding = payload
+        .metadata
+        .get(ENCODING_KEY)
+        .map(|e| String::from_utf8_lossy(e).into_owned());
+    match encoding.as_deref() {
+        Some(BINARY_NULL) => Ok(Json::Null),
+        _ if payload.data.is_empty() => Ok(Json::Null),
+        Some(JSON_PLAIN) | None => Ok(serde_json::from_slice(&payload.data)?),
+        Some("binary/plain") => serde_json::from_slice(&payload.data)
+            .map_err(|_| PayloadError::UnsupportedEncoding("binary/plain".into())),
+        Some(other) => Err(PayloadError::UnsupportedEncoding(other.to_string())),
+    }
+}
+
+/// A list of payloads as one JSON value: none → `null`, one → that value, several → a list.
+/// This is how workflow input, signal arguments and query arguments reach expressions.
+pub fn decode_args(payloads: &[Payload]) -> Result<Json, PayloadError> {
+    match payloads {
+        [] => Ok(Json::Null),
+        [one] => decode(one),
+        many => many
+            .iter()
+            .map(decode)
+            .collect::<Result<Vec<_>, _>>()
+            .map(Json::Array),
+    }
+}
+
+/// An optional payload as JSON (`None` → `null`).
+pub fn decode_opt(payload: Option<&Payload>) -> Result<Json, PayloadError> {
+    payload.map_or(Ok(Json::Null), decode)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn round_trips_json_with_json_plain_encoding() {
+        let value = json!({"a": [1, 2.5, "x", null, true]});
+        let payload = encode(&value);
+        assert_eq!(payload.metadata[ENCODING_KEY], b"json/plain");
+        assert_eq!(decode(&payload).ok(), Some(value));
+    }
+
+    #[test]
+    fn decodes_args_as_null_value_or_list() {
+        assert_eq!(decode_args(&[]).ok(), Some(Json::Null));
+        assert_eq!(decode_args(&[encode(&json!(1))]).ok(), Some(json!(1)));
+        let two = encode_all([&json!(1), &json!("b")]);
+        assert_eq!(decode_args(&two).ok(), Some(json!([1, "b"])));
+    }
+
+    #[test]
+    fn rejects_foreign_encodings_by_name() {
+        let mut payload = encode(&json!(1));
+        payload
+            .metadata
+            .insert(ENCODING_KEY.into(), b"binary/protobuf".to_vec());
+        let err = decode(&payload).err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("payload encoding `binary/protobuf` is not supported: send JSON (`json/plain`)")
+        );
+    }
+
+    #[test]
+    fn binary_null_is_null() {
+        let mut payload = encode(&json!(1));
+        payload
+            .metadata
+            .insert(ENCODING_KEY.into(), BINARY_NULL.as_bytes().to_vec());
+        assert_eq!(decode(&payload).ok(), Some(Json::Null));
+    }
+}

@@ -1,0 +1,219 @@
+//! The surface syntax tree that both the YAML form and the text form produce, with spans.
+//!
+//! It mirrors what the author wrote (durations already read, names unchecked); `check` resolves
+//! names against the project and lowers it into `ir`.
+
+use crate::diagnostics::{FileId, Span, Spanned};
+use crate::expr::{Expr, Template};
+use std::time::Duration;
+
+/// A name as written, with its span.
+pub type Name = Spanned<String>;
+
+/// A value position: data with embedded templates (YAML) or bare expressions (text form).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Value {
+    pub kind: ValueKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValueKind {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    /// A YAML string: a literal, exactly one `${ expr }`, or an interpolation.
+    Str(Template),
+    /// A bare expression (text form).
+    Expr(Expr),
+    List(Vec<Value>),
+    Map(Vec<(Name, Value)>),
+}
+
+/// One workflow file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workflow {
+    pub file: FileId,
+    pub span: Span,
+    /// `stave: 1`, the language version.
+    pub version: Option<Spanned<i64>>,
+    pub name: Name,
+    pub description: Option<Spanned<String>>,
+    /// Project queue of the workflow task.
+    pub queue: Option<Name>,
+    /// Workflow execution timeout.
+    pub timeout: Option<Spanned<Duration>>,
+    /// JSON Schema of the workflow input.
+    pub input: Option<Spanned<serde_json::Value>>,
+    pub vars: Vec<(Name, Value)>,
+    pub defaults: Option<ActivityOptions>,
+    pub signals: Vec<Signal>,
+    pub queries: Vec<(Name, Value)>,
+    pub steps: Vec<Step>,
+    pub output: Option<Value>,
+    pub schedules: Vec<Schedule>,
+    pub search_attributes: Vec<(Name, Value)>,
+    pub memo: Vec<(Name, Value)>,
+    pub continue_as_new_after: Option<Spanned<u64>>,
+}
+
+/// `signals: NAME: { set: {...} }`: a handler run on every arrival.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signal {
+    pub name: Name,
+    pub set: Vec<(Name, Value)>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    pub id: Name,
+    pub cron: Option<Spanned<String>>,
+    pub every: Option<Spanned<Duration>>,
+    pub timezone: Option<Spanned<String>>,
+    pub overlap: Option<Name>,
+    pub paused: Option<Spanned<bool>>,
+    pub input: Option<Value>,
+    pub span: Span,
+}
+
+/// Options shared by activity steps and `defaults:`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ActivityOptions {
+    /// Project queue for the activity task.
+    pub queue: Option<Name>,
+    /// Raw Temporal task queue (activities served outside the project).
+    pub task_queue: Option<Name>,
+    /// Start-to-close timeout.
+    pub timeout: Option<Spanned<Duration>>,
+    pub schedule_to_close: Option<Spanned<Duration>>,
+    pub schedule_to_start: Option<Spanned<Duration>>,
+    pub heartbeat: Option<Spanned<Duration>>,
+    pub retry: Option<Retry>,
+    pub summary: Option<Value>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Retry {
+    pub max_attempts: Option<Spanned<i64>>,
+    pub initial_interval: Option<Spanned<Duration>>,
+    pub backoff: Option<Spanned<f64>>,
+    pub max_interval: Option<Spanned<Duration>>,
+    pub non_retryable: Vec<Name>,
+    pub span: Span,
+}
+
+/// One step; `if` and `id` are allowed on every kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub id: Option<Name>,
+    /// `if:` — for a `Block`, its condition; for other kinds, a guard (skipped → null result).
+    pub when: Option<Value>,
+    pub kind: StepKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepKind {
+    Activity(ActivityCall),
+    Workflow(ChildCall),
+    /// `steps:` (with `if:` and optional `else:`), text form `if c { } else { }`.
+    Block {
+        steps: Vec<Step>,
+        else_steps: Option<Vec<Step>>,
+    },
+    Switch {
+        arms: Vec<SwitchArm>,
+        default: Option<Vec<Step>>,
+    },
+    Parallel {
+        branches: Vec<(Name, Vec<Step>)>,
+        race: bool,
+    },
+    Foreach {
+        over: Value,
+        item: Option<Name>,
+        concurrency: Option<Spanned<i64>>,
+        steps: Vec<Step>,
+    },
+    While {
+        cond: Value,
+        max_iterations: Option<Spanned<i64>>,
+        steps: Vec<Step>,
+    },
+    Wait {
+        signal: Name,
+        until: Option<Value>,
+        timeout: Option<Spanned<Duration>>,
+        on_timeout: Option<Name>,
+    },
+    Sleep(Sleep),
+    Set(Vec<(Name, Value)>),
+    Try {
+        steps: Vec<Step>,
+        catches: Vec<Catch>,
+    },
+    Fail {
+        error_type: Value,
+        message: Option<Value>,
+        details: Option<Value>,
+    },
+    Return(Value),
+    Rethrow,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SwitchArm {
+    pub when: Value,
+    pub steps: Vec<Step>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sleep {
+    /// `sleep: 5m`
+    For(Spanned<Duration>),
+    /// `sleep: "${ expr }"` — a duration string or a number of seconds.
+    Expr(Value),
+    /// `sleep: { until: "${ timestamp }" }`
+    Until(Value),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Catch {
+    /// Error types; empty = any.
+    pub errors: Vec<Name>,
+    pub when: Option<Value>,
+    /// Name of the caught error in scope (`err` when absent).
+    pub name: Option<Name>,
+    pub steps: Vec<Step>,
+    pub span: Span,
+}
+
+/// `activity:` steps and `compensate:`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityCall {
+    pub activity: Name,
+    pub input: Option<Value>,
+    /// Positional arguments, for activities outside the project.
+    pub args: Option<Spanned<Vec<Value>>>,
+    pub options: ActivityOptions,
+    pub compensate: Option<Box<ActivityCall>>,
+}
+
+/// `workflow:` steps: a child workflow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChildCall {
+    pub workflow: Name,
+    pub input: Option<Value>,
+    pub args: Option<Spanned<Vec<Value>>>,
+    /// The child's workflow id (`workflow_id:`); default derived from the parent's.
+    pub workflow_id: Option<Value>,
+    pub queue: Option<Name>,
+    pub task_queue: Option<Name>,
+    pub timeout: Option<Spanned<Duration>>,
+    pub parent_close: Option<Name>,
+    pub retry: Option<Retry>,
+}

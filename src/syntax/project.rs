@@ -1,0 +1,94 @@
+//! `stave.yaml`, the project settings: namespace, queues, defaults, the activity manifest path.
+
+use super::ast::{ActivityOptions, Name};
+use super::yaml::{Cx, node};
+use crate::diagnostics::{Code, Diagnostic, FileId, Span, Spanned};
+
+/// The project file as written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectFile {
+    pub namespace: Option<Spanned<String>>,
+    /// Path of the activity manifest, relative to the project directory.
+    pub activities: Option<Spanned<String>>,
+    pub queues: Vec<QueueDef>,
+    /// Queue of workflows that name none (default: `standard` if declared, else the first).
+    pub default_queue: Option<Name>,
+    /// Activity options for every workflow of the project (overridden by a file's `defaults`).
+    pub defaults: Option<ActivityOptions>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueDef {
+    pub name: Name,
+    pub task_queue: Option<Spanned<String>>,
+    pub max_concurrent_workflow_tasks: Option<Spanned<i64>>,
+    pub max_concurrent_activities: Option<Spanned<i64>>,
+    pub max_workers: Option<Spanned<i64>>,
+    pub rate_limit: Option<Spanned<f64>>,
+    pub span: Span,
+}
+
+const PROJECT_KEYS: &[&str] = &["namespace", "activities", "queues", "default_queue", "defaults"];
+const QUEUE_KEYS: &[&str] = &[
+    "task_queue", "max_concurrent_workflow_tasks", "max_concurrent_activities", "max_workers", "rate_limit",
+];
+const OPTION_KEYS: &[&str] = &[
+    "queue", "task_queue", "timeout", "schedule_to_close", "schedule_to_start", "heartbeat", "retry", "summary",
+];
+
+/// Reads `stave.yaml`. Never fails: returns what it could read.
+pub fn load(file: FileId, text: &str) -> (Option<ProjectFile>, Vec<Diagnostic>) {
+    let (root, diagnostics) = node::parse(file, text);
+    let mut cx = Cx { file, diagnostics };
+    let project = root.and_then(|root| {
+        if root.kind == node::NodeKind::Null {
+            return Some(ProjectFile {
+                namespace: None,
+                activities: None,
+                queues: Vec::new(),
+                default_queue: None,
+                defaults: None,
+                span: root.span,
+            });
+        }
+        let f = cx.fields(&root, "`stave.yaml`", PROJECT_KEYS)?;
+        let mut queues = Vec::new();
+        if let Some(q) = f.get("queues") {
+            for (name, def) in cx.map_entries(q, "`queues`") {
+                let Some(qf) = cx.fields(def, &format!("queue `{}`", name.value), QUEUE_KEYS) else {
+                    continue;
+                };
+                queues.push(QueueDef {
+                    task_queue: qf.get("task_queue").and_then(|n| cx.string(n, "`task_queue`")),
+                    max_concurrent_workflow_tasks: qf
+                        .get("max_concurrent_workflow_tasks")
+                        .and_then(|n| cx.int(n, "`max_concurrent_workflow_tasks`")),
+                    max_concurrent_activities: qf
+                        .get("max_concurrent_activities")
+                        .and_then(|n| cx.int(n, "`max_concurrent_activities`")),
+                    max_workers: qf.get("max_workers").and_then(|n| cx.int(n, "`max_workers`")),
+                    rate_limit: qf.get("rate_limit").and_then(|n| cx.number(n, "`rate_limit`")),
+                    span: def.span,
+                    name,
+                });
+            }
+        }
+        let defaults = match f.get("defaults") {
+            Some(n) => cx.fields(n, "project `defaults`", OPTION_KEYS).map(|d| cx.options_of(&d)),
+            None => None,
+        };
+        Some(ProjectFile {
+            namespace: f.get("namespace").and_then(|n| cx.string(n, "`namespace`")),
+            activities: f.get("activities").and_then(|n| cx.string(n, "`activities`")),
+            default_queue: f.get("default_queue").and_then(|n| cx.string(n, "`default_queue`")),
+            queues,
+            defaults,
+            span: root.span,
+        })
+    });
+    if project.is_none() && cx.diagnostics.is_empty() {
+        cx.error(Diagnostic::new(Code::E040, Span::new(file, 0, 0), "`stave.yaml` is empty or not a mapping"));
+    }
+    (project, cx.diagnostics)
+}

@@ -1,0 +1,396 @@
+//! pest errors → diagnostics a person can act on: every grammar rule has words, so rule names
+//! never leak; an error at the end of the file names the bracket or string left open.
+
+use super::Rule;
+use super::scan::{self, Scanned};
+use crate::diagnostics::{Code, Diagnostic, FileId, Span, did_you_mean};
+use pest::error::{Error, ErrorVariant, InputLocation};
+
+/// Every keyword of the text form, for "did you mean" hints.
+pub const KEYWORDS: &[&str] = &[
+    "stave", "workflow", "on", "queue", "task_queue", "timeout", "schedule_to_close",
+    "schedule_to_start", "heartbeat", "retry", "max_attempts", "initial_interval", "backoff",
+    "max_interval", "non_retryable", "summary", "args", "compensate", "description", "input",
+    "schema", "var", "defaults", "signal", "query", "search_attributes", "memo",
+    "continue_as_new_after", "output", "schedule", "cron", "every", "timezone", "overlap", "paused",
+    "step", "when", "if", "else", "block", "switch", "case", "default", "parallel", "race", "for",
+    "in", "concurrency", "while", "max_iterations", "wait", "until", "on_timeout", "sleep", "set",
+    "try", "catch", "as", "fail", "message", "details", "return", "rethrow", "workflow_id",
+    "parent_close",
+];
+
+/// What a grammar rule is, in words, as it reads after "expected".
+pub fn describe_rule(rule: Rule) -> &'static str {
+    match rule {
+        Rule::EOI => "the end of the file",
+        Rule::name => "a name",
+        Rule::tname => "a name",
+        Rule::int => "an integer",
+        Rule::number => "a number",
+        Rule::bool => "`true` or `false`",
+        Rule::duration => "a duration such as `30s`",
+        Rule::sleep_duration => "a duration such as `5m`",
+        Rule::string => "a string in quotes",
+        Rule::template => "a template string in backquotes",
+        Rule::lbrace => "`{`",
+        Rule::rbrace => "`}`",
+        Rule::lparen => "`(`",
+        Rule::rparen => "`)`",
+        Rule::lbracket => "`[`",
+        Rule::rbracket => "`]`",
+        Rule::eq => "`=`",
+        Rule::colon => "`:`",
+        Rule::comma => "`,`",
+        Rule::question => "`?`",
+        Rule::kw_stave => "`stave`",
+        Rule::kw_workflow => "`workflow`",
+        Rule::kw_on => "`on`",
+        Rule::kw_queue => "`queue`",
+        Rule::kw_task_queue => "`task_queue`",
+        Rule::kw_timeout => "`timeout`",
+        Rule::kw_schedule_to_close => "`schedule_to_close`",
+        Rule::kw_schedule_to_start => "`schedule_to_start`",
+        Rule::kw_heartbeat => "`heartbeat`",
+        Rule::kw_retry => "`retry`",
+        Rule::kw_max_attempts => "`max_attempts`",
+        Rule::kw_initial_interval => "`initial_interval`",
+        Rule::kw_backoff => "`backoff`",
+        Rule::kw_max_interval => "`max_interval`",
+        Rule::kw_non_retryable => "`non_retryable`",
+        Rule::kw_summary => "`summary`",
+        Rule::kw_args => "`args`",
+        Rule::kw_compensate => "`compensate`",
+        Rule::kw_description => "`description`",
+        Rule::kw_input => "`input`",
+        Rule::kw_schema => "`schema`",
+        Rule::kw_var => "`var`",
+        Rule::kw_defaults => "`defaults`",
+        Rule::kw_signal => "`signal`",
+        Rule::kw_query => "`query`",
+        Rule::kw_search_attributes => "`search_attributes`",
+        Rule::kw_memo => "`memo`",
+        Rule::kw_continue_as_new_after => "`continue_as_new_after`",
+        Rule::kw_output => "`output`",
+        Rule::kw_schedule => "`schedule`",
+        Rule::kw_cron => "`cron`",
+        Rule::kw_every => "`every`",
+        Rule::kw_timezone => "`timezone`",
+        Rule::kw_overlap => "`overlap`",
+        Rule::kw_paused => "`paused`",
+        Rule::kw_step => "`step`",
+        Rule::kw_when => "`when`",
+        Rule::kw_if => "`if`",
+        Rule::kw_else => "`else`",
+        Rule::kw_block => "`block`",
+        Rule::kw_switch => "`switch`",
+        Rule::kw_case => "`case`",
+        Rule::kw_default => "`default`",
+        Rule::kw_parallel => "`parallel`",
+        Rule::kw_race => "`race`",
+        Rule::kw_for => "`for`",
+        Rule::kw_in => "`in`",
+        Rule::kw_concurrency => "`concurrency`",
+        Rule::kw_while => "`while`",
+        Rule::kw_max_iterations => "`max_iterations`",
+        Rule::kw_wait => "`wait`",
+        Rule::kw_until => "`until`",
+        Rule::kw_on_timeout => "`on_timeout`",
+        Rule::kw_sleep => "`sleep`",
+        Rule::kw_set => "`set`",
+        Rule::kw_try => "`try`",
+        Rule::kw_catch => "`catch`",
+        Rule::kw_as => "`as`",
+        Rule::kw_fail => "`fail`",
+        Rule::kw_message => "`message`",
+        Rule::kw_details => "`details`",
+        Rule::kw_return => "`return`",
+        Rule::kw_rethrow => "`rethrow`",
+        Rule::kw_workflow_id => "`workflow_id`",
+        Rule::kw_parent_close => "`parent_close`",
+        Rule::cel => "an expression",
+        Rule::cel_operand => "an operand",
+        Rule::cel_comment => "a comment",
+        Rule::value => "a value (an expression or a template)",
+        Rule::data_map => "a map",
+        Rule::data_entry => "a map entry `\"key\": value`",
+        Rule::data_list => "a list",
+        Rule::key => "a key",
+        Rule::file => "a workflow file",
+        Rule::version => "`stave 1`",
+        Rule::workflow => "`workflow NAME { … }`",
+        Rule::header_clause => "`on queue NAME` or `timeout DURATION`",
+        Rule::declaration => "a declaration",
+        Rule::description_decl => "`description \"…\"`",
+        Rule::var_decl => "`var NAME = VALUE`",
+        Rule::defaults_decl => "`defaults { … }`",
+        Rule::signal_decl => "`signal NAME { … }`",
+        Rule::signal_params => "signal parameters `(a, b)`",
+        Rule::query_decl => "`query NAME = EXPRESSION`",
+        Rule::search_attributes_decl => "`search_attributes { … }`",
+        Rule::memo_decl => "`memo { … }`",
+        Rule::keyed_values => "`{ key: value … }`",
+        Rule::keyed_value => "an entry `key: value`",
+        Rule::continue_decl => "`continue_as_new_after N`",
+        Rule::output_decl => "`output VALUE`",
+        Rule::schedule_decl => "`schedule NAME { … }`",
+        Rule::schedule_clause => {
+            "a schedule setting (`cron`, `every`, `timezone`, `overlap`, `paused`, `input`)"
+        }
+        Rule::input_decl => "`input { … }`",
+        Rule::schema_object => "`{ field: type … }`",
+        Rule::schema_field => "a field `name: type` (`name?: type` when optional)",
+        Rule::schema_type => "a type (string, number, integer, boolean, list, map, any, `[T]` or `{ … }`)",
+        Rule::schema_list => "a list type `[T]`",
+        Rule::json => "a JSON value",
+        Rule::json_object => "a JSON object",
+        Rule::json_member => "a JSON member `\"key\": value`",
+        Rule::json_array => "a JSON array",
+        Rule::json_null => "`null`",
+        Rule::option => {
+            "an option (`queue`, `task_queue`, `timeout`, `schedule_to_close`, `schedule_to_start`, \
+             `heartbeat`, `retry`, `summary`)"
+        }
+        Rule::retry => "`retry { … }`",
+        Rule::retry_clause => {
+            "a retry setting (`max_attempts`, `initial_interval`, `backoff`, `max_interval`, \
+             `non_retryable`)"
+        }
+        Rule::name_list => "a list of names `[A, B]`",
+        Rule::block => "a block `{ … }`",
+        Rule::statement => "a step",
+        Rule::assign_step => "an assignment `name = value`",
+        Rule::assignment => "an assignment `name = value`",
+        Rule::assignments => "`{ name = value … }`",
+        Rule::step => "a step",
+        Rule::step_id => "`step ID =`",
+        Rule::guard => "`when CONDITION`",
+        Rule::if_step => "`if CONDITION { … }`",
+        Rule::else_if => "`if CONDITION { … }`",
+        Rule::block_step => "`block { … }`",
+        Rule::switch_step => "`switch { … }`",
+        Rule::case_arm => "`case CONDITION { … }`",
+        Rule::default_arm => "`default { … }`",
+        Rule::parallel_step => "`parallel { … }`",
+        Rule::race_step => "`race { … }`",
+        Rule::branches => "`{ branch { … } … }`",
+        Rule::branch => "a branch `name { … }`",
+        Rule::for_step => "`for ITEM in LIST { … }`",
+        Rule::while_step => "`while CONDITION { … }`",
+        Rule::wait_step => "`wait SIGNAL`",
+        Rule::wait_clause => "a wait setting (`until`, `timeout`, `on_timeout`)",
+        Rule::sleep_step => "`sleep DURATION`",
+        Rule::sleep_until => "a timestamp expression",
+        Rule::set_step => "`set { … }`",
+        Rule::try_step => "`try { … }`",
+        Rule::catch_clause => "`catch { … }`",
+        Rule::error_types => "error types `A, B`",
+        Rule::fail_step => "`fail TYPE`",
+        Rule::fail_type => "an error type (a name, a string or a template)",
+        Rule::fail_clause => "`message VALUE` or `details VALUE`",
+        Rule::return_step => "`return VALUE`",
+        Rule::rethrow_step => "`rethrow`",
+        Rule::child_step => "`workflow NAME(…)`",
+        Rule::child_clause => {
+            "a child workflow setting (`workflow_id`, `queue`, `task_queue`, `timeout`, \
+             `parent_close`, `retry`)"
+        }
+        Rule::activity_step => "an activity call `name(…)`",
+        Rule::activity_call => "an activity call `name(…)`",
+        Rule::compensate => "`compensate name(…)`",
+        Rule::call_input => "the call's input `(…)` or `args [ … ]`",
+        Rule::named_args => "named inputs `name: value`",
+        Rule::named_arg => "a named input `name: value`",
+        Rule::args_clause => "`args [ … ]`",
+    }
+}
+
+/// The diagnostic for a failed parse.
+pub(super) fn syntax_error(file: FileId, text: &str, scanned: &Scanned, e: &Error<Rule>) -> Diagnostic {
+    let pos = match e.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    }
+    .min(text.len());
+    if let Some(d) = unterminated(file, text, scanned, pos) {
+        return d;
+    }
+    let (positives, negatives) = match &e.variant {
+        ErrorVariant::ParsingError {
+            positives,
+            negatives,
+        } => (positives.clone(), negatives.clone()),
+        ErrorVariant::CustomError { .. } => (Vec::new(), Vec::new()),
+    };
+    let found = found_at(text, pos);
+    let span = Span::new(file, pos, pos + found.len);
+    if positives == [Rule::EOI] {
+        return Diagnostic::new(
+            Code::E060,
+            span,
+            format!("unexpected {} after the end of the workflow", found.words),
+        )
+        .label("after the workflow's closing `}`")
+        .help("a file holds one workflow: move this inside the braces or delete it");
+    }
+    let mut expected: Vec<&str> = positives.iter().map(|r| describe_rule(*r)).collect();
+    expected.sort_unstable();
+    expected.dedup();
+    let mut message = match expected.as_slice() {
+        [] => format!("unexpected {}", found.words),
+        [one] => format!("expected {one}, found {}", found.words),
+        [init @ .., last] => format!("expected {} or {last}, found {}", init.join(", "), found.words),
+    };
+    if !negatives.is_empty() {
+        let mut unexpected: Vec<&str> = negatives.iter().map(|r| describe_rule(*r)).collect();
+        unexpected.sort_unstable();
+        unexpected.dedup();
+        message.push_str(&format!(" (not {})", unexpected.join(" or ")));
+    }
+    let mut d = Diagnostic::new(Code::E060, span, message).label(if found.len == 0 {
+        "here".to_string()
+    } else {
+        "unexpected".to_string()
+    });
+    d.help = hint(text, pos);
+    d
+}
+
+/// An unterminated string, or a bracket left open or closed wrongly, explains most errors
+/// near the end of a file better than "expected …" does.
+fn unterminated(file: FileId, text: &str, scanned: &Scanned, pos: usize) -> Option<Diagnostic> {
+    if let Some(q) = scanned.unterminated.filter(|q| *q <= pos) {
+        let quote = &text[q..q + 1];
+        return Some(
+            Diagnostic::new(Code::E061, Span::new(file, q, q + 1), "this string never ends")
+                .label("opened here")
+                .help(if quote == "`" {
+                    "close the template with a backquote".to_string()
+                } else {
+                    format!(
+                        "close it with {quote} on the same line, or use a triple-quoted string \
+                         ({quote}{quote}{quote}) for text over several lines"
+                    )
+                }),
+        );
+    }
+    if let Some((open, close)) = scanned.mismatched.filter(|(_, c)| *c <= pos) {
+        let closer = &text[close..close + 1];
+        let d = match open {
+            Some(open) => Diagnostic::new(
+                Code::E061,
+                Span::new(file, close, close + 1),
+                format!("this `{closer}` does not close the `{}` before it", &text[open..open + 1]),
+            )
+            .label("wrong closing bracket")
+            .with_label(Span::new(file, open, open + 1), "opened here")
+            .help(format!("close the `{}` first, or delete this `{closer}`", &text[open..open + 1])),
+            None => Diagnostic::new(
+                Code::E061,
+                Span::new(file, close, close + 1),
+                format!("this `{closer}` closes nothing"),
+            )
+            .label("no matching opening bracket")
+            .help("delete it, or add the opening bracket it belongs to"),
+        };
+        return Some(d);
+    }
+    let at_end = only_comments_after(text, scanned, pos);
+    if at_end && !scanned.unclosed.is_empty() {
+        let open = scan::likely_unclosed(text, scanned)?;
+        let bracket = &text[open..open + 1];
+        let closer = match bracket {
+            "{" => "}",
+            "(" => ")",
+            _ => "]",
+        };
+        return Some(
+            Diagnostic::new(
+                Code::E061,
+                Span::new(file, open, open + 1),
+                format!("this `{bracket}` is never closed"),
+            )
+            .label("opened here")
+            .with_label(Span::new(file, text.len(), text.len()), "the file ends here")
+            .help(format!("add the missing `{closer}`")),
+        );
+    }
+    None
+}
+
+fn only_comments_after(text: &str, scanned: &Scanned, pos: usize) -> bool {
+    let mut rest = text[pos..].to_string().into_bytes();
+    for c in scanned.comments.iter().filter(|c| c.start >= pos) {
+        for b in &mut rest[c.start - pos..c.end - pos] {
+            *b = b' ';
+        }
+    }
+    rest.iter().all(u8::is_ascii_whitespace)
+}
+
+struct Found {
+    words: String,
+    len: usize,
+}
+
+/// The token at `pos`, for "found …".
+fn found_at(text: &str, pos: usize) -> Found {
+    let rest = &text[pos..];
+    let Some(c) = rest.chars().next() else {
+        return Found {
+            words: "the end of the file".into(),
+            len: 0,
+        };
+    };
+    if c.is_alphanumeric() || c == '_' {
+        let word: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.' || *c == '-')
+            .collect();
+        return Found {
+            words: format!("`{word}`"),
+            len: word.len(),
+        };
+    }
+    if c == '"' || c == '\'' {
+        return Found {
+            words: "a string".into(),
+            len: 1,
+        };
+    }
+    if c == '`' {
+        return Found {
+            words: "a template".into(),
+            len: 1,
+        };
+    }
+    if c == '\n' || c == '\r' {
+        return Found {
+            words: "the end of the line".into(),
+            len: 0,
+        };
+    }
+    Found {
+        words: format!("`{c}`"),
+        len: c.len_utf8(),
+    }
+}
+
+/// "did you mean `timeout`?" for a misspelt keyword at or just before the error.
+fn hint(text: &str, pos: usize) -> Option<String> {
+    let word_at = |at: usize| -> &str {
+        let end = text[at..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(text.len(), |n| at + n);
+        &text[at..end]
+    };
+    let here = word_at(pos);
+    let before = text[..pos].trim_end();
+    let start = before
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .map_or(0, |n| n + 1);
+    let previous = &before[start..];
+    [here, previous]
+        .into_iter()
+        .filter(|w| !w.is_empty() && !KEYWORDS.contains(w))
+        .find_map(|w| did_you_mean(w, KEYWORDS.iter().copied()))
+}
