@@ -130,6 +130,7 @@ pub fn lower_project(
         default_queue,
         defaults: parsed.defaults.clone(),
         manifest,
+        workflow_paths: parsed.workflows.iter().map(|w| dir.join(&w.value)).collect(),
     }
 }
 
@@ -592,7 +593,7 @@ impl<'a> Lowerer<'a> {
         let mut result_ty = Ty::Dyn;
         let kind = match &step.kind {
             ast::StepKind::Activity(call) => {
-                let (call, ty) = self.activity(call, scope, true);
+                let (call, ty) = self.activity(call, step.id.as_ref(), scope, true);
                 result_ty = ty;
                 ir::StepKind::Activity(call)
             }
@@ -791,7 +792,7 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Lowers an activity call; returns it with the type of its result.
-    fn activity(&mut self, call: &ast::ActivityCall, scope: &Scope, top: bool) -> (ir::ActivityCall, Ty) {
+    fn activity(&mut self, call: &ast::ActivityCall, id: Option<&Name>, scope: &Scope, top: bool) -> (ir::ActivityCall, Ty) {
         let name = &call.activity;
         self.check_temporal_name(name, "activity");
         let external = call.options.task_queue.is_some();
@@ -847,15 +848,20 @@ impl<'a> Lowerer<'a> {
         }
         let retry = o.retry.map(|r| self.retry(&r, spec));
         let summary = call.options.summary.as_ref().map(|s| self.value(s, scope));
+        let ty = spec
+            .and_then(|s| s.output.as_ref())
+            .map_or(Ty::Dyn, |schema| Ty::from_json_schema(schema, &format!("the output of `{}`", name.value)));
         let compensate = call.compensate.as_ref().map(|c| {
             if !top {
                 self.error(Diagnostic::new(Code::E044, c.activity.span, "a compensation cannot have its own `compensate`"));
             }
-            Box::new(self.activity(c, scope, false).0)
+            // A compensation runs after its step completed: it sees the step's result.
+            let mut inner = scope.clone();
+            if let Some(id) = id {
+                inner.steps.insert(id.value.clone(), FieldTy { ty: ty.clone(), may_not_have_run: None });
+            }
+            Box::new(self.activity(c, None, &inner, false).0)
         });
-        let ty = spec
-            .and_then(|s| s.output.as_ref())
-            .map_or(Ty::Dyn, |schema| Ty::from_json_schema(schema, &format!("the output of `{}`", name.value)));
         (
             ir::ActivityCall {
                 activity: name.value.clone(),

@@ -7,7 +7,7 @@ pub mod names;
 use crate::diagnostics::{Code, Diagnostic, FileId, Sources, Span};
 use crate::ir;
 use crate::manifest::Manifest;
-use crate::syntax::{ast, project, yaml};
+use crate::syntax::{ast, project, text, yaml};
 use std::path::{Path, PathBuf};
 
 pub use lower::lower;
@@ -26,6 +26,8 @@ pub struct ProjectContext {
     /// `defaults:` of `stave.yaml`.
     pub defaults: Option<ast::ActivityOptions>,
     pub manifest: Option<Manifest>,
+    /// Where the workflow files are (`workflows:` of stave.yaml); empty = the project dir.
+    pub workflow_paths: Vec<PathBuf>,
 }
 
 impl Default for ir::Project {
@@ -61,10 +63,7 @@ impl Form {
 pub fn parse(file: FileId, text: &str, form: Form) -> (Option<ast::Workflow>, Vec<Diagnostic>) {
     match form {
         Form::Yaml => yaml::load(file, text),
-        Form::Text => (
-            None,
-            vec![Diagnostic::new(Code::E001, Span::new(file, 0, 0), "the text form is not wired in yet")],
-        ),
+        Form::Text => text::parse(file, text),
     }
 }
 
@@ -170,7 +169,8 @@ pub fn load_project_context(
     context
 }
 
-/// Workflow files under `dir` (recursive, sorted, skipping hidden directories and `target`).
+/// Workflow files under `dir` (recursive, sorted), skipping hidden directories, `target`,
+/// and nested projects (directories with their own `stave.yaml`).
 pub fn workflow_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -179,7 +179,8 @@ pub fn workflow_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
             let path = entry?.path();
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
             if path.is_dir() {
-                if !name.starts_with('.') && name != "target" && name != "node_modules" {
+                let nested = path.join(PROJECT_FILE).is_file();
+                if !nested && !name.starts_with('.') && name != "target" && name != "node_modules" {
                     stack.push(path);
                 }
             } else if Form::of(&path).is_some() {
@@ -213,17 +214,28 @@ pub fn load_project(dir: &Path) -> ProjectLoad {
     let mut diagnostics = Vec::new();
     let context = load_project_context(dir, &mut sources, &mut diagnostics);
     let mut workflows = Vec::new();
-    match workflow_files(dir) {
-        Ok(files) => {
-            for path in files {
-                if let Some(wf) = compile_path(&path, &mut sources, &context, &mut diagnostics) {
-                    workflows.push(wf);
+    let roots = if context.workflow_paths.is_empty() {
+        vec![dir.to_path_buf()]
+    } else {
+        context.workflow_paths.clone()
+    };
+    for root in roots {
+        let listed = if root.is_file() { Ok(vec![root.clone()]) } else { workflow_files(&root) };
+        match listed {
+            Ok(files) => {
+                for path in files {
+                    if let Some(wf) = compile_path(&path, &mut sources, &context, &mut diagnostics) {
+                        workflows.push(wf);
+                    }
                 }
             }
-        }
-        Err(e) => {
-            let file = sources.add(dir, "");
-            diagnostics.push(Diagnostic::new(Code::E001, Span::new(file, 0, 0), format!("cannot list `{}`: {e}", dir.display())));
+            Err(e) => {
+                let file = sources.add(&root, "");
+                diagnostics.push(
+                    Diagnostic::new(Code::E001, Span::new(file, 0, 0), format!("cannot list `{}`: {e}", root.display()))
+                        .help("fix `workflows:` in stave.yaml, or create the directory"),
+                );
+            }
         }
     }
     let bundle = finish_bundle(&context, workflows, &sources, &mut diagnostics);

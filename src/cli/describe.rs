@@ -1,6 +1,6 @@
 //! `stave describe ID`: status, times, queue, current steps and the version a run is pinned to.
 
-use super::start::{block_on, connect, finish, print_json, project_namespace, short_hash};
+use super::start::{block_on, connect, finish, print_json, project_namespace, short_version};
 use crate::runtime::client::Description;
 use crate::runtime::connect::ConnectArgs;
 use serde_json::Value as Json;
@@ -52,7 +52,7 @@ pub fn render(d: &Description) -> String {
     line(
         "version",
         &match &d.version {
-            Some(hash) => format!("{} (pinned)", short_hash(hash)),
+            Some(hash) => format!("{} (pinned)", short_version(hash)),
             None => "- (not started by stave: runs the worker's current definition)".to_string(),
         },
     );
@@ -114,7 +114,7 @@ mod tests {
             start_time: Some("2026-11-26T12:00:00.000Z".into()),
             close_time: None,
             history_length: 14,
-            version: Some("9a1b2c3d4e5f60718293a4b5c6d7e8f9".into()),
+            version: Some("9a1b2c3d4e5f60718293a4b5c6d7e8f9@1".into()),
             memo: serde_json::Map::new(),
             pending_activities: vec![PendingActivity {
                 activity_id: "3".into(),
@@ -132,7 +132,7 @@ mod tests {
   run id        r-1
   task queue    project-ai-standard
   started       2026-11-26T12:00:00.000Z
-  version       9a1b2c3d4e5f (pinned)
+  version       9a1b2c3d4e5f@1 (pinned)
   history       14 events
   current steps approval
   vars          {\"approved\":false}

@@ -68,6 +68,7 @@ pub fn lint_paths(paths: &[PathBuf]) -> Report {
     files.dedup();
     // One project context per project directory.
     let mut contexts: BTreeMap<Option<PathBuf>, ProjectContext> = BTreeMap::new();
+    let mut compiled: BTreeMap<Option<PathBuf>, Vec<crate::ir::Workflow>> = BTreeMap::new();
     let count = files.len();
     for file in files {
         let dir = check::find_project_dir(&file);
@@ -79,7 +80,13 @@ pub fn lint_paths(paths: &[PathBuf]) -> Report {
             contexts.insert(dir.clone(), context);
         }
         let context = &contexts[&dir];
-        check::compile_path(&file, &mut sources, context, &mut diagnostics);
+        if let Some(ir) = check::compile_path(&file, &mut sources, context, &mut diagnostics) {
+            compiled.entry(dir).or_default().push(ir);
+        }
+    }
+    // Project-wide checks over the files of each project that compiled.
+    for (dir, workflows) in compiled {
+        check::finish_bundle(&contexts[&dir], workflows, &sources, &mut diagnostics);
     }
     diagnostics.sort_by_key(|d| (sources.path(d.span().file).to_path_buf(), d.span().start, d.code));
     Report { sources, diagnostics, files: count }

@@ -2,13 +2,17 @@
 
 pub mod cancel;
 pub mod compile;
+pub mod convert;
 pub mod describe;
+pub mod dev;
 pub mod explain;
+pub mod fmt;
 pub mod lint;
 pub mod query;
 pub mod result;
 pub mod signal;
 pub mod start;
+pub mod worker;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -41,15 +45,28 @@ pub enum Command {
     Describe(describe::Args),
     /// Request cancellation of a run (its compensations run).
     Cancel(cancel::Args),
+    /// Convert a workflow file between the YAML form and the text form.
+    Convert(convert::Args),
+    /// Rewrite `.stave` files in the canonical layout (`--check`: only report, for CI).
+    Fmt(fmt::Args),
+    /// Serve the project's workflows and this binary's activities until SIGINT/SIGTERM.
+    Worker(worker::Args),
+    /// Run a local Temporal dev server and the project's worker; print the Web UI address.
+    Dev(dev::Args),
 }
 
 /// What a binary brings to the CLI: custom workers pass their own activities.
 #[derive(Default)]
-pub struct Context {}
+pub struct Context {
+    /// Activities `stave worker` serves (the stock binary: the built-ins).
+    pub activities: crate::runtime::activity::Registry,
+}
 
 /// Runs the stock `stave` binary.
 pub fn main() -> ExitCode {
-    main_with(Context::default())
+    main_with(Context {
+        activities: crate::runtime::activity::Registry::with_builtins(),
+    })
 }
 
 /// Runs the CLI with the given context (a custom worker's activities).
@@ -69,7 +86,6 @@ pub fn main_with(context: Context) -> ExitCode {
 }
 
 pub fn run(cli: Cli, context: Context) -> ExitCode {
-    let _ = &context;
     match cli.command {
         Command::Lint(args) => lint::run(args),
         Command::Compile(args) => compile::run(args),
@@ -80,5 +96,9 @@ pub fn run(cli: Cli, context: Context) -> ExitCode {
         Command::Result(args) => result::run(args),
         Command::Describe(args) => describe::run(args),
         Command::Cancel(args) => cancel::run(args),
+        Command::Convert(args) => convert::run(args),
+        Command::Fmt(args) => fmt::run(args),
+        Command::Worker(args) => worker::run(args, context.activities),
+        Command::Dev(args) => dev::run(args, context.activities),
     }
 }

@@ -12,6 +12,7 @@ use crate::runtime::client::{
     new_workflow_id, web_ui_link,
 };
 use crate::runtime::connect::{ConnectArgs, ConnectError, Retry};
+use crate::runtime::versions::Pin;
 use serde_json::{Value as Json, json};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -125,7 +126,7 @@ async fn start(args: Args) -> Result<ExitCode, CommandError> {
             (
                 start_options(workflow, input),
                 Some(bundle.project.namespace.clone()),
-                Some(workflow.hash.clone()),
+                Some(pin_of(workflow)),
             )
         }
     };
@@ -200,7 +201,7 @@ fn print_started(
     println!("  run id       {}", started.run_id);
     println!("  task queue   {}", options.task_queue);
     if let Some(version) = version {
-        println!("  version      {}", short_hash(version));
+        println!("  version      {}", short_version(version));
     }
     if let Some(link) = link {
         println!("  web ui       {link}");
@@ -252,9 +253,17 @@ pub fn report_finished(finished: &Finished, as_json: bool, elapsed: Option<Durat
     }
 }
 
-/// The first 12 hex digits of an IR hash: enough to tell versions apart in output.
-pub fn short_hash(hash: &str) -> &str {
-    hash.get(..12).unwrap_or(hash)
+/// The version a run of `workflow` is pinned to: `HASH@SEMANTICS`.
+pub fn pin_of(workflow: &ir::Workflow) -> String {
+    Pin::of(workflow).to_string()
+}
+
+/// A pin (`HASH@SEMANTICS`) shortened to 12 hex digits: enough to tell versions apart.
+pub fn short_version(version: &str) -> String {
+    match Pin::parse(version) {
+        Some(pin) => format!("{}@{}", pin.short(), pin.semantics),
+        None => version.to_string(),
+    }
 }
 
 /// Parses a JSON argument: text, `@FILE`, or `@-` for stdin.

@@ -477,6 +477,87 @@ workflows/orders-v2.stave.yaml: workflow: orders
 ## Fix
 Rename one of them; to change a workflow, edit its file — running workflows stay pinned to
 the version they started with."#,
+    E060 Error "text-form syntax error" => r#"## What
+A `.stave` file does not follow the grammar of the text form: a word or symbol stands where
+the message says something else was expected, or text follows the workflow's closing `}`.
+## Why
+The parser cannot tell what the file means, so nothing in it can be checked.
+## Example
+```
+workflow order {
+  step charge = payments.charge(input) tmeout 10s
+}
+```
+## Fix
+Write what the message expects at the marked place (here `timeout`); `docs/text-form.md`
+spells every construct, and `stave convert FILE.stave.yaml --to text` shows any YAML
+workflow in the text form."#,
+    E061 Error "unclosed bracket or string" => r#"## What
+A `{`, `(` or `[` is never closed, a closing bracket does not match the open one, or a string
+or template has no closing quote.
+## Why
+Everything after the opening bracket or quote would be read as part of it.
+## Example
+```
+workflow order {
+  if input.rush {
+    step ship = shipping.express(input)
+  step notify = email.send(input)
+}
+```
+## Fix
+Add the missing bracket or quote at the place the message names. A string in `"` or `'`
+ends on its line; use `"""…"""` or a template in backquotes for text over several lines."#,
+    E062 Error "reserved word used as a name" => r#"## What
+A variable, step id, loop variable, caught error or signal parameter is named with a word
+the expression language reserves: `true`, `false`, `null`, `in`, `as`, `if`, `else`, `for`,
+`while`, `return`, `var`, `let`, `break`, `continue`, `const`, `function`, `import`, `loop`,
+`package`, `namespace`, `void`.
+## Why
+The name could not be read in an expression: `steps.if` or `vars.in` does not parse.
+## Example
+```
+var in = 0
+```
+## Fix
+Rename it, e.g. `count_in` or `in_`."#,
+    E063 Error "declared or given twice" => r#"## What
+The text form gives the same thing twice: an option of one step (`timeout 5s timeout 10s`),
+a workflow setting (`description`, `input`, `output`, `defaults`, …), a variable, signal,
+query, schedule, map key, branch or named input.
+## Why
+Only one of them could take effect, and which one is a guess.
+## Example
+```
+var status = "new"
+var status = "received"
+```
+## Fix
+Keep one of them."#,
+    E064 Error "unknown type in the compact input form" => r#"## What
+A field of `input { … }` has a type the compact form does not know. Its types are `string`,
+`number`, `integer`, `boolean`, `null`, `list`, `map`, `any`, `[T]` (a list of T) and
+`{ … }` (an object); a field is required unless written `name?: type`.
+## Why
+The compact form lowers to a JSON Schema, which needs one of these types.
+## Example
+```
+input { order_id: str, amount: number }
+```
+## Fix
+Use one of the types above (here `string`), or write the full JSON Schema with
+`input schema { "type": "object", … }`."#,
+    E065 Error "number out of range" => r#"## What
+An integer or number in the text form does not fit: integers are 64-bit, numbers are finite
+64-bit floats.
+## Why
+The value could not be stored or sent to Temporal unchanged.
+## Example
+```
+retry { max_attempts 99999999999999999999 }
+```
+## Fix
+Write a smaller number."#,
     W001 Warning "step result never used" => r#"## What
 A step has an `id` and its activity declares an output, but no expression reads
 `steps.ID`.

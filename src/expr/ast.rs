@@ -366,7 +366,7 @@ impl Expr {
         self.visit_free(&mut Vec::new(), &mut |e, bound| {
             if let Some((r, field)) = e.root_field()
                 && r == root
-                && !bound.iter().any(|b| *b == root)
+                && !bound.contains(&root)
             {
                 out.insert(field.to_owned());
             }
@@ -403,7 +403,11 @@ impl Expr {
     }
 
     /// Walks with the list of macro variables bound at each node.
-    fn visit_free<'a>(&'a self, bound: &mut Vec<&'a str>, f: &mut impl FnMut(&'a Expr, &[&'a str])) {
+    fn visit_free<'a>(
+        &'a self,
+        bound: &mut Vec<&'a str>,
+        f: &mut impl FnMut(&'a Expr, &[&'a str]),
+    ) {
         f(self, bound);
         if let ExprKind::Macro {
             target,
@@ -441,10 +445,12 @@ impl Template {
             Template::Expr(e) => (Some(e), &[][..]),
             Template::Interp(parts) => (None, &parts[..]),
         };
-        single.into_iter().chain(parts.iter().filter_map(|p| match p {
-            TemplatePart::Expr(e) => Some(e),
-            TemplatePart::Text(_) => None,
-        }))
+        single
+            .into_iter()
+            .chain(parts.iter().filter_map(|p| match p {
+                TemplatePart::Expr(e) => Some(e),
+                TemplatePart::Text(_) => None,
+            }))
     }
 
     pub fn step_refs(&self) -> BTreeSet<String> {
@@ -554,9 +560,11 @@ impl fmt::Display for Expr {
             }
             ExprKind::Unary { op, operand } => {
                 f.write_str(op.as_str())?;
-                // `-` before a number literal would fold into a negative literal on reparse.
-                let literal = matches!(operand.kind, ExprKind::Int(_) | ExprKind::Double(_));
-                if *op == UnaryOp::Neg && literal || needs_parens_as_unary_operand(operand) {
+                // `-` before a number literal would fold into a negative literal on reparse,
+                // also when the literal starts a longer operand (`-(1.size())`).
+                if *op == UnaryOp::Neg && starts_with_number(operand)
+                    || needs_parens_as_unary_operand(operand)
+                {
                     write!(f, "({operand})")
                 } else {
                     write!(f, "{operand}")
@@ -604,6 +612,22 @@ fn write_side(f: &mut fmt::Formatter<'_>, e: &Expr, level: u8, right: bool) -> f
         write!(f, "({e})")
     } else {
         write!(f, "{e}")
+    }
+}
+
+/// Whether the printed form of `e` begins with a number literal.
+fn starts_with_number(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Int(_) | ExprKind::Double(_) => true,
+        ExprKind::Member { target, .. }
+        | ExprKind::Index { target, .. }
+        | ExprKind::Macro { target, .. } => {
+            node_precedence(target) == 7 && starts_with_number(target)
+        }
+        ExprKind::Call {
+            target: Some(t), ..
+        } => node_precedence(t) == 7 && starts_with_number(t),
+        _ => false,
     }
 }
 
@@ -656,3 +680,6 @@ pub mod span_serde {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -83,7 +83,12 @@ pub struct EvalError {
 }
 
 /// Evaluates `expr` against `env`.
-pub fn eval(expr: &Expr, env: &dyn Bindings, host: &dyn Host, budget: &mut Budget) -> Result<Value, EvalError> {
+pub fn eval(
+    expr: &Expr,
+    env: &dyn Bindings,
+    host: &dyn Host,
+    budget: &mut Budget,
+) -> Result<Value, EvalError> {
     let mut ev = Evaluator {
         env,
         host,
@@ -206,7 +211,12 @@ fn size_of(v: &Value) -> usize {
     match v {
         Value::String(s) => 24 + s.len(),
         Value::Array(items) => 24 + items.iter().map(size_of).sum::<usize>(),
-        Value::Object(m) => 24 + m.iter().map(|(k, v)| 24 + k.len() + size_of(v)).sum::<usize>(),
+        Value::Object(m) => {
+            24 + m
+                .iter()
+                .map(|(k, v)| 24 + k.len() + size_of(v))
+                .sum::<usize>()
+        }
         _ => 8,
     }
 }
@@ -294,7 +304,10 @@ impl<'a> Evaluator<'a, '_> {
                         other => {
                             return fail(
                                 k.span,
-                                format!("map keys must be strings, but this key is {}", type_name(&other)),
+                                format!(
+                                    "map keys must be strings, but this key is {}",
+                                    type_name(&other)
+                                ),
                             );
                         }
                     };
@@ -334,7 +347,11 @@ impl<'a> Evaluator<'a, '_> {
                     (op, v) => {
                         return fail(
                             e.span,
-                            format!("no matching overload for `{}` on {}", op.as_str(), type_name(v)),
+                            format!(
+                                "no matching overload for `{}` on {}",
+                                op.as_str(),
+                                type_name(v)
+                            ),
                         );
                     }
                 }
@@ -357,7 +374,10 @@ impl<'a> Evaluator<'a, '_> {
                     Value::Bool(false) => self.eval(otherwise),
                     v => fail(
                         cond.span,
-                        format!("the condition of `? :` must be a bool, not {}", type_name(v)),
+                        format!(
+                            "the condition of `? :` must be a bool, not {}",
+                            type_name(v)
+                        ),
                     ),
                 };
             }
@@ -371,7 +391,11 @@ impl<'a> Evaluator<'a, '_> {
                     v => {
                         return fail(
                             e.span,
-                            format!("`has` needs a map, but `{}` is {}", path(target), type_name(v)),
+                            format!(
+                                "`has` needs a map, but `{}` is {}",
+                                path(target),
+                                type_name(v)
+                            ),
                         );
                     }
                 }
@@ -382,7 +406,16 @@ impl<'a> Evaluator<'a, '_> {
                 var,
                 filter,
                 body,
-            } => return self.comprehension(*kind, target, &var.name, filter.as_deref(), body, e.span),
+            } => {
+                return self.comprehension(
+                    *kind,
+                    target,
+                    &var.name,
+                    filter.as_deref(),
+                    body,
+                    e.span,
+                );
+            }
         };
         Ok(Cow::Owned(v))
     }
@@ -416,8 +449,14 @@ impl<'a> Evaluator<'a, '_> {
             t => fail(
                 span,
                 match t.as_ref() {
-                    Value::Null => format!("`{}` is null, so it has no field `{field}`", path(target)),
-                    v => format!("cannot read field `{field}` of {} `{}`", type_name(v), path(target)),
+                    Value::Null => {
+                        format!("`{}` is null, so it has no field `{field}`", path(target))
+                    }
+                    v => format!(
+                        "cannot read field `{field}` of {} `{}`",
+                        type_name(v),
+                        path(target)
+                    ),
                 },
             ),
         }
@@ -439,7 +478,10 @@ impl<'a> Evaluator<'a, '_> {
                 let Some(at) = usize::try_from(at).ok().filter(|a| *a < len) else {
                     return fail(
                         span,
-                        format!("index {at} is out of range for `{}`, a list of size {len}", path(target)),
+                        format!(
+                            "index {at} is out of range for `{}`, a list of size {len}",
+                            path(target)
+                        ),
                     );
                 };
                 Ok(match t {
@@ -459,10 +501,18 @@ impl<'a> Evaluator<'a, '_> {
                 },
                 _ => unreachable!("matched a map above"),
             },
-            (Value::Null, _) => fail(span, format!("`{}` is null, so it cannot be indexed", path(target))),
+            (Value::Null, _) => fail(
+                span,
+                format!("`{}` is null, so it cannot be indexed", path(target)),
+            ),
             (t, i) => fail(
                 span,
-                format!("cannot index {} `{}` with {}", type_name(t), path(target), type_name(i)),
+                format!(
+                    "cannot index {} `{}` with {}",
+                    type_name(t),
+                    path(target),
+                    type_name(i)
+                ),
             ),
         }
     }
@@ -494,7 +544,11 @@ impl<'a> Evaluator<'a, '_> {
                 Value::Bool(b) => Ok(Ok(*b)),
                 v => Ok(Err(EvalError {
                     span: e.span,
-                    message: format!("no matching overload for `{}` on {}", op.as_str(), type_name(v)),
+                    message: format!(
+                        "no matching overload for `{}` on {}",
+                        op.as_str(),
+                        type_name(v)
+                    ),
                 })),
             },
             Err(f) if f.fatal => Err(f),
@@ -532,7 +586,9 @@ impl<'a> Evaluator<'a, '_> {
                     }
                     Value::Bool(found)
                 }
-                Value::Object(m) => Value::Bool(matches!(l.as_ref(), Value::String(k) if m.contains_key(k))),
+                Value::Object(m) => {
+                    Value::Bool(matches!(l.as_ref(), Value::String(k) if m.contains_key(k)))
+                }
                 _ => return no_overload(op, &l, &r, span),
             },
             BinaryOp::Add => match (l, r) {
@@ -543,7 +599,10 @@ impl<'a> Evaluator<'a, '_> {
                     Value::String(a)
                 }
                 (l, r) if l.is_string() && r.is_string() => {
-                    let (a, b) = (l.as_str().unwrap_or_default(), r.as_str().unwrap_or_default());
+                    let (a, b) = (
+                        l.as_str().unwrap_or_default(),
+                        r.as_str().unwrap_or_default(),
+                    );
                     self.charge(24 + a.len() + b.len(), span)?;
                     Value::String([a, b].concat())
                 }
@@ -568,13 +627,41 @@ impl<'a> Evaluator<'a, '_> {
             return no_overload(op, l, r, span);
         };
         match (num(a), num(b)) {
+            // In i64 when both fit, so that overflow (`MIN % -1` included) is caught exactly as
+            // CEL catches it; wider ints (a large `u64` from JSON) go through `i128`.
+            (Num::Int(a), Num::Int(b)) if i64::try_from(a).is_ok() && i64::try_from(b).is_ok() => {
+                let (a, b) = (a as i64, b as i64);
+                let v = match op {
+                    BinaryOp::Add => a.checked_add(b),
+                    BinaryOp::Sub => a.checked_sub(b),
+                    BinaryOp::Mul => a.checked_mul(b),
+                    BinaryOp::Div | BinaryOp::Rem if b == 0 => {
+                        let what = if op == BinaryOp::Div {
+                            "division"
+                        } else {
+                            "modulus"
+                        };
+                        return fail(span, format!("{what} by zero"));
+                    }
+                    BinaryOp::Div => a.checked_div(b),
+                    _ => a.checked_rem(b),
+                };
+                match v {
+                    Some(v) => Ok(Value::Number(v.into())),
+                    None => fail(span, "integer overflow"),
+                }
+            }
             (Num::Int(a), Num::Int(b)) => {
                 let v = match op {
                     BinaryOp::Add => a.checked_add(b),
                     BinaryOp::Sub => a.checked_sub(b),
                     BinaryOp::Mul => a.checked_mul(b),
                     BinaryOp::Div | BinaryOp::Rem if b == 0 => {
-                        let what = if op == BinaryOp::Div { "division" } else { "modulus" };
+                        let what = if op == BinaryOp::Div {
+                            "division"
+                        } else {
+                            "modulus"
+                        };
                         return fail(span, format!("{what} by zero"));
                     }
                     BinaryOp::Div => a.checked_div(b),
@@ -612,7 +699,9 @@ impl<'a> Evaluator<'a, '_> {
     /// of different types are unequal. Costs one fuel per container element compared.
     fn equals(&mut self, a: &Value, b: &Value, span: Span) -> Res<bool> {
         Ok(match (a, b) {
-            (Value::Number(x), Value::Number(y)) => compare_num(num(x), num(y)) == Some(std::cmp::Ordering::Equal),
+            (Value::Number(x), Value::Number(y)) => {
+                compare_num(num(x), num(y)) == Some(std::cmp::Ordering::Equal)
+            }
             (Value::Array(x), Value::Array(y)) => {
                 if x.len() != y.len() {
                     return Ok(false);
@@ -642,7 +731,13 @@ impl<'a> Evaluator<'a, '_> {
         })
     }
 
-    fn call(&mut self, target: Option<&'a Expr>, name: &str, args: &'a [Expr], span: Span) -> Res<Val<'a>> {
+    fn call(
+        &mut self,
+        target: Option<&'a Expr>,
+        name: &str,
+        args: &'a [Expr],
+        span: Span,
+    ) -> Res<Val<'a>> {
         let Some(target) = target else {
             return self.function(name, args, span);
         };
@@ -655,7 +750,13 @@ impl<'a> Evaluator<'a, '_> {
             if vals.len() == n {
                 Ok(())
             } else {
-                fail(span, format!("`{name}` takes {n} argument{}", if n == 1 { "" } else { "s" }))
+                fail(
+                    span,
+                    format!(
+                        "`{name}` takes {n} argument{}",
+                        if n == 1 { "" } else { "s" }
+                    ),
+                )
             }
         };
         let v = match (name, t.as_ref()) {
@@ -674,7 +775,10 @@ impl<'a> Evaluator<'a, '_> {
                     let Value::String(s) = item else {
                         return fail(
                             span,
-                            format!("`join` needs a list of strings, but element {i} is {}", type_name(item)),
+                            format!(
+                                "`join` needs a list of strings, but element {i} is {}",
+                                type_name(item)
+                            ),
                         );
                     };
                     if i > 0 {
@@ -686,12 +790,22 @@ impl<'a> Evaluator<'a, '_> {
                 self.charge(24 + out.len(), span)?;
                 Value::String(out)
             }
-            (_, Value::String(s)) => return self.string_method(name, s, &vals, span).map(Cow::Owned),
+            (_, Value::String(s)) => {
+                return self.string_method(name, s, &vals, span).map(Cow::Owned);
+            }
             (_, v) if STRING_METHODS.contains(&name) || name == "join" => {
-                let wants = if name == "join" { "a list of strings" } else { "a string" };
+                let wants = if name == "join" {
+                    "a list of strings"
+                } else {
+                    "a string"
+                };
                 return fail(
                     span,
-                    format!("`{name}` is a method of {wants}, but `{}` is {}", path(target), type_name(v)),
+                    format!(
+                        "`{name}` is a method of {wants}, but `{}` is {}",
+                        path(target),
+                        type_name(v)
+                    ),
                 );
             }
             _ => return fail(span, format!("unknown method `{name}`")),
@@ -707,7 +821,12 @@ impl<'a> Evaluator<'a, '_> {
             }
             Value::Array(items) => items.len(),
             Value::Object(m) => m.len(),
-            v => return fail(span, format!("`size` needs a string, list or map, not {}", type_name(v))),
+            v => {
+                return fail(
+                    span,
+                    format!("`size` needs a string, list or map, not {}", type_name(v)),
+                );
+            }
         };
         Ok(Value::Number((n as u64).into()))
     }
@@ -718,7 +837,13 @@ impl<'a> Evaluator<'a, '_> {
             if args.len() == n {
                 Ok(())
             } else {
-                fail(span, format!("`{name}` takes {n} argument{}", if n == 1 { "" } else { "s" }))
+                fail(
+                    span,
+                    format!(
+                        "`{name}` takes {n} argument{}",
+                        if n == 1 { "" } else { "s" }
+                    ),
+                )
             }
         };
         let owned = |this: &mut Self, out: String| -> Res<Value> {
@@ -754,7 +879,9 @@ impl<'a> Evaluator<'a, '_> {
                     [sep, n] => match n.as_ref() {
                         Value::Number(n) => match num(n) {
                             Num::Int(n) => (str_arg(name, sep, span)?, n),
-                            Num::Double(_) => return fail(span, "the limit of `split` must be an int"),
+                            Num::Double(_) => {
+                                return fail(span, "the limit of `split` must be an int");
+                            }
                         },
                         _ => return fail(span, "the limit of `split` must be an int"),
                     },
@@ -763,7 +890,12 @@ impl<'a> Evaluator<'a, '_> {
                 let parts = split(s, sep, limit);
                 self.tick(parts.len() as u64, span)?;
                 self.charge(24 + parts.iter().map(|p| 24 + p.len()).sum::<usize>(), span)?;
-                Ok(Value::Array(parts.into_iter().map(|p| Value::String(p.to_owned())).collect()))
+                Ok(Value::Array(
+                    parts
+                        .into_iter()
+                        .map(|p| Value::String(p.to_owned()))
+                        .collect(),
+                ))
             }
             _ => fail(span, format!("unknown method `{name}`")),
         }
@@ -779,7 +911,10 @@ impl<'a> Evaluator<'a, '_> {
         if args.len() != expected {
             return fail(
                 span,
-                format!("`{name}` takes {expected} argument{}", if expected == 1 { "" } else { "s" }),
+                format!(
+                    "`{name}` takes {expected} argument{}",
+                    if expected == 1 { "" } else { "s" }
+                ),
             );
         }
         let mut vals = Vec::with_capacity(args.len());
@@ -822,9 +957,14 @@ impl<'a> Evaluator<'a, '_> {
             Cow::Owned(Value::Array(items)) => items.into_iter().map(Cow::Owned).collect(),
             Cow::Borrowed(Value::Object(m)) => {
                 self.charge(m.keys().map(|k| 24 + k.len()).sum(), span)?;
-                m.keys().map(|k| Cow::Owned(Value::String(k.clone()))).collect()
+                m.keys()
+                    .map(|k| Cow::Owned(Value::String(k.clone())))
+                    .collect()
             }
-            Cow::Owned(Value::Object(m)) => m.into_iter().map(|(k, _)| Cow::Owned(Value::String(k))).collect(),
+            Cow::Owned(Value::Object(m)) => m
+                .into_iter()
+                .map(|(k, _)| Cow::Owned(Value::String(k)))
+                .collect(),
             t => {
                 return fail(
                     span,
@@ -896,7 +1036,10 @@ impl<'a> Evaluator<'a, '_> {
                     Value::Bool(true) => {}
                     Value::Bool(false) => return Ok(Step::Skip),
                     v => {
-                        return fail(f.span, format!("the filter of `map` must be a bool, not {}", type_name(v)));
+                        return fail(
+                            f.span,
+                            format!("the filter of `map` must be a bool, not {}", type_name(v)),
+                        );
                     }
                 }
             }
@@ -907,7 +1050,11 @@ impl<'a> Evaluator<'a, '_> {
                 Value::Bool(b) => Step::Bool(*b),
                 v => Step::Error(EvalError {
                     span: body.span,
-                    message: format!("the condition of `{}` must be a bool, not {}", kind.as_str(), type_name(v)),
+                    message: format!(
+                        "the condition of `{}` must be a bool, not {}",
+                        kind.as_str(),
+                        type_name(v)
+                    ),
                 }),
             }),
             Err(f) if f.fatal => Err(f),
@@ -950,7 +1097,10 @@ fn no_overload<T>(op: BinaryOp, l: &Value, r: &Value, span: Span) -> Res<T> {
 fn str_arg<'v>(name: &str, v: &'v Value, span: Span) -> Res<&'v str> {
     match v {
         Value::String(s) => Ok(s),
-        v => fail(span, format!("`{name}` takes a string argument, not {}", type_name(v))),
+        v => fail(
+            span,
+            format!("`{name}` takes a string argument, not {}", type_name(v)),
+        ),
     }
 }
 
@@ -1046,16 +1196,26 @@ fn to_int(v: &Value, span: Span) -> Res<Value> {
         Value::Number(n) => match num(n) {
             Num::Int(i) => int_value(span, i),
             // CEL: the double must lie strictly inside the int range, after truncation.
-            Num::Double(d) if d.is_finite() && d > -9.223_372_036_854_775_808e18 && d < 9.223_372_036_854_775_808e18 => {
+            Num::Double(d)
+                if d.is_finite()
+                    && d > i64::MIN as f64
+                    && d < -(i64::MIN as f64) =>
+            {
                 Ok(Value::Number((d as i64).into()))
             }
-            Num::Double(d) => fail(span, format!("`int` of {} is out of the int range", format_double(d))),
+            Num::Double(d) => fail(
+                span,
+                format!("`int` of {} is out of the int range", format_double(d)),
+            ),
         },
         Value::String(s) => match s.parse::<i64>() {
             Ok(i) => Ok(Value::Number(i.into())),
             Err(_) => fail(span, format!("`int` cannot read {s:?} as an integer")),
         },
-        v => fail(span, format!("no matching overload for `int` on {}", type_name(v))),
+        v => fail(
+            span,
+            format!("no matching overload for `int` on {}", type_name(v)),
+        ),
     }
 }
 
@@ -1069,7 +1229,10 @@ fn to_double(v: &Value, span: Span) -> Res<Value> {
             Ok(d) => double_value(span, d, "double"),
             Err(_) => fail(span, format!("`double` cannot read {s:?} as a number")),
         },
-        v => fail(span, format!("no matching overload for `double` on {}", type_name(v))),
+        v => fail(
+            span,
+            format!("no matching overload for `double` on {}", type_name(v)),
+        ),
     }
 }
 
@@ -1081,7 +1244,10 @@ fn to_string(v: &Value, span: Span) -> Res<String> {
             Num::Int(i) => i.to_string(),
             Num::Double(d) => format_double(d),
         }),
-        v => fail(span, format!("no matching overload for `string` on {}", type_name(v))),
+        v => fail(
+            span,
+            format!("no matching overload for `string` on {}", type_name(v)),
+        ),
     }
 }
 
@@ -1089,7 +1255,11 @@ fn to_string(v: &Value, span: Span) -> Res<String> {
 /// representation): `123.456`, `-0.0045`, `1e+06`, `1.5e-07`.
 pub(crate) fn format_double(d: f64) -> String {
     if d == 0.0 {
-        return if d.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if d.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     // `{:e}` gives the shortest round-trip digits: `1.2345e6`, `-4.5e-3`.
     let sci = format!("{d:e}");
@@ -1116,7 +1286,11 @@ pub(crate) fn format_double(d: f64) -> String {
 
 fn go_exponent(sign: &str, digits: &str, exp: i32) -> String {
     let (first, rest) = digits.split_at(1);
-    let frac = if rest.is_empty() { String::new() } else { format!(".{rest}") };
+    let frac = if rest.is_empty() {
+        String::new()
+    } else {
+        format!(".{rest}")
+    };
     let esign = if exp < 0 { '-' } else { '+' };
     format!("{sign}{first}{frac}e{esign}{:02}", exp.abs())
 }

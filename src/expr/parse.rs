@@ -16,6 +16,10 @@ struct ExprParser;
 /// their stack use; real expressions stay far below it.
 pub const MAX_DEPTH: usize = 100;
 
+/// Deepest nesting of brackets and conditionals accepted: the parser recurses once per level.
+/// CEL requires at least 12; debug builds on a 2 MiB thread stack manage about 55.
+pub const MAX_NESTING: usize = 32;
+
 /// Longest expression text accepted, in bytes (CEL implementations cap it similarly).
 pub const MAX_LEN: usize = 100_000;
 
@@ -23,10 +27,15 @@ pub const MAX_LEN: usize = 100_000;
 pub fn parse_expr(src: &str, file: FileId, offset: usize) -> Result<Expr, Diagnostic> {
     let b = Builder { src, file, offset };
     b.check_size(src)?;
-    let mut pairs = ExprParser::parse(Rule::expr_eoi, src).map_err(|e| b.syntax_error(&e, false))?;
+    let mut pairs =
+        ExprParser::parse(Rule::expr_eoi, src).map_err(|e| b.syntax_error(&e, false))?;
     match pairs.next() {
         Some(pair) => b.expr(pair, 0),
-        None => Err(b.error(b.span(0, src.len()), "expected an expression", "write an expression")),
+        None => Err(b.error(
+            b.span(0, src.len()),
+            "expected an expression",
+            "write an expression",
+        )),
     }
 }
 
@@ -94,7 +103,11 @@ pub fn parse_template(
         parts.push(TemplatePart::Text(text));
     }
     let only_space = |p: &TemplatePart| matches!(p, TemplatePart::Text(t) if t.trim().is_empty());
-    if exprs == 1 && parts.iter().all(|p| matches!(p, TemplatePart::Expr(_)) || only_space(p)) {
+    if exprs == 1
+        && parts
+            .iter()
+            .all(|p| matches!(p, TemplatePart::Expr(_)) || only_space(p))
+    {
         if let Some(TemplatePart::Expr(e)) = parts.into_iter().find(|p| !only_space(p)) {
             return Ok(Template::Expr(e));
         }
@@ -129,7 +142,8 @@ impl<'s> Builder<'s> {
     /// and the number of bytes read, closing brace included.
     fn interp(&self) -> Result<(Expr, usize)> {
         self.check_size(self.src)?;
-        let pairs = ExprParser::parse(Rule::interp, self.src).map_err(|e| self.syntax_error(&e, true))?;
+        let pairs =
+            ExprParser::parse(Rule::interp, self.src).map_err(|e| self.syntax_error(&e, true))?;
         let mut expr = None;
         let mut end = self.src.len();
         for pair in pairs {
@@ -141,7 +155,11 @@ impl<'s> Builder<'s> {
         }
         match expr {
             Some(e) => Ok((e, end)),
-            None => Err(self.error(self.span(0, 0), "expected an expression", "write an expression")),
+            None => Err(self.error(
+                self.span(0, 0),
+                "expected an expression",
+                "write an expression",
+            )),
         }
     }
 
@@ -186,10 +204,10 @@ impl<'s> Builder<'s> {
                 }
                 _ => {}
             }
-            if depth > MAX_DEPTH / 2 {
+            if depth > MAX_NESTING {
                 return Err(self.error(
                     self.span(i, i + 1),
-                    format!("expression is nested too deeply (more than {} levels)", MAX_DEPTH / 2),
+                    format!("expression is nested too deeply (more than {MAX_NESTING} levels)"),
                     "split the expression, or compute the value in several steps",
                 ));
             }
@@ -235,104 +253,75 @@ impl<'s> Builder<'s> {
                     span,
                 ))
             }
-            Rule::or_expr | Rule::and_expr | Rule::rel_expr | Rule::add_expr | Rule::mul_expr => {
-                self.binary_chain(pair, depth)
-            }
-            Rule::unary => self.unary(pair, depth),
-            Rule::member => self.member(pair, depth),
+            Rule::binary => self.binary(pair, depth),
+            Rule::operand => self.operand(pair, depth),
             _ => self.primary(pair, depth),
         }
     }
 
-    /// `a op b op c`, left-associative.
-    fn binary_chain(&self, pair: Pair<'_, Rule>, depth: usize) -> Result<Expr> {
+    /// `a op b op c …`, arranged by CEL's precedence, every level left-associative. Iterative
+    /// (operator precedence with two stacks), so long chains cost no stack.
+    fn binary(&self, pair: Pair<'_, Rule>, depth: usize) -> Result<Expr> {
         let span = pair.as_span();
         let mut inner = pair.into_inner();
         let ops = inner.len() / 2;
         self.too_deep(depth + ops, span)?;
         let depth = depth + ops;
-        let mut lhs = self.expr(next(&mut inner)?, depth)?;
+        let mut operands: Vec<Expr> = vec![self.operand(next(&mut inner)?, depth)?];
+        let mut pending: Vec<BinaryOp> = Vec::new();
         while let Some(op) = inner.next() {
-            let rhs = self.expr(next(&mut inner)?, depth)?;
-            let op = match op.as_str() {
-                "||" => BinaryOp::Or,
-                "&&" => BinaryOp::And,
-                "==" => BinaryOp::Eq,
-                "!=" => BinaryOp::Ne,
-                "<" => BinaryOp::Lt,
-                "<=" => BinaryOp::Le,
-                ">" => BinaryOp::Gt,
-                ">=" => BinaryOp::Ge,
-                "in" => BinaryOp::In,
-                "+" => BinaryOp::Add,
-                "-" => BinaryOp::Sub,
-                "*" => BinaryOp::Mul,
-                "/" => BinaryOp::Div,
-                _ => BinaryOp::Rem,
-            };
-            let span = lhs.span.to(rhs.span);
-            lhs = Expr::new(
-                ExprKind::Binary {
-                    op,
-                    lhs: Box::new(lhs),
-                    rhs: Box::new(rhs),
-                },
-                span,
-            );
+            let op = binary_op(op.as_str());
+            while pending
+                .last()
+                .is_some_and(|top| top.precedence() >= op.precedence())
+            {
+                reduce(&mut operands, &mut pending);
+            }
+            pending.push(op);
+            operands.push(self.operand(next(&mut inner)?, depth)?);
         }
-        Ok(lhs)
+        while !pending.is_empty() {
+            reduce(&mut operands, &mut pending);
+        }
+        next_expr(operands.pop())
     }
 
-    /// Prefix operators. As in CEL, `-` directly before a number literal is part of the
-    /// literal, so `-9223372036854775808` is the smallest int rather than an overflow.
-    fn unary(&self, pair: Pair<'_, Rule>, depth: usize) -> Result<Expr> {
+    /// Prefix operators, a primary, and its `.field`, `.method(args)` and `[index]` suffixes.
+    /// As in CEL, `-` directly before a number literal is part of the literal, so
+    /// `-9223372036854775808` is the smallest int rather than an overflow, and `-1.size()`
+    /// calls `size` on `-1`.
+    fn operand(&self, pair: Pair<'_, Rule>, depth: usize) -> Result<Expr> {
         let span = pair.as_span();
         let children: Vec<Pair<'_, Rule>> = pair.into_inner().collect();
-        let Some((member, ops)) = children.split_last() else {
-            return Err(self.error(self.pspan(span), "expected an expression", "write an expression"));
+        let at = children
+            .iter()
+            .position(|p| p.as_rule() != Rule::op_unary)
+            .unwrap_or(children.len());
+        let (ops, rest) = children.split_at(at);
+        let Some((primary, postfixes)) = rest.split_first() else {
+            return Err(self.error(
+                self.pspan(span),
+                "expected an expression",
+                "write an expression",
+            ));
         };
-        self.too_deep(depth + ops.len(), span)?;
-        let mut ops = ops;
-        let literal = member
-            .clone()
-            .into_inner()
-            .next()
-            .filter(|p| p.as_rule() == Rule::number && member.clone().into_inner().len() == 1);
-        let mut operand = match (literal, ops.last()) {
-            (Some(number), Some(minus)) if minus.as_str() == "-" => {
-                ops = &ops[..ops.len() - 1];
-                self.number(number, Some(minus.as_span().start()))?
+        self.too_deep(depth + ops.len() + postfixes.len(), span)?;
+        let depth = depth + ops.len() + postfixes.len();
+        let (ops, minus) = match ops.split_last() {
+            Some((last, init)) if primary.as_rule() == Rule::number && last.as_str() == "-" => {
+                (init, Some(last.as_span().start()))
             }
-            _ => self.expr(member.clone(), depth + ops.len())?,
+            _ => (ops, None),
         };
-        for op in ops.iter().rev() {
-            let kind = if op.as_str() == "!" { UnaryOp::Not } else { UnaryOp::Neg };
-            let span = self.pspan(op.as_span()).to(operand.span);
-            operand = Expr::new(
-                ExprKind::Unary {
-                    op: kind,
-                    operand: Box::new(operand),
-                },
-                span,
-            );
-        }
-        Ok(operand)
-    }
-
-    /// A primary followed by `.field`, `.method(args)` and `[index]`.
-    fn member(&self, pair: Pair<'_, Rule>, depth: usize) -> Result<Expr> {
-        let span = pair.as_span();
-        let mut inner = pair.into_inner();
-        let postfixes = inner.len().saturating_sub(1);
-        self.too_deep(depth + postfixes, span)?;
-        let depth = depth + postfixes;
-        let mut target = self.expr(next(&mut inner)?, depth)?;
-        for post in inner {
+        let mut target = match minus {
+            Some(at) => self.number(primary.clone(), Some(at))?,
+            None => self.expr(primary.clone(), depth)?,
+        };
+        for post in postfixes {
             let end = post.as_span().end();
             let span = Span::new(self.file, target.span.start as usize, self.offset + end);
-            let rule = post.as_rule();
-            let mut parts = post.into_inner();
-            target = match rule {
+            let mut parts = post.clone().into_inner();
+            target = match post.as_rule() {
                 Rule::field => {
                     let field = self.name(next(&mut parts)?);
                     Expr::new(
@@ -360,11 +349,32 @@ impl<'s> Builder<'s> {
                 }
             };
         }
+        for op in ops.iter().rev() {
+            let kind = if op.as_str() == "!" {
+                UnaryOp::Not
+            } else {
+                UnaryOp::Neg
+            };
+            let span = self.pspan(op.as_span()).to(target.span);
+            target = Expr::new(
+                ExprKind::Unary {
+                    op: kind,
+                    operand: Box::new(target),
+                },
+                span,
+            );
+        }
         Ok(target)
     }
 
     /// A method call, or one of the receiver-style macros when name and arity match.
-    fn method(&self, target: Expr, function: Name, mut args: Vec<Expr>, span: Span) -> Result<Expr> {
+    fn method(
+        &self,
+        target: Expr,
+        function: Name,
+        mut args: Vec<Expr>,
+        span: Span,
+    ) -> Result<Expr> {
         let Some(kind) = MacroKind::from_name(&function.name) else {
             return Ok(method_call(target, function, args, span));
         };
@@ -391,7 +401,11 @@ impl<'s> Builder<'s> {
             }
         };
         let body = args.pop().map(Box::new);
-        let filter = if args.len() == 2 { args.pop().map(Box::new) } else { None };
+        let filter = if args.len() == 2 {
+            args.pop().map(Box::new)
+        } else {
+            None
+        };
         let Some(body) = body else {
             unreachable!("arity was checked above");
         };
@@ -455,7 +469,9 @@ impl<'s> Builder<'s> {
                 if function.name == "has" && args.len() == 1 {
                     let arg = args.remove(0);
                     return match arg.kind {
-                        ExprKind::Member { target, field } => Ok(Expr::new(ExprKind::Has { target, field }, span)),
+                        ExprKind::Member { target, field } => {
+                            Ok(Expr::new(ExprKind::Has { target, field }, span))
+                        }
                         _ => Err(self
                             .error(
                                 arg.span,
@@ -472,7 +488,11 @@ impl<'s> Builder<'s> {
                 }
             }
             rule => {
-                return Err(self.error(span, format!("unexpected {}", friendly(rule).unwrap_or("text")), "write an expression"));
+                return Err(self.error(
+                    span,
+                    format!("unexpected {}", friendly(rule).unwrap_or("text")),
+                    "write an expression",
+                ));
             }
         };
         Ok(Expr::new(kind, span))
@@ -490,7 +510,10 @@ impl<'s> Builder<'s> {
                 .error(
                     self.pspan(u.as_span()),
                     "unsigned integer literals are not supported",
-                    format!("write `{}`: numbers are JSON numbers, int or double", digits.as_str()),
+                    format!(
+                        "write `{}`: numbers are JSON numbers, int or double",
+                        digits.as_str()
+                    ),
                 )
                 .label("unsigned suffix"));
         }
@@ -499,7 +522,11 @@ impl<'s> Builder<'s> {
             Rule::double => match text.parse::<f64>() {
                 Ok(d) if d.is_finite() => ExprKind::Double(if minus.is_some() { -d } else { d }),
                 _ => {
-                    return Err(self.error(span, "double literal is out of range", "use a smaller number"));
+                    return Err(self.error(
+                        span,
+                        "double literal is out of range",
+                        "use a smaller number",
+                    ));
                 }
             },
             rule => {
@@ -508,7 +535,10 @@ impl<'s> Builder<'s> {
                 } else {
                     text.parse::<u64>()
                 };
-                let value = parsed.ok().map(i128::from).map(|v| if minus.is_some() { -v } else { v });
+                let value = parsed
+                    .ok()
+                    .map(i128::from)
+                    .map(|v| if minus.is_some() { -v } else { v });
                 match value.and_then(|v| i64::try_from(v).ok()) {
                     Some(v) => ExprKind::Int(v),
                     None => {
@@ -540,7 +570,11 @@ impl<'s> Builder<'s> {
             _ => (false, 0),
         };
         let body = &text[prefix..];
-        let quote = if body.starts_with("\"\"\"") || body.starts_with("'''") { 3 } else { 1 };
+        let quote = if body.starts_with("\"\"\"") || body.starts_with("'''") {
+            3
+        } else {
+            1
+        };
         let content = &body[quote..body.len() - quote];
         if raw {
             return Ok(content.to_owned());
@@ -616,7 +650,11 @@ impl<'s> Builder<'s> {
             ErrorVariant::CustomError { .. } => &[],
         };
         let found = found_at(self.src, pos);
-        let end_name = if in_template { "the end of the string" } else { "the end of the expression" };
+        let end_name = if in_template {
+            "the end of the string"
+        } else {
+            "the end of the expression"
+        };
         let found_text = match &found {
             Found::End => end_name.to_owned(),
             Found::Token(t) => format!("`{t}`"),
@@ -629,12 +667,20 @@ impl<'s> Builder<'s> {
         };
         if let Found::String = found {
             return self
-                .error(span, "unterminated string", "close the string with the quote it opens with")
+                .error(
+                    span,
+                    "unterminated string",
+                    "close the string with the quote it opens with",
+                )
                 .label("this string is not closed");
         }
         let mut expected: Vec<&str> = Vec::new();
         for rule in positives {
-            let rule = if in_template && *rule == Rule::EOI { Rule::close_interp } else { *rule };
+            let rule = if in_template && *rule == Rule::EOI {
+                Rule::close_interp
+            } else {
+                *rule
+            };
             if let Some(name) = friendly(rule)
                 && !expected.contains(&name)
             {
@@ -684,15 +730,84 @@ impl<'s> Builder<'s> {
 
 /// Words CEL reserves (`grammar/expr.pest`, rule `reserved`).
 const RESERVED: &[&str] = &[
-    "true", "false", "null", "in", "as", "break", "const", "continue", "else", "for", "function", "if",
-    "import", "let", "loop", "package", "namespace", "return", "var", "void", "while",
+    "true",
+    "false",
+    "null",
+    "in",
+    "as",
+    "break",
+    "const",
+    "continue",
+    "else",
+    "for",
+    "function",
+    "if",
+    "import",
+    "let",
+    "loop",
+    "package",
+    "namespace",
+    "return",
+    "var",
+    "void",
+    "while",
 ];
 
 /// The next pair; the grammar guarantees it, but a wrong guess is an error, not a panic.
 fn next<'i>(it: &mut pest::iterators::Pairs<'i, Rule>) -> Result<Pair<'i, Rule>> {
     it.next().ok_or_else(|| {
-        Diagnostic::new(Code::E010, Span::default(), "internal error: malformed expression tree")
-            .help("please report this expression")
+        Diagnostic::new(
+            Code::E010,
+            Span::default(),
+            "internal error: malformed expression tree",
+        )
+        .help("please report this expression")
+    })
+}
+
+fn binary_op(text: &str) -> BinaryOp {
+    match text {
+        "||" => BinaryOp::Or,
+        "&&" => BinaryOp::And,
+        "==" => BinaryOp::Eq,
+        "!=" => BinaryOp::Ne,
+        "<" => BinaryOp::Lt,
+        "<=" => BinaryOp::Le,
+        ">" => BinaryOp::Gt,
+        ">=" => BinaryOp::Ge,
+        "in" => BinaryOp::In,
+        "+" => BinaryOp::Add,
+        "-" => BinaryOp::Sub,
+        "*" => BinaryOp::Mul,
+        "/" => BinaryOp::Div,
+        _ => BinaryOp::Rem,
+    }
+}
+
+/// Combines the two topmost operands with the topmost operator.
+fn reduce(operands: &mut Vec<Expr>, pending: &mut Vec<BinaryOp>) {
+    let (Some(op), Some(rhs), Some(lhs)) = (pending.pop(), operands.pop(), operands.pop()) else {
+        return;
+    };
+    let span = lhs.span.to(rhs.span);
+    operands.push(Expr::new(
+        ExprKind::Binary {
+            op,
+            lhs: Box::new(lhs),
+            rhs: Box::new(rhs),
+        },
+        span,
+    ));
+}
+
+fn next_expr(e: Option<Expr>) -> Result<Expr> {
+    e.ok_or_else(|| {
+        Diagnostic::new(
+            Code::E010,
+            Span::default(),
+            "internal error: malformed expression tree",
+        )
+        .help("please report this expression")
     })
 }
 
@@ -711,13 +826,8 @@ fn method_call(target: Expr, function: Name, args: Vec<Expr>, span: Span) -> Exp
 fn friendly(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::expr
-        | Rule::or_expr
-        | Rule::and_expr
-        | Rule::rel_expr
-        | Rule::add_expr
-        | Rule::mul_expr
-        | Rule::unary
-        | Rule::member
+        | Rule::binary
+        | Rule::operand
         | Rule::number
         | Rule::string
         | Rule::raw_string
@@ -768,8 +878,13 @@ fn found_at(src: &str, pos: usize) -> Found {
     if first == '"' || first == '\'' {
         let bytes = src.as_bytes();
         let end = skip_string(bytes, pos);
-        let closed = end <= bytes.len() && end > pos + 1 && bytes.get(end - 1) == Some(&(first as u8));
-        return if closed { Found::Token(src[pos..end].to_owned()) } else { Found::String };
+        let closed =
+            end <= bytes.len() && end > pos + 1 && bytes.get(end - 1) == Some(&(first as u8));
+        return if closed {
+            Found::Token(src[pos..end].to_owned())
+        } else {
+            Found::String
+        };
     }
     let word_len = rest
         .char_indices()
@@ -795,13 +910,18 @@ fn help_for(found: &Found, expected: &[&str]) -> String {
     if let Found::Token(t) = found {
         match t.as_str() {
             "=" => return "compare with `==`; expressions cannot assign (use a `set` step)".into(),
-            "and" | "or" | "not" => return "CEL writes `&&` for and, `||` for or and `!` for not".into(),
+            "and" | "or" | "not" => {
+                return "CEL writes `&&` for and, `||` for or and `!` for not".into();
+            }
             "&" => return "CEL writes `&&` for logical and".into(),
             "|" => return "CEL writes `||` for logical or".into(),
             _ => {}
         }
     }
-    if let Some(close) = expected.iter().find(|e| e.starts_with("`)`") || e.starts_with("`]`") || e.starts_with("`}`")) {
+    if let Some(close) = expected
+        .iter()
+        .find(|e| e.starts_with("`)`") || e.starts_with("`]`") || e.starts_with("`}`"))
+    {
         return format!("add the missing {close}, or check the operators between the brackets");
     }
     if expected.first() == Some(&"an expression") {

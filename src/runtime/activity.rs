@@ -463,7 +463,8 @@ fn schema_of<T: JsonSchema>() -> Option<Json> {
     let mut json = serde_json::to_value(schema).ok()?;
     if let Json::Object(map) = &mut json {
         map.remove("$schema");
-        if map.is_empty() {
+        // `serde_json::Value` yields `{"title": "AnyValue"}`: no constraint at all.
+        if map.keys().all(|k| k == "title" || k == "description") {
             return None;
         }
     }

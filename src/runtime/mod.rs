@@ -8,3 +8,6 @@ pub mod builtins;
 pub mod connect;
 pub mod interpreter;
 pub mod payload;
+pub mod replay;
+pub mod versions;
+pub mod worker;

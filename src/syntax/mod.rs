@@ -3,5 +3,8 @@
 
 pub mod ast;
 pub mod duration;
+pub mod print_text;
+pub mod print_yaml;
 pub mod project;
+pub mod text;
 pub mod yaml;

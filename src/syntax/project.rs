@@ -15,6 +15,8 @@ pub struct ProjectFile {
     pub default_queue: Option<Name>,
     /// Activity options for every workflow of the project (overridden by a file's `defaults`).
     pub defaults: Option<ActivityOptions>,
+    /// Directories (or files) holding the workflows; default: the project directory.
+    pub workflows: Vec<Spanned<String>>,
     pub span: Span,
 }
 
@@ -29,7 +31,7 @@ pub struct QueueDef {
     pub span: Span,
 }
 
-const PROJECT_KEYS: &[&str] = &["namespace", "activities", "queues", "default_queue", "defaults"];
+const PROJECT_KEYS: &[&str] = &["namespace", "activities", "queues", "default_queue", "defaults", "workflows"];
 const QUEUE_KEYS: &[&str] = &[
     "task_queue", "max_concurrent_workflow_tasks", "max_concurrent_activities", "max_workers", "rate_limit",
 ];
@@ -49,6 +51,7 @@ pub fn load(file: FileId, text: &str) -> (Option<ProjectFile>, Vec<Diagnostic>) 
                 queues: Vec::new(),
                 default_queue: None,
                 defaults: None,
+                workflows: Vec::new(),
                 span: root.span,
             });
         }
@@ -84,6 +87,13 @@ pub fn load(file: FileId, text: &str) -> (Option<ProjectFile>, Vec<Diagnostic>) 
             default_queue: f.get("default_queue").and_then(|n| cx.string(n, "`default_queue`")),
             queues,
             defaults,
+            workflows: f
+                .get("workflows")
+                .map(|n| match &n.kind {
+                    node::NodeKind::Str(_) => cx.string(n, "`workflows`").into_iter().collect(),
+                    _ => cx.list(n, "`workflows`").iter().filter_map(|p| cx.string(p, "`workflows`")).collect(),
+                })
+                .unwrap_or_default(),
             span: root.span,
         })
     });

@@ -5,15 +5,22 @@
 //! synchronise by polling with bounded waits (`wait_until`), never by fixed sleeps.
 
 // Every test binary compiles this module but uses only part of it.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
+pub mod activities;
 pub mod process;
 pub mod project;
+pub mod runs;
 pub mod server;
+pub mod worker;
 
 pub use process::{Proc, command, example_bin, run_bounded, run_stave, stave_bin, stdout_ok};
 pub use project::TestProject;
+pub use runs::{
+    client, load_bundle, record_history, start_pinned, wait_for_query, workflow_source,
+};
 pub use server::{INSTALL_HINT, ServerOptions, TestServer, free_ports, require_temporal_cli};
+pub use worker::{InProcessWorker, SharedWorker};
 
 use std::time::{Duration, Instant};
 

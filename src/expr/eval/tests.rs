@@ -19,7 +19,10 @@ impl Host for FixedHost {
 fn env() -> BTreeMap<String, Value> {
     let mut env = BTreeMap::new();
     env.insert("input".into(), json!({"amount": 1500, "price": 2.5, "email": "a@b.c", "items": [{"sku": "x"}, {"sku": "y"}], "tags": ["vip", "new"]}));
-    env.insert("steps".into(), json!({"charge": {"id": "ch_1", "amount": 10}, "review": null}));
+    env.insert(
+        "steps".into(),
+        json!({"charge": {"id": "ch_1", "amount": 10}, "review": null}),
+    );
     env.insert("vars".into(), json!({"status": "new", "n": 3}));
     env
 }
@@ -94,7 +97,10 @@ fn values() {
         ("'abc'.split('')", "[\"a\",\"b\",\"c\"]"),
         ("['a', 'b'].join('-')", "\"a-b\""),
         ("['a', 'b'].join()", "\"ab\""),
-        ("'abc'.contains('b') && 'abc'.startsWith('a') && 'abc'.endsWith('c')", "true"),
+        (
+            "'abc'.contains('b') && 'abc'.startsWith('a') && 'abc'.endsWith('c')",
+            "true",
+        ),
         ("'abc123'.matches('[0-9]+$')", "true"),
         ("matches('abc', '^b')", "false"),
         ("int('42') + int(2.9) + int(-2.9)", "42"),
@@ -111,7 +117,10 @@ fn values() {
         ("(1 / 0 > 1) || true", "true"),
         ("'x' || true", "true"),
         ("[1, 'a'].exists(x, x == 'a')", "true"),
-        ("[1, 'a'].all(x, x > 0)", "error: no matching overload for `>` on string and int"),
+        (
+            "[1, 'a'].all(x, x > 0)",
+            "error: no matching overload for `>` on string and int",
+        ),
         ("now()", "\"2024-01-02T03:04:05Z\""),
         ("uuid()", "\"00000000-0000-4000-8000-000000000000\""),
         ("{'k': [1, {'n': null}]}", "{\"k\":[1,{\"n\":null}]}"),
@@ -125,59 +134,136 @@ fn values() {
 #[test]
 fn errors() {
     check_all(&[
-        ("steps.charge.idd", "error: no field `idd` in `steps.charge`"),
-        ("steps.review.score", "error: `steps.review` is null, so it has no field `score`"),
+        (
+            "steps.charge.idd",
+            "error: no field `idd` in `steps.charge`",
+        ),
+        (
+            "steps.review.score",
+            "error: `steps.review` is null, so it has no field `score`",
+        ),
         ("steps.nope", "error: no field `nope` in `steps`"),
         ("inptu.x", "error: unknown name `inptu`"),
-        ("input.items[5]", "error: index 5 is out of range for `input.items`, a list of size 2"),
+        (
+            "input.items[5]",
+            "error: index 5 is out of range for `input.items`, a list of size 2",
+        ),
         ("input['nope']", "error: no key \"nope\" in `input`"),
         ("1 / 0", "error: division by zero"),
         ("1 % 0", "error: modulus by zero"),
         ("1.0 / 0.0", "error: division by zero"),
         ("9223372036854775807 + 1", "error: integer overflow"),
         ("-(-9223372036854775808)", "error: integer overflow"),
-        ("1 + 1.0", "error: no matching overload for `+` on int and double; convert one side with `double(…)` or `int(…)`"),
-        ("input.amount * input.price", "error: no matching overload for `*` on int and double; convert one side with `double(…)` or `int(…)`"),
-        ("'a' + 1", "error: no matching overload for `+` on string and int"),
-        ("'a' < 1", "error: no matching overload for `<` on string and int"),
-        ("null < null", "error: no matching overload for `<` on null and null"),
-        ("[1] < [2]", "error: no matching overload for `<` on list and list"),
+        (
+            "1 + 1.0",
+            "error: no matching overload for `+` on int and double; convert one side with `double(…)` or `int(…)`",
+        ),
+        (
+            "input.amount * input.price",
+            "error: no matching overload for `*` on int and double; convert one side with `double(…)` or `int(…)`",
+        ),
+        (
+            "'a' + 1",
+            "error: no matching overload for `+` on string and int",
+        ),
+        (
+            "'a' < 1",
+            "error: no matching overload for `<` on string and int",
+        ),
+        (
+            "null < null",
+            "error: no matching overload for `<` on null and null",
+        ),
+        (
+            "[1] < [2]",
+            "error: no matching overload for `<` on list and list",
+        ),
         ("!5", "error: no matching overload for `!` on int"),
         ("-'a'", "error: no matching overload for `-` on string"),
-        ("5.5 % 2.0", "error: no matching overload for `%` on double and double"),
-        ("'a' ? 1 : 2", "error: the condition of `? :` must be a bool, not string"),
-        ("'a' && 'b'", "error: no matching overload for `&&` on string"),
-        ("{1: 2}", "error: map keys must be strings, but this key is int"),
-        ("{'a': 1, 'a': 2}", "error: map literal has the key \"a\" twice"),
-        ("size(1)", "error: `size` needs a string, list or map, not int"),
+        (
+            "5.5 % 2.0",
+            "error: no matching overload for `%` on double and double",
+        ),
+        (
+            "'a' ? 1 : 2",
+            "error: the condition of `? :` must be a bool, not string",
+        ),
+        (
+            "'a' && 'b'",
+            "error: no matching overload for `&&` on string",
+        ),
+        (
+            "{1: 2}",
+            "error: map keys must be strings, but this key is int",
+        ),
+        (
+            "{'a': 1, 'a': 2}",
+            "error: map literal has the key \"a\" twice",
+        ),
+        (
+            "size(1)",
+            "error: `size` needs a string, list or map, not int",
+        ),
         ("int('x')", "error: `int` cannot read \"x\" as an integer"),
         ("int(1e99)", "error: `int` of 1e+99 is out of the int range"),
-        ("int(-9223372036854775808.0)", "error: `int` of -9.223372036854776e+18 is out of the int range"),
+        (
+            "int(-9223372036854775808.0)",
+            "error: `int` of -9.223372036854776e+18 is out of the int range",
+        ),
         ("'a'.foo()", "error: unknown method `foo`"),
         ("foo(1)", "error: unknown function `foo`"),
-        ("1.contains('a')", "error: `contains` is a method of a string, but `1` is int"),
-        ("'a'.matches('[')", "error: invalid regular expression: unclosed character class"),
+        (
+            "1.contains('a')",
+            "error: `contains` is a method of a string, but `1` is int",
+        ),
+        (
+            "'a'.matches('[')",
+            "error: invalid regular expression: unclosed character class",
+        ),
         ("[1, 2].map(x, x / 0)", "error: division by zero"),
-        ("[3, 2, 1, 0].exists_one(n, 12 / n > 1)", "error: division by zero"),
-        ("1.map(x, x)", "error: `map` needs a list or a map, but `1` is int"),
-        ("has(input.amount.x)", "error: `has` needs a map, but `input.amount` is int"),
+        (
+            "[3, 2, 1, 0].exists_one(n, 12 / n > 1)",
+            "error: division by zero",
+        ),
+        (
+            "1.map(x, x)",
+            "error: `map` needs a list or a map, but `1` is int",
+        ),
+        (
+            "has(input.amount.x)",
+            "error: `has` needs a map, but `input.amount` is int",
+        ),
         ("[1][0.5]", "error: list index 0.5 is not a whole number"),
         ("[1]['a']", "error: cannot index list `[1]` with string"),
-        ("input.amount.x", "error: cannot read field `x` of int `input.amount`"),
+        (
+            "input.amount.x",
+            "error: cannot read field `x` of int `input.amount`",
+        ),
         ("size('a', 'b')", "error: `size` takes 1 argument"),
-        ("[1].join()", "error: `join` needs a list of strings, but element 0 is int"),
+        (
+            "[1].join()",
+            "error: `join` needs a list of strings, but element 0 is int",
+        ),
     ]);
 }
 
 #[test]
 fn budgets_bound_blow_ups() {
     let ten = "[1,2,3,4,5,6,7,8,9,10]";
-    let nested = format!("{ten}.map(a, {ten}.map(b, {ten}.map(c, {ten}.map(d, {ten}.map(e, a + b + c + d + e)))))");
-    assert_eq!(run(&nested), "error: expression exceeded its evaluation budget");
+    let nested = format!(
+        "{ten}.map(a, {ten}.map(b, {ten}.map(c, {ten}.map(d, {ten}.map(e, a + b + c + d + e)))))"
+    );
+    assert_eq!(
+        run(&nested),
+        "error: expression exceeded its evaluation budget"
+    );
     let doubling = format!(
         "{ten}.map(a, {ten}.map(b, {ten}.map(c, {ten}.map(d, 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' + 'yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy'))))"
     );
-    assert_eq!(run(&doubling), "error: expression exceeded its evaluation budget");
+    assert_eq!(
+        run(&doubling),
+        "error: expression exceeded its evaluation budget"
+    );
     // Each level doubles the string: 2 MiB after 20 levels if nothing stopped it.
     let mut s = "'ab'".to_owned();
     for _ in 0..20 {
@@ -186,7 +272,10 @@ fn budgets_bound_blow_ups() {
     assert_eq!(run(&s), "error: expression exceeded its evaluation budget");
     // The budget is shared: what one evaluation spends, the next cannot.
     let expr = parse_expr("[1, 2, 3].map(x, x)", FileId(0), 0).unwrap();
-    let mut budget = Budget { fuel: 20, max_bytes: 1 << 20 };
+    let mut budget = Budget {
+        fuel: 20,
+        max_bytes: 1 << 20,
+    };
     assert!(eval(&expr, &env(), &FixedHost, &mut budget).is_ok());
     assert!(eval(&expr, &env(), &FixedHost, &mut budget).is_err());
 }
@@ -194,7 +283,10 @@ fn budgets_bound_blow_ups() {
 #[test]
 fn fatal_budget_errors_are_not_absorbed() {
     let expr = parse_expr("[1,2,3,4,5,6,7,8,9,10].all(x, x > 0) || true", FileId(0), 0).unwrap();
-    let mut budget = Budget { fuel: 5, max_bytes: 1 << 20 };
+    let mut budget = Budget {
+        fuel: 5,
+        max_bytes: 1 << 20,
+    };
     let err = eval(&expr, &env(), &FixedHost, &mut budget).unwrap_err();
     assert_eq!(err.message, "expression exceeded its evaluation budget");
 }
@@ -202,10 +294,17 @@ fn fatal_budget_errors_are_not_absorbed() {
 #[test]
 fn templates_render_json() {
     let whole = Span::default();
-    let t = crate::expr::parse::parse_template("n=${ vars.n } l=${ [1, 'a'] } s=${ vars.status }", FileId(0), Some(0), whole).unwrap();
+    let t = crate::expr::parse::parse_template(
+        "n=${ vars.n } l=${ [1, 'a'] } s=${ vars.status }",
+        FileId(0),
+        Some(0),
+        whole,
+    )
+    .unwrap();
     let v = eval_template(&t, &env(), &FixedHost, &mut Budget::default()).unwrap();
     assert_eq!(v, json!("n=3 l=[1,\"a\"] s=new"));
-    let t = crate::expr::parse::parse_template("${ input.items }", FileId(0), Some(0), whole).unwrap();
+    let t =
+        crate::expr::parse::parse_template("${ input.items }", FileId(0), Some(0), whole).unwrap();
     let v = eval_template(&t, &env(), &FixedHost, &mut Budget::default()).unwrap();
     assert_eq!(v, json!([{"sku": "x"}, {"sku": "y"}]));
 }
@@ -214,9 +313,16 @@ fn templates_render_json() {
 fn layered_bindings_shadow_the_parent() {
     let base = env();
     let item = json!({"sku": "z"});
-    let layered = Layered { parent: &base, name: "item", value: &item };
+    let layered = Layered {
+        parent: &base,
+        name: "item",
+        value: &item,
+    };
     let expr = parse_expr("item.sku + string(vars.n)", FileId(0), 0).unwrap();
-    assert_eq!(eval(&expr, &layered, &FixedHost, &mut Budget::default()).unwrap(), json!("z3"));
+    assert_eq!(
+        eval(&expr, &layered, &FixedHost, &mut Budget::default()).unwrap(),
+        json!("z3")
+    );
 }
 
 #[test]
@@ -224,4 +330,39 @@ fn errors_point_at_the_failing_node() {
     let expr = parse_expr("1 + steps.charge.idd", FileId(0), 10).unwrap();
     let err = eval(&expr, &env(), &FixedHost, &mut Budget::default()).unwrap_err();
     assert_eq!((err.span.start, err.span.end), (14, 30));
+}
+
+/// The deepest trees the parser accepts go through every recursive pass on a test thread's
+/// small stack, in a debug build.
+#[test]
+fn deepest_accepted_trees_fit_the_stack() {
+    let depth = crate::expr::parse::MAX_DEPTH;
+    let nesting = crate::expr::parse::MAX_NESTING;
+    let nested_lists = format!("{}1{}", "[".repeat(nesting), "]".repeat(nesting));
+    let nested_calls = format!("{}1{}", "size(".repeat(nesting), ")".repeat(nesting));
+    let chain = vec!["1"; depth].join(" + ");
+    let nots = format!("{}true", "!".repeat(depth - 1));
+    let conds = format!("{}0", "true ? 1 : ".repeat(nesting));
+    let members = format!("{{'a': 1}}{}", ".a".repeat(depth - 1));
+    let macros = format!(
+        "{}[1]{}",
+        "[1].map(x, ".repeat(nesting / 2),
+        ")".repeat(nesting / 2)
+    );
+    for src in [
+        nested_lists,
+        nested_calls,
+        chain,
+        nots,
+        conds,
+        members,
+        macros,
+    ] {
+        let e = parse_expr(&src, FileId(0), 0)
+            .unwrap_or_else(|d| panic!("{}: {}", &src[..40], d.message));
+        let _ = e.to_string();
+        let _ = crate::expr::types::check_expr(&e, &crate::expr::types::TypeScope::new());
+        let _ = eval(&e, &env(), &FixedHost, &mut Budget::default());
+        let _ = e.clone();
+    }
 }

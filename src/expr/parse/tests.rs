@@ -15,24 +15,47 @@ fn sexp(e: &Expr) -> String {
         ExprKind::List(items) => format!("[{}]", list(items)),
         ExprKind::Map(entries) => format!(
             "{{{}}}",
-            entries.iter().map(|(k, v)| format!("{}: {}", sexp(k), sexp(v))).collect::<Vec<_>>().join(" ")
+            entries
+                .iter()
+                .map(|(k, v)| format!("{}: {}", sexp(k), sexp(v)))
+                .collect::<Vec<_>>()
+                .join(" ")
         ),
         ExprKind::Member { target, field } => format!("(. {} {})", sexp(target), field.name),
         ExprKind::Index { target, index } => format!("([] {} {})", sexp(target), sexp(index)),
-        ExprKind::Call { target, function, args } => match target {
+        ExprKind::Call {
+            target,
+            function,
+            args,
+        } => match target {
             Some(t) => format!("(.{} {} {})", function.name, sexp(t), list(args)),
             None => format!("({} {})", function.name, list(args)),
         },
         ExprKind::Unary { op, operand } => format!("({} {})", op.as_str(), sexp(operand)),
-        ExprKind::Binary { op, lhs, rhs } => format!("({} {} {})", op.as_str(), sexp(lhs), sexp(rhs)),
-        ExprKind::Cond { cond, then, otherwise } => format!("(? {} {} {})", sexp(cond), sexp(then), sexp(otherwise)),
+        ExprKind::Binary { op, lhs, rhs } => {
+            format!("({} {} {})", op.as_str(), sexp(lhs), sexp(rhs))
+        }
+        ExprKind::Cond {
+            cond,
+            then,
+            otherwise,
+        } => format!("(? {} {} {})", sexp(cond), sexp(then), sexp(otherwise)),
         ExprKind::Has { target, field } => format!("(has {} {})", sexp(target), field.name),
-        ExprKind::Macro { kind, target, var, filter, body } => format!(
+        ExprKind::Macro {
+            kind,
+            target,
+            var,
+            filter,
+            body,
+        } => format!(
             "({} {} {}{} {})",
             kind.as_str(),
             sexp(target),
             var.name,
-            filter.as_ref().map(|f| format!(" {}", sexp(f))).unwrap_or_default(),
+            filter
+                .as_ref()
+                .map(|f| format!(" {}", sexp(f)))
+                .unwrap_or_default(),
             sexp(body)
         ),
     }
@@ -68,6 +91,9 @@ fn shapes() {
         ("-(1)", "(- 1)"),
         ("!!true", "(! (! true))"),
         ("-x.y", "(- (. x y))"),
+        ("-1.size()", "(.size -1 )"),
+        ("-(1).size()", "(- (.size 1 ))"),
+        ("-9223372036854775808.x", "(. -9223372036854775808 x)"),
         ("-1.5e3", "-1500.0"),
         (".5", "0.5"),
         ("0x1F", "31"),
@@ -86,13 +112,19 @@ fn shapes() {
         ("l.exists_one(x, x)", "(exists_one l x x)"),
         ("l.all(x, x).size()", "(.size (all l x x) )"),
         ("l.map(x)", "(.map l x)"),
-        ("{'a': 1, \"b\": [true, null],}", "{\"a\": 1 \"b\": [true null]}"),
+        (
+            "{'a': 1, \"b\": [true, null],}",
+            "{\"a\": 1 \"b\": [true null]}",
+        ),
         ("{}", "{}"),
         ("[]", "[]"),
         ("inx || nullable", "(|| inx nullable)"),
         ("a // comment\n + b", "(+ a b)"),
         ("r'\\d+'", "\"\\\\d+\""),
-        ("'\\x41\\u00e9\\101\\n\\''", "\"Aé\\u{41}\\n'\"".replace("\\u{41}", "A").leak()),
+        (
+            "'\\x41\\u00e9\\101\\n\\''",
+            "\"Aé\\u{41}\\n'\"".replace("\\u{41}", "A").leak(),
+        ),
         ("'''a\nb'''", "\"a\\nb\""),
         ("\"\"", "\"\""),
         ("'é' + x", "(+ \"é\" x)"),
@@ -102,36 +134,89 @@ fn shapes() {
 #[test]
 fn syntax_errors() {
     check_all([
-        ("1 +", "error 3..3: expected an expression, found the end of the expression"),
-        ("(1 + 2", "error 6..6: expected an operator or `)`, found the end of the expression"),
+        (
+            "1 +",
+            "error 3..3: expected an expression, found the end of the expression",
+        ),
+        (
+            "(1 + 2",
+            "error 6..6: expected an operator or `)`, found the end of the expression",
+        ),
         ("1 + )", "error 4..5: expected an expression, found `)`"),
-        ("a = b", "error 2..3: expected an operator or the end of the expression, found `=`"),
-        ("a and b", "error 2..5: expected an operator or the end of the expression, found `and`"),
+        (
+            "a = b",
+            "error 2..3: expected an operator or the end of the expression, found `=`",
+        ),
+        (
+            "a and b",
+            "error 2..5: expected an operator or the end of the expression, found `and`",
+        ),
         ("'abc", "error 0..4: unterminated string"),
-        ("[1, 2", "error 5..5: expected an operator, `,` or `]`, found the end of the expression"),
-        ("a.", "error 2..2: expected a name, found the end of the expression"),
-        ("if + 1", "error 0..2: `if` is a reserved word and cannot be used as a name"),
-        ("a.while", "error 2..7: `while` is a reserved word and cannot be used as a name"),
-        ("1u", "error 1..2: unsigned integer literals are not supported"),
+        (
+            "[1, 2",
+            "error 5..5: expected an operator, `,` or `]`, found the end of the expression",
+        ),
+        (
+            "a.",
+            "error 2..2: expected a name, found the end of the expression",
+        ),
+        (
+            "if + 1",
+            "error 0..2: `if` is a reserved word and cannot be used as a name",
+        ),
+        (
+            "a.while",
+            "error 2..7: `while` is a reserved word and cannot be used as a name",
+        ),
+        (
+            "1u",
+            "error 1..2: unsigned integer literals are not supported",
+        ),
         ("b'x'", "error 0..4: bytes literals are not supported"),
-        ("9223372036854775808", "error 0..19: integer literal is out of range"),
-        ("-9223372036854775809", "error 0..20: integer literal is out of range"),
+        (
+            "9223372036854775808",
+            "error 0..19: integer literal is out of range",
+        ),
+        (
+            "-9223372036854775809",
+            "error 0..20: integer literal is out of range",
+        ),
         ("1e999", "error 0..5: double literal is out of range"),
         ("'a\\qb'", "error 2..4: unknown escape `\\q` in string"),
         ("'\\x4'", "error 1..4: malformed escape in string"),
-        ("'\\ud800'", "error 1..7: escape that is not a unicode code point in string"),
-        ("has(a)", "error 4..5: the argument of `has` must be a field selection"),
-        ("l.map(1, 2)", "error 6..7: the first argument of `map` must be a variable name"),
-        ("", "error 0..0: expected an expression, found the end of the expression"),
-        ("a ? b", "error 5..5: expected an operator or `:`, found the end of the expression"),
+        (
+            "'\\ud800'",
+            "error 1..7: escape that is not a unicode code point in string",
+        ),
+        (
+            "has(a)",
+            "error 4..5: the argument of `has` must be a field selection",
+        ),
+        (
+            "l.map(1, 2)",
+            "error 6..7: the first argument of `map` must be a variable name",
+        ),
+        (
+            "",
+            "error 0..0: expected an expression, found the end of the expression",
+        ),
+        (
+            "a ? b",
+            "error 5..5: expected an operator or `:`, found the end of the expression",
+        ),
     ]);
 }
 
 #[test]
 fn spans_are_file_offsets() {
     let e = parse_expr("steps.charge.idd", FileId(3), 100).unwrap();
-    assert_eq!((e.span.start, e.span.end, e.span.file), (100, 116, FileId(3)));
-    let ExprKind::Member { target, field } = &e.kind else { panic!("{e:?}") };
+    assert_eq!(
+        (e.span.start, e.span.end, e.span.file),
+        (100, 116, FileId(3))
+    );
+    let ExprKind::Member { target, field } = &e.kind else {
+        panic!("{e:?}")
+    };
     assert_eq!((field.span.start, field.span.end), (113, 116));
     assert_eq!((target.span.start, target.span.end), (100, 112));
 }
@@ -160,7 +245,8 @@ fn check_template(input: &str, offset: Option<usize>, expect: &str) -> Option<St
                 .iter()
                 .map(|p| match p {
                     TemplatePart::Text(t) => format!("{t:?}"),
-                    TemplatePart::Expr(e) => format!("{}@{}..{}", sexp(e), e.span.start, e.span.end),
+                    TemplatePart::Expr(e) =>
+                        format!("{}@{}..{}", sexp(e), e.span.start, e.span.end),
                 })
                 .collect::<Vec<_>>()
                 .join("|")
@@ -180,14 +266,33 @@ fn templates() {
         ("  ${input}  ", Some(0), "expr:input@4..9"),
         ("${ {'a': 1} }", Some(0), "expr:{\"a\": 1}@3..11"),
         ("${ '}' }", Some(0), "expr:\"}\"@3..6"),
-        ("id-${ x }-${ y + 1 }", Some(0), "interp:\"id-\"|x@6..7|\"-\"|(+ y 1)@13..18"),
+        (
+            "id-${ x }-${ y + 1 }",
+            Some(0),
+            "interp:\"id-\"|x@6..7|\"-\"|(+ y 1)@13..18",
+        ),
         ("${ x }${ y }", Some(0), "interp:x@3..4|y@9..10"),
         ("a $${b} ${ c }", Some(0), "interp:\"a ${b} \"|c@11..12"),
         ("${ x }", None, "expr:x@1000..1006"),
-        ("${ x +  }", Some(0), "error 8..9: expected an expression, found `}`"),
-        ("${ x", Some(0), "error 4..4: expected an operator or `}` to close `${`, found the end of the string"),
-        ("${ x +  }", None, "error 1000..1009: expected an expression, found `}`"),
+        (
+            "${ x +  }",
+            Some(0),
+            "error 8..9: expected an expression, found `}`",
+        ),
+        (
+            "${ x",
+            Some(0),
+            "error 4..4: expected an operator or `}` to close `${`, found the end of the string",
+        ),
+        (
+            "${ x +  }",
+            None,
+            "error 1000..1009: expected an expression, found `}`",
+        ),
     ];
-    let failures: Vec<String> = cases.into_iter().filter_map(|(i, o, e)| check_template(i, o, e)).collect();
+    let failures: Vec<String> = cases
+        .into_iter()
+        .filter_map(|(i, o, e)| check_template(i, o, e))
+        .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

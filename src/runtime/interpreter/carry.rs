@@ -71,6 +71,8 @@ pub struct Carry {
 pub struct CarriedCompensation {
     pub step: u32,
     pub args: Vec<Json>,
+    #[serde(default)]
+    pub summary: Option<Json>,
 }
 
 /// The carried state of a continued run, if its start holds one.
@@ -150,6 +152,7 @@ mod tests {
             compensations: vec![CarriedCompensation {
                 step: 2,
                 args: vec![serde_json::json!({"id": 1})],
+                summary: None,
             }],
             uuid_counter: 5,
             generation: 1,

@@ -1,7 +1,7 @@
 //! Steps as futures: each construct of the language is plain control flow over awaited
 //! operations; concurrency goes through [`Group`].
 
-use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
 
 use serde_json::{Map, Value as Json};
 use temporalio_common::protos::coresdk::{
@@ -180,7 +180,7 @@ pub fn exec_step<'a>(cx: &'a Cx, step: &'a Step) -> StepFut<'a> {
                 let error_type = text(cx.eval(error_type, site)?);
                 let message = text(cx.eval(message, site)?);
                 let details = cx.eval(details, site)?;
-                let mut error = WfError::new(error_type, message, cx.sh.tick()).non_retryable();
+                let mut error = WfError::new(error_type, message).non_retryable();
                 error.details = details;
                 return Err(Fault::error(error));
             }
@@ -250,24 +250,18 @@ async fn activity(cx: &Cx, step: &Step, call: &ActivityCall) -> Result<Json, Fau
 pub fn activity_result(
     cx: &Cx,
     step: &Step,
-    resolution: Option<(u64, temporalio_common::protos::coresdk::activity_result::ActivityResolution)>,
+    resolution: Option<temporalio_common::protos::coresdk::activity_result::ActivityResolution>,
 ) -> Result<Json, Fault> {
-    let Some((ordinal, resolution)) = resolution else {
+    let Some(resolution) = resolution else {
         return Err(Fault::Internal(format!(
             "activity of step `{}` vanished from the run's state",
             step.name()
         )));
     };
     match resolution.status {
-        Some(ActivityStatus::Completed(success)) => decode_result(cx, step, success.result.as_ref(), ordinal),
-        Some(ActivityStatus::Failed(failed)) => Err(Fault::error(WfError::from_failure(
-            &failed.failure.unwrap_or_default(),
-            ordinal,
-        ))),
-        Some(ActivityStatus::Cancelled(cancelled)) => Err(Fault::error(cancelled_error(
-            cancelled.failure,
-            ordinal,
-        ))),
+        Some(ActivityStatus::Completed(success)) => decode_result(cx, step, success.result.as_ref()),
+        Some(ActivityStatus::Failed(failed)) => Err(Fault::error(WfError::from_failure(&failed.failure.unwrap_or_default()))),
+        Some(ActivityStatus::Cancelled(cancelled)) => Err(Fault::error(cancelled_error(cancelled.failure))),
         Some(ActivityStatus::Backoff(_)) | None => Err(Fault::Internal(format!(
             "activity of step `{}` resolved without a result (local-activity backoff?)",
             step.name()
@@ -275,10 +269,10 @@ pub fn activity_result(
     }
 }
 
-fn cancelled_error(failure: Option<Failure>, ordinal: u64) -> WfError {
+fn cancelled_error(failure: Option<Failure>) -> WfError {
     let mut error = match failure {
-        Some(f) => WfError::from_failure(&f, ordinal),
-        None => WfError::new(CANCELLED, "cancelled", ordinal),
+        Some(f) => WfError::from_failure(&f),
+        None => WfError::new(CANCELLED, "cancelled"),
     };
     error.error_type = CANCELLED.to_string();
     error
@@ -288,14 +282,13 @@ fn decode_result(
     cx: &Cx,
     step: &Step,
     result: Option<&temporalio_common::protos::temporal::api::common::v1::Payload>,
-    ordinal: u64,
 ) -> Result<Json, Fault> {
     payload::decode_opt(result).map_err(|e| {
         let message = format!(
             "{}: the result is unreadable: {e}",
             Site::Step(step).describe(&cx.sh.program)
         );
-        Fault::error(WfError::new(PAYLOAD_ERROR, message, ordinal))
+        Fault::error(WfError::new(PAYLOAD_ERROR, message))
     })
 }
 
@@ -318,29 +311,33 @@ async fn child(cx: &Cx, step: &Step, call: &ChildCall) -> Result<Json, Fault> {
             "child workflow of step `{}` vanished from the run's state",
             step.name()
         ))),
-        Some(ChildOutcome::StartFailed(ordinal, ChildStartStatus::Failed(failed))) => {
-            let cause = failed.cause().as_str_name().to_string();
+        Some(ChildOutcome::StartFailed(ChildStartStatus::Failed(failed))) => {
+            // `START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS` →
+            // `workflow already exists`.
+            let cause = failed
+                .cause()
+                .as_str_name()
+                .trim_start_matches("START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_")
+                .to_lowercase()
+                .replace('_', " ");
             let message = format!(
                 "child workflow `{}` with id `{workflow_id}` could not start: {cause}",
                 call.workflow
             );
-            let mut error = WfError::new(CHILD_START_FAILED, message, ordinal);
+            let mut error = WfError::new(CHILD_START_FAILED, message);
             error.details = serde_json::json!({"workflow_id": workflow_id, "cause": cause});
             Err(Fault::error(error))
         }
-        Some(ChildOutcome::StartFailed(ordinal, ChildStartStatus::Cancelled(c))) => {
-            Err(Fault::error(cancelled_error(c.failure, ordinal)))
+        Some(ChildOutcome::StartFailed(ChildStartStatus::Cancelled(c))) => {
+            Err(Fault::error(cancelled_error(c.failure)))
         }
-        Some(ChildOutcome::StartFailed(_, ChildStartStatus::Succeeded(_))) => Err(Fault::Internal(
+        Some(ChildOutcome::StartFailed(ChildStartStatus::Succeeded(_))) => Err(Fault::Internal(
             "child start succeeded but was reported as failed".into(),
         )),
-        Some(ChildOutcome::Closed(ordinal, result)) => match result.status {
-            Some(ChildStatus::Completed(success)) => decode_result(cx, step, success.result.as_ref(), ordinal),
-            Some(ChildStatus::Failed(failed)) => Err(Fault::error(WfError::from_failure(
-                &failed.failure.unwrap_or_default(),
-                ordinal,
-            ))),
-            Some(ChildStatus::Cancelled(c)) => Err(Fault::error(cancelled_error(c.failure, ordinal))),
+        Some(ChildOutcome::Closed(result)) => match result.status {
+            Some(ChildStatus::Completed(success)) => decode_result(cx, step, success.result.as_ref()),
+            Some(ChildStatus::Failed(failed)) => Err(Fault::error(WfError::from_failure(&failed.failure.unwrap_or_default()))),
+            Some(ChildStatus::Cancelled(c)) => Err(Fault::error(cancelled_error(c.failure))),
             None => Err(Fault::Internal(format!(
                 "child workflow of step `{}` closed without a status",
                 step.name()
@@ -386,7 +383,6 @@ fn sleep_ms(cx: &Cx, step: &Step, sleep: &Sleep) -> Result<u64, Fault> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn foreach(
     cx: &Cx,
     step: &Step,
@@ -477,7 +473,7 @@ async fn while_loop(
                 site.describe(&cx.sh.program)
             );
             return Err(Fault::error(
-                WfError::new(MAX_ITERATIONS_EXCEEDED, message, cx.sh.tick()).non_retryable(),
+                WfError::new(MAX_ITERATIONS_EXCEEDED, message).non_retryable(),
             ));
         }
         let iteration_cx = cx.loop_iteration(i);
@@ -558,6 +554,9 @@ pub fn upsert_properties(cx: &Cx) -> Result<(), Fault> {
 
 /// Where a block starts: at the step on the resume path, else at the top.
 fn resume_position(cx: &Cx, steps: &[Step]) -> usize {
+    if !cx.sh.resuming.load(Ordering::Relaxed) {
+        return 0;
+    }
     let st = cx.sh.st();
     match st.resume.as_ref().and_then(|r| r.path.front()) {
         Some(front) => steps.iter().position(|s| s.index == *front).unwrap_or(0),
@@ -567,6 +566,9 @@ fn resume_position(cx: &Cx, steps: &[Step]) -> usize {
 
 /// Whether `step` is the next step on the resume path (and consumes it).
 fn take_resume_front(cx: &Cx, step: &Step) -> bool {
+    if !cx.sh.resuming.load(Ordering::Relaxed) {
+        return false;
+    }
     let mut st = cx.sh.st();
     match st.resume.as_mut() {
         Some(resume) if resume.path.front() == Some(&step.index) => {
@@ -590,7 +592,10 @@ fn resume_enters(cx: &Cx, steps: &[Step]) -> bool {
 fn take_carry(cx: &Cx) -> Option<Carry> {
     let mut st = cx.sh.st();
     match st.resume.take() {
-        Some(resume) if resume.path.is_empty() => Some(resume.carry),
+        Some(resume) if resume.path.is_empty() => {
+            cx.sh.resuming.store(false, Ordering::Relaxed);
+            Some(resume.carry)
+        }
         other => {
             st.resume = other;
             None
@@ -638,14 +643,10 @@ fn carry(
             .map(|c| CarriedCompensation {
                 step: c.step_index,
                 args: c.args.clone(),
+                summary: c.summary.clone(),
             })
             .collect(),
         uuid_counter: st.uuid_counter,
         generation: st.generation + 1,
     }
-}
-
-/// The path of a resumed run, ready for [`exec_block`].
-pub fn resume_path(carry: &Carry) -> VecDeque<u32> {
-    carry.path.iter().copied().collect()
 }

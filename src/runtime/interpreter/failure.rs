@@ -33,21 +33,17 @@ pub struct WfError {
     pub message: String,
     pub details: Json,
     pub non_retryable: bool,
-    /// Position in the run's event order (jobs applied, errors raised): among failures
-    /// seen at once, the smallest is the first in history order.
-    pub ordinal: u64,
     /// The failure Temporal reported, kept as the cause of the workflow failure.
     pub cause: Option<Failure>,
 }
 
 impl WfError {
-    pub fn new(error_type: impl Into<String>, message: impl Into<String>, ordinal: u64) -> Self {
+    pub fn new(error_type: impl Into<String>, message: impl Into<String>) -> Self {
         WfError {
             error_type: error_type.into(),
             message: message.into(),
             details: Json::Null,
             non_retryable: false,
-            ordinal,
             cause: None,
         }
     }
@@ -65,7 +61,7 @@ impl WfError {
     /// The error an activity or child failure stands for: the innermost cause that says what
     /// went wrong (an application failure's type, a timeout, a cancellation), not the
     /// `ActivityFailure`/`ChildWorkflowFailure` wrappers around it.
-    pub fn from_failure(failure: &Failure, ordinal: u64) -> WfError {
+    pub fn from_failure(failure: &Failure) -> WfError {
         let mut current = failure;
         while matches!(
             current.failure_info,
@@ -112,7 +108,6 @@ impl WfError {
             message,
             details,
             non_retryable,
-            ordinal,
             cause: Some(failure.clone()),
         }
     }
@@ -158,13 +153,6 @@ impl Fault {
         Fault::Error(Box::new(e))
     }
 
-    /// Ordering among faults seen in one pass: errors by their ordinal, others first.
-    pub fn ordinal(&self) -> u64 {
-        match self {
-            Fault::Error(e) => e.ordinal,
-            _ => 0,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -192,12 +180,11 @@ mod tests {
             )),
             ..Default::default()
         };
-        let e = WfError::from_failure(&wrapped, 7);
+        let e = WfError::from_failure(&wrapped);
         assert_eq!(e.error_type, "CardDeclined");
         assert_eq!(e.message, "card declined");
         assert_eq!(e.details, json!({"code": 51}));
         assert!(e.non_retryable);
-        assert_eq!(e.ordinal, 7);
         let back = e.to_failure();
         assert_eq!(back.message, "card declined");
         assert!(back.cause.is_some());

@@ -1,12 +1,94 @@
 //! The interpreter: a deterministic function of (IR, activation jobs) → workflow commands.
+//!
+//! A run is one future per strand of the program (`exec`), polled by a tiny single-threaded
+//! executor: each activation's jobs resolve pending operations (`state`) and wake the strands
+//! waiting on them; the run then polls until nothing more can move. Concurrent strands
+//! (`parallel`, `foreach`) are polled by [`group::Group`] in event order. Commands get
+//! per-kind sequence numbers in the order they are issued, so the same activations always give
+//! the same commands: nothing reads the clock (time is the activation's timestamp), randomness
+//! (`uuid()` counts from the run's seed) or hash-map order.
+//!
+//! Glossary: *activation* — the jobs core hands over for one workflow task; *job* — one event
+//! (timer fired, activity resolved, signal); *command* — what the workflow asks core to do;
+//! *strand* — a sequence of steps running on its own (the main body, a branch, an iteration).
+//!
+//! Choices where LANGUAGE.md leaves room (the contract for workers and tests):
+//! - Activity ids are the activity seq (`"1"`, `"2"`, …); child workflow ids default to
+//!   `{workflow id}/{step name}` plus `/{i}` per enclosing loop iteration.
+//! - Cancelling a strand (a failed or lost `parallel` branch, workflow cancellation) drops it:
+//!   its activities get `RequestCancelActivity` (`TRY_CANCEL`), timers `CancelTimer`, children
+//!   `CancelChildWorkflowExecution` (`TRY_CANCEL`); late resolutions are ignored.
+//! - `race`: the first branch to finish wins, whether it succeeded or failed.
+//! - `wait` without `until` takes the oldest unconsumed arrival of its signal. With `until`
+//!   it takes one buffered arrival when it starts, then every arrival during the wait, and
+//!   ends when `until` holds (checked at start and after each signal); its result is the last
+//!   arrival it took, or null. A signal and the timeout in one activation: the signal wins.
+//! - A signal's payload is its one argument (none → null, several → a list); a payload that
+//!   is not JSON is ignored with a warning. A failing handler expression fails the run.
+//! - A `compensate`'s arguments are evaluated when its step completes (the step's result
+//!   and the iteration's item in scope). Compensations run one at a time, newest first; a
+//!   failed one does not stop the rest, and the run still fails with the original error.
+//! - Errors from Temporal keep their application type; timeouts are `Timeout` (details:
+//!   `timeout_type`), cancellations `Cancelled`, an unstartable child
+//!   `ChildWorkflowStartFailed`, a non-JSON result `PayloadError`. Errors Stave raises itself
+//!   (`fail`, `InvalidInput`, `ExpressionError`, `MaxIterationsExceeded`) are non-retryable;
+//!   all are catchable except `InvalidInput` (raised before any step).
+//! - `now()` is the activation's timestamp; query-only activations do not move it. `uuid()`
+//!   is the n-th UUID of the run's `randomness_seed`; queries use it without consuming it.
+//! - Search attributes and memo are evaluated and sent at start and after each `set` or
+//!   signal handler, only when they changed.
+//! - Updates are rejected (not in the language yet).
 
+mod carry;
+mod exec;
+mod failure;
+mod group;
+mod ops;
+mod scope;
+mod state;
+mod time;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 
+use serde_json::{Map, Value as Json, json};
 use temporalio_common::protos::coresdk::{
-    workflow_activation::WorkflowActivation, workflow_commands::WorkflowCommand,
+    workflow_activation::{
+        InitializeWorkflow, QueryWorkflow, SignalWorkflow, WorkflowActivation,
+        workflow_activation_job::Variant as Job,
+    },
+    workflow_commands::{
+        CancelWorkflowExecution, CompleteWorkflowExecution, ContinueAsNewWorkflowExecution,
+        FailWorkflowExecution, QueryResult, QuerySuccess, UpdateResponse, WorkflowCommand,
+        query_result, update_response, workflow_command::Variant,
+    },
 };
+use temporalio_common::protos::temporal::api::failure::v1::Failure;
 
-use crate::ir::Workflow;
+use crate::ir::{StepKind, Workflow};
+use crate::runtime::payload;
+
+pub use carry::{
+    CARRY_VERSION, CarriedCompensation, Carry, HEADER as CARRY_HEADER, carried_program_hash,
+};
+pub use failure::{
+    CANCELLED, CHILD_START_FAILED, EXPRESSION_ERROR, GENERIC_ERROR, INVALID_INPUT,
+    MAX_ITERATIONS_EXCEEDED, TERMINATED, TIMEOUT, WAIT_TIMEOUT,
+};
+pub use exec::PAYLOAD_ERROR;
+
+use carry::Resume;
+use failure::{Fault, WfError};
+use scope::{Cx, Env, Locals, RunHost, Site};
+use state::{Compensation, Shared};
+
+/// The built-in query answered by every Stave workflow: `{state, current_steps, vars}`.
+pub const STATUS_QUERY: &str = "__stave_status";
 
 /// What completes one activation.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,7 +100,7 @@ pub enum Outcome {
 }
 
 /// Where a run stands, for `stave describe` and metrics.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunState {
     /// No activation applied yet.
@@ -40,33 +122,587 @@ pub struct RunStatus {
     pub current_steps: Vec<String>,
 }
 
+type RootFut = Pin<Box<dyn Future<Output = Result<Json, Fault>> + Send>>;
+type UnwindFut = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+enum Phase {
+    NotStarted,
+    Running(RootFut),
+    /// Compensations run, then the run ends as `End` says.
+    Unwinding(UnwindFut, End),
+    Done(RunState),
+}
+
+enum End {
+    Fail(Box<WfError>),
+    Cancel,
+}
+
+/// Set whenever any strand was woken: the run polls again.
+#[derive(Default)]
+struct RootWake(AtomicBool);
+
+impl Wake for RootWake {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// One workflow run of one program.
 pub struct Run {
-    program: Arc<Workflow>,
-    state: RunState,
+    sh: Arc<Shared>,
+    phase: Phase,
+    wake: Arc<RootWake>,
+    waker: Waker,
+    cancel_requested: bool,
+    /// An error raised outside the strands (a signal handler's expression): fails the run.
+    pending_fault: Option<Fault>,
 }
 
 impl Run {
     /// A run of `program`; created on the run's first activation (which holds InitializeWorkflow).
     pub fn new(program: Arc<Workflow>) -> Run {
+        let wake = Arc::new(RootWake::default());
         Run {
-            program,
-            state: RunState::NotStarted,
+            sh: Arc::new(Shared::new(program)),
+            phase: Phase::NotStarted,
+            waker: Waker::from(wake.clone()),
+            wake,
+            cancel_requested: false,
+            pending_fault: None,
         }
     }
 
     /// Applies one activation's jobs, returns the commands to complete it with (possibly empty).
     /// Never panics; an internal error becomes a workflow-task failure.
     pub fn activate(&mut self, activation: &WorkflowActivation) -> Outcome {
-        let _ = (&self.program, activation);
-        Outcome::Commands(Vec::new())
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| self.apply(activation)));
+        match result {
+            Ok(Ok(commands)) => Outcome::Commands(commands),
+            Ok(Err(message)) => Outcome::TaskFailure(message),
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".to_string());
+                Outcome::TaskFailure(format!("the Stave interpreter failed: {message}"))
+            }
+        }
     }
 
     /// Observable state for `stave describe` and metrics: current step names, status.
     pub fn status(&self) -> RunStatus {
+        let state = match &self.phase {
+            Phase::NotStarted => RunState::NotStarted,
+            Phase::Running(_) => RunState::Running,
+            Phase::Unwinding(..) => RunState::Compensating,
+            Phase::Done(state) => *state,
+        };
         RunStatus {
-            state: self.state.clone(),
-            current_steps: Vec::new(),
+            state,
+            current_steps: self.sh.st().current_steps(),
         }
     }
+
+    /// The program this run interprets.
+    pub fn program(&self) -> &Arc<Workflow> {
+        &self.sh.program
+    }
+
+    fn apply(&mut self, activation: &WorkflowActivation) -> Result<Vec<WorkflowCommand>, String> {
+        let jobs: Vec<&Job> = activation
+            .jobs
+            .iter()
+            .filter_map(|j| j.variant.as_ref())
+            .collect();
+        // Queries are not in history: their activations must not move the run's clock.
+        if jobs.iter().any(|j| !matches!(j, Job::QueryWorkflow(_))) {
+            let mut st = self.sh.st();
+            if let Some(ts) = &activation.timestamp {
+                st.set_now(ts.seconds * 1000 + i64::from(ts.nanos) / 1_000_000);
+            }
+            st.history_length = activation.history_length;
+        }
+        // The start comes first whatever the order: signals-with-start need the state.
+        for job in &jobs {
+            if let Job::InitializeWorkflow(init) = job {
+                self.sh.tick();
+                self.initialize(init, &activation.run_id)?;
+            }
+        }
+        let mut queries = Vec::new();
+        for job in jobs {
+            self.sh.tick();
+            match job {
+                Job::InitializeWorkflow(_) => {}
+                Job::FireTimer(fire) => {
+                    if let Some(slot) = self.sh.st().timers.get_mut(&fire.seq) {
+                        slot.resolve(());
+                    }
+                }
+                Job::ResolveActivity(resolve) => {
+                    let mut st = self.sh.st();
+                    if let (Some(slot), Some(result)) =
+                        (st.activities.get_mut(&resolve.seq), &resolve.result)
+                    {
+                        slot.resolve(result.clone());
+                    }
+                }
+                Job::ResolveChildWorkflowExecutionStart(start) => {
+                    let mut st = self.sh.st();
+                    if let (Some(slot), Some(status)) =
+                        (st.children.get_mut(&start.seq), &start.status)
+                    {
+                        slot.start = Some(status.clone());
+                        if let Some(w) = slot.waker.take() {
+                            w.wake();
+                        }
+                    }
+                }
+                Job::ResolveChildWorkflowExecution(done) => {
+                    let mut st = self.sh.st();
+                    if let (Some(slot), Some(result)) =
+                        (st.children.get_mut(&done.seq), &done.result)
+                    {
+                        slot.result = Some(result.clone());
+                        if let Some(w) = slot.waker.take() {
+                            w.wake();
+                        }
+                    }
+                }
+                Job::SignalWorkflow(signal) => self.signal(signal),
+                Job::QueryWorkflow(query) => queries.push(query),
+                Job::CancelWorkflow(_) => {
+                    self.cancel_requested = true;
+                    self.wake.0.store(true, Ordering::Relaxed);
+                }
+                Job::UpdateRandomSeed(seed) => self.sh.st().seed = seed.randomness_seed,
+                Job::DoUpdate(update) => {
+                    // Updates are not part of the language yet: reject, so the caller learns.
+                    self.sh.st().push(Variant::UpdateResponse(UpdateResponse {
+                        protocol_instance_id: update.protocol_instance_id.clone(),
+                        response: Some(update_response::Response::Rejected(failure(
+                            format!(
+                                "update `{}`: Stave workflows do not accept updates",
+                                update.name
+                            ),
+                        ))),
+                    }));
+                }
+                // Patches are the worker's business (version pinning); eviction is handled
+                // by the worker dropping this run; nothing else is issued by Stave.
+                Job::NotifyHasPatch(_)
+                | Job::RemoveFromCache(_)
+                | Job::ResolveSignalExternalWorkflow(_)
+                | Job::ResolveRequestCancelExternalWorkflow(_)
+                | Job::ResolveNexusOperationStart(_)
+                | Job::ResolveNexusOperation(_) => {}
+            }
+        }
+        self.drive()?;
+        for query in queries {
+            self.answer(query);
+        }
+        Ok(std::mem::take(&mut self.sh.st().commands))
+    }
+
+    fn initialize(&mut self, init: &InitializeWorkflow, run_id: &str) -> Result<(), String> {
+        if !matches!(self.phase, Phase::NotStarted) {
+            return Err("InitializeWorkflow arrived for a run that already started".into());
+        }
+        let program = self.sh.program.clone();
+        let carried = match carry::from_init(init) {
+            Some(Ok(c)) => Some(c),
+            Some(Err(e)) => return Err(e),
+            None => None,
+        };
+        if let Some(c) = &carried
+            && c.program != program.hash
+        {
+            return Err(format!(
+                "this run continued a run of program {} but is being interpreted by program {} \
+                 of `{}`: continued runs must be pinned to the program they carry",
+                c.program, program.hash, program.name
+            ));
+        }
+        {
+            let mut st = self.sh.st();
+            st.workflow_id = init.workflow_id.clone();
+            st.seed = init.randomness_seed;
+            let start_ms = init
+                .start_time
+                .as_ref()
+                .map(|t| t.seconds * 1000 + i64::from(t.nanos) / 1_000_000)
+                .unwrap_or(st.now_ms);
+            st.info = json!({
+                "id": init.workflow_id,
+                "run_id": run_id,
+                "type": init.workflow_type,
+                "start_time": time::format_rfc3339(start_ms),
+                "attempt": init.attempt,
+            });
+            let mut steps = Map::new();
+            program.walk(&mut |step| {
+                if let Some(id) = &step.id {
+                    steps.insert(id.clone(), Json::Null);
+                }
+            });
+            st.steps = Json::Object(steps);
+            st.resumable = carry::resumable_loops(&program);
+        }
+        let input = match payload::decode_args(&init.arguments) {
+            Ok(input) => input,
+            Err(e) => {
+                self.fail_now(WfError::new(INVALID_INPUT, format!("input: {e}")).non_retryable());
+                return Ok(());
+            }
+        };
+        if carried.is_none()
+            && let Some(schema) = &program.input_schema
+        {
+            let errors = crate::jsonschema::validate(schema, &input, "input");
+            if !errors.is_empty() {
+                let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                let mut error = WfError::new(
+                    INVALID_INPUT,
+                    format!("invalid input of `{}`: {}", program.name, list.join("; ")),
+                )
+                .non_retryable();
+                error.details = json!({"errors": list});
+                self.fail_now(error);
+                return Ok(());
+            }
+        }
+        self.sh.st().input = input;
+        let cx = Cx::root(self.sh.clone());
+        match carried {
+            Some(c) => self.restore(c),
+            None => {
+                for (name, value) in &program.vars {
+                    match cx.eval(value, Site::Var(name)) {
+                        Ok(v) => {
+                            if let Json::Object(vars) = &mut self.sh.st().vars {
+                                vars.insert(name.clone(), v);
+                            }
+                        }
+                        Err(fault) => return self.finish(Err(fault)),
+                    }
+                }
+            }
+        }
+        if let Err(fault) = exec::upsert_properties(&cx) {
+            return self.finish(Err(fault));
+        }
+        let sh = self.sh.clone();
+        self.phase = Phase::Running(Box::pin(async move {
+            let program = sh.program.clone();
+            let cx = Cx::root(sh);
+            exec::exec_block(&cx, &program.steps).await
+        }));
+        self.wake.0.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// A continued run takes over the carried state and heads back to its loop.
+    fn restore(&mut self, carry: Carry) {
+        let program = self.sh.program.clone();
+        let mut calls = HashMap::new();
+        program.walk(&mut |step| {
+            if let StepKind::Activity(call) = &step.kind
+                && let Some(compensate) = &call.compensate
+            {
+                calls.insert(step.index, (step.name(), (**compensate).clone()));
+            }
+        });
+        let mut st = self.sh.st();
+        st.vars = carry.vars.clone();
+        if let (Json::Object(steps), Json::Object(carried)) = (&mut st.steps, &carry.steps) {
+            for (k, v) in carried {
+                steps.insert(k.clone(), v.clone());
+            }
+        }
+        st.signals = carry
+            .signals
+            .iter()
+            .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
+            .collect();
+        st.compensations = carry
+            .compensations
+            .iter()
+            .filter_map(|c| {
+                calls.get(&c.step).map(|(name, call)| Compensation {
+                    step_index: c.step,
+                    step_name: name.as_str().into(),
+                    call: call.clone(),
+                    args: c.args.clone(),
+                    summary: c.summary.clone(),
+                })
+            })
+            .collect();
+        st.uuid_counter = carry.uuid_counter;
+        st.generation = carry.generation;
+        st.resume = Some(Resume {
+            path: carry.path.iter().copied().collect(),
+            carry,
+        });
+        self.sh.resuming.store(true, Ordering::Relaxed);
+    }
+
+    fn signal(&mut self, signal: &SignalWorkflow) {
+        if matches!(self.phase, Phase::Done(_) | Phase::NotStarted) {
+            return;
+        }
+        let name = signal.signal_name.as_str();
+        let value = match payload::decode_args(&signal.input) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(signal = name, error = %e, "ignoring a signal with an unreadable payload");
+                return;
+            }
+        };
+        let program = self.sh.program.clone();
+        if let Some(handler) = program.signals.iter().find(|h| h.name == name) {
+            let cx = Cx::root(self.sh.clone()).bind("signal", value.clone());
+            let mut values = Vec::with_capacity(handler.set.len());
+            for (var, expr) in &handler.set {
+                match cx.eval(expr, Site::Signal(name)) {
+                    Ok(v) => values.push((var, v)),
+                    Err(fault) => {
+                        self.pending_fault.get_or_insert(fault);
+                        self.wake.0.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                }
+            }
+            if let Json::Object(vars) = &mut self.sh.st().vars {
+                for (var, v) in values {
+                    vars.insert(var.clone(), v);
+                }
+            }
+            if let Err(fault) = exec::upsert_properties(&cx) {
+                self.pending_fault.get_or_insert(fault);
+            }
+        }
+        let mut st = self.sh.st();
+        st.signals.entry(name.to_string()).or_default().push_back(value);
+        st.wake_signal_waiters();
+        drop(st);
+        self.wake.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Polls until no strand can move.
+    fn drive(&mut self) -> Result<(), String> {
+        loop {
+            if matches!(self.phase, Phase::Running(_)) {
+                if let Some(fault) = self.pending_fault.take() {
+                    // Dropping the main strand cancels whatever it had in flight.
+                    self.phase = Phase::NotStarted;
+                    self.finish(Err(fault))?;
+                    continue;
+                }
+                if self.cancel_requested {
+                    self.phase = Phase::NotStarted;
+                    self.begin_unwind(End::Cancel);
+                    continue;
+                }
+            }
+            if !self.wake.0.swap(false, Ordering::Relaxed) {
+                return Ok(());
+            }
+            let mut cx = Context::from_waker(&self.waker);
+            match std::mem::replace(&mut self.phase, Phase::NotStarted) {
+                Phase::Running(mut fut) => match fut.as_mut().poll(&mut cx) {
+                    Poll::Pending => self.phase = Phase::Running(fut),
+                    Poll::Ready(result) => {
+                        drop(fut);
+                        self.finish(result)?;
+                    }
+                },
+                Phase::Unwinding(mut fut, end) => match fut.as_mut().poll(&mut cx) {
+                    Poll::Pending => self.phase = Phase::Unwinding(fut, end),
+                    Poll::Ready(()) => {
+                        drop(fut);
+                        self.end(end);
+                    }
+                },
+                other => self.phase = other,
+            }
+        }
+    }
+
+    /// The main strand ended: complete, unwind the saga, or continue as new.
+    fn finish(&mut self, result: Result<Json, Fault>) -> Result<(), String> {
+        match result {
+            Ok(last) => {
+                let program = self.sh.program.clone();
+                match &program.output {
+                    None => {
+                        let _ = last;
+                        self.complete(Json::Null);
+                    }
+                    Some(output) => {
+                        let cx = Cx::root(self.sh.clone());
+                        match cx.eval(output, Site::Output) {
+                            Ok(value) => self.complete(value),
+                            Err(fault) => return self.finish(Err(fault)),
+                        }
+                    }
+                }
+            }
+            Err(Fault::Return(value)) => self.complete(value),
+            Err(Fault::Error(error)) => self.begin_unwind(End::Fail(error)),
+            Err(Fault::ContinueAsNew(carried)) => {
+                let mut st = self.sh.st();
+                let mut headers = HashMap::new();
+                let carried = serde_json::to_value(&*carried)
+                    .map_err(|e| format!("cannot serialise the continue-as-new state: {e}"))?;
+                headers.insert(CARRY_HEADER.to_string(), payload::encode(&carried));
+                let command = ContinueAsNewWorkflowExecution {
+                    workflow_type: self.sh.program.name.clone(),
+                    arguments: vec![payload::encode(&st.input)],
+                    headers,
+                    ..Default::default()
+                };
+                st.push(Variant::ContinueAsNewWorkflowExecution(command));
+                st.terminal = true;
+                self.phase = Phase::Done(RunState::ContinuedAsNew);
+            }
+            Err(Fault::Internal(message)) => return Err(message),
+        }
+        Ok(())
+    }
+
+    fn complete(&mut self, value: Json) {
+        let mut st = self.sh.st();
+        st.push(Variant::CompleteWorkflowExecution(CompleteWorkflowExecution {
+            result: Some(payload::encode(&value)),
+        }));
+        st.terminal = true;
+        self.phase = Phase::Done(RunState::Completed);
+    }
+
+    /// Fails the run before any step ran (bad input): no saga to unwind.
+    fn fail_now(&mut self, error: WfError) {
+        self.end(End::Fail(Box::new(error)));
+    }
+
+    /// Runs every compensation, newest first, then ends the run.
+    fn begin_unwind(&mut self, end: End) {
+        let compensations = std::mem::take(&mut self.sh.st().compensations);
+        if compensations.is_empty() {
+            self.end(end);
+            return;
+        }
+        let sh = self.sh.clone();
+        let fut: UnwindFut = Box::pin(async move {
+            for c in compensations.into_iter().rev() {
+                let op = ops::ActivityOp::schedule(
+                    &sh,
+                    (c.step_index, c.step_name.clone()),
+                    &c.call,
+                    &c.args,
+                    c.summary.as_ref(),
+                );
+                // A failed compensation does not stop the others: each gets its chance,
+                // and the run still ends with the original error.
+                let _ = op.await;
+            }
+        });
+        self.phase = Phase::Unwinding(fut, end);
+        self.wake.0.store(true, Ordering::Relaxed);
+    }
+
+    fn end(&mut self, end: End) {
+        let mut st = self.sh.st();
+        let state = match end {
+            End::Fail(error) => {
+                st.push(Variant::FailWorkflowExecution(FailWorkflowExecution {
+                    failure: Some(error.to_failure()),
+                }));
+                RunState::Failed
+            }
+            End::Cancel => {
+                st.push(Variant::CancelWorkflowExecution(
+                    CancelWorkflowExecution::default(),
+                ));
+                RunState::Cancelled
+            }
+        };
+        st.terminal = true;
+        self.phase = Phase::Done(state);
+    }
+
+    /// Answers a query from the state, changing nothing.
+    fn answer(&mut self, query: &QueryWorkflow) {
+        let answer = self.evaluate_query(&query.query_type);
+        let variant = match answer {
+            Ok(value) => query_result::Variant::Succeeded(QuerySuccess {
+                response: Some(payload::encode(&value)),
+            }),
+            Err(message) => query_result::Variant::Failed(failure(message)),
+        };
+        self.sh.st().push(Variant::RespondToQuery(QueryResult {
+            query_id: query.query_id.clone(),
+            variant: Some(variant),
+        }));
+    }
+
+    fn evaluate_query(&self, name: &str) -> Result<Json, String> {
+        if name == STATUS_QUERY {
+            let status = self.status();
+            let vars = self.sh.st().vars.clone();
+            return Ok(json!({
+                "state": status.state,
+                "current_steps": status.current_steps,
+                "vars": vars,
+            }));
+        }
+        let program = &self.sh.program;
+        let Some((_, value)) = program.queries.iter().find(|(n, _)| n == name) else {
+            let mut known: Vec<&str> = program.queries.iter().map(|(n, _)| n.as_str()).collect();
+            known.push(STATUS_QUERY);
+            return Err(format!(
+                "unknown query `{name}` for workflow `{}`; known queries: {}",
+                program.name,
+                known.join(", ")
+            ));
+        };
+        if matches!(self.phase, Phase::NotStarted) {
+            return Err(format!("query `{name}`: the run has not started yet"));
+        }
+        let st = self.sh.st();
+        let locals = Locals::default();
+        let env = Env {
+            st: &st,
+            locals: &locals,
+        };
+        // A fresh host: `uuid()` in a query must not advance the run's counter.
+        let host = RunHost::new(&st);
+        scope::eval_value(value, &env, &host).map_err(|(e, expr)| {
+            format!(
+                "{}: `{expr}`: {}",
+                Site::Query(name).describe(program),
+                e.message
+            )
+        })
+    }
 }
+
+fn failure(message: String) -> Failure {
+    Failure {
+        message,
+        source: "stave".to_string(),
+        ..Default::default()
+    }
+}
+
+// A run is `Send`, so a worker can keep its runs in a map owned by a tokio task.
+const _: fn() = || {
+    fn is_send<T: Send>() {}
+    is_send::<Run>();
+};

@@ -49,7 +49,7 @@ pub fn step_tag(step: &Step) -> (u32, Arc<str>) {
     (step.index, Arc::from(step.name()))
 }
 
-/// A scheduled activity; resolves with core's resolution and the event ordinal.
+/// A scheduled activity; resolves with core's resolution.
 pub struct ActivityOp {
     sh: Arc<Shared>,
     seq: u32,
@@ -93,7 +93,7 @@ impl ActivityOp {
 }
 
 impl Future for ActivityOp {
-    type Output = Option<(u64, ActivityResolution)>;
+    type Output = Option<ActivityResolution>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut st = self.sh.st();
@@ -192,10 +192,10 @@ impl Drop for TimerOp {
 
 /// How a child workflow ended, as far as the parent is concerned.
 pub enum ChildOutcome {
-    /// The start failed or was cancelled (with the event ordinal).
-    StartFailed(u64, ChildStartStatus),
+    /// The start failed or was cancelled.
+    StartFailed(ChildStartStatus),
     /// The child ran and closed.
-    Closed(u64, ChildWorkflowResult),
+    Closed(ChildWorkflowResult),
 }
 
 /// A started child workflow.
@@ -264,10 +264,10 @@ impl Future for ChildOp {
             return Poll::Ready(None);
         };
         let outcome = match (&slot.start, &slot.result) {
-            (Some((ordinal, start)), _) if !matches!(start, ChildStartStatus::Succeeded(_)) => {
-                Some(ChildOutcome::StartFailed(*ordinal, start.clone()))
+            (Some(start), _) if !matches!(start, ChildStartStatus::Succeeded(_)) => {
+                Some(ChildOutcome::StartFailed(start.clone()))
             }
-            (_, Some((ordinal, result))) => Some(ChildOutcome::Closed(*ordinal, result.clone())),
+            (_, Some(result)) => Some(ChildOutcome::Closed(result.clone())),
             _ => None,
         };
         match outcome {
@@ -415,11 +415,7 @@ impl Future for WaitOp<'_> {
                         crate::syntax::duration::format(std::time::Duration::from_millis(ms)),
                         this.signal
                     );
-                    Err(Fault::error(WfError::new(
-                        WAIT_TIMEOUT,
-                        message,
-                        this.cx.sh.tick(),
-                    )))
+                    Err(Fault::error(WfError::new(WAIT_TIMEOUT, message)))
                 }
             });
         }

@@ -11,7 +11,6 @@ use crate::ir::{Step, Value, Workflow};
 
 use super::failure::{EXPRESSION_ERROR, Fault, WfError};
 use super::state::{Shared, State, uuid_from};
-use super::time::format_rfc3339;
 
 /// A strand's local scope, a chain from the innermost construct outwards.
 #[derive(Default)]
@@ -195,22 +194,22 @@ impl Cx {
     pub fn with_env<R>(
         &self,
         st: &mut MutexGuard<'_, State>,
-        f: impl FnOnce(&Env<'_>, &RunHost) -> R,
+        f: impl FnOnce(&Env<'_>, &RunHost<'_>) -> R,
     ) -> R {
         let overlays = self.locals.overlays();
         let mut guards: Vec<MutexGuard<'_, Map<String, Json>>> = overlays.iter().map(|m| lock(m)).collect();
         for guard in guards.iter_mut() {
             swap_overlay(&mut st.steps, guard);
         }
-        let host = RunHost::new(st);
-        let result = {
+        let (result, counter) = {
+            let host = RunHost::new(st);
             let env = Env {
                 st,
                 locals: &self.locals,
             };
-            f(&env, &host)
+            (f(&env, &host), host.counter.get())
         };
-        st.uuid_counter = host.counter.get();
+        st.uuid_counter = counter;
         for guard in guards.iter_mut().rev() {
             swap_overlay(&mut st.steps, guard);
         }
@@ -220,13 +219,13 @@ impl Cx {
     /// An `ExpressionError` naming the site and the expression.
     pub fn expression_error(&self, site: Site<'_>, expr: &Expr, message: &str) -> Fault {
         let text = format!("{}: `{expr}`: {message}", site.describe(&self.sh.program));
-        Fault::error(WfError::new(EXPRESSION_ERROR, text, self.sh.tick()).non_retryable())
+        Fault::error(WfError::new(EXPRESSION_ERROR, text).non_retryable())
     }
 
     /// An `ExpressionError` about a value of the wrong shape at `site`.
     pub fn error(&self, site: Site<'_>, message: &str) -> Fault {
         let text = format!("{}: {message}", site.describe(&self.sh.program));
-        Fault::error(WfError::new(EXPRESSION_ERROR, text, self.sh.tick()).non_retryable())
+        Fault::error(WfError::new(EXPRESSION_ERROR, text).non_retryable())
     }
 }
 
@@ -268,27 +267,27 @@ impl Bindings for Env<'_> {
 }
 
 /// `now()` is the workflow-task time; `uuid()` counts from the run's random seed.
-pub struct RunHost {
-    now: String,
+pub struct RunHost<'a> {
+    now: &'a str,
     seed: u64,
     pub counter: Cell<u64>,
 }
 
-impl RunHost {
+impl<'a> RunHost<'a> {
     /// A host at the state's time and `uuid()` counter; whoever evaluates decides whether
     /// the counter it ends at is kept (steps) or dropped (queries, which change nothing).
-    pub fn new(st: &State) -> RunHost {
+    pub fn new(st: &'a State) -> RunHost<'a> {
         RunHost {
-            now: format_rfc3339(st.now_ms),
+            now: &st.now_text,
             seed: st.seed,
             counter: Cell::new(st.uuid_counter),
         }
     }
 }
 
-impl Host for RunHost {
+impl Host for RunHost<'_> {
     fn now(&self) -> String {
-        self.now.clone()
+        self.now.to_string()
     }
 
     fn uuid(&self) -> String {

@@ -2,7 +2,7 @@
 //! by per-kind sequence number, buffered signals, the saga, and the commands of this activation.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
 
@@ -15,14 +15,14 @@ use temporalio_common::protos::coresdk::{
 };
 use temporalio_common::protos::temporal::api::sdk::v1::UserMetadata;
 
+use super::carry::Resume;
 use crate::ir::{ActivityCall, Workflow};
 use crate::runtime::payload;
 
 /// A pending operation: its result once core resolved it, and the waker of the strand that
 /// waits for it.
 pub struct Slot<T> {
-    /// The event ordinal of the resolving job, and the resolution.
-    pub result: Option<(u64, T)>,
+    pub result: Option<T>,
     pub waker: Option<Waker>,
     /// `Step::index` and `Step::name()` of the waiting step, for `status()`.
     pub step: (u32, Arc<str>),
@@ -38,8 +38,8 @@ impl<T> Slot<T> {
     }
 
     /// Stores the result and wakes the waiting strand.
-    pub fn resolve(&mut self, ordinal: u64, result: T) {
-        self.result = Some((ordinal, result));
+    pub fn resolve(&mut self, result: T) {
+        self.result = Some(result);
         if let Some(w) = self.waker.take() {
             w.wake();
         }
@@ -48,8 +48,8 @@ impl<T> Slot<T> {
 
 /// A child workflow: first its start resolves, then its result.
 pub struct ChildSlot {
-    pub start: Option<(u64, ChildStartStatus)>,
-    pub result: Option<(u64, ChildWorkflowResult)>,
+    pub start: Option<ChildStartStatus>,
+    pub result: Option<ChildWorkflowResult>,
     pub waker: Option<Waker>,
     pub step: (u32, Arc<str>),
 }
@@ -63,6 +63,7 @@ pub struct Compensation {
     pub step_name: Arc<str>,
     pub call: ActivityCall,
     pub args: Vec<Json>,
+    pub summary: Option<Json>,
 }
 
 /// Everything one run knows; behind one mutex, locked briefly and never across an await.
@@ -75,6 +76,8 @@ pub struct State {
     pub workflow_id: String,
     /// Workflow-task time of the current activation (ms since the epoch).
     pub now_ms: i64,
+    /// `now_ms` as `now()` returns it (RFC 3339), formatted once per activation.
+    pub now_text: String,
     pub history_length: u32,
     pub seed: u64,
     pub uuid_counter: u64,
@@ -99,6 +102,12 @@ pub struct State {
     /// Last search attributes / memo sent, so `set` upserts only changes.
     pub last_search_attributes: Option<Json>,
     pub last_memo: Option<Json>,
+    /// Loops that may continue as new, with their paths (see `carry`).
+    pub resumable: BTreeMap<u32, Vec<u32>>,
+    /// A continued run on its way back to its loop.
+    pub resume: Option<Resume>,
+    /// How many times this run continued as new before.
+    pub generation: u32,
 }
 
 impl State {
@@ -110,6 +119,7 @@ impl State {
             info: Json::Null,
             workflow_id: String::new(),
             now_ms: 0,
+            now_text: super::time::format_rfc3339(0),
             history_length: 0,
             seed: 0,
             uuid_counter: 0,
@@ -128,7 +138,16 @@ impl State {
             terminal: false,
             last_search_attributes: None,
             last_memo: None,
+            resumable: BTreeMap::new(),
+            resume: None,
+            generation: 0,
         }
+    }
+
+    /// Sets the workflow-task time.
+    pub fn set_now(&mut self, ms: i64) {
+        self.now_ms = ms;
+        self.now_text = super::time::format_rfc3339(ms);
     }
 
     /// Queues a command of this activation.
@@ -176,9 +195,12 @@ impl State {
 pub struct Shared {
     pub program: Arc<Workflow>,
     pub state: Mutex<State>,
-    /// Event ordinal: bumped for every job applied and every error raised, so that failures
-    /// seen in one pass can be ordered as history orders them.
+    /// Event ordinal, bumped for every job applied: a strand woken by an earlier job is polled
+    /// first, so the first failure a group sees is the first in history order.
     pub clock: Arc<AtomicU64>,
+    /// Set while a continued run heads back to its loop, so steps skip the resume checks
+    /// (and their lock) the rest of the time.
+    pub resuming: AtomicBool,
 }
 
 impl Shared {
@@ -187,6 +209,7 @@ impl Shared {
             program,
             state: Mutex::new(State::new()),
             clock: Arc::new(AtomicU64::new(0)),
+            resuming: AtomicBool::new(false),
         }
     }
 
@@ -201,9 +224,6 @@ impl Shared {
         self.clock.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    pub fn now_ordinal(&self) -> u64 {
-        self.clock.load(Ordering::Relaxed)
-    }
 }
 
 /// A splitmix64 step: the run's deterministic random source for `uuid()`.

@@ -23,6 +23,23 @@ pub const KEYWORDS: &[&str] = &[
 pub fn describe_rule(rule: Rule) -> &'static str {
     match rule {
         Rule::EOI => "the end of the file",
+        // Silent rules: pest never reports them, but every rule has words.
+        Rule::WHITESPACE | Rule::cel_ws | Rule::json_ws => "whitespace",
+        Rule::COMMENT => "a comment",
+        Rule::ident_char => "a letter, digit or `_`",
+        Rule::raw_prefix => "a raw string",
+        Rule::dq | Rule::sq | Rule::tdq | Rule::tsq | Rule::raw_dq | Rule::raw_sq | Rule::raw_tdq | Rule::raw_tsq => {
+            "a string in quotes"
+        }
+        Rule::sep => "`;` or `,`",
+        Rule::cel_or | Rule::cel_primary | Rule::cel_group | Rule::cel_inner => "an expression",
+        Rule::cel_binop => "an operator",
+        Rule::cel_number => "a number",
+        Rule::cel_ident => "a name",
+        Rule::cel_postfix => "`.field`, `[index]` or `(arguments)`",
+        Rule::item => "a declaration or a step",
+        Rule::json_value => "a JSON value",
+        Rule::guarded => "a step",
         Rule::name => "a name",
         Rule::tname => "a name",
         Rule::int => "an integer",

@@ -27,10 +27,9 @@ pub const RESERVED: &[&str] = &[
 pub const SCHEMA_TYPES: &[&str] = &["string", "number", "integer", "boolean", "null", "list", "map", "any"];
 
 /// Lowers the `file` pair.
-pub(super) fn workflow_file(file: FileId, text: &str, pair: P<'_>) -> (Option<Workflow>, Vec<Diagnostic>) {
+pub(super) fn workflow_file(file: FileId, pair: P<'_>) -> (Option<Workflow>, Vec<Diagnostic>) {
     let mut cx = Lower {
         file,
-        text,
         diagnostics: Vec::new(),
     };
     let mut version = None;
@@ -49,9 +48,8 @@ pub(super) fn workflow_file(file: FileId, text: &str, pair: P<'_>) -> (Option<Wo
     (workflow, cx.diagnostics)
 }
 
-struct Lower<'t> {
+struct Lower {
     file: FileId,
-    text: &'t str,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -70,7 +68,72 @@ fn is_token(rule: Rule) -> bool {
             | Rule::comma
             | Rule::question
             | Rule::EOI
-    ) || format!("{rule:?}").starts_with("kw_")
+            | Rule::kw_stave
+            | Rule::kw_workflow
+            | Rule::kw_on
+            | Rule::kw_queue
+            | Rule::kw_task_queue
+            | Rule::kw_timeout
+            | Rule::kw_schedule_to_close
+            | Rule::kw_schedule_to_start
+            | Rule::kw_heartbeat
+            | Rule::kw_retry
+            | Rule::kw_max_attempts
+            | Rule::kw_initial_interval
+            | Rule::kw_backoff
+            | Rule::kw_max_interval
+            | Rule::kw_non_retryable
+            | Rule::kw_summary
+            | Rule::kw_args
+            | Rule::kw_compensate
+            | Rule::kw_description
+            | Rule::kw_input
+            | Rule::kw_schema
+            | Rule::kw_var
+            | Rule::kw_defaults
+            | Rule::kw_signal
+            | Rule::kw_query
+            | Rule::kw_search_attributes
+            | Rule::kw_memo
+            | Rule::kw_continue_as_new_after
+            | Rule::kw_output
+            | Rule::kw_schedule
+            | Rule::kw_cron
+            | Rule::kw_every
+            | Rule::kw_timezone
+            | Rule::kw_overlap
+            | Rule::kw_paused
+            | Rule::kw_step
+            | Rule::kw_when
+            | Rule::kw_if
+            | Rule::kw_else
+            | Rule::kw_block
+            | Rule::kw_switch
+            | Rule::kw_case
+            | Rule::kw_default
+            | Rule::kw_parallel
+            | Rule::kw_race
+            | Rule::kw_for
+            | Rule::kw_in
+            | Rule::kw_concurrency
+            | Rule::kw_while
+            | Rule::kw_max_iterations
+            | Rule::kw_wait
+            | Rule::kw_until
+            | Rule::kw_on_timeout
+            | Rule::kw_sleep
+            | Rule::kw_set
+            | Rule::kw_try
+            | Rule::kw_catch
+            | Rule::kw_as
+            | Rule::kw_fail
+            | Rule::kw_message
+            | Rule::kw_details
+            | Rule::kw_return
+            | Rule::kw_rethrow
+            | Rule::kw_workflow_id
+            | Rule::kw_parent_close
+    )
 }
 
 /// The children of `p` that carry content.
@@ -78,7 +141,7 @@ fn parts(p: P<'_>) -> impl Iterator<Item = P<'_>> {
     p.into_inner().filter(|c| !is_token(c.as_rule()))
 }
 
-impl<'t> Lower<'t> {
+impl Lower {
     fn span(&self, p: &P<'_>) -> Span {
         let s = p.as_span();
         Span::new(self.file, s.start(), s.end())

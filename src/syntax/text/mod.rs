@@ -32,7 +32,7 @@ pub fn parse(file: FileId, text: &str) -> (Option<ast::Workflow>, Vec<Diagnostic
     }
     match StaveParser::parse(Rule::file, text) {
         Ok(mut pairs) => match pairs.next() {
-            Some(pair) => lower::workflow_file(file, text, pair),
+            Some(pair) => lower::workflow_file(file, pair),
             None => (
                 None,
                 vec![Diagnostic::new(Code::E060, Span::new(file, 0, 0), "the file holds no workflow")],

@@ -4,6 +4,8 @@
 //! query names are runtime strings from workflow files. Payloads are `json/plain`, the
 //! encoding the Temporal Web UI and CLI show readably.
 
+pub mod devserver;
+
 use crate::runtime::connect::Connected;
 use crate::runtime::payload;
 use serde::Serialize;
@@ -29,8 +31,8 @@ use temporalio_common::protos::temporal::api::workflowservice::v1::{
 };
 use thiserror::Error;
 
-/// Memo key holding the IR hash a run was started with (its pinned version).
-pub const VERSION_MEMO_KEY: &str = "stave.version";
+/// Memo key holding the version a run is pinned to (`HASH@SEMANTICS`, see `versions`).
+pub use crate::runtime::versions::MEMO_KEY as VERSION_MEMO_KEY;
 
 /// The built-in query every Stave run answers with its progress (current steps, vars).
 pub const STATUS_QUERY: &str = "__stave_status";
@@ -190,7 +192,8 @@ pub struct Description {
     pub start_time: Option<String>,
     pub close_time: Option<String>,
     pub history_length: i64,
-    /// The IR hash the run is pinned to (memo `stave.version`), if it was started by Stave.
+    /// The version the run is pinned to (memo `stave.version`, `HASH@SEMANTICS`), if Stave
+    /// started or served it.
     pub version: Option<String>,
     pub memo: serde_json::Map<String, Json>,
     pub pending_activities: Vec<PendingActivity>,

@@ -1,0 +1,199 @@
+//! `stave worker`: serve a project's workflows and the binary's activities until SIGINT/SIGTERM.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::check;
+use crate::diagnostics::render::{self, Style};
+use crate::ir;
+use crate::runtime::activity::Registry;
+use crate::runtime::connect::{ConnectArgs, Retry};
+use crate::runtime::versions::{self, VersionStore};
+use crate::runtime::worker::{self, WorkerOptions};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Project directory holding stave.yaml [default: found from the current directory].
+    #[arg(long, visible_alias = "definitions", value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// Serve only this Temporal task queue (one of the project's) [default: every queue].
+    #[arg(long, env = "BENCH_TASK_QUEUE", value_name = "QUEUE")]
+    pub task_queue: Option<String>,
+    /// Where every served version is kept, so runs replay the definition they started with
+    /// [default: PROJECT/.stave/versions; commit it like a lock file].
+    #[arg(long, value_name = "DIR")]
+    pub versions_dir: Option<PathBuf>,
+    /// Write the activity manifest (activities.json) of this binary's activities to FILE
+    /// (`-` for stdout) and exit.
+    #[arg(long, value_name = "FILE")]
+    pub export_manifest: Option<PathBuf>,
+    /// Runs kept in memory between workflow tasks; 0 replays every task from history.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub max_cached_workflows: usize,
+    /// Time in-flight activities get after SIGINT/SIGTERM before they are cancelled.
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+    /// How long to keep retrying when the server is not reachable at start.
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = parse_duration)]
+    pub wait_for_server: Duration,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    crate::syntax::duration::parse(text)
+}
+
+/// Runs `stave worker` with the activities of `registry`.
+pub fn run(args: Args, registry: Registry) -> ExitCode {
+    if let Some(path) = &args.export_manifest {
+        return export_manifest(&registry, path);
+    }
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(args, registry)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: Args, registry: Registry) -> Result<(), String> {
+    let dir = project_dir(args.project.as_deref())?;
+    let bundle = load(&dir)?;
+    let plans = worker::plan(&bundle, &registry, args.task_queue.as_deref()).map_err(|e| e.to_string())?;
+    let store = Arc::new(VersionStore::new(
+        args.versions_dir
+            .clone()
+            .unwrap_or_else(|| dir.join(versions::DEFAULT_DIR)),
+    ));
+    let connected = args
+        .connect
+        .connect(
+            Some(bundle.project.namespace.as_str()),
+            "",
+            Retry::For(args.wait_for_server),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let options = WorkerOptions {
+        max_cached_workflows: args.max_cached_workflows,
+        graceful_shutdown: args.shutdown_grace,
+        only_task_queue: args.task_queue.clone(),
+        identity: String::new(),
+    };
+    let queues: Vec<String> = plans.iter().map(|p| describe_plan(p)).collect();
+    let address = connected.address.clone();
+    let namespace = connected.namespace.clone();
+    let ready = async move {
+        eprintln!(
+            "stave worker ready: namespace {namespace} at {address}\n  {}\n  press Ctrl-C to stop",
+            queues.join("\n  ")
+        );
+        worker::shutdown_signal().await;
+        eprintln!("stave worker: shutting down (finishing in-flight work)");
+    };
+    let summary = worker::run(connected, plans, registry, store, options, ready)
+        .await
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "stave worker stopped: {} task queue(s) drained",
+        summary.task_queues.len()
+    );
+    Ok(())
+}
+
+fn describe_plan(plan: &worker::QueuePlan) -> String {
+    let workflows: Vec<&str> = plan.workflows.iter().map(|w| w.name.as_str()).collect();
+    format!(
+        "task queue {}: workflows [{}]{}",
+        plan.queue.task_queue,
+        workflows.join(", "),
+        if plan.activities { " + activities" } else { "" }
+    )
+}
+
+fn project_dir(explicit: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(dir) = explicit {
+        if !dir.join(check::PROJECT_FILE).is_file() {
+            return Err(format!(
+                "no {} in {}; pass --project DIR pointing at the project",
+                check::PROJECT_FILE,
+                dir.display()
+            ));
+        }
+        return Ok(dir.to_path_buf());
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    check::find_project_dir(&cwd).ok_or_else(|| {
+        format!(
+            "no {} in {} or any parent; run inside a project or pass --project DIR",
+            check::PROJECT_FILE,
+            cwd.display()
+        )
+    })
+}
+
+/// Loads and checks the project; every error diagnostic is printed.
+fn load(dir: &Path) -> Result<ir::Bundle, String> {
+    let load = check::load_project(dir);
+    match load.bundle {
+        Some(bundle) if !load.has_errors() => Ok(bundle),
+        _ => {
+            let style = Style {
+                color: false,
+                ..Style::default()
+            };
+            for d in load.diagnostics.iter().filter(|d| d.is_error()) {
+                eprint!("{}", render::render_human(&load.sources, d, style));
+            }
+            Err(format!(
+                "the project in {} has errors (above); fix them, `stave lint` shows them too",
+                dir.display()
+            ))
+        }
+    }
+}
+
+fn export_manifest(registry: &Registry, path: &Path) -> ExitCode {
+    let text = registry.manifest().to_json();
+    if path == Path::new("-") {
+        print!("{text}");
+        return ExitCode::SUCCESS;
+    }
+    match std::fs::write(path, text) {
+        Ok(()) => {
+            eprintln!(
+                "wrote {} ({} activities)",
+                path.display(),
+                registry.names().len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stderr; `RUST_LOG` overrides the default (info for Stave, warnings for core).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,temporalio_sdk_core=warn,temporalio_client=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::env::var_os("NO_COLOR").is_none())
+        .try_init();
+}

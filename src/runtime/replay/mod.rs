@@ -1,0 +1,368 @@
+//! Replaying recorded histories against definitions with core's replay worker: the CI gate.
+//!
+//! A history replays cleanly when the interpreter, fed the history's activations, issues the
+//! same commands as the history recorded. Core compares them (command kind, activity id and
+//! type, timer id…) and evicts the run with reason `Nondeterminism` and a message naming the
+//! event when they differ; that is reported per history.
+//!
+//! Histories are read from Temporal's JSON (`temporal workflow show --output json`, the
+//! `GetWorkflowExecutionHistory` response, or `{"events": [...]}` / a bare event list) through
+//! a descriptor set of `temporal.api.history.v1` (`history.desc`, generated from the protos of
+//! the `temporalio-protos` crate in use; see README.md beside it).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use prost::Message;
+use prost_reflect::{DescriptorPool, DeserializeOptions, DynamicMessage};
+use serde_json::Value as Json;
+use temporalio_client::tonic::IntoRequest as _;
+use temporalio_common::protos::coresdk::workflow_activation::{
+    remove_from_cache::EvictionReason, workflow_activation_job::Variant as Job,
+};
+use temporalio_common::protos::coresdk::workflow_completion::workflow_activation_completion;
+use temporalio_common::protos::temporal::api::common::v1::WorkflowExecution;
+use temporalio_common::protos::temporal::api::history::v1::{History, history_event::Attributes};
+use temporalio_common::protos::temporal::api::workflowservice::v1::GetWorkflowExecutionHistoryRequest;
+use temporalio_common::worker::WorkerTaskTypes;
+use temporalio_sdk_core::replay::{HistoryForReplay, ReplayWorkerInput};
+use temporalio_sdk_core::{PollError, WorkerConfig, WorkerVersioningStrategy, init_replay_worker};
+use thiserror::Error;
+
+use crate::ir::Workflow;
+use crate::runtime::connect::Connected;
+use crate::runtime::versions::VersionStore;
+use crate::runtime::worker::{ProgramChoice, Workflows};
+
+/// `temporal.api.history.v1` and its dependencies, as a protobuf `FileDescriptorSet`.
+static HISTORY_DESCRIPTOR: &[u8] = include_bytes!("history.desc");
+
+/// Why histories could not be read or replayed (a nondeterministic history is not an error:
+/// it is a [`Verdict::Failed`]).
+#[derive(Debug, Error)]
+pub enum ReplayError {
+    /// `--history run.json` that is not JSON, or JSON that is not a history.
+    #[error("{source_name}: not a Temporal history: {reason}")]
+    Parse { source_name: String, reason: String },
+    /// A history without its WorkflowExecutionStarted event (cut from the middle).
+    #[error("{source_name}: the history does not start with WorkflowExecutionStarted; export the whole history")]
+    NoStart { source_name: String },
+    /// `--workflow-id` of a run the server does not know.
+    #[error("cannot fetch the history of `{workflow_id}`: {reason}")]
+    Fetch { workflow_id: String, reason: String },
+    /// Core's replay worker refused to start or failed.
+    #[error("the replay worker failed: {0}")]
+    Worker(String),
+}
+
+/// A history to replay and where it came from (for messages).
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// File name or `workflow id/run id`.
+    pub source_name: String,
+    pub workflow_id: String,
+    pub run_id: String,
+    pub workflow_type: String,
+    pub history: History,
+}
+
+/// The result of one history.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// The commands matched the history to its end.
+    Replayed,
+    /// Nondeterminism or a failed workflow task, with core's or the interpreter's message.
+    Failed(String),
+}
+
+/// One replayed history and its verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub source_name: String,
+    pub workflow_id: String,
+    pub run_id: String,
+    pub workflow_type: String,
+    /// The version the run is pinned to (`HASH@SEMANTICS`), when the replay reached it.
+    pub version: Option<String>,
+    pub verdict: Verdict,
+}
+
+/// Reads a history from Temporal's JSON forms.
+pub fn parse_history(source_name: &str, text: &str) -> Result<Recorded, ReplayError> {
+    let parse_error = |reason: String| ReplayError::Parse {
+        source_name: source_name.to_owned(),
+        reason,
+    };
+    let json: Json = serde_json::from_str(text).map_err(|e| parse_error(e.to_string()))?;
+    let mut history = match json {
+        Json::Array(events) => serde_json::json!({ "events": events }),
+        Json::Object(mut map) => match map.remove("history") {
+            // A GetWorkflowExecutionHistory response.
+            Some(inner) => inner,
+            None => Json::Object(map),
+        },
+        _ => return Err(parse_error("expected an object with `events`".into())),
+    };
+    normalise_event_types(&mut history);
+    let pool = DescriptorPool::decode(HISTORY_DESCRIPTOR)
+        .map_err(|e| parse_error(format!("history descriptor: {e}")))?;
+    let descriptor = pool
+        .get_message_by_name("temporal.api.history.v1.History")
+        .ok_or_else(|| parse_error("history descriptor lacks History".into()))?;
+    // Newer servers add fields; they do not matter for replay.
+    let options = DeserializeOptions::new().deny_unknown_fields(false);
+    let message = DynamicMessage::deserialize_with_options(descriptor, history, &options)
+        .map_err(|e| parse_error(e.to_string()))?;
+    let history = History::decode(message.encode_to_vec().as_slice())
+        .map_err(|e| parse_error(e.to_string()))?;
+    recorded(source_name, history, None)
+}
+
+/// Old `tctl` exports spell event types `WorkflowExecutionStarted`; protojson wants
+/// `EVENT_TYPE_WORKFLOW_EXECUTION_STARTED`.
+fn normalise_event_types(history: &mut Json) {
+    let Some(Json::Array(events)) = history.get_mut("events") else {
+        return;
+    };
+    for event in events {
+        if let Some(Json::String(kind)) = event.get_mut("eventType")
+            && !kind.starts_with("EVENT_TYPE_")
+        {
+            let mut screaming = String::from("EVENT_TYPE_");
+            for (i, c) in kind.chars().enumerate() {
+                if c.is_ascii_uppercase() && i > 0 {
+                    screaming.push('_');
+                }
+                screaming.push(c.to_ascii_uppercase());
+            }
+            *kind = screaming;
+        }
+    }
+}
+
+fn recorded(
+    source_name: &str,
+    history: History,
+    workflow_id: Option<&str>,
+) -> Result<Recorded, ReplayError> {
+    let started = history.events.first().and_then(|e| match &e.attributes {
+        Some(Attributes::WorkflowExecutionStartedEventAttributes(a)) => Some(a),
+        _ => None,
+    });
+    let Some(started) = started else {
+        return Err(ReplayError::NoStart {
+            source_name: source_name.to_owned(),
+        });
+    };
+    let run_id = if started.original_execution_run_id.is_empty() {
+        started.first_execution_run_id.clone()
+    } else {
+        started.original_execution_run_id.clone()
+    };
+    let workflow_id = workflow_id
+        .map(str::to_owned)
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| {
+            if started.workflow_id.is_empty() {
+                format!("replay-{run_id}")
+            } else {
+                started.workflow_id.clone()
+            }
+        });
+    Ok(Recorded {
+        source_name: source_name.to_owned(),
+        workflow_id,
+        run_id,
+        workflow_type: started
+            .workflow_type
+            .as_ref()
+            .map(|t| t.name.clone())
+            .unwrap_or_default(),
+        history,
+    })
+}
+
+/// Fetches a run's whole history from the server (the latest run when `run_id` is None).
+pub async fn fetch_history(
+    connected: &Connected,
+    workflow_id: &str,
+    run_id: Option<&str>,
+) -> Result<Recorded, ReplayError> {
+    let mut service = connected.connection.workflow_service();
+    let mut events = Vec::new();
+    let mut next_page_token = Vec::new();
+    loop {
+        let request = GetWorkflowExecutionHistoryRequest {
+            namespace: connected.namespace.clone(),
+            execution: Some(WorkflowExecution {
+                workflow_id: workflow_id.to_owned(),
+                run_id: run_id.unwrap_or_default().to_owned(),
+            }),
+            next_page_token: next_page_token.clone(),
+            ..Default::default()
+        };
+        let response = service
+            .get_workflow_execution_history(request.into_request())
+            .await
+            .map_err(|status| ReplayError::Fetch {
+                workflow_id: workflow_id.to_owned(),
+                reason: status.message().to_owned(),
+            })?
+            .into_inner();
+        if let Some(history) = response.history {
+            events.extend(history.events);
+        }
+        if response.next_page_token.is_empty() {
+            break;
+        }
+        next_page_token = response.next_page_token;
+    }
+    let name = match run_id {
+        Some(run) => format!("{workflow_id}/{run}"),
+        None => workflow_id.to_owned(),
+    };
+    recorded(&name, History { events }, Some(workflow_id))
+}
+
+/// Replays `histories` against `current` definitions and the `store`'s versions (`choice`
+/// says which of the two a pinned run uses). One verdict per history, in input order.
+pub async fn replay(
+    histories: Vec<Recorded>,
+    current: Vec<Arc<Workflow>>,
+    store: Arc<VersionStore>,
+    choice: ProgramChoice,
+) -> Result<Vec<Outcome>, ReplayError> {
+    let config = WorkerConfig::builder()
+        .namespace("stave-replay")
+        .task_queue("stave-replay")
+        .task_types(WorkerTaskTypes::workflow_only())
+        .versioning_strategy(WorkerVersioningStrategy::None {
+            build_id: String::new(),
+        })
+        .max_outstanding_workflow_tasks(1_usize)
+        .build()
+        .map_err(ReplayError::Worker)?;
+    let feed: Vec<HistoryForReplay> = histories
+        .iter()
+        .map(|h| HistoryForReplay::new(h.history.clone(), h.workflow_id.clone()))
+        .collect();
+    let worker = init_replay_worker(ReplayWorkerInput::new(config, futures::stream::iter(feed)))
+        .map_err(|e| ReplayError::Worker(e.to_string()))?;
+    let mut state = Workflows::new("stave-replay", current, store);
+    state.set_program_choice(choice);
+    let mut failures: HashMap<String, String> = HashMap::new();
+    let mut versions: HashMap<String, String> = HashMap::new();
+    loop {
+        let activation = match worker.poll_workflow_activation().await {
+            Ok(activation) => activation,
+            Err(PollError::ShutDown) => break,
+            Err(e) => return Err(ReplayError::Worker(e.to_string())),
+        };
+        for job in &activation.jobs {
+            if let Some(Job::RemoveFromCache(evict)) = &job.variant {
+                let failed = matches!(
+                    EvictionReason::try_from(evict.reason),
+                    Ok(EvictionReason::Nondeterminism | EvictionReason::LangFail | EvictionReason::Fatal)
+                );
+                if failed {
+                    failures
+                        .entry(activation.run_id.clone())
+                        .or_insert_with(|| evict.message.clone());
+                }
+            }
+        }
+        let completion = state.activate(&activation);
+        if let Some((pin, _)) = state.status(&activation.run_id) {
+            versions.insert(activation.run_id.clone(), pin.to_string());
+        }
+        if let Some(workflow_activation_completion::Status::Failed(failed)) = &completion.status {
+            let message = failed
+                .failure
+                .as_ref()
+                .map(|f| f.message.clone())
+                .unwrap_or_default();
+            failures.entry(activation.run_id.clone()).or_insert(message);
+        }
+        worker
+            .complete_workflow_activation(completion)
+            .await
+            .map_err(|e| ReplayError::Worker(e.to_string()))?;
+    }
+    worker.finalize_shutdown().await;
+    Ok(histories
+        .into_iter()
+        .map(|h| Outcome {
+            verdict: match failures.remove(&h.run_id) {
+                Some(message) => Verdict::Failed(message),
+                None => Verdict::Replayed,
+            },
+            version: versions.remove(&h.run_id),
+            source_name: h.source_name,
+            workflow_id: h.workflow_id,
+            run_id: h.run_id,
+            workflow_type: h.workflow_type,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHOWN: &str = r#"{"events": [
+      {"eventId": "1", "eventTime": "2026-11-26T12:33:58.148781010Z",
+       "eventType": "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED", "taskId": "1048587",
+       "workflowExecutionStartedEventAttributes": {
+         "workflowType": {"name": "noop"},
+         "taskQueue": {"name": "nobody", "kind": "TASK_QUEUE_KIND_NORMAL"},
+         "input": {"payloads": [{"metadata": {"encoding": "anNvbi9wbGFpbg=="}, "data": "eyJuIjowfQ=="}]},
+         "workflowTaskTimeout": "10s",
+         "originalExecutionRunId": "01a217d9-2b84-7be3-a6c9-699c0af33ed6",
+         "firstExecutionRunId": "01a217d9-2b84-7be3-a6c9-699c0af33ed6",
+         "attempt": 1, "header": {}, "workflowId": "h1", "someFutureField": true}},
+      {"eventId": "2", "eventType": "WorkflowTaskScheduled",
+       "workflowTaskScheduledEventAttributes": {"taskQueue": {"name": "nobody"}, "attempt": 1}}
+    ]}"#;
+
+    #[test]
+    fn reads_temporal_cli_json_with_unknown_fields_and_old_enum_names() {
+        let recorded = parse_history("h1.json", SHOWN).unwrap();
+        assert_eq!(recorded.workflow_id, "h1");
+        assert_eq!(recorded.workflow_type, "noop");
+        assert_eq!(recorded.run_id, "01a217d9-2b84-7be3-a6c9-699c0af33ed6");
+        assert_eq!(recorded.history.events.len(), 2);
+        assert_eq!(recorded.history.events[0].event_id, 1);
+        let Some(Attributes::WorkflowExecutionStartedEventAttributes(started)) =
+            &recorded.history.events[0].attributes
+        else {
+            panic!("first event is not the start");
+        };
+        let input = crate::runtime::payload::decode_args(
+            &started.input.as_ref().unwrap().payloads,
+        )
+        .unwrap();
+        assert_eq!(input, serde_json::json!({"n": 0}));
+    }
+
+    #[test]
+    fn reads_a_get_history_response_and_a_bare_event_list() {
+        let value: Json = serde_json::from_str(SHOWN).unwrap();
+        let response = serde_json::json!({"history": value, "nextPageToken": null});
+        let recorded = parse_history("r.json", &response.to_string()).unwrap();
+        assert_eq!(recorded.history.events.len(), 2);
+        let list = value["events"].to_string();
+        assert_eq!(parse_history("l.json", &list).unwrap().history.events.len(), 2);
+    }
+
+    #[test]
+    fn rejects_non_histories_by_name() {
+        let err = parse_history("x.json", "{").unwrap_err().to_string();
+        assert!(err.starts_with("x.json: not a Temporal history"), "{err}");
+        let err = parse_history("y.json", r#"{"events": []}"#).unwrap_err().to_string();
+        assert!(err.contains("WorkflowExecutionStarted"), "{err}");
+        let err = parse_history("z.json", r#"{"events": [{"eventId": "x"}]}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("z.json"), "{err}");
+    }
+}

@@ -1,0 +1,331 @@
+//! Runs pinned to their definition: the pin recorded in each run, and the store of served versions.
+//!
+//! The rule. A run executes the IR it started with, for its whole life, whatever happens to
+//! the workflow files and however often workers restart:
+//! - A **version** is an IR content hash ([`Workflow::compute_hash`]) plus the interpreter's
+//!   [`SEMANTICS_VERSION`]; written `HASH@SEMANTICS` (a [`Pin`]).
+//! - **Recording**: on a run's first workflow task the worker prepends a patch marker
+//!   `stave.version/HASH@SEMANTICS` to the commands, so the pin is in the run's history; when
+//!   the run was not started with a `stave.version` memo, it also upserts that memo so the Web
+//!   UI and `stave describe` show it. Continue-as-new carries the memo to the next run.
+//! - **Reading**, on a run's first activation (a new run, or a replay after eviction or a
+//!   worker restart), first match wins: (a) the start memo `stave.version` (set by `stave
+//!   start` and schedules); (b) the marker, which core announces on replay as `NotifyHasPatch`;
+//!   (c) neither: the run is new and takes the current definition of its workflow type.
+//! - **Store**: every version a worker serves is written to `.stave/versions/HASH.json`
+//!   (`--versions-dir`) before the worker polls. Commit that directory with the project, like a
+//!   lock file, so every deployed worker can resume every run in flight.
+//! - A pinned version the worker cannot find, or a different semantics version, fails the
+//!   workflow **task**, not the run: the server retries it, and the run resumes as soon as a
+//!   worker that has the version polls the queue.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use thiserror::Error;
+
+use crate::ir::{IR_VERSION, SEMANTICS_VERSION, Workflow};
+
+/// Prefix of the patch marker that records a run's version.
+pub const PATCH_PREFIX: &str = "stave.version/";
+/// Memo key (and workflow-start memo field) holding a run's version.
+pub const MEMO_KEY: &str = "stave.version";
+/// Default store directory, relative to the project.
+pub const DEFAULT_DIR: &str = ".stave/versions";
+
+/// The version a run is pinned to: IR hash and interpreter semantics version.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Pin {
+    pub hash: String,
+    pub semantics: u32,
+}
+
+impl Pin {
+    /// The pin of `workflow` under this binary's semantics.
+    pub fn of(workflow: &Workflow) -> Pin {
+        Pin {
+            hash: workflow.hash.clone(),
+            semantics: SEMANTICS_VERSION,
+        }
+    }
+
+    /// Parses `HASH@SEMANTICS` (a bare `HASH` means this binary's semantics).
+    pub fn parse(text: &str) -> Option<Pin> {
+        let (hash, semantics) = match text.split_once('@') {
+            Some((hash, s)) => (hash, s.parse().ok()?),
+            None => (text, SEMANTICS_VERSION),
+        };
+        let valid = !hash.is_empty() && hash.bytes().all(|b| b.is_ascii_hexdigit());
+        valid.then(|| Pin {
+            hash: hash.to_ascii_lowercase(),
+            semantics,
+        })
+    }
+
+    /// The pin of a patch id `stave.version/HASH@SEMANTICS`; None for other patches.
+    pub fn from_patch_id(patch_id: &str) -> Option<Pin> {
+        patch_id.strip_prefix(PATCH_PREFIX).and_then(Pin::parse)
+    }
+
+    pub fn patch_id(&self) -> String {
+        format!("{PATCH_PREFIX}{self}")
+    }
+
+    /// First 12 hex digits, for messages.
+    pub fn short(&self) -> &str {
+        &self.hash[..self.hash.len().min(12)]
+    }
+}
+
+impl fmt::Display for Pin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.hash, self.semantics)
+    }
+}
+
+/// Why a version could not be produced.
+#[derive(Debug, Error)]
+pub enum VersionError {
+    /// A run started by a worker whose files this worker no longer has, with no store entry.
+    #[error(
+        "run of `{workflow}` is pinned to version {} ({}), which this worker does not have in {}; \
+         restore that version: copy `{}.json` into the versions directory from the worker or \
+         repository that served it (or check out the workflow file as it was and run the worker \
+         once); the run resumes by itself once a worker with that version polls",
+        pin.short(), pin, dir.display(), pin.hash
+    )]
+    Missing {
+        workflow: String,
+        pin: Pin,
+        dir: PathBuf,
+    },
+    /// A run started under another interpreter semantics (an older or newer `stave`).
+    #[error(
+        "run of `{workflow}` is pinned to version {} under interpreter semantics {}, but this \
+         worker interprets semantics {SEMANTICS_VERSION}; serve it with a worker built from a \
+         stave release with semantics {}",
+        pin.short(), pin.semantics, pin.semantics
+    )]
+    Semantics { workflow: String, pin: Pin },
+    /// `HASH.json` holds another workflow type than the run's.
+    #[error("version {} is workflow `{found}`, but the run is of `{workflow}`", pin.short())]
+    WrongWorkflow {
+        workflow: String,
+        found: String,
+        pin: Pin,
+    },
+    /// `HASH.json` was edited or truncated.
+    #[error("versions store file {} is corrupt: {reason}; restore it from version control", path.display())]
+    Corrupt { path: PathBuf, reason: String },
+    /// The store directory is not writable.
+    #[error("cannot write the versions store {}: {source}; pass --versions-dir to a writable directory", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Every version a worker can run: the current definitions plus the store directory.
+#[derive(Debug)]
+pub struct VersionStore {
+    dir: PathBuf,
+    loaded: Mutex<HashMap<String, Arc<Workflow>>>,
+}
+
+impl VersionStore {
+    /// A store backed by `dir` (created on the first write).
+    pub fn new(dir: impl Into<PathBuf>) -> VersionStore {
+        VersionStore {
+            dir: dir.into(),
+            loaded: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn path(&self, hash: &str) -> PathBuf {
+        self.dir.join(format!("{hash}.json"))
+    }
+
+    /// Records `workflow` (a definition about to be served): written once, never rewritten.
+    pub fn record(&self, workflow: &Arc<Workflow>) -> Result<(), VersionError> {
+        let path = self.path(&workflow.hash);
+        if !path.exists() {
+            let write_error = |source| VersionError::Write {
+                path: path.clone(),
+                source,
+            };
+            std::fs::create_dir_all(&self.dir).map_err(write_error)?;
+            let mut text = serde_json::to_string_pretty(workflow.as_ref()).unwrap_or_default();
+            text.push('\n');
+            // Write then rename, so a concurrent worker never reads half a file.
+            let tmp = self
+                .dir
+                .join(format!(".{}.{}.tmp", workflow.hash, std::process::id()));
+            std::fs::write(&tmp, text).map_err(write_error)?;
+            std::fs::rename(&tmp, &path).map_err(write_error)?;
+        }
+        if let Ok(mut loaded) = self.loaded.lock() {
+            loaded.insert(workflow.hash.clone(), workflow.clone());
+        }
+        Ok(())
+    }
+
+    /// The program a run of `workflow_type` pinned to `pin` executes.
+    pub fn get(&self, workflow_type: &str, pin: &Pin) -> Result<Arc<Workflow>, VersionError> {
+        if pin.semantics != SEMANTICS_VERSION {
+            return Err(VersionError::Semantics {
+                workflow: workflow_type.to_owned(),
+                pin: pin.clone(),
+            });
+        }
+        let cached = self
+            .loaded
+            .lock()
+            .ok()
+            .and_then(|loaded| loaded.get(&pin.hash).cloned());
+        let program = match cached {
+            Some(program) => program,
+            None => {
+                let program = Arc::new(self.load(workflow_type, pin)?);
+                if let Ok(mut loaded) = self.loaded.lock() {
+                    loaded.insert(pin.hash.clone(), program.clone());
+                }
+                program
+            }
+        };
+        if program.name != workflow_type {
+            return Err(VersionError::WrongWorkflow {
+                workflow: workflow_type.to_owned(),
+                found: program.name.clone(),
+                pin: pin.clone(),
+            });
+        }
+        Ok(program)
+    }
+
+    fn load(&self, workflow_type: &str, pin: &Pin) -> Result<Workflow, VersionError> {
+        let path = self.path(&pin.hash);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(VersionError::Missing {
+                    workflow: workflow_type.to_owned(),
+                    pin: pin.clone(),
+                    dir: self.dir.clone(),
+                });
+            }
+            Err(e) => {
+                return Err(VersionError::Corrupt {
+                    path,
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let corrupt = |reason: String| VersionError::Corrupt {
+            path: path.clone(),
+            reason,
+        };
+        let program: Workflow = serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
+        if program.ir_version != IR_VERSION {
+            return Err(corrupt(format!(
+                "it holds IR version {}, this stave reads {IR_VERSION}",
+                program.ir_version
+            )));
+        }
+        let actual = program.compute_hash();
+        if actual != pin.hash {
+            return Err(corrupt(format!("its content hashes to {actual}")));
+        }
+        Ok(program)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    pub(crate) fn workflow(name: &str, output: &str) -> Arc<Workflow> {
+        let mut w: Workflow = serde_json::from_value(json!({
+            "ir_version": IR_VERSION, "hash": "", "source": format!("{name}.stave.yaml"),
+            "name": name, "description": null, "queue": "default", "task_queue": "default",
+            "execution_timeout_ms": null, "input_schema": null, "vars": [], "signals": [],
+            "queries": [], "steps": [], "output": {"literal": output}, "schedules": [],
+            "search_attributes": [], "memo": [], "continue_as_new_after": 10000, "step_count": 0
+        }))
+        .unwrap();
+        w.hash = w.compute_hash();
+        Arc::new(w)
+    }
+
+    #[test]
+    fn pins_round_trip_through_patch_ids() {
+        let w = workflow("greet", "v1");
+        let pin = Pin::of(&w);
+        let id = pin.patch_id();
+        assert!(id.starts_with("stave.version/"));
+        assert!(id.ends_with(&format!("@{SEMANTICS_VERSION}")));
+        assert_eq!(Pin::from_patch_id(&id), Some(pin.clone()));
+        assert_eq!(Pin::parse(&w.hash), Some(pin));
+        assert_eq!(Pin::from_patch_id("other-patch"), None);
+        assert_eq!(Pin::parse("not hex@1"), None);
+    }
+
+    #[test]
+    fn recorded_versions_survive_a_new_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let v1 = workflow("greet", "v1");
+        VersionStore::new(dir.path()).record(&v1).unwrap();
+        // A new process: nothing in memory, the file is there.
+        let store = VersionStore::new(dir.path());
+        let got = store.get("greet", &Pin::of(&v1)).unwrap();
+        assert_eq!(got.output, v1.output);
+    }
+
+    #[test]
+    fn missing_version_says_which_and_how_to_restore() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = VersionStore::new(dir.path().join("versions"));
+        let v1 = workflow("greet", "v1");
+        let err = store.get("greet", &Pin::of(&v1)).unwrap_err().to_string();
+        assert!(err.contains(&v1.hash[..12]), "{err}");
+        assert!(err.contains(&format!("{}.json", v1.hash)), "{err}");
+        assert!(err.contains("resumes"), "{err}");
+    }
+
+    #[test]
+    fn tampered_file_and_wrong_type_and_semantics_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = VersionStore::new(dir.path());
+        let v1 = workflow("greet", "v1");
+        store.record(&v1).unwrap();
+        assert!(matches!(
+            store.get("other", &Pin::of(&v1)),
+            Err(VersionError::WrongWorkflow { .. })
+        ));
+        let future = Pin {
+            semantics: SEMANTICS_VERSION + 1,
+            ..Pin::of(&v1)
+        };
+        assert!(matches!(
+            store.get("greet", &future),
+            Err(VersionError::Semantics { .. })
+        ));
+        let v2 = workflow("greet", "v2");
+        std::fs::write(
+            dir.path().join(format!("{}.json", v2.hash)),
+            serde_json::to_string(v1.as_ref()).unwrap(),
+        )
+        .unwrap();
+        let fresh = VersionStore::new(dir.path());
+        assert!(matches!(
+            fresh.get("greet", &Pin::of(&v2)),
+            Err(VersionError::Corrupt { .. })
+        ));
+    }
+}

@@ -1,0 +1,191 @@
+//! Activity tasks of one task queue: run each registered function concurrently, report once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use prost::Message;
+use serde_json::Value as Json;
+use temporalio_common::protos::coresdk::activity_result::ActivityExecutionResult;
+use temporalio_common::protos::coresdk::activity_task::{
+    ActivityCancelReason, ActivityTask, Start, activity_task,
+};
+use temporalio_common::protos::coresdk::{ActivityHeartbeat, ActivityTaskCompletion};
+use temporalio_common::protos::temporal::api::failure::v1::{
+    ApplicationFailureInfo, Failure, failure::FailureInfo,
+};
+use temporalio_sdk_core::{PollError, Worker};
+use tokio::task::JoinSet;
+
+use crate::runtime::activity::{
+    ActivityContext, ActivityError, ActivityInfo, CancelReason, Canceller, INVALID_INPUT,
+    PAYLOAD_TOO_LARGE, Registry,
+};
+use crate::runtime::payload;
+
+/// Polls activity tasks until core reports shutdown, then waits for the running ones.
+pub async fn serve(worker: Arc<Worker>, registry: Registry, payload_limit: usize) -> Result<(), PollError> {
+    let running: Arc<Mutex<HashMap<Vec<u8>, Canceller>>> = Arc::default();
+    let mut tasks = JoinSet::new();
+    let result = loop {
+        let task = match worker.poll_activity_task().await {
+            Ok(task) => task,
+            Err(PollError::ShutDown) => break Ok(()),
+            Err(e) => break Err(e),
+        };
+        while tasks.try_join_next().is_some() {}
+        let ActivityTask { task_token, variant } = task;
+        match variant {
+            Some(activity_task::Variant::Start(start)) => {
+                let worker = Arc::downgrade(&worker);
+                let registry = registry.clone();
+                let running = running.clone();
+                tasks.spawn(async move {
+                    let result = execute(&worker, &registry, &running, task_token.clone(), start, payload_limit).await;
+                    if let Ok(mut running) = running.lock() {
+                        running.remove(&task_token);
+                    }
+                    if let Some(worker) = worker.upgrade() {
+                        let completion = ActivityTaskCompletion {
+                            task_token,
+                            result: Some(result),
+                        };
+                        if let Err(e) = worker.complete_activity_task(completion).await {
+                            tracing::error!("cannot report an activity result: {e}");
+                        }
+                    }
+                });
+            }
+            Some(activity_task::Variant::Cancel(cancel)) => {
+                let reason = match ActivityCancelReason::try_from(cancel.reason) {
+                    Ok(ActivityCancelReason::Cancelled) => CancelReason::Cancelled,
+                    Ok(ActivityCancelReason::TimedOut) => CancelReason::TimedOut,
+                    Ok(ActivityCancelReason::WorkerShutdown) => CancelReason::WorkerShutdown,
+                    Ok(ActivityCancelReason::NotFound) => CancelReason::NotFound,
+                    _ => CancelReason::Other,
+                };
+                if let Ok(running) = running.lock()
+                    && let Some(canceller) = running.get(&task_token)
+                {
+                    canceller.cancel(reason);
+                }
+            }
+            None => {}
+        }
+    };
+    // In-flight activities finish (or notice the shutdown cancellation) before we return.
+    while tasks.join_next().await.is_some() {}
+    result
+}
+
+async fn execute(
+    worker: &Weak<Worker>,
+    registry: &Registry,
+    running: &Mutex<HashMap<Vec<u8>, Canceller>>,
+    task_token: Vec<u8>,
+    start: Start,
+    payload_limit: usize,
+) -> ActivityExecutionResult {
+    let task_queue = worker
+        .upgrade()
+        .map(|w| w.get_config().task_queue.clone())
+        .unwrap_or_default();
+    let info = info_of(&start, &task_queue);
+    let activity_type = info.activity_type.clone();
+    let heartbeat_worker = worker.clone();
+    let heartbeat_token = task_token.clone();
+    let (ctx, canceller) = ActivityContext::new(info, move |details: Json| {
+        if let Some(worker) = heartbeat_worker.upgrade() {
+            worker.record_activity_heartbeat(ActivityHeartbeat {
+                task_token: heartbeat_token.clone(),
+                details: vec![payload::encode(&details)],
+            });
+        }
+    });
+    if let Ok(mut running) = running.lock() {
+        running.insert(task_token, canceller);
+    }
+    let input = match payload::decode_args(&start.input) {
+        Ok(input) => input,
+        Err(e) => {
+            return failure(
+                ActivityError::new(INVALID_INPUT, format!("input of activity `{activity_type}`: {e}"))
+                    .non_retryable(),
+            );
+        }
+    };
+    let cancelled = ctx.clone();
+    match registry.run(&activity_type, ctx, input).await {
+        Ok(output) => {
+            let encoded = payload::encode(&output);
+            let size = encoded.encoded_len();
+            if size > payload_limit {
+                return failure(
+                    ActivityError::new(
+                        PAYLOAD_TOO_LARGE,
+                        format!(
+                            "activity `{activity_type}` returned {:.1} MiB, over the namespace's payload \
+                             limit of {:.1} MiB; return a reference (a URL or object key) instead of the data",
+                            size as f64 / 1048576.0,
+                            payload_limit as f64 / 1048576.0
+                        ),
+                    )
+                    .non_retryable(),
+                );
+            }
+            ActivityExecutionResult::ok(encoded)
+        }
+        Err(e) if e.is_cancelled() || (cancelled.is_cancelled() && !e.non_retryable) => {
+            ActivityExecutionResult::cancel_from_details(None)
+        }
+        Err(e) => {
+            if e.error_type == crate::runtime::activity::UNKNOWN_ACTIVITY {
+                tracing::error!(activity_type = %activity_type, "{}", e.message);
+            } else {
+                tracing::debug!(activity_type = %activity_type, "activity failed: {e}");
+            }
+            failure(e)
+        }
+    }
+}
+
+/// The Temporal failure of an activity error.
+pub fn to_failure(e: ActivityError) -> Failure {
+    Failure {
+        message: e.message,
+        failure_info: Some(FailureInfo::ApplicationFailureInfo(ApplicationFailureInfo {
+            r#type: e.error_type,
+            non_retryable: e.non_retryable,
+            details: e.details.as_ref().map(|d| payload::encode_payloads([d])),
+            next_retry_delay: e.next_retry_delay.and_then(|d| d.try_into().ok()),
+            ..Default::default()
+        })),
+        ..Default::default()
+    }
+}
+
+fn failure(e: ActivityError) -> ActivityExecutionResult {
+    ActivityExecutionResult::fail(to_failure(e))
+}
+
+fn info_of(start: &Start, task_queue: &str) -> ActivityInfo {
+    let duration = |d: &Option<prost_wkt_types::Duration>| -> Option<Duration> {
+        d.as_ref().and_then(|d| Duration::try_from(*d).ok())
+    };
+    let execution = start.workflow_execution.clone().unwrap_or_default();
+    ActivityInfo {
+        activity_type: start.activity_type.clone(),
+        activity_id: start.activity_id.clone(),
+        workflow_id: execution.workflow_id,
+        run_id: execution.run_id,
+        workflow_type: start.workflow_type.clone(),
+        namespace: start.workflow_namespace.clone(),
+        task_queue: task_queue.to_owned(),
+        attempt: start.attempt,
+        heartbeat_details: payload::decode_args(&start.heartbeat_details)
+            .ok()
+            .filter(|d| !d.is_null()),
+        start_to_close_timeout: duration(&start.start_to_close_timeout),
+        heartbeat_timeout: duration(&start.heartbeat_timeout),
+    }
+}

@@ -1,0 +1,378 @@
+//! Workflow activations of one task queue: pin each run to its version, interpret, guard sizes.
+//!
+//! [`Workflows::activate`] is synchronous and server-free: the polling loop calls it once per
+//! activation and completes the activation with what it returns — exactly once, eviction-only
+//! activations included.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use prost::Message;
+use temporalio_common::protos::coresdk::workflow_activation::{
+    InitializeWorkflow, WorkflowActivation, workflow_activation_job::Variant as Job,
+};
+use temporalio_common::protos::coresdk::workflow_commands::{
+    FailWorkflowExecution, ModifyWorkflowProperties, QueryResult, SetPatchMarker, WorkflowCommand,
+    query_result, workflow_command::Variant as Command,
+};
+use temporalio_common::protos::coresdk::workflow_completion::{
+    self, WorkflowActivationCompletion, workflow_activation_completion,
+};
+use temporalio_common::protos::temporal::api::common::v1::Memo;
+use temporalio_common::protos::temporal::api::failure::v1::{
+    ApplicationFailureInfo, Failure, failure::FailureInfo,
+};
+
+use crate::ir::Workflow;
+use crate::runtime::activity::PAYLOAD_TOO_LARGE;
+use crate::runtime::interpreter::{Outcome, Run, RunStatus};
+use crate::runtime::payload;
+use crate::runtime::versions::{MEMO_KEY, Pin, VersionStore};
+
+/// Temporal's default per-payload limit (`limit.blobSize.error`), used until the namespace
+/// tells the worker its own.
+pub const DEFAULT_PAYLOAD_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The workflow types served on one task queue and the state of their cached runs.
+pub struct Workflows {
+    task_queue: String,
+    /// Current definitions by workflow type.
+    current: BTreeMap<String, Arc<Workflow>>,
+    store: Arc<VersionStore>,
+    runs: HashMap<String, Cached>,
+    payload_limit: usize,
+    choice: ProgramChoice,
+}
+
+/// Which program a run executes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProgramChoice {
+    /// The version the run is pinned to (the worker's rule).
+    #[default]
+    Pinned,
+    /// The current definition of the run's type, whatever its pin says (`stave replay
+    /// --current`: would this edit break runs if they were not pinned?). The recorded pin is
+    /// still what the commands record, so only the program's own commands are compared.
+    Current,
+}
+
+struct Cached {
+    run: Run,
+    pin: Pin,
+    workflow_type: String,
+}
+
+impl Workflows {
+    /// Serves `current` (each already recorded in `store`) on `task_queue`.
+    pub fn new(
+        task_queue: impl Into<String>,
+        current: impl IntoIterator<Item = Arc<Workflow>>,
+        store: Arc<VersionStore>,
+    ) -> Workflows {
+        Workflows {
+            task_queue: task_queue.into(),
+            current: current
+                .into_iter()
+                .map(|w| (w.name.clone(), w))
+                .collect(),
+            store,
+            runs: HashMap::new(),
+            payload_limit: DEFAULT_PAYLOAD_LIMIT,
+            choice: ProgramChoice::Pinned,
+        }
+    }
+
+    /// Chooses which program runs execute (default: their pinned version).
+    pub fn set_program_choice(&mut self, choice: ProgramChoice) {
+        self.choice = choice;
+    }
+
+    /// Uses the namespace's payload limit (from `Worker::validate`); 0 keeps the default.
+    pub fn set_payload_limit(&mut self, bytes: usize) {
+        if bytes > 0 {
+            self.payload_limit = bytes;
+        }
+    }
+
+    /// Number of runs whose state is cached.
+    pub fn cached(&self) -> usize {
+        self.runs.len()
+    }
+
+    /// The pin and status of a cached run (for `describe`-style introspection and tests).
+    pub fn status(&self, run_id: &str) -> Option<(Pin, RunStatus)> {
+        self.runs
+            .get(run_id)
+            .map(|c| (c.pin.clone(), c.run.status()))
+    }
+
+    /// Applies one activation; the returned completion must be sent to core.
+    pub fn activate(&mut self, activation: &WorkflowActivation) -> WorkflowActivationCompletion {
+        let run_id = activation.run_id.clone();
+        let evicted = activation
+            .jobs
+            .iter()
+            .any(|j| matches!(j.variant, Some(Job::RemoveFromCache(_))));
+        if evicted {
+            // Core sends eviction alone; the run's state goes, a replay rebuilds it if needed.
+            self.runs.remove(&run_id);
+            return WorkflowActivationCompletion::empty(run_id);
+        }
+        let (outcome, preamble) = match self.runs.get_mut(&run_id) {
+            Some(cached) => (cached.run.activate(activation), Vec::new()),
+            None => match self.start(activation) {
+                Ok((cached, preamble)) => {
+                    let cached = self.runs.entry(run_id.clone()).or_insert(cached);
+                    (cached.run.activate(activation), preamble)
+                }
+                Err(message) => (Outcome::TaskFailure(message), Vec::new()),
+            },
+        };
+        match outcome {
+            Outcome::Commands(commands) => {
+                let mut all = preamble;
+                all.extend(commands);
+                let workflow_type = self
+                    .runs
+                    .get(&run_id)
+                    .map(|c| c.workflow_type.clone())
+                    .unwrap_or_default();
+                let all = self.guard_sizes(&workflow_type, all);
+                let all = self.carry_pin(&run_id, all);
+                successful(run_id, all)
+            }
+            Outcome::TaskFailure(message) => {
+                tracing::warn!(run_id = %run_id, task_queue = %self.task_queue, "workflow task failed: {message}");
+                WorkflowActivationCompletion::fail(
+                    run_id,
+                    Failure::application_failure(message, false),
+                    None,
+                )
+            }
+        }
+    }
+
+    /// Creates the state of a run seen for the first time: finds its pin, its program, and the
+    /// commands that record the pin. Err is a workflow-task failure message.
+    fn start(&self, activation: &WorkflowActivation) -> Result<(Cached, Vec<WorkflowCommand>), String> {
+        let init = activation
+            .jobs
+            .iter()
+            .find_map(|j| match &j.variant {
+                Some(Job::InitializeWorkflow(init)) => Some(init),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                format!(
+                    "activation for run {} arrived without its start and no state is cached for it; \
+                     the task is retried from the full history",
+                    activation.run_id
+                )
+            })?;
+        let workflow_type = init.workflow_type.as_str();
+        let from_memo = memo_pin(init);
+        let notified: Vec<&str> = activation
+            .jobs
+            .iter()
+            .filter_map(|j| match &j.variant {
+                Some(Job::NotifyHasPatch(p)) => Some(p.patch_id.as_str()),
+                _ => None,
+            })
+            .collect();
+        let from_marker = notified.iter().find_map(|id| Pin::from_patch_id(id));
+        let recorded = from_memo.clone().or(from_marker);
+        let current = || {
+            self.current
+                .get(workflow_type)
+                .cloned()
+                .ok_or_else(|| self.unknown(workflow_type))
+        };
+        let (pin, program) = match (self.choice, recorded) {
+            (ProgramChoice::Pinned, Some(pin)) => {
+                let program = self
+                    .store
+                    .get(workflow_type, &pin)
+                    .map_err(|e| e.to_string())?;
+                (pin, program)
+            }
+            (ProgramChoice::Current, Some(pin)) => (pin, current()?),
+            (_, None) => {
+                let program = current()?;
+                (Pin::of(&program), program)
+            }
+        };
+        // As Temporal's SDKs do with patches: the marker is written on first execution, and
+        // on replay only when history has it (core announced it), so a history recorded
+        // without it (another semantics, a failed first task) replays without it too.
+        let mut preamble = Vec::new();
+        let patch_id = pin.patch_id();
+        if !activation.is_replaying || notified.contains(&patch_id.as_str()) {
+            preamble.push(command(Command::SetPatchMarker(SetPatchMarker {
+                patch_id,
+                deprecated: false,
+            })));
+            if from_memo.is_none() {
+                preamble.push(command(Command::ModifyWorkflowProperties(
+                    ModifyWorkflowProperties {
+                        upserted_memo: Some(pin_memo(&pin)),
+                    },
+                )));
+            }
+        }
+        let cached = Cached {
+            run: Run::new(program),
+            pin,
+            workflow_type: workflow_type.to_owned(),
+        };
+        Ok((cached, preamble))
+    }
+
+    fn unknown(&self, workflow_type: &str) -> String {
+        let known: Vec<&str> = self.current.keys().map(String::as_str).collect();
+        let known = if known.is_empty() {
+            "none".to_owned()
+        } else {
+            known.join(", ")
+        };
+        format!(
+            "workflow type `{workflow_type}` is not defined in this project for task queue `{}` \
+             (served here: {known}); the task is retried, and the run continues once a worker \
+             that defines `{workflow_type}` polls `{}`",
+            self.task_queue, self.task_queue
+        )
+    }
+
+    /// Replaces commands carrying a payload over the limit: a query answer becomes a failed
+    /// query; anything else fails the workflow with `PayloadTooLarge`, instead of a workflow
+    /// task the server would reject again on every retry. Deterministic: replay makes the same
+    /// replacement.
+    fn guard_sizes(&self, workflow_type: &str, commands: Vec<WorkflowCommand>) -> Vec<WorkflowCommand> {
+        let limit = self.payload_limit;
+        let mut out = Vec::with_capacity(commands.len());
+        for cmd in commands {
+            let size = cmd.encoded_len();
+            if size <= limit {
+                out.push(cmd);
+                continue;
+            }
+            let what = describe_command(cmd.variant.as_ref());
+            let message = format!(
+                "{what} in workflow `{workflow_type}` is {} — over the namespace's payload limit of {}; \
+                 pass a reference (a URL or object key) instead of the data",
+                mib(size),
+                mib(limit)
+            );
+            if let Some(Command::RespondToQuery(answer)) = &cmd.variant {
+                out.push(command(Command::RespondToQuery(QueryResult {
+                    query_id: answer.query_id.clone(),
+                    variant: Some(query_result::Variant::Failed(Failure {
+                        message,
+                        ..Default::default()
+                    })),
+                })));
+                continue;
+            }
+            // Keep what was issued before (the version marker), drop the rest, fail the run.
+            let failure = Failure {
+                message,
+                failure_info: Some(FailureInfo::ApplicationFailureInfo(ApplicationFailureInfo {
+                    r#type: PAYLOAD_TOO_LARGE.to_owned(),
+                    non_retryable: true,
+                    ..Default::default()
+                })),
+                ..Default::default()
+            };
+            out.retain(|c: &WorkflowCommand| {
+                matches!(
+                    c.variant,
+                    Some(Command::SetPatchMarker(_)) | Some(Command::ModifyWorkflowProperties(_))
+                )
+            });
+            out.push(command(Command::FailWorkflowExecution(FailWorkflowExecution {
+                failure: Some(failure),
+            })));
+            return out;
+        }
+        out
+    }
+
+    /// Continue-as-new of the same workflow type keeps the run's version: the pin rides along
+    /// in the new run's start memo.
+    fn carry_pin(&self, run_id: &str, mut commands: Vec<WorkflowCommand>) -> Vec<WorkflowCommand> {
+        let Some(cached) = self.runs.get(run_id) else {
+            return commands;
+        };
+        for cmd in &mut commands {
+            if let Some(Command::ContinueAsNewWorkflowExecution(can)) = &mut cmd.variant
+                && (can.workflow_type.is_empty() || can.workflow_type == cached.workflow_type)
+            {
+                can.memo
+                    .entry(MEMO_KEY.to_owned())
+                    .or_insert_with(|| payload::encode(&serde_json::Value::String(cached.pin.to_string())));
+            }
+        }
+        commands
+    }
+}
+
+fn memo_pin(init: &InitializeWorkflow) -> Option<Pin> {
+    let value = init.memo.as_ref()?.fields.get(MEMO_KEY)?;
+    match payload::decode(value) {
+        Ok(serde_json::Value::String(text)) => Pin::parse(&text),
+        _ => None,
+    }
+}
+
+fn pin_memo(pin: &Pin) -> Memo {
+    let mut memo = Memo::default();
+    memo.fields.insert(
+        MEMO_KEY.to_owned(),
+        payload::encode(&serde_json::Value::String(pin.to_string())),
+    );
+    memo
+}
+
+fn command(variant: Command) -> WorkflowCommand {
+    WorkflowCommand {
+        variant: Some(variant),
+        ..Default::default()
+    }
+}
+
+fn successful(run_id: String, commands: Vec<WorkflowCommand>) -> WorkflowActivationCompletion {
+    WorkflowActivationCompletion {
+        run_id,
+        status: Some(workflow_activation_completion::Status::Successful(
+            workflow_completion::Success {
+                commands,
+                ..Default::default()
+            },
+        )),
+        ..Default::default()
+    }
+}
+
+fn describe_command(variant: Option<&Command>) -> String {
+    match variant {
+        Some(Command::ScheduleActivity(a)) => {
+            format!("the input of activity `{}` (id `{}`)", a.activity_type, a.activity_id)
+        }
+        Some(Command::CompleteWorkflowExecution(_)) => "the workflow output".to_owned(),
+        Some(Command::FailWorkflowExecution(_)) => "the workflow's failure".to_owned(),
+        Some(Command::StartChildWorkflowExecution(c)) => {
+            format!("the input of child workflow `{}`", c.workflow_type)
+        }
+        Some(Command::ContinueAsNewWorkflowExecution(_)) => "the continue-as-new state".to_owned(),
+        Some(Command::RespondToQuery(_)) => "the query answer".to_owned(),
+        Some(Command::SignalExternalWorkflowExecution(s)) => {
+            format!("the signal `{}`", s.signal_name)
+        }
+        Some(Command::UpsertWorkflowSearchAttributes(_)) => "the search attributes".to_owned(),
+        Some(Command::ModifyWorkflowProperties(_)) => "the memo".to_owned(),
+        _ => "a command".to_owned(),
+    }
+}
+
+fn mib(bytes: usize) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}

