@@ -139,7 +139,10 @@ fn sequence_100() -> (Arc<Workflow>, Vec<WorkflowActivation>) {
         steps.push(activity(&mut index, &format!("s{k}"), v(&expr)));
     }
     let program = workflow(steps, index, Some(v("${ steps.s99 }")));
-    let mut activations = vec![activation(0, vec![init(json!({"order": {"id": "o-1", "n": 3}}))])];
+    let mut activations = vec![activation(
+        0,
+        vec![init(json!({"order": {"id": "o-1", "n": 3}}))],
+    )];
     for seq in 1..=100u32 {
         activations.push(activation(
             seq as usize,
@@ -154,7 +157,11 @@ fn foreach_1000() -> (Arc<Workflow>, Vec<WorkflowActivation>) {
     let mut index = 1;
     let body = vec![
         activity(&mut index, "fetch", v("${ {'item': item, 'n': item * 2} }")),
-        activity(&mut index, "store", v("${ {'item': item, 'fetched': steps.fetch} }")),
+        activity(
+            &mut index,
+            "store",
+            v("${ {'item': item, 'fetched': steps.fetch} }"),
+        ),
     ];
     let each = Step {
         index: 0,
@@ -210,14 +217,22 @@ fn replay(program: &Arc<Workflow>, activations: &[WorkflowActivation]) -> usize 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("interpreter");
     let (program, activations) = sequence_100();
-    assert_eq!(replay(&program, &activations), 101, "sequence_100 must complete");
+    assert_eq!(
+        replay(&program, &activations),
+        101,
+        "sequence_100 must complete"
+    );
     group.throughput(Throughput::Elements(activations.len() as u64));
     group.bench_function("sequence_100", |b| {
         b.iter(|| replay(black_box(&program), black_box(&activations)))
     });
 
     let (program, activations) = foreach_1000();
-    assert_eq!(replay(&program, &activations), 2001, "foreach_1000 must complete");
+    assert_eq!(
+        replay(&program, &activations),
+        2001,
+        "foreach_1000 must complete"
+    );
     group.throughput(Throughput::Elements(activations.len() as u64));
     group.sample_size(20);
     group.bench_function("foreach_1000", |b| {

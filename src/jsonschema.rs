@@ -213,7 +213,11 @@ fn check_number(
     if let Some(max) = bound("maximum")
         && x > max
     {
-        push(errors, path, format!("{n} is greater than the maximum {max}"));
+        push(
+            errors,
+            path,
+            format!("{n} is greater than the maximum {max}"),
+        );
     }
     if let Some(min) = bound("exclusiveMinimum")
         && x <= min
@@ -257,7 +261,10 @@ fn check_string(
             Ok(re) if !re.is_match(s) => push(
                 errors,
                 path,
-                format!("{} does not match the pattern `{pattern}`", short(&Json::from(s))),
+                format!(
+                    "{} does not match the pattern `{pattern}`",
+                    short(&Json::from(s))
+                ),
             ),
             Ok(_) => {}
             Err(_) => push(
@@ -288,7 +295,11 @@ fn check_array(
     if let Some(max) = rules.get("maxItems").and_then(Json::as_u64)
         && len > max
     {
-        push(errors, path, format!("{len} items, more than maxItems {max}"));
+        push(
+            errors,
+            path,
+            format!("{len} items, more than maxItems {max}"),
+        );
     }
     if let Some(item_schema) = rules.get("items") {
         let base = path.len();
@@ -446,7 +457,9 @@ mod tests {
         assert!(errs(any.clone(), json!(1)).is_empty());
         assert_eq!(
             errs(any, json!(true)),
-            ["input: matches none of anyOf (expected string, got boolean; expected number, got boolean)"]
+            [
+                "input: matches none of anyOf (expected string, got boolean; expected number, got boolean)"
+            ]
         );
         let one = json!({"oneOf": [{"type": "number"}, {"type": "integer"}]});
         assert_eq!(
@@ -454,10 +467,7 @@ mod tests {
             ["input: must match exactly one of oneOf (2 of 2 match)"]
         );
         let all = json!({"allOf": [{"type": "number"}, {"minimum": 3}]});
-        assert_eq!(
-            errs(all, json!(2)),
-            ["input: 2 is less than the minimum 3"]
-        );
+        assert_eq!(errs(all, json!(2)), ["input: 2 is less than the minimum 3"]);
     }
 
     #[test]

@@ -31,6 +31,11 @@ async fn result(client: &Client, id: &str) -> Finished {
         .unwrap_or_else(|e| panic!("no result for {id}: {e}\n{}", worker().log_hint()))
 }
 
+/// Keeps the run's history for the replay tests (only with `STAVE_RECORD_HISTORIES=1`).
+fn record(id: &str, name: &str) {
+    support::record_history(TestServer::shared(), id, name, worker().project.path());
+}
+
 fn completed(finished: &Finished) -> &Json {
     match &finished.outcome {
         Outcome::Completed { result } => result,
@@ -98,8 +103,9 @@ async fn parallel_and_foreach_keep_order_under_the_concurrency_cap() {
             "each": [10, 20, 30, 40, 50, 60],
         })
     );
-    // Six 300 ms bodies with `concurrency: 2`: two at a time, never more.
+    // Six 500 ms bodies with `concurrency: 2`: two at a time, never more.
     assert_eq!(worker().journal.max_in_flight(&id), 2);
+    record(&id, "e2e-fanout");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -176,6 +182,7 @@ async fn signals_waits_and_queries_through_the_binary() {
             "late": false,
         })
     );
+    record(&id, "e2e-signals");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -194,11 +201,35 @@ async fn try_catch_binds_the_error_and_fail_is_typed() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn race_cancels_the_loser_rethrow_reaches_the_outer_catch_and_return_ends_early() {
+    let started = Instant::now();
+    let late = run("e2e-more", &unique_id("more"), json!({"early": false})).await;
+    let early = run("e2e-more", &unique_id("more"), json!({"early": true})).await;
+    let expected = |early: bool| {
+        json!({
+            "early": early,
+            "race": {"branch": "fast", "result": "hare"},
+            "seen": "inner failure / rethrown Outer",
+        })
+    };
+    assert_eq!(completed(&late), &expected(false));
+    assert_eq!(completed(&early), &expected(true));
+    // The losing branch is a 30 s activity: both runs ending well before means it was
+    // cancelled, not awaited.
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "the race waited for its loser ({:?})",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn retries_happen_on_the_server() {
     let id = unique_id("retry");
     let finished = run("e2e-retry", &id, json!({"fail_times": 2, "strict": false})).await;
     assert_eq!(completed(&finished), &json!({"attempt": 3}));
     assert_eq!(worker().journal.attempts(&id), 3);
+    record(&id, "e2e-retry");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -229,11 +260,13 @@ async fn saga_compensates_in_reverse_then_fails_with_the_original_error() {
         worker().journal.records(&id),
         ["do-a", "do-b", "do-c", "undo-c", "undo-do-b", "undo-a"]
     );
+    record(&id, "e2e-saga");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn child_workflows_alone_and_in_a_loop() {
-    let finished = run("e2e-parent", &unique_id("parent"), json!({"n": 21})).await;
+    let id = unique_id("parent");
+    let finished = run("e2e-parent", &id, json!({"n": 21})).await;
     assert_eq!(
         completed(&finished),
         &json!({
@@ -241,6 +274,7 @@ async fn child_workflows_alone_and_in_a_loop() {
             "kids": [{"doubled": 2}, {"doubled": 4}],
         })
     );
+    record(&id, "e2e-parent-children");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -307,6 +341,39 @@ async fn describe_a_running_run_shows_its_current_step_and_cancel_stops_it() {
     assert_eq!(out.status.code(), Some(3), "a canceled run exits 3");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("canceled"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancel_interrupts_a_heartbeating_activity_and_compensates() {
+    let client = worker().client().await;
+    let id = unique_id("cancel");
+    worker()
+        .start(&client, "e2e-cancel", &id, json!(null))
+        .await;
+    let journal = &worker().journal;
+    support::eventually("the slow activity to start", RESULT_LIMIT, || async {
+        if journal.records(&id) != ["reserved"] {
+            return None;
+        }
+        let description = client.describe(&id, None).await.ok()?;
+        description
+            .pending_activities
+            .iter()
+            .any(|a| a.activity_type == "test.slow")
+            .then_some(())
+    })
+    .await;
+    client
+        .cancel(&id, None, "test: stop the slow step")
+        .await
+        .expect("cancel");
+    let finished = result(&client, &id).await;
+    assert!(
+        matches!(finished.outcome, Outcome::Canceled { .. }),
+        "expected a canceled run, got {:?}",
+        finished.outcome
+    );
+    assert_eq!(journal.records(&id), ["reserved", "released"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

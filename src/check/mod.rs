@@ -67,12 +67,33 @@ pub fn parse(file: FileId, text: &str, form: Form) -> (Option<ast::Workflow>, Ve
     }
 }
 
-/// Parses and lowers one workflow file already added to `sources`.
+/// Parses and lowers one workflow file already added to `sources`; the IR is hashed.
 pub fn compile_file(
     sources: &Sources,
     file: FileId,
     form: Form,
     project: &ProjectContext,
+) -> (Option<ir::Workflow>, Vec<Diagnostic>) {
+    compile_inner(sources, file, form, project, true)
+}
+
+/// Like [`compile_file`] for `stave lint`: the IR's `hash` is left empty (hashing is the
+/// most expensive part of compiling and lint does not need it).
+pub fn lint_file(
+    sources: &Sources,
+    file: FileId,
+    form: Form,
+    project: &ProjectContext,
+) -> (Option<ir::Workflow>, Vec<Diagnostic>) {
+    compile_inner(sources, file, form, project, false)
+}
+
+fn compile_inner(
+    sources: &Sources,
+    file: FileId,
+    form: Form,
+    project: &ProjectContext,
+    hash: bool,
 ) -> (Option<ir::Workflow>, Vec<Diagnostic>) {
     let (ast, mut diagnostics) = parse(file, sources.text(file), form);
     let Some(ast) = ast else {
@@ -82,7 +103,13 @@ pub fn compile_file(
     diagnostics.extend(more);
     diagnostics.extend(crate::lint::run(&ast, project));
     let clean = !diagnostics.iter().any(Diagnostic::is_error);
-    (ir.filter(|_| clean), diagnostics)
+    let ir = ir.filter(|_| clean).map(|mut ir| {
+        if hash {
+            ir.hash = ir.compute_hash();
+        }
+        ir
+    });
+    (ir, diagnostics)
 }
 
 /// Compiles workflow source text (tests, tools): the path decides the form.
@@ -254,7 +281,27 @@ pub fn compile_path(
     context: &ProjectContext,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<ir::Workflow> {
-    let form = Form::of(path).unwrap_or(Form::Yaml);
+    let file = read_path(path, sources, diagnostics)?;
+    let (ir, diags) = compile_file(sources, file, Form::of(path).unwrap_or(Form::Yaml), context);
+    diagnostics.extend(diags);
+    ir
+}
+
+/// Like [`compile_path`], without hashing (see [`lint_file`]).
+pub fn lint_path(
+    path: &Path,
+    sources: &mut Sources,
+    context: &ProjectContext,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<ir::Workflow> {
+    let file = read_path(path, sources, diagnostics)?;
+    let (ir, diags) = lint_file(sources, file, Form::of(path).unwrap_or(Form::Yaml), context);
+    diagnostics.extend(diags);
+    ir
+}
+
+/// Reads a workflow file into `sources`; unreadable or non-UTF-8 files become E001.
+fn read_path(path: &Path, sources: &mut Sources, diagnostics: &mut Vec<Diagnostic>) -> Option<FileId> {
     let text = match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => text,
@@ -279,10 +326,7 @@ pub fn compile_path(
             return None;
         }
     };
-    let file = sources.add(path, text);
-    let (ir, diags) = compile_file(sources, file, form, context);
-    diagnostics.extend(diags);
-    ir
+    Some(sources.add(path, text))
 }
 
 /// Project-wide checks and fix-ups: unique workflow names, children routed to their queue.
@@ -293,6 +337,14 @@ pub fn finish_bundle(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<ir::Bundle> {
     let mut seen: std::collections::BTreeMap<String, String> = Default::default();
+    let collides = |wf: &ir::Workflow, all: &[ir::Workflow]| all.iter().filter(|w| w.name == wf.name).count() > 1;
+    let colliding: Vec<bool> = workflows.iter().map(|w| collides(w, &workflows)).collect();
+    for (wf, colliding) in workflows.iter_mut().zip(colliding) {
+        // Lint leaves hashes empty; two definitions of one type are compared by hash.
+        if colliding && wf.hash.is_empty() {
+            wf.hash = wf.compute_hash();
+        }
+    }
     for wf in &workflows {
         if let Some(first) = seen.insert(wf.name.clone(), wf.source.clone()) {
             // Both forms of one workflow may sit side by side (samples); they must agree.
@@ -325,7 +377,7 @@ pub fn finish_bundle(
     for wf in &mut unique {
         let mut changed = false;
         lower::route_children(&mut wf.steps, &queues, &mut changed);
-        if changed {
+        if changed && !wf.hash.is_empty() {
             wf.hash = wf.compute_hash();
         }
     }

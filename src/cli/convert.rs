@@ -48,8 +48,12 @@ pub fn read(path: &Path) -> Parsed {
         Ok(bytes) => bytes,
         Err(e) => {
             let file = sources.add(path, "");
-            let d = Diagnostic::new(Code::E001, Span::new(file, 0, 0), format!("cannot read `{}`: {e}", path.display()))
-                .help("check the path and the file's permissions");
+            let d = Diagnostic::new(
+                Code::E001,
+                Span::new(file, 0, 0),
+                format!("cannot read `{}`: {e}", path.display()),
+            )
+            .help("check the path and the file's permissions");
             return Parsed {
                 sources,
                 file,
@@ -124,11 +128,17 @@ pub fn convert(parsed: &Parsed, to: Target) -> Option<String> {
 pub fn run(args: Args) -> ExitCode {
     let parsed = read(&args.file);
     if report_errors(&parsed.sources, &parsed.diagnostics) {
-        eprintln!("error: `{}` has errors; nothing converted", args.file.display());
+        eprintln!(
+            "error: `{}` has errors; nothing converted",
+            args.file.display()
+        );
         return ExitCode::from(1);
     }
     let Some(out) = convert(&parsed, args.to) else {
-        eprintln!("error: `{}` holds no workflow; nothing converted", args.file.display());
+        eprintln!(
+            "error: `{}` holds no workflow; nothing converted",
+            args.file.display()
+        );
         return ExitCode::from(1);
     };
     match &args.output {

@@ -214,8 +214,19 @@ fn print_ready(server: &DevServer, bundle: &ir::Bundle, queues: &[String]) {
     eprintln!("  workflows  {}", names.join(", "));
     eprintln!("  queues     {}", queues.join(", "));
     if let Some(first) = names.first() {
+        // `stave start` infers the UI at the gRPC port + 1000; say where it really is if not.
+        let inferred = server
+            .address
+            .rsplit_once(':')
+            .and_then(|(_, port)| port.parse::<u16>().ok())
+            .and_then(|port| port.checked_add(1000))
+            .map(|port| format!("http://localhost:{port}"));
+        let ui = match &server.ui_url {
+            Some(ui) if Some(ui) != inferred.as_ref() => format!("STAVE_UI_URL={ui} "),
+            _ => String::new(),
+        };
         eprintln!(
-            "  try        TEMPORAL_ADDRESS={} stave start {first} --input '{{...}}' --wait",
+            "  try        TEMPORAL_ADDRESS={} {ui}stave start {first} --input '{{...}}' --wait",
             server.address
         );
     }

@@ -33,8 +33,13 @@ fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
-            let found = check::workflow_files(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
-            out.extend(found.into_iter().filter(|f| Form::of(f) == Some(Form::Text)));
+            let found = check::workflow_files(p)
+                .map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
+            out.extend(
+                found
+                    .into_iter()
+                    .filter(|f| Form::of(f) == Some(Form::Text)),
+            );
         } else if Form::of(p) == Some(Form::Text) {
             out.push(p.clone());
         } else if !p.exists() {
@@ -100,7 +105,10 @@ pub fn run(args: Args) -> ExitCode {
     let failed = outcomes.iter().filter(|o| **o == Outcome::Failed).count();
     let changed = outcomes.iter().filter(|o| **o == Outcome::Changed).count();
     if failed > 0 {
-        eprintln!("error: {failed} file{} could not be formatted", if failed == 1 { "" } else { "s" });
+        eprintln!(
+            "error: {failed} file{} could not be formatted",
+            if failed == 1 { "" } else { "s" }
+        );
         return ExitCode::from(1);
     }
     if args.check && changed > 0 {

@@ -80,7 +80,7 @@ pub fn lint_paths(paths: &[PathBuf]) -> Report {
             contexts.insert(dir.clone(), context);
         }
         let context = &contexts[&dir];
-        if let Some(ir) = check::compile_path(&file, &mut sources, context, &mut diagnostics) {
+        if let Some(ir) = check::lint_path(&file, &mut sources, context, &mut diagnostics) {
             compiled.entry(dir).or_default().push(ir);
         }
     }

@@ -7,9 +7,15 @@ pub mod describe;
 pub mod dev;
 pub mod explain;
 pub mod fmt;
+pub mod graph;
+pub mod init;
+pub mod health;
 pub mod lint;
 pub mod query;
+pub mod replay;
 pub mod result;
+pub mod schedules;
+pub mod schema;
 pub mod signal;
 pub mod start;
 pub mod worker;
@@ -51,8 +57,20 @@ pub enum Command {
     Fmt(fmt::Args),
     /// Serve the project's workflows and this binary's activities until SIGINT/SIGTERM.
     Worker(worker::Args),
+    /// Replay recorded histories against the definitions; exit 1 on nondeterminism (for CI).
+    Replay(replay::Args),
     /// Run a local Temporal dev server and the project's worker; print the Web UI address.
     Dev(dev::Args),
+    /// Check that the Temporal server answers (exit 0 healthy, 1 unhealthy).
+    Health(health::Args),
+    /// Sync the workflow files' `schedules:` to Temporal Schedules, or list them.
+    Schedules(schedules::Args),
+    /// Draw a workflow's control flow as Mermaid or DOT (`--inject README.md`: keep it current).
+    Graph(graph::Args),
+    /// Print the JSON Schema of workflow files (`--project`: of stave.yaml) for editors.
+    Schema(schema::Args),
+    /// Scaffold a project: stave.yaml, an example workflow in both forms, activities.json.
+    Init(init::Args),
 }
 
 /// What a binary brings to the CLI: custom workers pass their own activities.
@@ -99,6 +117,12 @@ pub fn run(cli: Cli, context: Context) -> ExitCode {
         Command::Convert(args) => convert::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Worker(args) => worker::run(args, context.activities),
+        Command::Replay(args) => replay::run(args),
         Command::Dev(args) => dev::run(args, context.activities),
+        Command::Health(args) => health::run(args),
+        Command::Schedules(args) => schedules::run(args),
+        Command::Graph(args) => graph::run(args),
+        Command::Schema(args) => schema::run(args),
+        Command::Init(args) => init::run(args),
     }
 }

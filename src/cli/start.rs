@@ -182,10 +182,7 @@ pub fn start_options(workflow: &ir::Workflow, input: Json) -> StartOptions {
         workflow_id: String::new(),
         task_queue: workflow.task_queue.clone(),
         input,
-        memo: vec![(
-            VERSION_MEMO_KEY.to_string(),
-            Json::String(workflow.hash.clone()),
-        )],
+        memo: vec![(VERSION_MEMO_KEY.to_string(), Json::String(pin_of(workflow)))],
         execution_timeout: workflow.execution_timeout_ms.map(Duration::from_millis),
     }
 }
@@ -416,4 +413,56 @@ pub fn print_json(value: &Json) {
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_arguments_come_from_text_or_a_file() {
+        assert_eq!(
+            parse_json_arg("--input", Some(r#"{"a": 1}"#)).unwrap(),
+            Some(json!({"a": 1}))
+        );
+        assert_eq!(parse_json_arg("--input", None).unwrap(), None);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("order.json");
+        std::fs::write(&file, "[1, 2]").unwrap();
+        let arg = format!("@{}", file.display());
+        assert_eq!(
+            parse_json_arg("--input", Some(&arg)).unwrap(),
+            Some(json!([1, 2]))
+        );
+    }
+
+    #[test]
+    fn bad_json_arguments_name_the_flag_or_the_file() {
+        let err = parse_json_arg("--input", Some("{oops"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("--input is not valid JSON: "), "{err}");
+        let err = parse_json_arg("--input", Some("@/nonexistent/order.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("cannot read input file `/nonexistent/order.json`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn versions_are_shortened_for_people() {
+        let hash = "c446ee9cd60bfb08123a6975d4560cd6cb545d95187450319a25eca6be7f796b";
+        assert_eq!(short_version(&format!("{hash}@1")), "c446ee9cd60b@1");
+        assert_eq!(short_version("not-a-pin"), "not-a-pin");
+    }
+
+    #[test]
+    fn a_missing_project_says_how_to_point_at_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = project_dir(Some(dir.path())).unwrap_err().to_string();
+        assert!(err.contains("no stave.yaml in"), "{err}");
+        assert!(err.contains("--project DIR"), "{err}");
+    }
 }

@@ -39,6 +39,8 @@ pub struct Args {
     #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = parse_duration)]
     pub wait_for_server: Duration,
     #[command(flatten)]
+    pub ops: crate::cli::health::WorkerOpsArgs,
+    #[command(flatten)]
     pub connect: ConnectArgs,
 }
 
@@ -51,8 +53,11 @@ pub fn run(args: Args, registry: Registry) -> ExitCode {
     if let Some(path) = &args.export_manifest {
         return export_manifest(&registry, path);
     }
-    init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    crate::runtime::logging::init(args.ops.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -71,12 +76,36 @@ pub fn run(args: Args, registry: Registry) -> ExitCode {
 async fn serve(args: Args, registry: Registry) -> Result<(), String> {
     let dir = project_dir(args.project.as_deref())?;
     let bundle = load(&dir)?;
-    let plans = worker::plan(&bundle, &registry, args.task_queue.as_deref()).map_err(|e| e.to_string())?;
-    let store = Arc::new(VersionStore::new(
-        args.versions_dir
-            .clone()
-            .unwrap_or_else(|| dir.join(versions::DEFAULT_DIR)),
-    ));
+    let plans = crate::runtime::pools::select(
+        &bundle,
+        &registry,
+        args.task_queue.as_deref(),
+        &args.ops.queues,
+    )
+    .map_err(|e| e.to_string())?;
+    // Endpoints come up before connecting: a busy port fails fast, and /readyz says
+    // "connecting" while the server is unreachable.
+    let mut ops = crate::runtime::http::Ops::start(&args.ops.settings())
+        .await
+        .map_err(|e| e.to_string())?;
+    ops.expect(&plans);
+    for endpoint in ops.endpoints() {
+        eprintln!("stave worker: serving {endpoint}");
+    }
+    let project = dir.clone();
+    let store = Arc::new(
+        VersionStore::new(
+            args.versions_dir
+                .clone()
+                .unwrap_or_else(|| dir.join(versions::DEFAULT_DIR)),
+        )
+        .with_source(Arc::new(move || {
+            check::load_project(&project)
+                .bundle
+                .map(|b| b.workflows)
+                .unwrap_or_default()
+        })),
+    );
     let connected = args
         .connect
         .connect(
@@ -86,13 +115,16 @@ async fn serve(args: Args, registry: Registry) -> Result<(), String> {
         )
         .await
         .map_err(|e| e.to_string())?;
+    ops.connected(&connected);
     let options = WorkerOptions {
         max_cached_workflows: args.max_cached_workflows,
         graceful_shutdown: args.shutdown_grace,
         only_task_queue: args.task_queue.clone(),
-        identity: String::new(),
+        worker_activities_per_second: args.ops.worker_activities_per_second,
+        observer: ops.observer(),
+        ..WorkerOptions::default()
     };
-    let queues: Vec<String> = plans.iter().map(|p| describe_plan(p)).collect();
+    let queues: Vec<String> = plans.iter().map(describe_plan).collect();
     let address = connected.address.clone();
     let namespace = connected.namespace.clone();
     let ready = async move {
@@ -101,7 +133,16 @@ async fn serve(args: Args, registry: Registry) -> Result<(), String> {
             queues.join("\n  ")
         );
         worker::shutdown_signal().await;
-        eprintln!("stave worker: shutting down (finishing in-flight work)");
+        eprintln!(
+            "stave worker: shutting down (finishing in-flight work; a second Ctrl-C exits at once)"
+        );
+        // An activity that ignores its cancellation would hold the drain forever: a second
+        // signal is the operator's way out (the server retries what was in flight).
+        tokio::spawn(async {
+            worker::shutdown_signal().await;
+            eprintln!("stave worker: second signal, exiting without draining");
+            std::process::exit(130);
+        });
     };
     let summary = worker::run(connected, plans, registry, store, options, ready)
         .await
@@ -123,7 +164,8 @@ fn describe_plan(plan: &worker::QueuePlan) -> String {
     )
 }
 
-fn project_dir(explicit: Option<&Path>) -> Result<PathBuf, String> {
+/// The project directory: `--project`, else the nearest parent holding stave.yaml.
+pub(crate) fn project_dir(explicit: Option<&Path>) -> Result<PathBuf, String> {
     if let Some(dir) = explicit {
         if !dir.join(check::PROJECT_FILE).is_file() {
             return Err(format!(
@@ -145,7 +187,7 @@ fn project_dir(explicit: Option<&Path>) -> Result<PathBuf, String> {
 }
 
 /// Loads and checks the project; every error diagnostic is printed.
-fn load(dir: &Path) -> Result<ir::Bundle, String> {
+pub(crate) fn load(dir: &Path) -> Result<ir::Bundle, String> {
     let load = check::load_project(dir);
     match load.bundle {
         Some(bundle) if !load.has_errors() => Ok(bundle),
@@ -185,15 +227,4 @@ fn export_manifest(registry: &Registry, path: &Path) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Logs to stderr; `RUST_LOG` overrides the default (info for Stave, warnings for core).
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,temporalio_sdk_core=warn,temporalio_client=warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::env::var_os("NO_COLOR").is_none())
-        .try_init();
 }

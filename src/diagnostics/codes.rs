@@ -167,8 +167,9 @@ Write `stave: 1`, or upgrade Stave."#,
     E010 Error "expression syntax error" => r#"## What
 An expression (`${ … }` in YAML, or bare in the text form) cannot be read: a missing operand
 or bracket, an unterminated string, an unknown escape, an out-of-range number literal, a
-reserved word used as a name, or a macro used with the wrong shape (`has(x)` instead of
-`has(x.f)`, `list.map(1, x)`).
+reserved word used as a name, a macro used with the wrong shape (`has(x)` instead of
+`has(x.f)`, `list.map(1, x)`), or an expression nested too deeply (more than 32 levels of
+brackets and conditionals, or a tree more than 100 levels deep).
 ## Why
 Expressions are CEL; nothing can be checked or run until the expression parses.
 ## Example

@@ -463,45 +463,25 @@ impl<'a> Evaluator<'a, '_> {
     }
 
     fn index(&mut self, t: Val<'a>, i: &Value, target: &Expr, span: Span) -> Res<Val<'a>> {
-        match (t.as_ref(), i) {
-            (Value::Array(items), Value::Number(n)) => {
-                let at = match num(n) {
-                    Num::Int(i) => Some(i),
-                    // CEL accepts a double index when it is a whole number.
-                    Num::Double(d) if d.fract() == 0.0 && d.abs() < 1e18 => Some(d as i128),
-                    Num::Double(_) => None,
-                };
-                let Some(at) = at else {
-                    return fail(span, format!("list index {n} is not a whole number"));
-                };
-                let len = items.len();
-                let Some(at) = usize::try_from(at).ok().filter(|a| *a < len) else {
-                    return fail(
-                        span,
-                        format!(
-                            "index {at} is out of range for `{}`, a list of size {len}",
-                            path(target)
-                        ),
-                    );
-                };
-                Ok(match t {
-                    Cow::Borrowed(Value::Array(items)) => Cow::Borrowed(&items[at]),
-                    Cow::Owned(Value::Array(mut items)) => Cow::Owned(items.swap_remove(at)),
-                    _ => unreachable!("matched a list above"),
-                })
+        let missing = |key: &str| fail(span, format!("no key {key:?} in `{}`", path(target)));
+        match (t, i) {
+            (Cow::Borrowed(Value::Array(items)), Value::Number(n)) => {
+                let at = list_position(items.len(), n, target, span)?;
+                Ok(Cow::Borrowed(&items[at]))
             }
-            (Value::Object(_), Value::String(key)) => match t {
-                Cow::Borrowed(Value::Object(m)) => match m.get(key) {
-                    Some(v) => Ok(Cow::Borrowed(v)),
-                    None => fail(span, format!("no key {key:?} in `{}`", path(target))),
-                },
-                Cow::Owned(Value::Object(mut m)) => match m.remove(key) {
-                    Some(v) => Ok(Cow::Owned(v)),
-                    None => fail(span, format!("no key {key:?} in `{}`", path(target))),
-                },
-                _ => unreachable!("matched a map above"),
+            (Cow::Owned(Value::Array(mut items)), Value::Number(n)) => {
+                let at = list_position(items.len(), n, target, span)?;
+                Ok(Cow::Owned(items.swap_remove(at)))
+            }
+            (Cow::Borrowed(Value::Object(m)), Value::String(key)) => match m.get(key) {
+                Some(v) => Ok(Cow::Borrowed(v)),
+                None => missing(key),
             },
-            (Value::Null, _) => fail(
+            (Cow::Owned(Value::Object(mut m)), Value::String(key)) => match m.remove(key) {
+                Some(v) => Ok(Cow::Owned(v)),
+                None => missing(key),
+            },
+            (t, _) if t.is_null() => fail(
                 span,
                 format!("`{}` is null, so it cannot be indexed", path(target)),
             ),
@@ -509,7 +489,7 @@ impl<'a> Evaluator<'a, '_> {
                 span,
                 format!(
                     "cannot index {} `{}` with {}",
-                    type_name(t),
+                    type_name(&t),
                     path(target),
                     type_name(i)
                 ),
@@ -1070,6 +1050,26 @@ enum Step<'a> {
     Error(EvalError),
 }
 
+/// The element a number selects in a list of `len`: an int, or a double that is a whole
+/// number (CEL accepts `[7, 8][1.0]`).
+fn list_position(len: usize, n: &Number, target: &Expr, span: Span) -> Res<usize> {
+    let at = match num(n) {
+        Num::Int(i) => i,
+        Num::Double(d) if d.fract() == 0.0 && d.abs() < 1e18 => d as i128,
+        Num::Double(_) => return fail(span, format!("list index {n} is not a whole number")),
+    };
+    match usize::try_from(at).ok().filter(|a| *a < len) {
+        Some(at) => Ok(at),
+        None => fail(
+            span,
+            format!(
+                "index {at} is out of range for `{}`, a list of size {len}",
+                path(target)
+            ),
+        ),
+    }
+}
+
 /// The string methods, for "is a method of a string" messages.
 const STRING_METHODS: &[&str] = &[
     "contains",
@@ -1196,11 +1196,7 @@ fn to_int(v: &Value, span: Span) -> Res<Value> {
         Value::Number(n) => match num(n) {
             Num::Int(i) => int_value(span, i),
             // CEL: the double must lie strictly inside the int range, after truncation.
-            Num::Double(d)
-                if d.is_finite()
-                    && d > i64::MIN as f64
-                    && d < -(i64::MIN as f64) =>
-            {
+            Num::Double(d) if d.is_finite() && d > i64::MIN as f64 && d < -(i64::MIN as f64) => {
                 Ok(Value::Number((d as i64).into()))
             }
             Num::Double(d) => fail(

@@ -6,6 +6,6 @@ pub mod parse;
 pub mod types;
 
 pub use ast::{Expr, ExprKind, Template, TemplatePart};
-pub use eval::{Bindings, Budget, EvalError, Host, eval, eval_template};
+pub use eval::{Bindings, Budget, EvalError, Host, Layered, eval, eval_template};
 pub use parse::{parse_expr, parse_template};
 pub use types::{Ty, TypeScope, check_expr, check_template};

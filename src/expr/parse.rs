@@ -103,15 +103,18 @@ pub fn parse_template(
         parts.push(TemplatePart::Text(text));
     }
     let only_space = |p: &TemplatePart| matches!(p, TemplatePart::Text(t) if t.trim().is_empty());
-    if exprs == 1
-        && parts
-            .iter()
-            .all(|p| matches!(p, TemplatePart::Expr(_)) || only_space(p))
-    {
-        if let Some(TemplatePart::Expr(e)) = parts.into_iter().find(|p| !only_space(p)) {
-            return Ok(Template::Expr(e));
+    // Exactly one expression with at most whitespace around it stands for its typed value.
+    let single = {
+        let mut significant = parts.iter().enumerate().filter(|(_, p)| !only_space(p));
+        match (significant.next(), significant.next()) {
+            (Some((i, TemplatePart::Expr(_))), None) => Some(i),
+            _ => None,
         }
-        unreachable!("one expression part was counted");
+    };
+    if let Some(i) = single
+        && let TemplatePart::Expr(e) = parts.swap_remove(i)
+    {
+        return Ok(Template::Expr(e));
     }
     Ok(Template::Interp(parts))
 }
@@ -323,7 +326,7 @@ impl<'s> Builder<'s> {
             let mut parts = post.clone().into_inner();
             target = match post.as_rule() {
                 Rule::field => {
-                    let field = self.name(next(&mut parts)?);
+                    let field = self.name(next(&mut parts)?)?;
                     Expr::new(
                         ExprKind::Member {
                             target: Box::new(target),
@@ -343,7 +346,7 @@ impl<'s> Builder<'s> {
                     )
                 }
                 _ => {
-                    let function = self.name(next(&mut parts)?);
+                    let function = self.name(next(&mut parts)?)?;
                     let args = self.args(next(&mut parts)?, depth)?;
                     self.method(target, function, args, span)?
                 }
@@ -400,22 +403,21 @@ impl<'s> Builder<'s> {
                     .label("expected a name"));
             }
         };
-        let body = args.pop().map(Box::new);
-        let filter = if args.len() == 2 {
-            args.pop().map(Box::new)
-        } else {
-            None
+        // `[var, body]` or `[var, filter, body]`, as the arity check above established.
+        let mut rest = args.drain(1..);
+        let (filter, body) = match (rest.next(), rest.next()) {
+            (Some(filter), Some(body)) => (Some(filter), body),
+            (Some(body), None) => (None, body),
+            _ => return next_expr(None),
         };
-        let Some(body) = body else {
-            unreachable!("arity was checked above");
-        };
+        drop(rest);
         Ok(Expr::new(
             ExprKind::Macro {
                 kind,
                 target: Box::new(target),
                 var,
-                filter,
-                body,
+                filter: filter.map(Box::new),
+                body: Box::new(body),
             },
             span,
         ))
@@ -428,11 +430,23 @@ impl<'s> Builder<'s> {
             .collect()
     }
 
-    fn name(&self, pair: Pair<'_, Rule>) -> Name {
-        Name {
-            name: pair.as_str().to_owned(),
-            span: self.pspan(pair.as_span()),
+    /// An identifier; CEL's reserved words cannot be one.
+    fn name(&self, pair: Pair<'_, Rule>) -> Result<Name> {
+        let name = pair.as_str();
+        let span = self.pspan(pair.as_span());
+        if RESERVED.contains(&name) {
+            return Err(self
+                .error(
+                    span,
+                    format!("`{name}` is a reserved word and cannot be used as a name"),
+                    format!("read a field with this name as a map key: `x[\"{name}\"]`"),
+                )
+                .label("reserved word"));
         }
+        Ok(Name {
+            name: name.to_owned(),
+            span,
+        })
     }
 
     fn primary(&self, pair: Pair<'_, Rule>, depth: usize) -> Result<Expr> {
@@ -443,7 +457,7 @@ impl<'s> Builder<'s> {
             Rule::lit_true => ExprKind::Bool(true),
             Rule::lit_false => ExprKind::Bool(false),
             Rule::lit_null => ExprKind::Null,
-            Rule::ident => ExprKind::Ident(pair.as_str().to_owned()),
+
             Rule::paren => return self.expr(next(&mut pair.into_inner())?, depth),
             Rule::list => ExprKind::List(
                 pair.into_inner()
@@ -462,10 +476,14 @@ impl<'s> Builder<'s> {
                 }
                 ExprKind::Map(entries)
             }
-            Rule::call => {
+            Rule::name_ref => {
                 let mut inner = pair.into_inner();
-                let function = self.name(next(&mut inner)?);
-                let mut args = self.args(next(&mut inner)?, depth + 1)?;
+                let function = self.name(next(&mut inner)?)?;
+                let Some(call) = inner.next() else {
+                    // The rule's span would include the whitespace after the name.
+                    return Ok(Expr::new(ExprKind::Ident(function.name), function.span));
+                };
+                let mut args = self.args(next(&mut call.into_inner())?, depth + 1)?;
                 if function.name == "has" && args.len() == 1 {
                     let arg = args.remove(0);
                     return match arg.kind {
@@ -834,7 +852,7 @@ fn friendly(rule: Rule) -> Option<&'static str> {
         | Rule::lit_true
         | Rule::lit_false
         | Rule::lit_null
-        | Rule::call
+        | Rule::name_ref
         | Rule::paren
         | Rule::list
         | Rule::map
@@ -851,7 +869,8 @@ fn friendly(rule: Rule) -> Option<&'static str> {
         | Rule::question
         | Rule::method
         | Rule::field
-        | Rule::index => "an operator",
+        | Rule::index
+        | Rule::call_args => "an operator",
         Rule::colon => "`:`",
         Rule::comma => "`,`",
         Rule::close_paren => "`)`",

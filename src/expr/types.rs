@@ -273,6 +273,11 @@ impl TypeScope {
         self.roots.get(name).map(|t| &**t)
     }
 
+    /// Mutable access to a root's type, copying it first if another scope shares it.
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut Ty> {
+        self.roots.get_mut(name).map(Arc::make_mut)
+    }
+
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.roots.keys().map(String::as_str)
     }
@@ -387,13 +392,14 @@ impl<'s> Checker<'s> {
             ExprKind::Index { target, index } => {
                 let t = self.check(target);
                 let i = self.check(index);
-                if let ExprKind::String(key) = &index.kind {
-                    self.warn_if_maybe_null(&t, target, key, e.span);
-                    if matches!(t.ty.unwrap_optional(), Ty::Object(_)) {
-                        return self.field(t, target, key, index.span);
-                    }
+                let key = match &index.kind {
+                    ExprKind::String(key) => key.as_str(),
+                    _ => "",
+                };
+                self.warn_if_maybe_null(&t, target, key, e.span);
+                if !key.is_empty() && matches!(t.ty.unwrap_optional(), Ty::Object(_)) {
+                    return self.field(t, target, key, index.span);
                 }
-                self.warn_if_maybe_null(&t, target, "", e.span);
                 self.index(&t.ty, &i.ty, target, index)
             }
             ExprKind::Call {
@@ -560,7 +566,7 @@ impl<'s> Checker<'s> {
         let guard = if field.is_empty() {
             format!("`{target} != null && …`")
         } else {
-            format!("`has({target}.{field}) ? {target}.{field} : …`")
+            format!("`has({target}.{field}) ? {target}.{field} : …`, or `{target} != null && …`")
         };
         self.emit(
             Diagnostic::new(
@@ -571,9 +577,7 @@ impl<'s> Checker<'s> {
                 ),
             )
             .label("reads through a result that may be null")
-            .help(format!(
-                "guard the read with {guard}, or `{target} != null && …`"
-            )),
+            .help(format!("guard the read with {guard}")),
         );
     }
 
@@ -731,25 +735,15 @@ impl<'s> Checker<'s> {
         let l = self.check(lhs).ty.into_owned();
         let r = self.check(rhs).ty.into_owned();
         let (lt, rt) = (l.unwrap_optional(), r.unwrap_optional());
-        let dyn_side = *lt == Ty::Dyn || *rt == Ty::Dyn;
-        let mismatch = |c: &mut Self, help: &str| {
-            c.emit(
-                Diagnostic::new(
-                    Code::E014,
-                    span,
-                    format!(
-                        "`{}` cannot be applied to {} and {}",
-                        op.as_str(),
-                        article(lt),
-                        article(rt)
-                    ),
-                )
-                .label(format!("`{}` on {lt} and {rt}", op.as_str()))
-                .with_label(lhs.span, format!("this is {}", article(lt)))
-                .with_label(rhs.span, format!("this is {}", article(rt)))
-                .help(help),
-            );
+        let o = Operands {
+            op,
+            span,
+            lhs,
+            rhs,
+            lt,
+            rt,
         };
+        let dyn_side = *lt == Ty::Dyn || *rt == Ty::Dyn;
         match op {
             BinaryOp::Eq | BinaryOp::Ne => Ty::Bool,
             BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
@@ -758,39 +752,35 @@ impl<'s> Checker<'s> {
                     || (*lt == Ty::String && *rt == Ty::String)
                     || (*lt == Ty::Bool && *rt == Ty::Bool);
                 if !ok {
-                    mismatch(
-                        self,
+                    self.emit(o.mismatch(
                         "compare values of the same type; convert with `int(…)`, `double(…)` or `string(…)`",
-                    );
+                    ));
                 }
                 Ty::Bool
             }
             BinaryOp::In => {
                 match rt {
                     Ty::List(_) | Ty::Map(_) | Ty::Object(_) | Ty::Dyn | Ty::Null => {}
-                    Ty::String => mismatch(
-                        self,
+                    Ty::String => self.emit(o.mismatch(
                         "`in` tests list membership or map keys; for a substring use `s.contains(x)`",
-                    ),
-                    _ => mismatch(self, "`in` needs a list or a map on its right"),
+                    )),
+                    _ => self.emit(o.mismatch("`in` needs a list or a map on its right")),
                 }
                 Ty::Bool
             }
-            _ => self.arithmetic(op, lt, rt, span, lhs, rhs, mismatch),
+            _ => self.arithmetic(&o),
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn arithmetic(
-        &mut self,
-        op: BinaryOp,
-        lt: &Ty,
-        rt: &Ty,
-        span: Span,
-        lhs: &Expr,
-        rhs: &Expr,
-        mismatch: impl Fn(&mut Self, &str),
-    ) -> Ty {
+    fn arithmetic(&mut self, o: &Operands<'_>) -> Ty {
+        let Operands {
+            op,
+            span,
+            lhs,
+            rhs,
+            lt,
+            rt,
+        } = *o;
         let add = op == BinaryOp::Add;
         match (lt, rt) {
             (Ty::Int, Ty::Double) | (Ty::Double, Ty::Int) => {
@@ -808,7 +798,7 @@ impl<'s> Checker<'s> {
                 Ty::Double
             }
             (Ty::Double, Ty::Double) if op == BinaryOp::Rem => {
-                mismatch(self, "`%` works on ints only; convert with `int(…)`");
+                self.emit(o.mismatch("`%` works on ints only; convert with `int(…)`"));
                 Ty::Dyn
             }
             (a, b) if a.is_numeric() && b.is_numeric() => {
@@ -825,18 +815,16 @@ impl<'s> Checker<'s> {
             (Ty::Dyn, Ty::Dyn) => Ty::Dyn,
             (Ty::Dyn, t) | (t, Ty::Dyn) => match t {
                 t if t.is_numeric() => t.clone(),
-                Ty::String | Ty::List(_) if add => match t {
-                    Ty::List(_) => Ty::List(Box::new(Ty::Dyn)),
-                    t => t.clone(),
-                },
+                Ty::List(_) if add => Ty::List(Box::new(Ty::Dyn)),
+                Ty::String if add => Ty::String,
                 t => {
-                    mismatch(self, arithmetic_help(op, t));
+                    self.emit(o.mismatch(arithmetic_help(op, t)));
                     Ty::Dyn
                 }
             },
             (a, b) => {
                 let t = if a.is_numeric() { b } else { a };
-                mismatch(self, arithmetic_help(op, t));
+                self.emit(o.mismatch(arithmetic_help(op, t)));
                 Ty::Dyn
             }
         }
@@ -1144,6 +1132,37 @@ impl<'s> Checker<'s> {
                 Ty::Bool
             }
         }
+    }
+}
+
+/// The two sides of a binary operator, for its diagnostics.
+#[derive(Clone, Copy)]
+struct Operands<'e> {
+    op: BinaryOp,
+    span: Span,
+    lhs: &'e Expr,
+    rhs: &'e Expr,
+    lt: &'e Ty,
+    rt: &'e Ty,
+}
+
+impl Operands<'_> {
+    /// E014: the operator has no overload for these two types.
+    fn mismatch(&self, help: &str) -> Diagnostic {
+        let (op, lt, rt) = (self.op.as_str(), self.lt, self.rt);
+        Diagnostic::new(
+            Code::E014,
+            self.span,
+            format!(
+                "`{op}` cannot be applied to {} and {}",
+                article(lt),
+                article(rt)
+            ),
+        )
+        .label(format!("`{op}` on {lt} and {rt}"))
+        .with_label(self.lhs.span, format!("this is {}", article(lt)))
+        .with_label(self.rhs.span, format!("this is {}", article(rt)))
+        .help(help)
     }
 }
 

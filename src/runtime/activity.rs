@@ -58,8 +58,9 @@ pub struct ActivityError {
     pub message: String,
     /// Stops retries whatever the retry policy says.
     pub non_retryable: bool,
-    /// Extra data, visible to the workflow as `err.details`.
-    pub details: Option<Json>,
+    /// Extra data, visible to the workflow as `err.details` (boxed: errors travel in
+    /// `Result`s, and a JSON value would make every one of them large).
+    pub details: Option<Box<Json>>,
     /// Overrides the retry policy's backoff for the next attempt.
     pub next_retry_delay: Option<Duration>,
     cancelled: bool,
@@ -93,7 +94,7 @@ impl ActivityError {
 
     /// Attaches details (any serialisable value) to the failure.
     pub fn details(mut self, details: impl Serialize) -> ActivityError {
-        self.details = serde_json::to_value(details).ok();
+        self.details = serde_json::to_value(details).ok().map(Box::new);
         self
     }
 
@@ -228,6 +229,11 @@ impl ActivityContext {
     /// Whether cancellation was requested (for loops that poll rather than select).
     pub fn is_cancelled(&self) -> bool {
         self.cancel.borrow().is_some()
+    }
+
+    /// Why the activity was asked to stop, if it was.
+    pub fn cancel_reason(&self) -> Option<CancelReason> {
+        *self.cancel.borrow()
     }
 }
 
@@ -550,7 +556,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.error_type, "CardDeclined");
         assert!(err.non_retryable);
-        assert_eq!(err.details, Some(json!({"order": "o1"})));
+        assert_eq!(err.details.as_deref(), Some(&json!({"order": "o1"})));
     }
 
     #[tokio::test]
@@ -571,12 +577,19 @@ mod tests {
             .run("payments.charge", ctx().0, json!({"order_id": "o1"}))
             .await
             .unwrap_err();
-        assert!(err.message.contains("missing field `amount`"), "{}", err.message);
+        assert!(
+            err.message.contains("missing field `amount`"),
+            "{}",
+            err.message
+        );
     }
 
     #[tokio::test]
     async fn panic_becomes_a_failure() {
-        let err = registry().run("boom", ctx().0, Json::Null).await.unwrap_err();
+        let err = registry()
+            .run("boom", ctx().0, Json::Null)
+            .await
+            .unwrap_err();
         assert_eq!(err.error_type, PANIC);
         assert!(err.message.contains("kaboom"), "{}", err.message);
         assert!(!err.non_retryable);
@@ -590,8 +603,16 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.error_type, UNKNOWN_ACTIVITY);
         assert!(err.non_retryable);
-        assert!(err.message.contains("did you mean `payments.charge`"), "{}", err.message);
-        assert!(err.message.contains("registered: boom, payments.charge"), "{}", err.message);
+        assert!(
+            err.message.contains("did you mean `payments.charge`"),
+            "{}",
+            err.message
+        );
+        assert!(
+            err.message.contains("registered: boom, payments.charge"),
+            "{}",
+            err.message
+        );
     }
 
     #[tokio::test]
@@ -603,12 +624,13 @@ mod tests {
                 v.push(d);
             }
         });
-        let registry = Registry::new().activity("wait", |ctx: ActivityContext, _: Json| async move {
-            ctx.heartbeat(json!({"progress": 1}));
-            let reason = ctx.cancelled().await;
-            assert_eq!(reason, CancelReason::Cancelled);
-            Err::<Json, _>(ActivityError::cancelled())
-        });
+        let registry =
+            Registry::new().activity("wait", |ctx: ActivityContext, _: Json| async move {
+                ctx.heartbeat(json!({"progress": 1}));
+                let reason = ctx.cancelled().await;
+                assert_eq!(reason, CancelReason::Cancelled);
+                Err::<Json, _>(ActivityError::cancelled())
+            });
         let run = registry.run("wait", ctx.clone(), Json::Null);
         let cancel = async {
             tokio::task::yield_now().await;

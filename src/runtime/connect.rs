@@ -60,7 +60,9 @@ pub struct ConnectArgs {
 pub enum ConnectError {
     /// `--profile prod` when temporal.toml has no `[profile.prod]`, a malformed file, or an
     /// unreadable certificate path.
-    #[error("temporal client configuration: {0}; check temporal.toml, TEMPORAL_PROFILE and the TEMPORAL_* variables")]
+    #[error(
+        "temporal client configuration: {0}; check temporal.toml, TEMPORAL_PROFILE and the TEMPORAL_* variables"
+    )]
     Config(String),
     /// `--tls-ca /missing.pem`.
     #[error("cannot read {what} `{path}`: {source}")]
@@ -128,8 +130,7 @@ impl ConnectArgs {
         let options = LoadClientConfigProfileOptions::builder()
             .maybe_config_file_profile(self.profile.clone())
             .build();
-        let mut profile =
-            load_client_config_profile(options, env).map_err(|e| config_error(&e))?;
+        let mut profile = load_client_config_profile(options, env).map_err(|e| config_error(&e))?;
         let env_var = |key: &str| -> Option<String> {
             match env {
                 Some(map) => map.get(key).cloned(),
@@ -359,7 +360,9 @@ mod tests {
             namespace: Some("from-flag".into()),
             ..ConnectArgs::default()
         };
-        let e = args.resolve_with_env(Some("project-ai"), Some(&vars)).unwrap();
+        let e = args
+            .resolve_with_env(Some("project-ai"), Some(&vars))
+            .unwrap();
         assert_eq!(e.address, "http://127.0.0.1:7411/");
         assert_eq!(e.namespace, "from-flag");
     }

@@ -15,6 +15,8 @@
 //! - **Store**: every version a worker serves is written to `.stave/versions/HASH.json`
 //!   (`--versions-dir`) before the worker polls. Commit that directory with the project, like a
 //!   lock file, so every deployed worker can resume every run in flight.
+//! - A pinned version missing from the store is looked for in the project files as they are
+//!   now (a run started by `stave start` after an edit, before the worker restarted).
 //! - A pinned version the worker cannot find, or a different semantics version, fails the
 //!   workflow **task**, not the run: the server retries it, and the run resumes as soon as a
 //!   worker that has the version polls the queue.
@@ -23,6 +25,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
@@ -127,11 +130,29 @@ pub enum VersionError {
     },
 }
 
+/// Reads the project's workflow files again (what is on disk now).
+pub type Source = Arc<dyn Fn() -> Vec<Workflow> + Send + Sync>;
+
+/// How often a missing version may trigger a re-read of the project files.
+const RELOAD_INTERVAL: Duration = Duration::from_secs(2);
+
 /// Every version a worker can run: the current definitions plus the store directory.
-#[derive(Debug)]
 pub struct VersionStore {
     dir: PathBuf,
     loaded: Mutex<HashMap<String, Arc<Workflow>>>,
+    /// The project's files: a version missing from the store may be the file as edited
+    /// since the worker started (a run started by `stave start` after the edit).
+    source: Option<Source>,
+    last_reload: Mutex<Option<Instant>>,
+}
+
+impl fmt::Debug for VersionStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VersionStore")
+            .field("dir", &self.dir)
+            .field("reloads", &self.source.is_some())
+            .finish()
+    }
 }
 
 impl VersionStore {
@@ -140,7 +161,42 @@ impl VersionStore {
         VersionStore {
             dir: dir.into(),
             loaded: Mutex::new(HashMap::new()),
+            source: None,
+            last_reload: Mutex::new(None),
         }
+    }
+
+    /// Also looks for missing versions in what `source` reads (the project files as they
+    /// are now), at most every 2 s; what it finds is recorded like a served version.
+    pub fn with_source(mut self, source: Source) -> VersionStore {
+        self.source = Some(source);
+        self
+    }
+
+    /// Re-reads the project when allowed; true when it ran.
+    fn reload(&self) -> bool {
+        let Some(source) = &self.source else {
+            return false;
+        };
+        {
+            let Ok(mut last) = self.last_reload.lock() else {
+                return false;
+            };
+            if last.is_some_and(|at| at.elapsed() < RELOAD_INTERVAL) {
+                return false;
+            }
+            *last = Some(Instant::now());
+        }
+        for workflow in source() {
+            let workflow = Arc::new(workflow);
+            if let Err(e) = self.record(&workflow) {
+                tracing::warn!("{e}");
+                if let Ok(mut loaded) = self.loaded.lock() {
+                    loaded.insert(workflow.hash.clone(), workflow);
+                }
+            }
+        }
+        true
     }
 
     pub fn dir(&self) -> &Path {
@@ -190,13 +246,25 @@ impl VersionStore {
             .and_then(|loaded| loaded.get(&pin.hash).cloned());
         let program = match cached {
             Some(program) => program,
-            None => {
-                let program = Arc::new(self.load(workflow_type, pin)?);
-                if let Ok(mut loaded) = self.loaded.lock() {
-                    loaded.insert(pin.hash.clone(), program.clone());
+            None => match self.load(workflow_type, pin) {
+                Ok(program) => {
+                    let program = Arc::new(program);
+                    if let Ok(mut loaded) = self.loaded.lock() {
+                        loaded.insert(pin.hash.clone(), program.clone());
+                    }
+                    program
                 }
-                program
-            }
+                Err(missing @ VersionError::Missing { .. }) => {
+                    let found = self.reload().then(|| {
+                        self.loaded
+                            .lock()
+                            .ok()
+                            .and_then(|loaded| loaded.get(&pin.hash).cloned())
+                    });
+                    found.flatten().ok_or(missing)?
+                }
+                Err(other) => return Err(other),
+            },
         };
         if program.name != workflow_type {
             return Err(VersionError::WrongWorkflow {
@@ -246,7 +314,7 @@ impl VersionStore {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
@@ -296,6 +364,24 @@ mod tests {
         assert!(err.contains(&v1.hash[..12]), "{err}");
         assert!(err.contains(&format!("{}.json", v1.hash)), "{err}");
         assert!(err.contains("resumes"), "{err}");
+    }
+
+    #[test]
+    fn a_version_edited_in_after_start_is_found_in_the_project_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let v2 = workflow("greet", "v2");
+        let on_disk = v2.as_ref().clone();
+        let store =
+            VersionStore::new(dir.path()).with_source(Arc::new(move || vec![on_disk.clone()]));
+        let got = store.get("greet", &Pin::of(&v2)).unwrap();
+        assert_eq!(got.output, v2.output);
+        assert!(dir.path().join(format!("{}.json", v2.hash)).exists());
+        // A version in neither place is still missing (and the re-read is rate-limited).
+        let lost = workflow("greet", "lost");
+        assert!(matches!(
+            store.get("greet", &Pin::of(&lost)),
+            Err(VersionError::Missing { .. })
+        ));
     }
 
     #[test]

@@ -52,14 +52,18 @@ struct Printer<'c> {
 /// A name the grammar reads as `tname`.
 pub(crate) fn is_tname(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 /// A name the grammar reads as `name`.
 pub(crate) fn is_name(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -90,9 +94,11 @@ fn template(parts: &[TemplatePart]) -> String {
     let mut out = String::from("`");
     for p in parts {
         match p {
-            TemplatePart::Text(t) => {
-                out.push_str(&t.replace('\\', "\\\\").replace('`', "\\`").replace("${", "$${"))
-            }
+            TemplatePart::Text(t) => out.push_str(
+                &t.replace('\\', "\\\\")
+                    .replace('`', "\\`")
+                    .replace("${", "$${"),
+            ),
             TemplatePart::Expr(e) => out.push_str(&format!("${{ {e} }}")),
         }
     }
@@ -147,7 +153,11 @@ fn dur(d: &Spanned<Duration>) -> String {
 }
 
 fn name_or_string(n: &Name) -> String {
-    if is_tname(&n.value) { n.value.clone() } else { quote(&n.value) }
+    if is_tname(&n.value) {
+        n.value.clone()
+    } else {
+        quote(&n.value)
+    }
 }
 
 /// `f(a: x, b: y)`, `f(x)`, `f()`, `f args [..]`.
@@ -158,7 +168,10 @@ fn call(name: &str, input: &Option<Value>, args: &Option<Spanned<Vec<Value>>>) -
             kind: ValueKind::Map(entries),
             ..
         }) if !entries.is_empty() && entries.iter().all(|(k, _)| is_name(&k.value)) => {
-            let named: Vec<String> = entries.iter().map(|(k, v)| format!("{}: {}", k.value, value(v))).collect();
+            let named: Vec<String> = entries
+                .iter()
+                .map(|(k, v)| format!("{}: {}", k.value, value(v)))
+                .collect();
             out.push_str(&format!("({})", named.join(", ")));
         }
         Some(v) => out.push_str(&format!("({})", value(v))),
@@ -231,13 +244,9 @@ fn activity_head(a: &ActivityCall) -> String {
     call(&a.activity.value, &a.input, &a.args)
 }
 
-/// `input { a: string, b?: number }` when the schema is exactly what the compact form writes.
-fn compact_schema(schema: &Json) -> Option<String> {
-    let fields = compact_object(schema)?;
-    Some(format!("input {fields}"))
-}
-
-fn compact_object(schema: &Json) -> Option<String> {
+/// The fields of `input { a: string, b?: number }` when the schema is exactly what the
+/// compact form writes.
+fn compact_fields(schema: &Json) -> Option<Vec<String>> {
     let obj = schema.as_object()?;
     let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
     if keys != ["type", "properties"] && keys != ["type", "required", "properties"] {
@@ -248,7 +257,11 @@ fn compact_object(schema: &Json) -> Option<String> {
     }
     let properties = obj.get("properties")?.as_object()?;
     let required: Vec<&str> = match obj.get("required") {
-        Some(r) => r.as_array()?.iter().map(Json::as_str).collect::<Option<_>>()?,
+        Some(r) => r
+            .as_array()?
+            .iter()
+            .map(Json::as_str)
+            .collect::<Option<_>>()?,
         None => Vec::new(),
     };
     if obj.contains_key("required") && required.is_empty() {
@@ -265,9 +278,18 @@ fn compact_object(schema: &Json) -> Option<String> {
     }
     let mut fields = Vec::new();
     for (k, t) in properties {
-        let optional = if required.contains(&k.as_str()) { "" } else { "?" };
+        let optional = if required.contains(&k.as_str()) {
+            ""
+        } else {
+            "?"
+        };
         fields.push(format!("{}{optional}: {}", key(k), compact_type(t)?));
     }
+    Some(fields)
+}
+
+fn compact_object(schema: &Json) -> Option<String> {
+    let fields = compact_fields(schema)?;
     if fields.is_empty() {
         return Some("{}".into());
     }
@@ -360,7 +382,10 @@ impl<'c> Printer<'c> {
     }
 
     fn workflow(mut self, w: &Workflow) -> String {
-        let first = w.version.as_ref().map_or(w.span.start, |v| v.span.start.min(w.span.start));
+        let first = w
+            .version
+            .as_ref()
+            .map_or(w.span.start, |v| v.span.start.min(w.span.start));
         self.comments_before(first, 0);
         if let Some(v) = &w.version {
             self.line(0, &format!("stave {}", v.value));
@@ -382,10 +407,22 @@ impl<'c> Printer<'c> {
         }
         if let Some(input) = &w.input {
             self.comments_before(input.span.start, i);
-            let text = compact_schema(&input.value)
-                .filter(|t| i + t.len() <= WIDTH)
-                .unwrap_or_else(|| format!("input schema {}", json_text(&input.value, i)));
-            self.line(i, &text);
+            match compact_fields(&input.value) {
+                Some(fields) if fields.is_empty() => self.line(i, "input {}"),
+                Some(fields) => {
+                    let one = format!("input {{ {} }}", fields.join(", "));
+                    if i + one.len() <= WIDTH {
+                        self.line(i, &one);
+                    } else {
+                        self.line(i, "input {");
+                        for f in &fields {
+                            self.line(i + 2, f);
+                        }
+                        self.line(i, "}");
+                    }
+                }
+                None => self.line(i, &format!("input schema {}", json_text(&input.value, i))),
+            }
         }
         if !w.vars.is_empty() {
             self.blank();
@@ -422,7 +459,10 @@ impl<'c> Printer<'c> {
             self.comments_before(n.span.start, i);
             self.line(i, &format!("query {} = {}", n.value, value(v)));
         }
-        if !w.search_attributes.is_empty() || !w.memo.is_empty() || w.continue_as_new_after.is_some() {
+        if !w.search_attributes.is_empty()
+            || !w.memo.is_empty()
+            || w.continue_as_new_after.is_some()
+        {
             self.blank();
         }
         if !w.search_attributes.is_empty() {
@@ -461,12 +501,28 @@ impl<'c> Printer<'c> {
 
     /// `HEAD { a = 1; b = 2 }` on one line when it fits, else one assignment per line.
     /// With `bare_when_empty`, no assignments print as `HEAD` alone.
-    fn assignments(&mut self, indent: usize, head: &str, set: &[(Name, Value)], bare_when_empty: bool) {
+    fn assignments(
+        &mut self,
+        indent: usize,
+        head: &str,
+        set: &[(Name, Value)],
+        bare_when_empty: bool,
+    ) {
         if set.is_empty() {
-            self.line(indent, &if bare_when_empty { head.to_string() } else { format!("{head} {{}}") });
+            self.line(
+                indent,
+                &if bare_when_empty {
+                    head.to_string()
+                } else {
+                    format!("{head} {{}}")
+                },
+            );
             return;
         }
-        let items: Vec<String> = set.iter().map(|(n, v)| format!("{} = {}", n.value, value(v))).collect();
+        let items: Vec<String> = set
+            .iter()
+            .map(|(n, v)| format!("{} = {}", n.value, value(v)))
+            .collect();
         let one = format!("{head} {{ {} }}", items.join("; "));
         if indent + one.len() <= WIDTH {
             self.line(indent, &one);
@@ -480,7 +536,10 @@ impl<'c> Printer<'c> {
     }
 
     fn keyed(&mut self, indent: usize, head: &str, entries: &[(Name, Value)]) {
-        let items: Vec<String> = entries.iter().map(|(k, v)| format!("{}: {}", key(&k.value), value(v))).collect();
+        let items: Vec<String> = entries
+            .iter()
+            .map(|(k, v)| format!("{}: {}", key(&k.value), value(v)))
+            .collect();
         let one = format!("{head} {{ {} }}", items.join(", "));
         if indent + one.len() <= WIDTH {
             self.line(indent, &one);
@@ -536,7 +595,10 @@ impl<'c> Printer<'c> {
 
     /// `{`, the steps, the comments left inside, `}` + `tail`.
     fn block(&mut self, indent: usize, steps: &[Step], end: u32, tail: &str) {
-        let comment_inside = self.comments.get(self.next).is_some_and(|c| (c.start as u32) < end);
+        let comment_inside = self
+            .comments
+            .get(self.next)
+            .is_some_and(|c| (c.start as u32) < end);
         if steps.is_empty() && !comment_inside {
             self.out.push_str(" {}");
             self.out.push_str(tail);
@@ -552,7 +614,9 @@ impl<'c> Printer<'c> {
 
     fn step(&mut self, indent: usize, s: &Step) {
         self.comments_before(s.span.start, indent);
-        let prefix = s.id.as_ref().map_or(String::new(), |id| format!("step {} = ", id.value));
+        let prefix =
+            s.id.as_ref()
+                .map_or(String::new(), |id| format!("step {} = ", id.value));
         let guard = s.when.as_ref().map(|w| format!("when {}", value(w)));
         // The end of the step in the source: comments before it stay inside its blocks.
         let end = s.span.end.saturating_sub(1);
@@ -591,7 +655,10 @@ impl<'c> Printer<'c> {
                     clauses.push(retry(r));
                 }
                 clauses.extend(guard);
-                let head = format!("{prefix}workflow {}", call(&c.workflow.value, &c.input, &c.args));
+                let head = format!(
+                    "{prefix}workflow {}",
+                    call(&c.workflow.value, &c.input, &c.args)
+                );
                 self.clauses(indent, &head, &clauses);
             }
             StepKind::Block { steps, else_steps } => {
@@ -654,7 +721,8 @@ impl<'c> Printer<'c> {
             } => {
                 self.pad(indent);
                 let item = item.as_ref().map_or("item", |i| i.value.as_str());
-                self.out.push_str(&format!("{prefix}for {item} in {}", value(over)));
+                self.out
+                    .push_str(&format!("{prefix}for {item} in {}", value(over)));
                 if let Some(c) = concurrency {
                     self.out.push_str(&format!(" concurrency {}", c.value));
                 }
@@ -750,14 +818,22 @@ impl<'c> Printer<'c> {
                     clauses.push(format!("details {}", value(d)));
                 }
                 clauses.extend(guard);
-                self.clauses(indent, &format!("{prefix}fail {}", fail_type(error_type)), &clauses);
+                self.clauses(
+                    indent,
+                    &format!("{prefix}fail {}", fail_type(error_type)),
+                    &clauses,
+                );
             }
             StepKind::Return(v) => {
                 let head = format!("{prefix}return {}", value(v));
                 self.clauses(indent, &head, &guard.into_iter().collect::<Vec<_>>());
             }
             StepKind::Rethrow => {
-                self.clauses(indent, &format!("{prefix}rethrow"), &guard.into_iter().collect::<Vec<_>>());
+                self.clauses(
+                    indent,
+                    &format!("{prefix}rethrow"),
+                    &guard.into_iter().collect::<Vec<_>>(),
+                );
             }
         }
     }
@@ -779,7 +855,12 @@ impl<'c> Printer<'c> {
                         },
                     ] => {
                         self.out.push_str(&format!(" if {}", value(cond)));
-                        self.if_rest(indent, steps, else_steps.as_deref(), span.end.saturating_sub(1));
+                        self.if_rest(
+                            indent,
+                            steps,
+                            else_steps.as_deref(),
+                            span.end.saturating_sub(1),
+                        );
                     }
                     _ => self.block(indent, e, end, "\n"),
                 }

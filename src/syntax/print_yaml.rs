@@ -70,7 +70,11 @@ fn float(f: f64) -> Y {
     raw(if f.is_nan() {
         ".nan".to_string()
     } else if f.is_infinite() {
-        if f > 0.0 { ".inf".into() } else { "-.inf".into() }
+        if f > 0.0 {
+            ".inf".into()
+        } else {
+            "-.inf".into()
+        }
     } else {
         format!("{f:?}")
     })
@@ -100,7 +104,13 @@ fn value(v: &Value) -> Y {
         }
         ValueKind::Expr(e) => expr(e),
         ValueKind::List(items) => Y::Seq(items.iter().map(value).collect(), false),
-        ValueKind::Map(entries) => Y::Map(entries.iter().map(|(k, v)| (k.value.clone(), value(v))).collect(), false),
+        ValueKind::Map(entries) => Y::Map(
+            entries
+                .iter()
+                .map(|(k, v)| (k.value.clone(), value(v)))
+                .collect(),
+            false,
+        ),
     }
 }
 
@@ -153,7 +163,13 @@ fn json(j: &Json) -> Y {
 }
 
 fn named(entries: &[(Name, Value)]) -> Y {
-    Y::Map(entries.iter().map(|(k, v)| (k.value.clone(), value(v))).collect(), false)
+    Y::Map(
+        entries
+            .iter()
+            .map(|(k, v)| (k.value.clone(), value(v)))
+            .collect(),
+        false,
+    )
 }
 
 fn retry(r: &Retry) -> Y {
@@ -207,7 +223,10 @@ fn call_input(m: &mut Vec<(String, Y)>, input: &Option<Value>, args: &Option<Spa
         m.push(("input".into(), value(i)));
     }
     if let Some(a) = args {
-        m.push(("args".into(), Y::Seq(a.value.iter().map(value).collect(), false)));
+        m.push((
+            "args".into(),
+            Y::Seq(a.value.iter().map(value).collect(), false),
+        ));
     }
 }
 
@@ -258,7 +277,10 @@ fn step(s: &Step) -> Y {
                 m.push(("retry".into(), retry(r)));
             }
         }
-        StepKind::Block { steps: body, else_steps } => {
+        StepKind::Block {
+            steps: body,
+            else_steps,
+        } => {
             m.push(("steps".into(), steps(body)));
             if let Some(e) = else_steps {
                 m.push(("else".into(), steps(e)));
@@ -267,7 +289,15 @@ fn step(s: &Step) -> Y {
         StepKind::Switch { arms, default } => {
             let mut cases: Vec<Y> = arms
                 .iter()
-                .map(|a| Y::Map(vec![("when".into(), value(&a.when)), ("steps".into(), steps(&a.steps))], true))
+                .map(|a| {
+                    Y::Map(
+                        vec![
+                            ("when".into(), value(&a.when)),
+                            ("steps".into(), steps(&a.steps)),
+                        ],
+                        true,
+                    )
+                })
                 .collect();
             if let Some(d) = default {
                 cases.push(Y::Map(vec![("default".into(), steps(d))], true));
@@ -275,7 +305,10 @@ fn step(s: &Step) -> Y {
             m.push(("switch".into(), Y::Seq(cases, true)));
         }
         StepKind::Parallel { branches, race } => {
-            let b = branches.iter().map(|(n, body)| (n.value.clone(), steps(body))).collect();
+            let b = branches
+                .iter()
+                .map(|(n, body)| (n.value.clone(), steps(body)))
+                .collect();
             m.push(("parallel".into(), Y::Map(b, true)));
             if *race {
                 m.push(("race".into(), raw("true")));
@@ -344,14 +377,20 @@ fn step(s: &Step) -> Y {
             m.push(("sleep".into(), y));
         }
         StepKind::Set(set) => m.push(("set".into(), named(set))),
-        StepKind::Try { steps: body, catches } => {
+        StepKind::Try {
+            steps: body,
+            catches,
+        } => {
             m.push(("try".into(), steps(body)));
             let cs = catches
                 .iter()
                 .map(|c| {
                     let mut cm = Vec::new();
                     if !c.errors.is_empty() {
-                        cm.push(("errors".into(), Y::Seq(c.errors.iter().map(|e| name(&e.value)).collect(), false)));
+                        cm.push((
+                            "errors".into(),
+                            Y::Seq(c.errors.iter().map(|e| name(&e.value)).collect(), false),
+                        ));
                     }
                     if let Some(w) = &c.when {
                         cm.push(("when".into(), value(w)));
@@ -506,7 +545,9 @@ fn reads_back_plain(s: &str, place: Place) -> bool {
         return false;
     }
     let found = match (root.map(|r| r.kind), place) {
-        (Some(NodeKind::Map(entries)), Place::BlockValue) if entries.len() == 1 => entries[0].1.kind.clone(),
+        (Some(NodeKind::Map(entries)), Place::BlockValue) if entries.len() == 1 => {
+            entries[0].1.kind.clone()
+        }
         (Some(NodeKind::Map(entries)), Place::BlockKey | Place::FlowKey) if entries.len() == 1 => {
             entries[0].0.kind.clone()
         }

@@ -31,8 +31,8 @@ pub struct QueueDef {
     pub span: Span,
 }
 
-const PROJECT_KEYS: &[&str] = &["namespace", "activities", "queues", "default_queue", "defaults", "workflows"];
-const QUEUE_KEYS: &[&str] = &[
+pub(crate) const PROJECT_KEYS: &[&str] = &["namespace", "activities", "queues", "default_queue", "defaults", "workflows"];
+pub(crate) const QUEUE_KEYS: &[&str] = &[
     "task_queue", "max_concurrent_workflow_tasks", "max_concurrent_activities", "max_workers", "rate_limit",
 ];
 const OPTION_KEYS: &[&str] = &[

@@ -38,6 +38,24 @@ pub fn wait_until<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Opt
     }
 }
 
+/// The async form of [`wait_until`]: polls `probe` every 50 ms, bounded by `limit`.
+pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {limit:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A workflow id unique to this test process and call: `PREFIX-PID-N`.
 pub fn unique_id(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};

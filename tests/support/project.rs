@@ -18,37 +18,39 @@ impl TestProject {
         let dir = tempfile::tempdir().expect("create a temp project dir");
         let prefix = super::unique_id(name);
         let project = TestProject { dir, prefix };
-        project.write("stave.yaml", &project.settings(None));
+        project.write("stave.yaml", &project.settings());
         project
     }
 
-    /// Copies every workflow file and the manifest of `source` (e.g. `workflows/`) into a new
-    /// project, keeping its `stave.yaml` except the task queues, which are made unique.
-    pub fn copy_of(name: &str, source: &Path) -> TestProject {
+    /// A copy of the project at `root` (its `stave.yaml`, the manifest it names and every
+    /// workflow file below it), with each `task_queue:` of `stave.yaml` prefixed so the copy's
+    /// queues are its own.
+    pub fn copy_of(name: &str, root: &Path) -> TestProject {
         let project = TestProject::new(name);
-        let entries = std::fs::read_dir(source)
-            .unwrap_or_else(|e| panic!("cannot read {}: {e}", source.display()));
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let file_name = entry.file_name().to_string_lossy().into_owned();
-            if path.is_file() && file_name != "stave.yaml" {
-                let text = std::fs::read_to_string(&path)
-                    .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-                project.write(&file_name, &text);
-            }
+        let settings = std::fs::read_to_string(root.join("stave.yaml"))
+            .unwrap_or_else(|e| panic!("cannot read {}/stave.yaml: {e}", root.display()));
+        let prefixed = regex::Regex::new(r"task_queue:\s*([A-Za-z0-9_.-]+)")
+            .expect("valid regex")
+            .replace_all(&settings, format!("task_queue: {}-$1", project.prefix));
+        project.write("stave.yaml", &prefixed);
+        let manifest = root.join("activities.json");
+        if manifest.exists() {
+            let text = std::fs::read_to_string(&manifest).expect("read activities.json");
+            project.write("activities.json", &text);
         }
-        let activities = source.join("activities.json");
-        let manifest = activities.exists().then(|| "activities.json".to_string());
-        project.write("stave.yaml", &project.settings(manifest.as_deref()));
+        let files = stave::check::workflow_files(&root.join("workflows"))
+            .unwrap_or_else(|e| panic!("cannot list {}/workflows: {e}", root.display()));
+        for file in files {
+            let relative = file.strip_prefix(root).expect("a file under the root");
+            let text = std::fs::read_to_string(&file)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
+            project.write(&relative.display().to_string(), &text);
+        }
         project
     }
 
-    fn settings(&self, manifest: Option<&str>) -> String {
-        let mut yaml = String::from("namespace: default\n");
-        if let Some(manifest) = manifest {
-            yaml.push_str(&format!("activities: {manifest}\n"));
-        }
-        yaml.push_str("queues:\n");
+    fn settings(&self) -> String {
+        let mut yaml = String::from("namespace: default\ndefault_queue: standard\nqueues:\n");
         for queue in QUEUES {
             yaml.push_str(&format!(
                 "  {queue}: {{ task_queue: {} }}\n",

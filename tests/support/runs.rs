@@ -99,9 +99,11 @@ pub async fn wait_for_query(
 }
 
 /// With `STAVE_RECORD_HISTORIES=1`, saves run `id`'s history (Temporal's JSON, as
-/// `temporal workflow show --output json` writes it) to `tests/histories/e2e-NAME.json` for
-/// the replay tests. Off by default so test runs never modify the tree.
-pub fn record_history(server: &TestServer, id: &str, name: &str) {
+/// `temporal workflow show --output json` writes it) to `tests/histories/NAME.json` (NAME
+/// starts with `e2e-`) for the replay tests, and the versions the project's worker served
+/// (`PROJECT/.stave/versions/*.json`) to `tests/histories/e2e-versions/`, so the pinned IR
+/// travels with the history. Off by default so test runs never modify the tree.
+pub fn record_history(server: &TestServer, id: &str, name: &str, project: &Path) {
     if std::env::var("STAVE_RECORD_HISTORIES").as_deref() != Ok("1") {
         return;
     }
@@ -128,4 +130,15 @@ pub fn record_history(server: &TestServer, id: &str, name: &str) {
     let path = dir.join(format!("{name}.json"));
     std::fs::write(&path, &out.stdout)
         .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    let versions = dir.join("e2e-versions");
+    std::fs::create_dir_all(&versions).expect("create tests/histories/e2e-versions");
+    let served = project.join(stave::runtime::versions::DEFAULT_DIR);
+    for entry in std::fs::read_dir(&served).into_iter().flatten().flatten() {
+        let file = entry.path();
+        if file.extension().is_some_and(|e| e == "json") {
+            let target = versions.join(entry.file_name());
+            std::fs::copy(&file, &target)
+                .unwrap_or_else(|e| panic!("cannot copy {}: {e}", file.display()));
+        }
+    }
 }

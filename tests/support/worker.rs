@@ -135,6 +135,9 @@ pub const TEST_WORKFLOWS: &[&str] = &[
     "e2e-child",
     "e2e-parent",
     "e2e-durable",
+    "e2e-hello",
+    "e2e-cancel",
+    "e2e-more",
 ];
 
 impl SharedWorker {

@@ -316,6 +316,14 @@ fn may_not_have_run() {
             "ok: bool",
         ),
         ("steps.review == null", "ok: bool"),
+        (
+            "workflow.x ? steps.review['score'] : 0",
+            "W009 13..34 step `review` may not have run, so `steps.review` may be null when reading `steps.review.score` | guard the read with `has(steps.review.score) ? steps.review.score : …`, or `steps.review != null && …`",
+        ),
+        (
+            "steps.review[workflow.k]",
+            "W009 0..24 step `review` may not have run, so `steps.review` may be null when reading `steps.review[…]` | guard the read with `steps.review != null && …`",
+        ),
         ("steps.charge.id", "ok: string"),
     ]);
 }

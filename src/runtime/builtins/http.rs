@@ -80,12 +80,15 @@ fn yes() -> bool {
 /// Registers `http.request`.
 pub fn register(registry: Registry) -> Registry {
     registry
-        .activity("http.request", |ctx: ActivityContext, input: HttpRequest| async move {
-            tokio::select! {
-                result = call(input) => result,
-                _ = ctx.cancelled() => Err(ActivityError::cancelled()),
-            }
-        })
+        .activity(
+            "http.request",
+            |ctx: ActivityContext, input: HttpRequest| async move {
+                tokio::select! {
+                    result = call(input) => result,
+                    _ = ctx.cancelled() => Err(ActivityError::cancelled()),
+                }
+            },
+        )
         .errors([
             "HttpClientError",
             "HttpConnectError",
@@ -110,9 +113,12 @@ fn client() -> Result<&'static reqwest::Client, ActivityError> {
             .build()
             .map_err(|e| e.to_string())
     });
-    built
-        .as_ref()
-        .map_err(|e| ActivityError::new("HttpConnectError", format!("cannot build the HTTP client: {e}")))
+    built.as_ref().map_err(|e| {
+        ActivityError::new(
+            "HttpConnectError",
+            format!("cannot build the HTTP client: {e}"),
+        )
+    })
 }
 
 fn timeout_of(timeout: &Option<Timeout>) -> Result<Duration, ActivityError> {
@@ -129,9 +135,18 @@ fn timeout_of(timeout: &Option<Timeout>) -> Result<Duration, ActivityError> {
 
 async fn call(input: HttpRequest) -> Result<HttpResponse, ActivityError> {
     let method = reqwest::Method::from_bytes(input.method.to_ascii_uppercase().as_bytes())
-        .map_err(|_| invalid(format!("http.request: `method` {:?} is not an HTTP method", input.method)))?;
-    let url = reqwest::Url::parse(&input.url)
-        .map_err(|e| invalid(format!("http.request: `url` {:?} is not a URL: {e}", input.url)))?;
+        .map_err(|_| {
+            invalid(format!(
+                "http.request: `method` {:?} is not an HTTP method",
+                input.method
+            ))
+        })?;
+    let url = reqwest::Url::parse(&input.url).map_err(|e| {
+        invalid(format!(
+            "http.request: `url` {:?} is not a URL: {e}",
+            input.url
+        ))
+    })?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid(format!(
             "http.request: `url` must be http or https, got {:?}",
@@ -139,10 +154,14 @@ async fn call(input: HttpRequest) -> Result<HttpResponse, ActivityError> {
         )));
     }
     if input.body.is_some() && input.json.is_some() {
-        return Err(invalid("http.request: give `body` or `json`, not both".into()));
+        return Err(invalid(
+            "http.request: give `body` or `json`, not both".into(),
+        ));
     }
     let timeout = timeout_of(&input.timeout)?;
-    let mut request = client()?.request(method.clone(), url.clone()).timeout(timeout);
+    let mut request = client()?
+        .request(method.clone(), url.clone())
+        .timeout(timeout);
     for (name, value) in &input.headers {
         request = request.header(name, value);
     }
@@ -152,7 +171,10 @@ async fn call(input: HttpRequest) -> Result<HttpResponse, ActivityError> {
         request = request.body(body);
     }
     let target = format!("{method} {url}");
-    let response = request.send().await.map_err(|e| transport_error(&target, timeout, &e))?;
+    let response = request
+        .send()
+        .await
+        .map_err(|e| transport_error(&target, timeout, &e))?;
     let status = response.status();
     let mut headers: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in response.headers() {
@@ -301,7 +323,9 @@ mod tests {
     #[tokio::test]
     async fn json_response_is_parsed() {
         let url = serve(vec![response("200 OK", "application/json", r#"{"n":2}"#)]).await;
-        let out = run(json!({"method": "post", "url": url, "json": {"n": 1}})).await.unwrap();
+        let out = run(json!({"method": "post", "url": url, "json": {"n": 1}}))
+            .await
+            .unwrap();
         assert_eq!(out["status"], 200);
         assert_eq!(out["json"], json!({"n": 2}));
         assert_eq!(out["headers"]["content-type"], "application/json");
@@ -317,13 +341,27 @@ mod tests {
         ])
         .await;
         let e = run(json!({"url": url})).await.unwrap_err();
-        assert_eq!((e.error_type.as_str(), e.non_retryable), ("HttpClientError", true));
-        assert_eq!(e.details, Some(json!({"status": 404, "body": "nope"})));
+        assert_eq!(
+            (e.error_type.as_str(), e.non_retryable),
+            ("HttpClientError", true)
+        );
+        assert_eq!(
+            e.details.as_deref(),
+            Some(&json!({"status": 404, "body": "nope"}))
+        );
         let e = run(json!({"url": url})).await.unwrap_err();
-        assert_eq!((e.error_type.as_str(), e.non_retryable), ("HttpClientError", false));
+        assert_eq!(
+            (e.error_type.as_str(), e.non_retryable),
+            ("HttpClientError", false)
+        );
         let e = run(json!({"url": url})).await.unwrap_err();
-        assert_eq!((e.error_type.as_str(), e.non_retryable), ("HttpServerError", false));
-        let out = run(json!({"url": url, "fail_on_status": false})).await.unwrap();
+        assert_eq!(
+            (e.error_type.as_str(), e.non_retryable),
+            ("HttpServerError", false)
+        );
+        let out = run(json!({"url": url, "fail_on_status": false}))
+            .await
+            .unwrap();
         assert_eq!(out["status"], 404);
     }
 
@@ -346,11 +384,18 @@ mod tests {
 
     #[tokio::test]
     async fn refused_connection_and_bad_input() {
-        let e = run(json!({"url": "http://127.0.0.1:1/"})).await.unwrap_err();
+        let e = run(json!({"url": "http://127.0.0.1:1/"}))
+            .await
+            .unwrap_err();
         assert_eq!(e.error_type, "HttpConnectError");
         let e = run(json!({"url": "ftp://example.com/"})).await.unwrap_err();
-        assert_eq!((e.error_type.as_str(), e.non_retryable), (INVALID_INPUT, true));
-        let e = run(json!({"url": "http://x/", "timeout": "soon"})).await.unwrap_err();
+        assert_eq!(
+            (e.error_type.as_str(), e.non_retryable),
+            (INVALID_INPUT, true)
+        );
+        let e = run(json!({"url": "http://x/", "timeout": "soon"}))
+            .await
+            .unwrap_err();
         assert!(e.message.contains("`timeout`"), "{}", e.message);
     }
 }

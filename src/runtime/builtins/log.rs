@@ -50,11 +50,21 @@ fn write(ctx: &ActivityContext, input: &LogInput) {
     let message = input.message.as_str();
     // `tracing` takes its level as a constant, hence one call per level.
     match input.level {
-        Level::Trace => tracing::trace!(target: "stave::log", workflow_id, workflow_type, fields, "{message}"),
-        Level::Debug => tracing::debug!(target: "stave::log", workflow_id, workflow_type, fields, "{message}"),
-        Level::Info => tracing::info!(target: "stave::log", workflow_id, workflow_type, fields, "{message}"),
-        Level::Warn => tracing::warn!(target: "stave::log", workflow_id, workflow_type, fields, "{message}"),
-        Level::Error => tracing::error!(target: "stave::log", workflow_id, workflow_type, fields, "{message}"),
+        Level::Trace => {
+            tracing::trace!(target: "stave::log", workflow_id, workflow_type, fields, "{message}")
+        }
+        Level::Debug => {
+            tracing::debug!(target: "stave::log", workflow_id, workflow_type, fields, "{message}")
+        }
+        Level::Info => {
+            tracing::info!(target: "stave::log", workflow_id, workflow_type, fields, "{message}")
+        }
+        Level::Warn => {
+            tracing::warn!(target: "stave::log", workflow_id, workflow_type, fields, "{message}")
+        }
+        Level::Error => {
+            tracing::error!(target: "stave::log", workflow_id, workflow_type, fields, "{message}")
+        }
     }
 }
 
@@ -69,7 +79,11 @@ mod tests {
         let registry = register(Registry::new());
         let (ctx, _c) = ActivityContext::new(ActivityInfo::default(), |_| {});
         let out = registry
-            .run("log", ctx, json!({"message": "hi", "level": "warn", "fields": {"a": 1}}))
+            .run(
+                "log",
+                ctx,
+                json!({"message": "hi", "level": "warn", "fields": {"a": 1}}),
+            )
             .await;
         assert_eq!(out, Ok(Json::Null));
     }

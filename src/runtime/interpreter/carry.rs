@@ -1,7 +1,7 @@
 //! Continue-as-new: the state a run carries into its next run, in the `stave-continue` header.
 //!
 //! When a loop reaches an iteration boundary and the history is longer than the program's
-//! `continue_as_new_after`, the run ends with `ContinueAsNewWorkflowExecution`: same workflow
+//! `continue_as_new_after` (or the server suggests it), the run ends with `ContinueAsNewWorkflowExecution`: same workflow
 //! type and task queue, the *original* input as the argument (so `input` and its schema stay
 //! as they were), and this state as a `json/plain` payload in the header `stave-continue`:
 //!

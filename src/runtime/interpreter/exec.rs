@@ -19,9 +19,7 @@ use crate::ir::{ActivityCall, Args, ChildCall, Sleep, Step, StepKind, Value};
 use crate::runtime::payload;
 
 use super::carry::{CARRY_VERSION, CarriedCompensation, Carry};
-use super::failure::{
-    CANCELLED, CHILD_START_FAILED, Fault, MAX_ITERATIONS_EXCEEDED, WfError,
-};
+use super::failure::{CANCELLED, CHILD_START_FAILED, Fault, MAX_ITERATIONS_EXCEEDED, WfError};
 use super::group::{Group, GroupDone, StepFut};
 use super::ops::{ActivityOp, ChildOp, ChildOutcome, TimerOp, WaitOp, step_tag};
 use super::scope::{Cx, Site};
@@ -148,6 +146,8 @@ pub fn exec_step<'a>(cx: &'a Cx, step: &'a Step) -> StepFut<'a> {
                             vars.insert(name.clone(), value);
                         }
                     }
+                    // A `wait ... until` in another branch may be waiting for these vars.
+                    st.wake_signal_waiters();
                 }
                 upsert_properties(cx)?;
                 Json::Null
@@ -242,7 +242,8 @@ async fn activity(cx: &Cx, step: &Step, call: &ActivityCall) -> Result<Json, Fau
         Some(s) => Some(cx.eval(s, site)?),
         None => None,
     };
-    let resolution = ActivityOp::schedule(&cx.sh, step_tag(step), call, &args, summary.as_ref()).await;
+    let resolution =
+        ActivityOp::schedule(&cx.sh, step_tag(step), call, &args, summary.as_ref()).await;
     activity_result(cx, step, resolution)
 }
 
@@ -259,9 +260,15 @@ pub fn activity_result(
         )));
     };
     match resolution.status {
-        Some(ActivityStatus::Completed(success)) => decode_result(cx, step, success.result.as_ref()),
-        Some(ActivityStatus::Failed(failed)) => Err(Fault::error(WfError::from_failure(&failed.failure.unwrap_or_default()))),
-        Some(ActivityStatus::Cancelled(cancelled)) => Err(Fault::error(cancelled_error(cancelled.failure))),
+        Some(ActivityStatus::Completed(success)) => {
+            decode_result(cx, step, success.result.as_ref())
+        }
+        Some(ActivityStatus::Failed(failed)) => Err(Fault::error(WfError::from_failure(
+            &failed.failure.unwrap_or_default(),
+        ))),
+        Some(ActivityStatus::Cancelled(cancelled)) => {
+            Err(Fault::error(cancelled_error(cancelled.failure)))
+        }
         Some(ActivityStatus::Backoff(_)) | None => Err(Fault::Internal(format!(
             "activity of step `{}` resolved without a result (local-activity backoff?)",
             step.name()
@@ -335,8 +342,12 @@ async fn child(cx: &Cx, step: &Step, call: &ChildCall) -> Result<Json, Fault> {
             "child start succeeded but was reported as failed".into(),
         )),
         Some(ChildOutcome::Closed(result)) => match result.status {
-            Some(ChildStatus::Completed(success)) => decode_result(cx, step, success.result.as_ref()),
-            Some(ChildStatus::Failed(failed)) => Err(Fault::error(WfError::from_failure(&failed.failure.unwrap_or_default()))),
+            Some(ChildStatus::Completed(success)) => {
+                decode_result(cx, step, success.result.as_ref())
+            }
+            Some(ChildStatus::Failed(failed)) => Err(Fault::error(WfError::from_failure(
+                &failed.failure.unwrap_or_default(),
+            ))),
             Some(ChildStatus::Cancelled(c)) => Err(Fault::error(cancelled_error(c.failure))),
             None => Err(Fault::Internal(format!(
                 "child workflow of step `{}` closed without a status",
@@ -368,7 +379,8 @@ fn sleep_ms(cx: &Cx, step: &Step, sleep: &Sleep) -> Result<u64, Fault> {
         },
         Sleep::Until(v) => match cx.eval(v, site)? {
             Json::String(s) => {
-                let target = parse_rfc3339(&s).map_err(|e| cx.error(site, &format!("sleep until: {e}")))?;
+                let target =
+                    parse_rfc3339(&s).map_err(|e| cx.error(site, &format!("sleep until: {e}")))?;
                 let now = cx.sh.st().now_ms;
                 Ok(u64::try_from(target - now).unwrap_or(0))
             }
@@ -541,9 +553,11 @@ pub fn upsert_properties(cx: &Cx) -> Result<(), Fault> {
                 .flatten()
                 .map(|(k, v)| (k.clone(), payload::encode(v)))
                 .collect();
-            st.push(Variant::ModifyWorkflowProperties(ModifyWorkflowProperties {
-                upserted_memo: Some(Memo { fields }),
-            }));
+            st.push(Variant::ModifyWorkflowProperties(
+                ModifyWorkflowProperties {
+                    upserted_memo: Some(Memo { fields }),
+                },
+            ));
             st.last_memo = Some(values);
         }
     }
@@ -607,9 +621,12 @@ fn resumable(cx: &Cx, step: &Step) -> bool {
     cx.sh.program.continue_as_new_after > 0 && cx.sh.st().resumable.contains_key(&step.index)
 }
 
+/// Past the program's threshold, or the server asks for it (history bytes near the limit);
+/// both come from history, so replay decides the same.
 fn should_continue_as_new(cx: &Cx) -> bool {
     let st = cx.sh.st();
     u64::from(st.history_length) > cx.sh.program.continue_as_new_after
+        || st.continue_as_new_suggested
 }
 
 fn carry(

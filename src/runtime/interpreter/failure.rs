@@ -124,12 +124,14 @@ impl WfError {
             message: self.message.clone(),
             source: "stave".to_string(),
             cause: self.cause.clone().map(Box::new),
-            failure_info: Some(FailureInfo::ApplicationFailureInfo(ApplicationFailureInfo {
-                r#type: self.error_type.clone(),
-                non_retryable: self.non_retryable,
-                details,
-                ..Default::default()
-            })),
+            failure_info: Some(FailureInfo::ApplicationFailureInfo(
+                ApplicationFailureInfo {
+                    r#type: self.error_type.clone(),
+                    non_retryable: self.non_retryable,
+                    details,
+                    ..Default::default()
+                },
+            )),
             ..Default::default()
         }
     }
@@ -152,7 +154,6 @@ impl Fault {
     pub fn error(e: WfError) -> Fault {
         Fault::Error(Box::new(e))
     }
-
 }
 
 #[cfg(test)]
@@ -164,12 +165,14 @@ mod tests {
     fn unwraps_activity_failure_to_the_application_cause() {
         let app = Failure {
             message: "card declined".into(),
-            failure_info: Some(FailureInfo::ApplicationFailureInfo(ApplicationFailureInfo {
-                r#type: "CardDeclined".into(),
-                non_retryable: true,
-                details: Some(payload::encode_payloads([&json!({"code": 51})])),
-                ..Default::default()
-            })),
+            failure_info: Some(FailureInfo::ApplicationFailureInfo(
+                ApplicationFailureInfo {
+                    r#type: "CardDeclined".into(),
+                    non_retryable: true,
+                    details: Some(payload::encode_payloads([&json!({"code": 51})])),
+                    ..Default::default()
+                },
+            )),
             ..Default::default()
         };
         let wrapped = Failure {

@@ -186,8 +186,10 @@ impl Future for Group<'_> {
             this.start_children();
             let batch: Vec<(u64, usize)> = {
                 let mut ready = this.queue.ready.lock().unwrap_or_else(|e| e.into_inner());
-                let mut batch: Vec<(u64, usize)> =
-                    std::mem::take(&mut *ready).into_iter().map(|(i, o)| (o, i)).collect();
+                let mut batch: Vec<(u64, usize)> = std::mem::take(&mut *ready)
+                    .into_iter()
+                    .map(|(i, o)| (o, i))
+                    .collect();
                 batch.sort_unstable();
                 batch
             };

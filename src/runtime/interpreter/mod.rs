@@ -3,7 +3,7 @@
 //! A run is one future per strand of the program (`exec`), polled by a tiny single-threaded
 //! executor: each activation's jobs resolve pending operations (`state`) and wake the strands
 //! waiting on them; the run then polls until nothing more can move. Concurrent strands
-//! (`parallel`, `foreach`) are polled by [`group::Group`] in event order. Commands get
+//! (`parallel`, `foreach`) are polled by `group::Group` in event order. Commands get
 //! per-kind sequence numbers in the order they are issued, so the same activations always give
 //! the same commands: nothing reads the clock (time is the activation's timestamp), randomness
 //! (`uuid()` counts from the run's seed) or hash-map order.
@@ -21,8 +21,9 @@
 //! - `race`: the first branch to finish wins, whether it succeeded or failed.
 //! - `wait` without `until` takes the oldest unconsumed arrival of its signal. With `until`
 //!   it takes one buffered arrival when it starts, then every arrival during the wait, and
-//!   ends when `until` holds (checked at start and after each signal); its result is the last
-//!   arrival it took, or null. A signal and the timeout in one activation: the signal wins.
+//!   ends when `until` holds (checked at start, after each signal and after each `set`); its
+//!   result is the last arrival it took, or null. A signal and the timeout in one activation:
+//!   the signal wins.
 //! - A signal's payload is its one argument (none → null, several → a list); a payload that
 //!   is not JSON is ignored with a warning. A failing handler expression fails the run.
 //! - A `compensate`'s arguments are evaluated when its step completes (the step's result
@@ -52,8 +53,8 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 
 use serde_json::{Map, Value as Json, json};
@@ -76,11 +77,11 @@ use crate::runtime::payload;
 pub use carry::{
     CARRY_VERSION, CarriedCompensation, Carry, HEADER as CARRY_HEADER, carried_program_hash,
 };
+pub use exec::PAYLOAD_ERROR;
 pub use failure::{
     CANCELLED, CHILD_START_FAILED, EXPRESSION_ERROR, GENERIC_ERROR, INVALID_INPUT,
     MAX_ITERATIONS_EXCEEDED, TERMINATED, TIMEOUT, WAIT_TIMEOUT,
 };
-pub use exec::PAYLOAD_ERROR;
 
 use carry::Resume;
 use failure::{Fault, WfError};
@@ -95,7 +96,8 @@ pub const STATUS_QUERY: &str = "__stave_status";
 pub enum Outcome {
     /// Complete the activation with these commands (possibly none).
     Commands(Vec<WorkflowCommand>),
-    /// Fail the workflow *task* (a bug or nondeterminism): the server retries it.
+    /// Fail the workflow *task* (a bug or nondeterminism): the server retries it. The run's
+    /// state is then unreliable: drop it (core evicts the run and replays it from history).
     TaskFailure(String),
 }
 
@@ -227,6 +229,7 @@ impl Run {
                 st.set_now(ts.seconds * 1000 + i64::from(ts.nanos) / 1_000_000);
             }
             st.history_length = activation.history_length;
+            st.continue_as_new_suggested = activation.continue_as_new_suggested;
         }
         // The start comes first whatever the order: signals-with-start need the state.
         for job in &jobs {
@@ -286,12 +289,10 @@ impl Run {
                     // Updates are not part of the language yet: reject, so the caller learns.
                     self.sh.st().push(Variant::UpdateResponse(UpdateResponse {
                         protocol_instance_id: update.protocol_instance_id.clone(),
-                        response: Some(update_response::Response::Rejected(failure(
-                            format!(
-                                "update `{}`: Stave workflows do not accept updates",
-                                update.name
-                            ),
-                        ))),
+                        response: Some(update_response::Response::Rejected(failure(format!(
+                            "update `{}`: Stave workflows do not accept updates",
+                            update.name
+                        )))),
                     }));
                 }
                 // Patches are the worker's business (version pinning); eviction is handled
@@ -489,7 +490,10 @@ impl Run {
             }
         }
         let mut st = self.sh.st();
-        st.signals.entry(name.to_string()).or_default().push_back(value);
+        st.signals
+            .entry(name.to_string())
+            .or_default()
+            .push_back(value);
         st.wake_signal_waiters();
         drop(st);
         self.wake.0.store(true, Ordering::Relaxed);
@@ -538,13 +542,11 @@ impl Run {
     /// The main strand ended: complete, unwind the saga, or continue as new.
     fn finish(&mut self, result: Result<Json, Fault>) -> Result<(), String> {
         match result {
-            Ok(last) => {
+            // Without `output` (or `return`) a workflow returns null, not its last result.
+            Ok(_) => {
                 let program = self.sh.program.clone();
                 match &program.output {
-                    None => {
-                        let _ = last;
-                        self.complete(Json::Null);
-                    }
+                    None => self.complete(Json::Null),
                     Some(output) => {
                         let cx = Cx::root(self.sh.clone());
                         match cx.eval(output, Site::Output) {
@@ -579,9 +581,11 @@ impl Run {
 
     fn complete(&mut self, value: Json) {
         let mut st = self.sh.st();
-        st.push(Variant::CompleteWorkflowExecution(CompleteWorkflowExecution {
-            result: Some(payload::encode(&value)),
-        }));
+        st.push(Variant::CompleteWorkflowExecution(
+            CompleteWorkflowExecution {
+                result: Some(payload::encode(&value)),
+            },
+        ));
         st.terminal = true;
         self.phase = Phase::Done(RunState::Completed);
     }
@@ -683,10 +687,11 @@ impl Run {
         };
         // A fresh host: `uuid()` in a query must not advance the run's counter.
         let host = RunHost::new(&st);
-        scope::eval_value(value, &env, &host).map_err(|(e, expr)| {
+        scope::eval_value(value, &env, &host).map_err(|e| {
             format!(
-                "{}: `{expr}`: {}",
+                "{}: `{}`: {}",
                 Site::Query(name).describe(program),
+                e.expr,
                 e.message
             )
         })

@@ -80,6 +80,8 @@ impl ActivityOp {
             heartbeat_timeout: call.heartbeat_ms.map(duration),
             retry_policy: call.retry.as_ref().map(retry_policy),
             cancellation_type: ActivityCancellationType::TryCancel as i32,
+            // The step's name rides along so the activity's log lines can name it.
+            headers: crate::runtime::logging::step_headers(&tag.1),
             ..Default::default()
         };
         st.push_with_summary(Variant::ScheduleActivity(command), summary);
@@ -342,6 +344,23 @@ impl<'a> WaitOp<'a> {
         }
     }
 
+    /// The result of a wait whose timeout fired.
+    fn timed_out(&self) -> Result<Json, Fault> {
+        match self.on_timeout {
+            OnTimeout::Continue => Ok(Json::Null),
+            OnTimeout::Fail => {
+                let ms = self.timeout_ms.unwrap_or_default();
+                let message = format!(
+                    "step `{}` waited {} for signal `{}` and timed out",
+                    self.step.name(),
+                    crate::syntax::duration::format(std::time::Duration::from_millis(ms)),
+                    self.signal
+                );
+                Err(Fault::error(WfError::new(WAIT_TIMEOUT, message)))
+            }
+        }
+    }
+
     fn finish(&mut self) {
         // Dropping the timer cancels it; the wait no longer shows in `status()`.
         self.timer = None;
@@ -391,8 +410,16 @@ impl Future for WaitOp<'_> {
             }
         }
         if first {
-            if let Some(ms) = this.timeout_ms {
-                this.timer = Some(TimerOp::start(&this.cx.sh, super::ops::step_tag(this.step), ms));
+            match this.timeout_ms {
+                // Temporal rejects zero-length timers: a zero timeout times out at once.
+                Some(0) => {
+                    this.finish();
+                    return Poll::Ready(this.timed_out());
+                }
+                Some(ms) => {
+                    this.timer = Some(TimerOp::start(&this.cx.sh, step_tag(this.step), ms));
+                }
+                None => {}
             }
             let mut st = this.cx.sh.st();
             let token = st.next_wait_token;
@@ -405,19 +432,7 @@ impl Future for WaitOp<'_> {
             && Pin::new(timer).poll(cx).is_ready()
         {
             this.finish();
-            return Poll::Ready(match this.on_timeout {
-                OnTimeout::Continue => Ok(Json::Null),
-                OnTimeout::Fail => {
-                    let ms = this.timeout_ms.unwrap_or_default();
-                    let message = format!(
-                        "step `{}` waited {} for signal `{}` and timed out",
-                        this.step.name(),
-                        crate::syntax::duration::format(std::time::Duration::from_millis(ms)),
-                        this.signal
-                    );
-                    Err(Fault::error(WfError::new(WAIT_TIMEOUT, message)))
-                }
-            });
+            return Poll::Ready(this.timed_out());
         }
         Poll::Pending
     }

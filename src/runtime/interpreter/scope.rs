@@ -51,7 +51,10 @@ impl Locals {
     }
 
     fn overlays(&self) -> Vec<&Mutex<Map<String, Json>>> {
-        let mut all: Vec<_> = self.ancestors().filter_map(|l| l.overlay.as_ref()).collect();
+        let mut all: Vec<_> = self
+            .ancestors()
+            .filter_map(|l| l.overlay.as_ref())
+            .collect();
         all.reverse();
         all
     }
@@ -138,7 +141,8 @@ impl Cx {
     /// A `foreach` iteration: the loop variable, the iteration number, and an overlay holding
     /// the body's step ids (null until they run).
     pub fn iteration(&self, var: &str, item: Json, index: u64, body_ids: &[String]) -> Cx {
-        let overlay: Map<String, Json> = body_ids.iter().map(|id| (id.clone(), Json::Null)).collect();
+        let overlay: Map<String, Json> =
+            body_ids.iter().map(|id| (id.clone(), Json::Null)).collect();
         self.child(Locals {
             binding: Some((var.to_string(), item)),
             overlay: Some(Mutex::new(overlay)),
@@ -176,17 +180,20 @@ impl Cx {
         }
         let mut st = self.sh.st();
         let result = self.with_env(&mut st, |env, host| eval_value(value, env, host));
-        result.map_err(|(e, expr)| self.expression_error(site, &expr, &e.message))
+        result.map_err(|e| self.expression_error(site, &e))
     }
 
     /// Evaluates a condition; anything but a boolean is an expression error.
     pub fn eval_bool(&self, value: &Value, site: Site<'_>) -> Result<bool, Fault> {
         match self.eval(value, site)? {
             Json::Bool(b) => Ok(b),
-            other => Err(self.error(site, &format!(
-                "condition must be a boolean, got {}",
-                crate::jsonschema::type_name(&other)
-            ))),
+            other => Err(self.error(
+                site,
+                &format!(
+                    "condition must be a boolean, got {}",
+                    crate::jsonschema::type_name(&other)
+                ),
+            )),
         }
     }
 
@@ -197,7 +204,8 @@ impl Cx {
         f: impl FnOnce(&Env<'_>, &RunHost<'_>) -> R,
     ) -> R {
         let overlays = self.locals.overlays();
-        let mut guards: Vec<MutexGuard<'_, Map<String, Json>>> = overlays.iter().map(|m| lock(m)).collect();
+        let mut guards: Vec<MutexGuard<'_, Map<String, Json>>> =
+            overlays.iter().map(|m| lock(m)).collect();
         for guard in guards.iter_mut() {
             swap_overlay(&mut st.steps, guard);
         }
@@ -217,8 +225,13 @@ impl Cx {
     }
 
     /// An `ExpressionError` naming the site and the expression.
-    pub fn expression_error(&self, site: Site<'_>, expr: &Expr, message: &str) -> Fault {
-        let text = format!("{}: `{expr}`: {message}", site.describe(&self.sh.program));
+    pub fn expression_error(&self, site: Site<'_>, failure: &EvalFailure) -> Fault {
+        let text = format!(
+            "{}: `{}`: {}",
+            site.describe(&self.sh.program),
+            failure.expr,
+            failure.message
+        );
         Fault::error(WfError::new(EXPRESSION_ERROR, text).non_retryable())
     }
 
@@ -233,10 +246,9 @@ impl Cx {
 fn swap_overlay(steps: &mut Json, overlay: &mut Map<String, Json>) {
     let Json::Object(steps) = steps else { return };
     for (id, value) in overlay.iter_mut() {
-        match steps.get_mut(id) {
-            Some(slot) => std::mem::swap(slot, value),
-            // Every id is pre-declared in `steps` at start; an unknown one stays local.
-            None => {}
+        // Every id is pre-declared in `steps` at start; an unknown one stays local.
+        if let Some(slot) = steps.get_mut(id) {
+            std::mem::swap(slot, value);
         }
     }
 }
@@ -297,15 +309,20 @@ impl Host for RunHost<'_> {
     }
 }
 
+/// A failed evaluation: the expression (canonical text) and what went wrong.
+pub struct EvalFailure {
+    pub expr: String,
+    pub message: String,
+}
+
 /// Evaluates a value slot; on error, the failing expression with its error.
-pub fn eval_value(
-    value: &Value,
-    env: &dyn Bindings,
-    host: &dyn Host,
-) -> Result<Json, (expr::EvalError, Expr)> {
+pub fn eval_value(value: &Value, env: &dyn Bindings, host: &dyn Host) -> Result<Json, EvalFailure> {
     let run = |e: &Expr| {
         let mut budget = Budget::default();
-        expr::eval(e, env, host, &mut budget).map_err(|err| (err, e.clone()))
+        expr::eval(e, env, host, &mut budget).map_err(|err| EvalFailure {
+            expr: e.to_string(),
+            message: err.message,
+        })
     };
     match value {
         Value::Literal(v) => Ok(v.clone()),

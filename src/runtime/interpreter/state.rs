@@ -79,6 +79,8 @@ pub struct State {
     /// `now_ms` as `now()` returns it (RFC 3339), formatted once per activation.
     pub now_text: String,
     pub history_length: u32,
+    /// The server suggests continuing as new (history size or count near its limits).
+    pub continue_as_new_suggested: bool,
     pub seed: u64,
     pub uuid_counter: u64,
     pub next_activity_seq: u32,
@@ -121,6 +123,7 @@ impl State {
             now_ms: 0,
             now_text: super::time::format_rfc3339(0),
             history_length: 0,
+            continue_as_new_suggested: false,
             seed: 0,
             uuid_counter: 0,
             next_activity_seq: 1,
@@ -223,7 +226,6 @@ impl Shared {
     pub fn tick(&self) -> u64 {
         self.clock.fetch_add(1, Ordering::Relaxed) + 1
     }
-
 }
 
 /// A splitmix64 step: the run's deterministic random source for `uuid()`.

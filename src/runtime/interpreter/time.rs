@@ -28,7 +28,9 @@ pub fn parse_rfc3339(text: &str) -> Result<Millis, String> {
     let num = |range: std::ops::Range<usize>| -> Result<i64, String> {
         let part = s.get(range).ok_or_else(bad)?;
         if part.iter().all(u8::is_ascii_digit) {
-            Ok(part.iter().fold(0i64, |acc, b| acc * 10 + i64::from(b - b'0')))
+            Ok(part
+                .iter()
+                .fold(0i64, |acc, b| acc * 10 + i64::from(b - b'0')))
         } else {
             Err(bad())
         }
@@ -131,7 +133,10 @@ mod tests {
         for ms in [0, 951_782_400_123, 1_714_564_800_000, -86_400_000] {
             assert_eq!(parse_rfc3339(&format_rfc3339(ms)), Ok(ms));
         }
-        assert_eq!(format_rfc3339(1_714_564_800_000), "2024-05-01T12:00:00.000Z");
+        assert_eq!(
+            format_rfc3339(1_714_564_800_000),
+            "2024-05-01T12:00:00.000Z"
+        );
     }
 
     #[test]
@@ -140,10 +145,7 @@ mod tests {
             parse_rfc3339("2024-05-01T14:00:00.5+02:00"),
             Ok(1_714_564_800_500)
         );
-        assert_eq!(
-            parse_rfc3339("2024-02-29T00:00:00Z"),
-            Ok(1_709_164_800_000)
-        );
+        assert_eq!(parse_rfc3339("2024-02-29T00:00:00Z"), Ok(1_709_164_800_000));
         assert!(parse_rfc3339("2023-02-29T00:00:00Z").is_err());
         assert!(parse_rfc3339("tomorrow").is_err());
         assert!(parse_rfc3339("2024-05-01T12:00:00").is_err());

@@ -45,7 +45,9 @@ pub enum ReplayError {
     #[error("{source_name}: not a Temporal history: {reason}")]
     Parse { source_name: String, reason: String },
     /// A history without its WorkflowExecutionStarted event (cut from the middle).
-    #[error("{source_name}: the history does not start with WorkflowExecutionStarted; export the whole history")]
+    #[error(
+        "{source_name}: the history does not start with WorkflowExecutionStarted; export the whole history"
+    )]
     NoStart { source_name: String },
     /// `--workflow-id` of a run the server does not know.
     #[error("cannot fetch the history of `{workflow_id}`: {reason}")]
@@ -262,12 +264,14 @@ pub async fn replay(
             if let Some(Job::RemoveFromCache(evict)) = &job.variant {
                 let failed = matches!(
                     EvictionReason::try_from(evict.reason),
-                    Ok(EvictionReason::Nondeterminism | EvictionReason::LangFail | EvictionReason::Fatal)
+                    Ok(EvictionReason::Nondeterminism
+                        | EvictionReason::LangFail
+                        | EvictionReason::Fatal)
                 );
                 if failed {
                     failures
                         .entry(activation.run_id.clone())
-                        .or_insert_with(|| evict.message.clone());
+                        .or_insert_with(|| core_message(&evict.message));
                 }
             }
         }
@@ -281,7 +285,9 @@ pub async fn replay(
                 .as_ref()
                 .map(|f| f.message.clone())
                 .unwrap_or_default();
-            failures.entry(activation.run_id.clone()).or_insert(message);
+            failures
+                .entry(activation.run_id.clone())
+                .or_insert_with(|| core_message(&message));
         }
         worker
             .complete_workflow_activation(completion)
@@ -303,6 +309,21 @@ pub async fn replay(
             workflow_type: h.workflow_type,
         })
         .collect())
+}
+
+/// Core reports nondeterminism as the `Debug` text of a failed completion; the useful part is
+/// its inner message (`[TMPRL1100] Nondeterminism error: … HistoryEvent(id: 8, TimerStarted)`).
+fn core_message(text: &str) -> String {
+    const START: &str = "message: \"";
+    let Some(at) = text.find(START) else {
+        return text.to_owned();
+    };
+    let rest = &text[at + START.len()..];
+    let end = rest
+        .find("\", source:")
+        .or_else(|| rest.find('"'))
+        .unwrap_or(rest.len());
+    rest[..end].replace("\\\"", "\"")
 }
 
 #[cfg(test)]
@@ -337,10 +358,8 @@ mod tests {
         else {
             panic!("first event is not the start");
         };
-        let input = crate::runtime::payload::decode_args(
-            &started.input.as_ref().unwrap().payloads,
-        )
-        .unwrap();
+        let input = crate::runtime::payload::decode_args(&started.input.as_ref().unwrap().payloads)
+            .unwrap();
         assert_eq!(input, serde_json::json!({"n": 0}));
     }
 
@@ -351,14 +370,29 @@ mod tests {
         let recorded = parse_history("r.json", &response.to_string()).unwrap();
         assert_eq!(recorded.history.events.len(), 2);
         let list = value["events"].to_string();
-        assert_eq!(parse_history("l.json", &list).unwrap().history.events.len(), 2);
+        assert_eq!(
+            parse_history("l.json", &list).unwrap().history.events.len(),
+            2
+        );
+    }
+
+    #[test]
+    fn core_messages_are_unwrapped() {
+        let raw = r#"Workflow activation completion failed: Failure { failure: Some(Failure { message: "[TMPRL1100] Nondeterminism error: Activity machine does not handle this event: HistoryEvent(id: 8, TimerStarted)", source: "", stack_trace: "" }) }"#;
+        assert_eq!(
+            core_message(raw),
+            "[TMPRL1100] Nondeterminism error: Activity machine does not handle this event: HistoryEvent(id: 8, TimerStarted)"
+        );
+        assert_eq!(core_message("plain"), "plain");
     }
 
     #[test]
     fn rejects_non_histories_by_name() {
         let err = parse_history("x.json", "{").unwrap_err().to_string();
         assert!(err.starts_with("x.json: not a Temporal history"), "{err}");
-        let err = parse_history("y.json", r#"{"events": []}"#).unwrap_err().to_string();
+        let err = parse_history("y.json", r#"{"events": []}"#)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("WorkflowExecutionStarted"), "{err}");
         let err = parse_history("z.json", r#"{"events": [{"eventId": "x"}]}"#)
             .unwrap_err()

@@ -24,7 +24,12 @@ use crate::runtime::activity::{
 use crate::runtime::payload;
 
 /// Polls activity tasks until core reports shutdown, then waits for the running ones.
-pub async fn serve(worker: Arc<Worker>, registry: Registry, payload_limit: usize) -> Result<(), PollError> {
+pub async fn serve(
+    worker: Arc<Worker>,
+    registry: Registry,
+    payload_limit: usize,
+    observer: crate::runtime::metrics::Observer,
+) -> Result<(), PollError> {
     let running: Arc<Mutex<HashMap<Vec<u8>, Canceller>>> = Arc::default();
     let mut tasks = JoinSet::new();
     let result = loop {
@@ -34,14 +39,27 @@ pub async fn serve(worker: Arc<Worker>, registry: Registry, payload_limit: usize
             Err(e) => break Err(e),
         };
         while tasks.try_join_next().is_some() {}
-        let ActivityTask { task_token, variant } = task;
+        let ActivityTask {
+            task_token,
+            variant,
+        } = task;
         match variant {
             Some(activity_task::Variant::Start(start)) => {
+                let note = observer.activity(&worker.get_config().task_queue, &start);
                 let worker = Arc::downgrade(&worker);
                 let registry = registry.clone();
                 let running = running.clone();
                 tasks.spawn(async move {
-                    let result = execute(&worker, &registry, &running, task_token.clone(), start, payload_limit).await;
+                    let result = note
+                        .run(execute(
+                            &worker,
+                            &registry,
+                            &running,
+                            task_token.clone(),
+                            start,
+                            payload_limit,
+                        ))
+                        .await;
                     if let Ok(mut running) = running.lock() {
                         running.remove(&task_token);
                     }
@@ -109,8 +127,11 @@ async fn execute(
         Ok(input) => input,
         Err(e) => {
             return failure(
-                ActivityError::new(INVALID_INPUT, format!("input of activity `{activity_type}`: {e}"))
-                    .non_retryable(),
+                ActivityError::new(
+                    INVALID_INPUT,
+                    format!("input of activity `{activity_type}`: {e}"),
+                )
+                .non_retryable(),
             );
         }
     };
@@ -135,6 +156,17 @@ async fn execute(
             }
             ActivityExecutionResult::ok(encoded)
         }
+        // Stopped by a worker shutdown: a retryable failure, so another worker runs it again
+        // (a cancellation would end it for good).
+        Err(e)
+            if cancelled.cancel_reason() == Some(CancelReason::WorkerShutdown)
+                && (e.is_cancelled() || !e.non_retryable) =>
+        {
+            failure(ActivityError::new(
+                "WorkerShutdown",
+                format!("the worker shut down before activity `{activity_type}` finished"),
+            ))
+        }
         Err(e) if e.is_cancelled() || (cancelled.is_cancelled() && !e.non_retryable) => {
             ActivityExecutionResult::cancel_from_details(None)
         }
@@ -153,13 +185,15 @@ async fn execute(
 pub fn to_failure(e: ActivityError) -> Failure {
     Failure {
         message: e.message,
-        failure_info: Some(FailureInfo::ApplicationFailureInfo(ApplicationFailureInfo {
-            r#type: e.error_type,
-            non_retryable: e.non_retryable,
-            details: e.details.as_ref().map(|d| payload::encode_payloads([d])),
-            next_retry_delay: e.next_retry_delay.and_then(|d| d.try_into().ok()),
-            ..Default::default()
-        })),
+        failure_info: Some(FailureInfo::ApplicationFailureInfo(
+            ApplicationFailureInfo {
+                r#type: e.error_type,
+                non_retryable: e.non_retryable,
+                details: e.details.as_deref().map(|d| payload::encode_payloads([d])),
+                next_retry_delay: e.next_retry_delay.and_then(|d| d.try_into().ok()),
+                ..Default::default()
+            },
+        )),
         ..Default::default()
     }
 }

@@ -38,6 +38,10 @@ pub struct WorkerOptions {
     pub only_task_queue: Option<String>,
     /// Shown in the server's poller list; empty = `stave@HOST:PID`.
     pub identity: String,
+    /// Activities per second each core worker starts at most (core's per-worker limit).
+    pub worker_activities_per_second: Option<f64>,
+    /// Metrics, readiness and log spans (`stave worker --metrics-addr …`).
+    pub observer: crate::runtime::metrics::Observer,
 }
 
 impl Default for WorkerOptions {
@@ -47,6 +51,8 @@ impl Default for WorkerOptions {
             graceful_shutdown: Duration::from_secs(30),
             only_task_queue: None,
             identity: String::new(),
+            worker_activities_per_second: None,
+            observer: crate::runtime::metrics::Observer::default(),
         }
     }
 }
@@ -172,6 +178,7 @@ pub fn worker_config(
         .activity_task_poller_behavior(PollerBehavior::SimpleMaximum(5))
         .graceful_shutdown_period(options.graceful_shutdown)
         .maybe_max_task_queue_activities_per_second(queue.rate_limit)
+        .maybe_max_worker_activities_per_second(options.worker_activities_per_second)
         .maybe_client_identity_override(
             (!options.identity.is_empty()).then(|| options.identity.clone()),
         );
@@ -200,8 +207,11 @@ pub async fn run(
             store.record(workflow)?;
         }
     }
-    let runtime = CoreRuntime::new_assume_tokio(RuntimeOptions::default())
+    let mut runtime = CoreRuntime::new_assume_tokio(RuntimeOptions::default())
         .map_err(|e| WorkerError::Runtime(e.to_string()))?;
+    if let Some(meter) = options.observer.core_meter() {
+        runtime.telemetry_mut().attach_late_init_metrics(meter);
+    }
     let mut started: Vec<(String, Arc<Worker>)> = Vec::new();
     let mut loops: JoinSet<Result<(), WorkerError>> = JoinSet::new();
     for plan in &plans {
@@ -224,8 +234,9 @@ pub async fn run(
             state.set_payload_limit(limit);
             let worker = worker.clone();
             let task_queue = task_queue.clone();
+            let observer = options.observer.clone();
             loops.spawn(async move {
-                serve_workflows(worker, state)
+                serve_workflows(worker, state, observer, task_queue.clone())
                     .await
                     .map_err(|e| poll_error(&task_queue, e))
             });
@@ -234,8 +245,9 @@ pub async fn run(
             let worker = worker.clone();
             let registry = registry.clone();
             let task_queue = task_queue.clone();
+            let observer = options.observer.clone();
             loops.spawn(async move {
-                activities::serve(worker, registry, limit)
+                activities::serve(worker, registry, limit, observer)
                     .await
                     .map_err(|e| poll_error(&task_queue, e))
             });
@@ -247,6 +259,7 @@ pub async fn run(
             activities = plan.activities,
             "worker polling"
         );
+        options.observer.polling(&task_queue);
         started.push((task_queue, worker));
     }
 
@@ -258,6 +271,7 @@ pub async fn run(
             first_error = ended.ok().and_then(Result::err);
         }
     }
+    options.observer.stopping();
     for (_, worker) in &started {
         worker.initiate_shutdown();
     }
@@ -294,7 +308,12 @@ fn poll_error(task_queue: &str, e: PollError) -> WorkerError {
 
 /// The activation loop of one core worker: one poll at a time, completions in their own tasks
 /// (a completion may wait on the server), until core reports `ShutDown`.
-async fn serve_workflows(worker: Arc<Worker>, mut state: Workflows) -> Result<(), PollError> {
+async fn serve_workflows(
+    worker: Arc<Worker>,
+    mut state: Workflows,
+    observer: crate::runtime::metrics::Observer,
+    task_queue: String,
+) -> Result<(), PollError> {
     let mut completions = JoinSet::new();
     let result = loop {
         let activation = match worker.poll_workflow_activation().await {
@@ -302,11 +321,12 @@ async fn serve_workflows(worker: Arc<Worker>, mut state: Workflows) -> Result<()
             Err(PollError::ShutDown) => break Ok(()),
             Err(e) => break Err(e),
         };
-        let completion = state.activate(&activation);
+        let (completion, note) = observer.activate(&task_queue, &mut state, &activation);
         let worker = worker.clone();
         completions.spawn(async move {
-            if let Err(e) = worker.complete_workflow_activation(completion).await {
-                tracing::error!("cannot complete a workflow activation: {e}");
+            match worker.complete_workflow_activation(completion).await {
+                Ok(()) => note.accepted(),
+                Err(e) => tracing::error!("cannot complete a workflow activation: {e}"),
             }
         });
         while completions.try_join_next().is_some() {}

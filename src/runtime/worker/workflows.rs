@@ -71,10 +71,7 @@ impl Workflows {
     ) -> Workflows {
         Workflows {
             task_queue: task_queue.into(),
-            current: current
-                .into_iter()
-                .map(|w| (w.name.clone(), w))
-                .collect(),
+            current: current.into_iter().map(|w| (w.name.clone(), w)).collect(),
             store,
             runs: HashMap::new(),
             payload_limit: DEFAULT_PAYLOAD_LIMIT,
@@ -154,7 +151,10 @@ impl Workflows {
 
     /// Creates the state of a run seen for the first time: finds its pin, its program, and the
     /// commands that record the pin. Err is a workflow-task failure message.
-    fn start(&self, activation: &WorkflowActivation) -> Result<(Cached, Vec<WorkflowCommand>), String> {
+    fn start(
+        &self,
+        activation: &WorkflowActivation,
+    ) -> Result<(Cached, Vec<WorkflowCommand>), String> {
         let init = activation
             .jobs
             .iter()
@@ -246,7 +246,11 @@ impl Workflows {
     /// query; anything else fails the workflow with `PayloadTooLarge`, instead of a workflow
     /// task the server would reject again on every retry. Deterministic: replay makes the same
     /// replacement.
-    fn guard_sizes(&self, workflow_type: &str, commands: Vec<WorkflowCommand>) -> Vec<WorkflowCommand> {
+    fn guard_sizes(
+        &self,
+        workflow_type: &str,
+        commands: Vec<WorkflowCommand>,
+    ) -> Vec<WorkflowCommand> {
         let limit = self.payload_limit;
         let mut out = Vec::with_capacity(commands.len());
         for cmd in commands {
@@ -275,11 +279,13 @@ impl Workflows {
             // Keep what was issued before (the version marker), drop the rest, fail the run.
             let failure = Failure {
                 message,
-                failure_info: Some(FailureInfo::ApplicationFailureInfo(ApplicationFailureInfo {
-                    r#type: PAYLOAD_TOO_LARGE.to_owned(),
-                    non_retryable: true,
-                    ..Default::default()
-                })),
+                failure_info: Some(FailureInfo::ApplicationFailureInfo(
+                    ApplicationFailureInfo {
+                        r#type: PAYLOAD_TOO_LARGE.to_owned(),
+                        non_retryable: true,
+                        ..Default::default()
+                    },
+                )),
                 ..Default::default()
             };
             out.retain(|c: &WorkflowCommand| {
@@ -288,9 +294,11 @@ impl Workflows {
                     Some(Command::SetPatchMarker(_)) | Some(Command::ModifyWorkflowProperties(_))
                 )
             });
-            out.push(command(Command::FailWorkflowExecution(FailWorkflowExecution {
-                failure: Some(failure),
-            })));
+            out.push(command(Command::FailWorkflowExecution(
+                FailWorkflowExecution {
+                    failure: Some(failure),
+                },
+            )));
             return out;
         }
         out
@@ -306,9 +314,9 @@ impl Workflows {
             if let Some(Command::ContinueAsNewWorkflowExecution(can)) = &mut cmd.variant
                 && (can.workflow_type.is_empty() || can.workflow_type == cached.workflow_type)
             {
-                can.memo
-                    .entry(MEMO_KEY.to_owned())
-                    .or_insert_with(|| payload::encode(&serde_json::Value::String(cached.pin.to_string())));
+                can.memo.entry(MEMO_KEY.to_owned()).or_insert_with(|| {
+                    payload::encode(&serde_json::Value::String(cached.pin.to_string()))
+                });
             }
         }
         commands
@@ -355,7 +363,10 @@ fn successful(run_id: String, commands: Vec<WorkflowCommand>) -> WorkflowActivat
 fn describe_command(variant: Option<&Command>) -> String {
     match variant {
         Some(Command::ScheduleActivity(a)) => {
-            format!("the input of activity `{}` (id `{}`)", a.activity_type, a.activity_id)
+            format!(
+                "the input of activity `{}` (id `{}`)",
+                a.activity_type, a.activity_id
+            )
         }
         Some(Command::CompleteWorkflowExecution(_)) => "the workflow output".to_owned(),
         Some(Command::FailWorkflowExecution(_)) => "the workflow's failure".to_owned(),
@@ -375,4 +386,213 @@ fn describe_command(variant: Option<&Command>) -> String {
 
 fn mib(bytes: usize) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::versions::tests::workflow;
+    use serde_json::json;
+    use temporalio_common::protos::coresdk::workflow_activation::{
+        NotifyHasPatch, RemoveFromCache, WorkflowActivationJob,
+    };
+
+    fn activation(run_id: &str, replaying: bool, jobs: Vec<Job>) -> WorkflowActivation {
+        WorkflowActivation {
+            run_id: run_id.into(),
+            is_replaying: replaying,
+            jobs: jobs
+                .into_iter()
+                .map(|v| WorkflowActivationJob { variant: Some(v) })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn init(workflow_type: &str, memo: Option<&str>) -> Job {
+        Job::InitializeWorkflow(InitializeWorkflow {
+            workflow_type: workflow_type.into(),
+            workflow_id: "wf-1".into(),
+            arguments: vec![payload::encode(&json!({"n": 1}))],
+            memo: memo.map(|m| {
+                let mut memo = Memo::default();
+                memo.fields
+                    .insert(MEMO_KEY.into(), payload::encode(&json!(m)));
+                memo
+            }),
+            ..Default::default()
+        })
+    }
+
+    fn commands(completion: &WorkflowActivationCompletion) -> Vec<Command> {
+        match &completion.status {
+            Some(workflow_activation_completion::Status::Successful(s)) => s
+                .commands
+                .iter()
+                .filter_map(|c| c.variant.clone())
+                .collect(),
+            other => panic!("not successful: {other:?}"),
+        }
+    }
+
+    fn failure(completion: &WorkflowActivationCompletion) -> String {
+        match &completion.status {
+            Some(workflow_activation_completion::Status::Failed(f)) => f
+                .failure
+                .as_ref()
+                .map(|f| f.message.clone())
+                .unwrap_or_default(),
+            other => panic!("not a task failure: {other:?}"),
+        }
+    }
+
+    fn output(cmds: &[Command]) -> serde_json::Value {
+        cmds.iter()
+            .find_map(|c| match c {
+                Command::CompleteWorkflowExecution(done) => {
+                    Some(payload::decode_opt(done.result.as_ref()).unwrap())
+                }
+                _ => None,
+            })
+            .expect("the run completes")
+    }
+
+    fn served(dir: &std::path::Path, current: &Arc<Workflow>) -> Workflows {
+        let store = Arc::new(VersionStore::new(dir));
+        store.record(current).unwrap();
+        Workflows::new("tq", [current.clone()], store)
+    }
+
+    #[test]
+    fn a_new_run_records_its_pin_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let v1 = workflow("greet", "v1");
+        let mut wf = served(dir.path(), &v1);
+        let done = wf.activate(&activation("r1", false, vec![init("greet", None)]));
+        let cmds = commands(&done);
+        let Command::SetPatchMarker(marker) = &cmds[0] else {
+            panic!("first command is not the version marker: {cmds:?}");
+        };
+        assert_eq!(marker.patch_id, Pin::of(&v1).patch_id());
+        assert!(matches!(cmds[1], Command::ModifyWorkflowProperties(_)));
+        assert_eq!(output(&cmds), json!("v1"));
+        assert_eq!(wf.status("r1").map(|(pin, _)| pin), Some(Pin::of(&v1)));
+    }
+
+    #[test]
+    fn a_start_memo_pin_is_not_upserted_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let v1 = workflow("greet", "v1");
+        let mut wf = served(dir.path(), &v1);
+        let done = wf.activate(&activation(
+            "r1",
+            false,
+            vec![init("greet", Some(&v1.hash))],
+        ));
+        let cmds = commands(&done);
+        assert!(matches!(cmds[0], Command::SetPatchMarker(_)));
+        assert!(
+            !cmds
+                .iter()
+                .any(|c| matches!(c, Command::ModifyWorkflowProperties(_)))
+        );
+    }
+
+    #[test]
+    fn a_replayed_run_keeps_the_version_it_started_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let v1 = workflow("greet", "v1");
+        served(dir.path(), &v1);
+        // The file changed: the worker now serves v2, the store still has v1.
+        let v2 = workflow("greet", "v2");
+        let mut wf = served(dir.path(), &v2);
+        let patch = Job::NotifyHasPatch(NotifyHasPatch {
+            patch_id: Pin::of(&v1).patch_id(),
+        });
+        let done = wf.activate(&activation("r1", true, vec![init("greet", None), patch]));
+        let cmds = commands(&done);
+        assert_eq!(output(&cmds), json!("v1"));
+        // A new run takes the current definition.
+        let done = wf.activate(&activation("r2", false, vec![init("greet", None)]));
+        assert_eq!(output(&commands(&done)), json!("v2"));
+        // Asked to ignore pins (replay --current), the old run gets v2 but records v1.
+        wf.set_program_choice(ProgramChoice::Current);
+        let patch = Job::NotifyHasPatch(NotifyHasPatch {
+            patch_id: Pin::of(&v1).patch_id(),
+        });
+        let done = wf.activate(&activation("r3", true, vec![init("greet", None), patch]));
+        let cmds = commands(&done);
+        assert_eq!(output(&cmds), json!("v2"));
+        assert!(
+            matches!(&cmds[0], Command::SetPatchMarker(m) if m.patch_id == Pin::of(&v1).patch_id())
+        );
+    }
+
+    #[test]
+    fn a_missing_version_fails_the_task_not_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let v2 = workflow("greet", "v2");
+        let mut wf = served(dir.path(), &v2);
+        let lost = workflow("greet", "lost");
+        let patch = Job::NotifyHasPatch(NotifyHasPatch {
+            patch_id: Pin::of(&lost).patch_id(),
+        });
+        let done = wf.activate(&activation("r1", true, vec![init("greet", None), patch]));
+        let message = failure(&done);
+        assert!(message.contains(Pin::of(&lost).short()), "{message}");
+        assert_eq!(wf.cached(), 0);
+    }
+
+    #[test]
+    fn an_unknown_type_fails_the_task_and_names_what_is_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut wf = served(dir.path(), &workflow("greet", "v1"));
+        let message = failure(&wf.activate(&activation("r1", false, vec![init("gret", None)])));
+        assert!(message.contains("`gret` is not defined"), "{message}");
+        assert!(message.contains("served here: greet"), "{message}");
+    }
+
+    #[test]
+    fn eviction_completes_empty_and_forgets_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut wf = served(dir.path(), &workflow("greet", "v1"));
+        wf.activate(&activation("r1", false, vec![init("greet", None)]));
+        assert_eq!(wf.cached(), 1);
+        let evict = Job::RemoveFromCache(RemoveFromCache::default());
+        let done = wf.activate(&activation("r1", false, vec![evict]));
+        assert!(commands(&done).is_empty());
+        assert_eq!(wf.cached(), 0);
+    }
+
+    #[test]
+    fn a_replay_without_the_marker_does_not_add_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut wf = served(dir.path(), &workflow("greet", "v1"));
+        let done = wf.activate(&activation("r1", true, vec![init("greet", None)]));
+        let cmds = commands(&done);
+        assert!(!cmds.iter().any(|c| matches!(c, Command::SetPatchMarker(_))));
+    }
+
+    #[test]
+    fn an_oversized_output_fails_the_run_instead_of_every_task() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = workflow("big", &"x".repeat(4000));
+        let mut wf = served(dir.path(), &big);
+        wf.set_payload_limit(1000);
+        let cmds = commands(&wf.activate(&activation("r1", false, vec![init("big", None)])));
+        let Some(Command::FailWorkflowExecution(fail)) = cmds.last() else {
+            panic!("the run is not failed: {cmds:?}");
+        };
+        let failure = fail.failure.as_ref().unwrap();
+        assert!(
+            failure.message.contains("the workflow output"),
+            "{}",
+            failure.message
+        );
+        assert!(matches!(
+            &failure.failure_info,
+            Some(FailureInfo::ApplicationFailureInfo(info)) if info.r#type == PAYLOAD_TOO_LARGE && info.non_retryable
+        ));
+        assert!(matches!(cmds[0], Command::SetPatchMarker(_)));
+    }
 }

@@ -8,14 +8,70 @@ use pest::error::{Error, ErrorVariant, InputLocation};
 
 /// Every keyword of the text form, for "did you mean" hints.
 pub const KEYWORDS: &[&str] = &[
-    "stave", "workflow", "on", "queue", "task_queue", "timeout", "schedule_to_close",
-    "schedule_to_start", "heartbeat", "retry", "max_attempts", "initial_interval", "backoff",
-    "max_interval", "non_retryable", "summary", "args", "compensate", "description", "input",
-    "schema", "var", "defaults", "signal", "query", "search_attributes", "memo",
-    "continue_as_new_after", "output", "schedule", "cron", "every", "timezone", "overlap", "paused",
-    "step", "when", "if", "else", "block", "switch", "case", "default", "parallel", "race", "for",
-    "in", "concurrency", "while", "max_iterations", "wait", "until", "on_timeout", "sleep", "set",
-    "try", "catch", "as", "fail", "message", "details", "return", "rethrow", "workflow_id",
+    "stave",
+    "workflow",
+    "on",
+    "queue",
+    "task_queue",
+    "timeout",
+    "schedule_to_close",
+    "schedule_to_start",
+    "heartbeat",
+    "retry",
+    "max_attempts",
+    "initial_interval",
+    "backoff",
+    "max_interval",
+    "non_retryable",
+    "summary",
+    "args",
+    "compensate",
+    "description",
+    "input",
+    "schema",
+    "var",
+    "defaults",
+    "signal",
+    "query",
+    "search_attributes",
+    "memo",
+    "continue_as_new_after",
+    "output",
+    "schedule",
+    "cron",
+    "every",
+    "timezone",
+    "overlap",
+    "paused",
+    "step",
+    "when",
+    "if",
+    "else",
+    "block",
+    "switch",
+    "case",
+    "default",
+    "parallel",
+    "race",
+    "for",
+    "in",
+    "concurrency",
+    "while",
+    "max_iterations",
+    "wait",
+    "until",
+    "on_timeout",
+    "sleep",
+    "set",
+    "try",
+    "catch",
+    "as",
+    "fail",
+    "message",
+    "details",
+    "return",
+    "rethrow",
+    "workflow_id",
     "parent_close",
 ];
 
@@ -28,9 +84,14 @@ pub fn describe_rule(rule: Rule) -> &'static str {
         Rule::COMMENT => "a comment",
         Rule::ident_char => "a letter, digit or `_`",
         Rule::raw_prefix => "a raw string",
-        Rule::dq | Rule::sq | Rule::tdq | Rule::tsq | Rule::raw_dq | Rule::raw_sq | Rule::raw_tdq | Rule::raw_tsq => {
-            "a string in quotes"
-        }
+        Rule::dq
+        | Rule::sq
+        | Rule::tdq
+        | Rule::tsq
+        | Rule::raw_dq
+        | Rule::raw_sq
+        | Rule::raw_tdq
+        | Rule::raw_tsq => "a string in quotes",
         Rule::sep => "`;` or `,`",
         Rule::cel_or | Rule::cel_primary | Rule::cel_group | Rule::cel_inner => "an expression",
         Rule::cel_binop => "an operator",
@@ -39,7 +100,8 @@ pub fn describe_rule(rule: Rule) -> &'static str {
         Rule::cel_postfix => "`.field`, `[index]` or `(arguments)`",
         Rule::item => "a declaration or a step",
         Rule::json_value => "a JSON value",
-        Rule::guarded => "a step",
+        Rule::guarded | Rule::stmt_keyword => "a step",
+        Rule::stmt_word => "a step keyword",
         Rule::name => "a name",
         Rule::tname => "a name",
         Rule::int => "an integer",
@@ -125,14 +187,14 @@ pub fn describe_rule(rule: Rule) -> &'static str {
         Rule::kw_workflow_id => "`workflow_id`",
         Rule::kw_parent_close => "`parent_close`",
         Rule::cel => "an expression",
-        Rule::cel_operand => "an operand",
+        Rule::cel_operand => "an operand (a value, a name or `(…)`)",
         Rule::cel_comment => "a comment",
         Rule::value => "a value (an expression or a template)",
         Rule::data_map => "a map",
         Rule::data_entry => "a map entry `\"key\": value`",
         Rule::data_list => "a list",
         Rule::key => "a key",
-        Rule::file => "a workflow file",
+        Rule::file => "`workflow NAME { … }` (after `stave 1`, optionally)",
         Rule::version => "`stave 1`",
         Rule::workflow => "`workflow NAME { … }`",
         Rule::header_clause => "`on queue NAME` or `timeout DURATION`",
@@ -156,7 +218,9 @@ pub fn describe_rule(rule: Rule) -> &'static str {
         Rule::input_decl => "`input { … }`",
         Rule::schema_object => "`{ field: type … }`",
         Rule::schema_field => "a field `name: type` (`name?: type` when optional)",
-        Rule::schema_type => "a type (string, number, integer, boolean, list, map, any, `[T]` or `{ … }`)",
+        Rule::schema_type => {
+            "a type (string, number, integer, boolean, list, map, any, `[T]` or `{ … }`)"
+        }
         Rule::schema_list => "a list type `[T]`",
         Rule::json => "a JSON value",
         Rule::json_object => "a JSON object",
@@ -222,7 +286,12 @@ pub fn describe_rule(rule: Rule) -> &'static str {
 }
 
 /// The diagnostic for a failed parse.
-pub(super) fn syntax_error(file: FileId, text: &str, scanned: &Scanned, e: &Error<Rule>) -> Diagnostic {
+pub(super) fn syntax_error(
+    file: FileId,
+    text: &str,
+    scanned: &Scanned,
+    e: &Error<Rule>,
+) -> Diagnostic {
     let pos = match e.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
@@ -249,13 +318,55 @@ pub(super) fn syntax_error(file: FileId, text: &str, scanned: &Scanned, e: &Erro
         .label("after the workflow's closing `}`")
         .help("a file holds one workflow: move this inside the braces or delete it");
     }
+    // After a word at the start of a statement, only `=` or `(` could follow: the word
+    // itself is the problem (`tmeout 10s`, `sleep 5 mins`).
+    let positives: Vec<Rule> = positives
+        .into_iter()
+        .filter(|r| *r != Rule::cel_comment)
+        .collect();
+    let statement_start = positives.contains(&Rule::eq) && positives.contains(&Rule::call_input);
+    if statement_start
+        && positives.iter().all(|r| {
+            matches!(
+                r,
+                Rule::eq | Rule::call_input | Rule::lparen | Rule::args_clause
+            )
+        })
+        && let Some(d) = not_a_step(file, text, pos)
+    {
+        return d;
+    }
+    // After a keyword (`fail`, `compensate`, `when`), reading it as the start of an
+    // assignment or a call (`fail = 1`, `when(x)`) only confuses the message.
+    let after_keyword = previous_word(text, pos).is_some_and(|w| KEYWORDS.contains(&w));
+    let mut positives = positives;
+    if after_keyword {
+        let kept: Vec<Rule> = positives
+            .iter()
+            .copied()
+            .filter(|r| !matches!(r, Rule::eq | Rule::call_input))
+            .collect();
+        if !kept.is_empty() {
+            positives = kept;
+        }
+    }
+    // Tokens that would continue an expression (`?`, `(`, `[`) are noise next to a block's `{`.
+    if positives.contains(&Rule::lbrace) {
+        positives.retain(|r| !matches!(r, Rule::question | Rule::lparen | Rule::lbracket));
+    } else if positives.len() > 1 {
+        positives.retain(|r| *r != Rule::question);
+    }
     let mut expected: Vec<&str> = positives.iter().map(|r| describe_rule(*r)).collect();
     expected.sort_unstable();
     expected.dedup();
     let mut message = match expected.as_slice() {
         [] => format!("unexpected {}", found.words),
         [one] => format!("expected {one}, found {}", found.words),
-        [init @ .., last] => format!("expected {} or {last}, found {}", init.join(", "), found.words),
+        [init @ .., last] => format!(
+            "expected {} or {last}, found {}",
+            init.join(", "),
+            found.words
+        ),
     };
     if !negatives.is_empty() {
         let mut unexpected: Vec<&str> = negatives.iter().map(|r| describe_rule(*r)).collect();
@@ -278,16 +389,20 @@ fn unterminated(file: FileId, text: &str, scanned: &Scanned, pos: usize) -> Opti
     if let Some(q) = scanned.unterminated.filter(|q| *q <= pos) {
         let quote = &text[q..q + 1];
         return Some(
-            Diagnostic::new(Code::E061, Span::new(file, q, q + 1), "this string never ends")
-                .label("opened here")
-                .help(if quote == "`" {
-                    "close the template with a backquote".to_string()
-                } else {
-                    format!(
-                        "close it with {quote} on the same line, or use a triple-quoted string \
+            Diagnostic::new(
+                Code::E061,
+                Span::new(file, q, q + 1),
+                "this string never ends",
+            )
+            .label("opened here")
+            .help(if quote == "`" {
+                "close the template with a backquote".to_string()
+            } else {
+                format!(
+                    "close it with {quote} on the same line, or use a triple-quoted string \
                          ({quote}{quote}{quote}) for text over several lines"
-                    )
-                }),
+                )
+            }),
         );
     }
     if let Some((open, close)) = scanned.mismatched.filter(|(_, c)| *c <= pos) {
@@ -296,11 +411,17 @@ fn unterminated(file: FileId, text: &str, scanned: &Scanned, pos: usize) -> Opti
             Some(open) => Diagnostic::new(
                 Code::E061,
                 Span::new(file, close, close + 1),
-                format!("this `{closer}` does not close the `{}` before it", &text[open..open + 1]),
+                format!(
+                    "this `{closer}` does not close the `{}` before it",
+                    &text[open..open + 1]
+                ),
             )
             .label("wrong closing bracket")
             .with_label(Span::new(file, open, open + 1), "opened here")
-            .help(format!("close the `{}` first, or delete this `{closer}`", &text[open..open + 1])),
+            .help(format!(
+                "close the `{}` first, or delete this `{closer}`",
+                &text[open..open + 1]
+            )),
             None => Diagnostic::new(
                 Code::E061,
                 Span::new(file, close, close + 1),
@@ -327,7 +448,6 @@ fn unterminated(file: FileId, text: &str, scanned: &Scanned, pos: usize) -> Opti
                 format!("this `{bracket}` is never closed"),
             )
             .label("opened here")
-            .with_label(Span::new(file, text.len(), text.len()), "the file ends here")
             .help(format!("add the missing `{closer}`")),
         );
     }
@@ -342,6 +462,47 @@ fn only_comments_after(text: &str, scanned: &Scanned, pos: usize) -> bool {
         }
     }
     rest.iter().all(u8::is_ascii_whitespace)
+}
+
+/// The word that ends just before `pos` (whitespace skipped).
+fn previous_word(text: &str, pos: usize) -> Option<&str> {
+    let before = text[..pos].trim_end();
+    let start = before
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .map_or(0, |n| n + 1);
+    let word = &before[start..];
+    (!word.is_empty()).then_some(word)
+}
+
+/// `WORD` at the start of a statement is neither a keyword, an assignment nor a call.
+fn not_a_step(file: FileId, text: &str, pos: usize) -> Option<Diagnostic> {
+    let before = text[..pos].trim_end();
+    let start = before
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+        .map_or(0, |n| n + 1);
+    let word = &before[start..];
+    if word.is_empty() {
+        return None;
+    }
+    let previous = text[..start].trim_end();
+    let after_number = previous.ends_with(|c: char| c.is_ascii_digit());
+    let mut d = Diagnostic::new(
+        Code::E060,
+        Span::new(file, start, start + word.len()),
+        format!("`{word}` does not start a step"),
+    )
+    .label("not a step, an assignment or a call");
+    d.help = Some(if after_number {
+        "write a duration without spaces, such as `30s` or `5m`".to_string()
+    } else if let Some(hint) = did_you_mean(word, KEYWORDS.iter().copied()) {
+        hint
+    } else {
+        format!(
+            "a step starts with a keyword (`step`, `if`, `wait`, …); write `{word} = value` to \
+             assign a variable or `{word}(…)` to call an activity"
+        )
+    });
+    Some(d)
 }
 
 struct Found {
@@ -400,14 +561,21 @@ fn hint(text: &str, pos: usize) -> Option<String> {
             .map_or(text.len(), |n| at + n);
         &text[at..end]
     };
+    // A word followed by `.`, `(` or `[` is the start of an expression, not a misspelt keyword.
     let here = word_at(pos);
+    let here = if text[pos + here.len()..].starts_with(['.', '(', '[']) {
+        ""
+    } else {
+        here
+    };
     let before = text[..pos].trim_end();
     let start = before
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .map_or(0, |n| n + 1);
+        .char_indices()
+        .rfind(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
+        .map_or(0, |(n, c)| n + c.len_utf8());
     let previous = &before[start..];
     [here, previous]
         .into_iter()
-        .filter(|w| !w.is_empty() && !KEYWORDS.contains(w))
+        .filter(|w| w.len() >= 3 && !KEYWORDS.contains(w))
         .find_map(|w| did_you_mean(w, KEYWORDS.iter().copied()))
 }

@@ -19,12 +19,33 @@ type P<'i> = Pair<'i, Rule>;
 /// Words CEL reserves: a variable, step id or loop name spelt so could not be read back in an
 /// expression (`steps.if` does not parse).
 pub const RESERVED: &[&str] = &[
-    "true", "false", "null", "in", "as", "break", "const", "continue", "else", "for", "function",
-    "if", "import", "let", "loop", "package", "namespace", "return", "var", "void", "while",
+    "true",
+    "false",
+    "null",
+    "in",
+    "as",
+    "break",
+    "const",
+    "continue",
+    "else",
+    "for",
+    "function",
+    "if",
+    "import",
+    "let",
+    "loop",
+    "package",
+    "namespace",
+    "return",
+    "var",
+    "void",
+    "while",
 ];
 
 /// The types of the compact input form, and the JSON Schema each stands for.
-pub const SCHEMA_TYPES: &[&str] = &["string", "number", "integer", "boolean", "null", "list", "map", "any"];
+pub const SCHEMA_TYPES: &[&str] = &[
+    "string", "number", "integer", "boolean", "null", "list", "map", "any",
+];
 
 /// Lowers the `file` pair.
 pub(super) fn workflow_file(file: FileId, pair: P<'_>) -> (Option<Workflow>, Vec<Diagnostic>) {
@@ -142,9 +163,16 @@ fn parts(p: P<'_>) -> impl Iterator<Item = P<'_>> {
 }
 
 impl Lower {
+    /// The span of `p` without the whitespace and comments pest skipped at its end (before an
+    /// optional part that did not match): the end of its last token.
     fn span(&self, p: &P<'_>) -> Span {
-        let s = p.as_span();
-        Span::new(self.file, s.start(), s.end())
+        let mut end = p.as_span().end();
+        let mut last = p.clone().into_inner().last();
+        while let Some(child) = last {
+            end = child.as_span().end();
+            last = child.into_inner().last();
+        }
+        Span::new(self.file, p.as_span().start(), end)
     }
 
     fn name(&self, p: &P<'_>) -> Name {
@@ -190,9 +218,13 @@ impl Lower {
             Ok(i) => Some(Spanned::new(i, self.span(p))),
             Err(_) => {
                 self.diagnostics.push(
-                    Diagnostic::new(Code::E065, self.span(p), format!("`{}` is too large for an integer", p.as_str()))
-                        .label("out of range")
-                        .help("integers must lie between -9223372036854775808 and 9223372036854775807"),
+                    Diagnostic::new(
+                        Code::E065,
+                        self.span(p),
+                        format!("`{}` is too large for an integer", p.as_str()),
+                    )
+                    .label("out of range")
+                    .help("integers must lie between -9223372036854775808 and 9223372036854775807"),
                 );
                 None
             }
@@ -204,9 +236,13 @@ impl Lower {
             Ok(f) if f.is_finite() => Some(Spanned::new(f, self.span(p))),
             _ => {
                 self.diagnostics.push(
-                    Diagnostic::new(Code::E065, self.span(p), format!("`{}` is out of range for a number", p.as_str()))
-                        .label("out of range")
-                        .help("write a smaller number"),
+                    Diagnostic::new(
+                        Code::E065,
+                        self.span(p),
+                        format!("`{}` is out of range for a number", p.as_str()),
+                    )
+                    .label("out of range")
+                    .help("write a smaller number"),
                 );
                 None
             }
@@ -368,7 +404,8 @@ impl Lower {
             match c.as_rule() {
                 Rule::header_clause => {
                     let span = self.span(&c);
-                    let is_queue = c.clone().into_inner().next().map(|k| k.as_rule()) == Some(Rule::kw_on);
+                    let is_queue =
+                        c.clone().into_inner().next().map(|k| k.as_rule()) == Some(Rule::kw_on);
                     let Some(arg) = parts(c).next() else { continue };
                     if is_queue {
                         let q = Some(self.name(&arg));
@@ -405,10 +442,14 @@ impl Lower {
         for n in names {
             if let Some(first) = seen.iter().find(|s| s.value == n.value) {
                 self.diagnostics.push(
-                    Diagnostic::new(Code::E063, n.span, format!("{what} `{}` is declared twice", n.value))
-                        .label("declared again here")
-                        .with_label(first.span, "first declared here")
-                        .help("rename one of them, or delete one"),
+                    Diagnostic::new(
+                        Code::E063,
+                        n.span,
+                        format!("{what} `{}` is declared twice", n.value),
+                    )
+                    .label("declared again here")
+                    .with_label(first.span, "first declared here")
+                    .help("rename one of them, or delete one"),
                 );
             } else {
                 seen.push(n);
@@ -461,7 +502,9 @@ impl Lower {
                 for c in it {
                     match c.as_rule() {
                         Rule::signal_params => {
-                            params = parts(c).map(|p| self.binding(&p, "a signal parameter")).collect();
+                            params = parts(c)
+                                .map(|p| self.binding(&p, "a signal parameter"))
+                                .collect();
                         }
                         Rule::assignments => set = self.assignments(c),
                         _ => {}
@@ -495,7 +538,12 @@ impl Lower {
                     .next()
                     .and_then(|n| self.int(&n))
                     .map(|i| Spanned::new(i.value.max(0) as u64, i.span));
-                self.once(&mut w.continue_as_new_after, n, span, "`continue_as_new_after`");
+                self.once(
+                    &mut w.continue_as_new_after,
+                    n,
+                    span,
+                    "`continue_as_new_after`",
+                );
             }
             Rule::output_decl => {
                 let v = it.next().map(|v| self.value(v));
@@ -527,7 +575,11 @@ impl Lower {
         out
     }
 
-    fn schedule<'i>(&mut self, span: Span, mut it: impl Iterator<Item = P<'i>>) -> Option<Schedule> {
+    fn schedule<'i>(
+        &mut self,
+        span: Span,
+        mut it: impl Iterator<Item = P<'i>>,
+    ) -> Option<Schedule> {
         let id = self.name(&it.next()?);
         let mut s = Schedule {
             id,
@@ -583,9 +635,13 @@ impl Lower {
                 Ok(v) => Some(Spanned::new(v, span)),
                 Err(e) => {
                     self.diagnostics.push(
-                        Diagnostic::new(Code::E060, span, format!("the input schema is not valid JSON: {e}"))
-                            .label("not JSON")
-                            .help("write JSON: double-quoted strings, no trailing commas"),
+                        Diagnostic::new(
+                            Code::E060,
+                            span,
+                            format!("the input schema is not valid JSON: {e}"),
+                        )
+                        .label("not JSON")
+                        .help("write JSON: double-quoted strings, no trailing commas"),
                     );
                     None
                 }
@@ -598,7 +654,10 @@ impl Lower {
         let mut required = Vec::new();
         let mut properties = Map::new();
         for field in parts(p) {
-            let optional = field.clone().into_inner().any(|c| c.as_rule() == Rule::question);
+            let optional = field
+                .clone()
+                .into_inner()
+                .any(|c| c.as_rule() == Rule::question);
             let mut it = parts(field);
             let (Some(k), Some(t)) = (it.next(), it.next()) else {
                 continue;
@@ -630,7 +689,9 @@ impl Lower {
         match inner.as_rule() {
             Rule::schema_object => self.schema_object(inner),
             Rule::schema_list => {
-                let items = parts(inner).next().map_or(json!({}), |t| self.schema_type(t));
+                let items = parts(inner)
+                    .next()
+                    .map_or(json!({}), |t| self.schema_type(t));
                 json!({"type": "array", "items": items})
             }
             _ => match inner.as_str() {
@@ -645,13 +706,15 @@ impl Lower {
                         format!("`{other}` is not a type of the compact input form"),
                     )
                     .label("unknown type");
-                    d.help = Some(did_you_mean(other, SCHEMA_TYPES.iter().copied()).unwrap_or_else(|| {
-                        format!(
-                            "use one of {}, `[T]` for a list of T, `{{ … }}` for an object, or \
+                    d.help = Some(
+                        did_you_mean(other, SCHEMA_TYPES.iter().copied()).unwrap_or_else(|| {
+                            format!(
+                                "use one of {}, `[T]` for a list of T, `{{ … }}` for an object, or \
                              `input schema {{ … }}` with a JSON Schema",
-                            SCHEMA_TYPES.join(", ")
-                        )
-                    }));
+                                SCHEMA_TYPES.join(", ")
+                            )
+                        }),
+                    );
                     self.diagnostics.push(d);
                     json!({})
                 }
@@ -726,7 +789,9 @@ impl Lower {
             seen.push(kw.as_rule());
             match kw.as_rule() {
                 Rule::kw_max_attempts => r.max_attempts = self.int(&arg),
-                Rule::kw_initial_interval => r.initial_interval = self.duration(&arg, "`initial_interval`"),
+                Rule::kw_initial_interval => {
+                    r.initial_interval = self.duration(&arg, "`initial_interval`")
+                }
                 Rule::kw_backoff => r.backoff = self.number(&arg),
                 Rule::kw_max_interval => r.max_interval = self.duration(&arg, "`max_interval`"),
                 _ => r.non_retryable = parts(arg).map(|n| self.name(&n)).collect(),
@@ -1059,7 +1124,10 @@ impl Lower {
             },
             Rule::value => self.value(inner),
             _ => Value {
-                kind: ValueKind::Expr(Expr::new(ExprKind::String(inner.as_str().to_string()), span)),
+                kind: ValueKind::Expr(Expr::new(
+                    ExprKind::String(inner.as_str().to_string()),
+                    span,
+                )),
                 span,
             },
         })
@@ -1190,7 +1258,9 @@ fn rewrite_params_in_value(v: &mut Value, params: &[String]) {
                 }
             }
         }
-        ValueKind::List(items) => items.iter_mut().for_each(|i| rewrite_params_in_value(i, params)),
+        ValueKind::List(items) => items
+            .iter_mut()
+            .for_each(|i| rewrite_params_in_value(i, params)),
         ValueKind::Map(entries) => entries
             .iter_mut()
             .for_each(|(_, i)| rewrite_params_in_value(i, params)),
@@ -1217,14 +1287,18 @@ fn rewrite_params(e: &mut Expr, params: &[String], bound: &mut Vec<String>) {
         | ExprKind::Double(_)
         | ExprKind::String(_)
         | ExprKind::Ident(_) => {}
-        ExprKind::List(items) => items.iter_mut().for_each(|i| rewrite_params(i, params, bound)),
+        ExprKind::List(items) => items
+            .iter_mut()
+            .for_each(|i| rewrite_params(i, params, bound)),
         ExprKind::Map(entries) => {
             for (k, v) in entries {
                 rewrite_params(k, params, bound);
                 rewrite_params(v, params, bound);
             }
         }
-        ExprKind::Member { target, .. } | ExprKind::Has { target, .. } => rewrite_params(target, params, bound),
+        ExprKind::Member { target, .. } | ExprKind::Has { target, .. } => {
+            rewrite_params(target, params, bound)
+        }
         ExprKind::Index { target, index } => {
             rewrite_params(target, params, bound);
             rewrite_params(index, params, bound);
@@ -1233,7 +1307,8 @@ fn rewrite_params(e: &mut Expr, params: &[String], bound: &mut Vec<String>) {
             if let Some(t) = target {
                 rewrite_params(t, params, bound);
             }
-            args.iter_mut().for_each(|a| rewrite_params(a, params, bound));
+            args.iter_mut()
+                .for_each(|a| rewrite_params(a, params, bound));
         }
         ExprKind::Unary { operand, .. } => rewrite_params(operand, params, bound),
         ExprKind::Binary { lhs, rhs, .. } => {

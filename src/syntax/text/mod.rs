@@ -35,7 +35,11 @@ pub fn parse(file: FileId, text: &str) -> (Option<ast::Workflow>, Vec<Diagnostic
             Some(pair) => lower::workflow_file(file, pair),
             None => (
                 None,
-                vec![Diagnostic::new(Code::E060, Span::new(file, 0, 0), "the file holds no workflow")],
+                vec![Diagnostic::new(
+                    Code::E060,
+                    Span::new(file, 0, 0),
+                    "the file holds no workflow",
+                )],
             ),
         },
         Err(e) => (None, vec![errors::syntax_error(file, text, &scanned, &e)]),
@@ -52,7 +56,10 @@ pub fn parse_bytes(file: FileId, bytes: &[u8]) -> (Option<ast::Workflow>, Vec<Di
             let d = Diagnostic::new(
                 Code::E001,
                 Span::new(file, at, at + len),
-                format!("the file is not valid UTF-8: byte {at} (0x{:02x}) starts an invalid sequence", bytes[at]),
+                format!(
+                    "the file is not valid UTF-8: byte {at} (0x{:02x}) starts an invalid sequence",
+                    bytes[at]
+                ),
             )
             .label("not UTF-8")
             .help("save the file as UTF-8; workflow files must be UTF-8 text");

@@ -199,7 +199,9 @@ pub fn likely_unclosed(text: &str, scanned: &Scanned) -> Option<usize> {
     pairs.sort();
     let misindented = pairs
         .iter()
-        .find(|(open, close)| starts_line(*close) && indent_of_line(*open) != indent_of_line(*close))
+        .find(|(open, close)| {
+            starts_line(*close) && indent_of_line(*open) != indent_of_line(*close)
+        })
         .map(|(open, _)| *open);
     misindented.or_else(|| scanned.unclosed.last().copied())
 }
@@ -211,8 +213,15 @@ mod tests {
     #[test]
     fn finds_comments_outside_strings() {
         let s = scan("a # one\n  // two\nb = \"# not\" // three\n");
-        let texts: Vec<_> = s.comments.iter().map(|c| (c.text.as_str(), c.own_line)).collect();
-        assert_eq!(texts, [("# one", false), ("// two", true), ("// three", false)]);
+        let texts: Vec<_> = s
+            .comments
+            .iter()
+            .map(|c| (c.text.as_str(), c.own_line))
+            .collect();
+        assert_eq!(
+            texts,
+            [("# one", false), ("// two", true), ("// three", false)]
+        );
     }
 
     #[test]
@@ -233,6 +242,9 @@ mod tests {
     fn guesses_the_forgotten_brace_by_indentation() {
         let text = "workflow x {\n  if a {\n    b()\n  step c = d()\n}\n";
         let s = scan(text);
-        assert_eq!(likely_unclosed(text, &s), Some(text.find("a {").map(|n| n + 2).unwrap_or(0)));
+        assert_eq!(
+            likely_unclosed(text, &s),
+            Some(text.find("a {").map(|n| n + 2).unwrap_or(0))
+        );
     }
 }

@@ -48,29 +48,29 @@ impl<'n> Fields<'n> {
     }
 }
 
-const WORKFLOW_KEYS: &[&str] = &[
+pub(crate) const WORKFLOW_KEYS: &[&str] = &[
     "stave", "workflow", "description", "queue", "timeout", "input", "vars", "defaults",
     "signals", "queries", "steps", "output", "schedules", "search_attributes", "memo",
     "continue_as_new_after",
 ];
-const OPTION_KEYS: &[&str] = &[
+pub(crate) const OPTION_KEYS: &[&str] = &[
     "queue", "task_queue", "timeout", "schedule_to_close", "schedule_to_start", "heartbeat",
     "retry", "summary",
 ];
-const RETRY_KEYS: &[&str] = &["max_attempts", "initial_interval", "backoff", "max_interval", "non_retryable"];
-const STEP_KINDS: &[&str] = &[
+pub(crate) const RETRY_KEYS: &[&str] = &["max_attempts", "initial_interval", "backoff", "max_interval", "non_retryable"];
+pub(crate) const STEP_KINDS: &[&str] = &[
     "activity", "workflow", "foreach", "while", "steps", "switch", "parallel", "wait", "sleep",
     "set", "try", "fail", "return", "rethrow",
 ];
-const ACTIVITY_KEYS: &[&str] = &[
+pub(crate) const ACTIVITY_KEYS: &[&str] = &[
     "id", "if", "activity", "input", "args", "queue", "task_queue", "timeout", "schedule_to_close",
     "schedule_to_start", "heartbeat", "retry", "summary", "compensate",
 ];
-const COMPENSATE_KEYS: &[&str] = &[
+pub(crate) const COMPENSATE_KEYS: &[&str] = &[
     "activity", "input", "args", "queue", "task_queue", "timeout", "schedule_to_close",
     "schedule_to_start", "heartbeat", "retry", "summary",
 ];
-const CHILD_KEYS: &[&str] = &[
+pub(crate) const CHILD_KEYS: &[&str] = &[
     "id", "if", "workflow", "input", "args", "workflow_id", "queue", "task_queue", "timeout",
     "parent_close", "retry",
 ];

@@ -1,0 +1,155 @@
+//! `stave graph FILE`: draw a workflow's control flow as Mermaid or DOT, or keep it current in
+//! a Markdown file (`--inject README.md [--check]`).
+
+use crate::check::{self, ProjectContext};
+use crate::diagnostics::Sources;
+use crate::diagnostics::render::{self, Style};
+use crate::graph::{self, inject};
+use crate::ir;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A Mermaid flowchart (renders in GitHub Markdown).
+    Mermaid,
+    /// Graphviz DOT (`dot -Tsvg`).
+    Dot,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The workflow file to draw (`.stave.yaml` or `.stave`).
+    pub file: PathBuf,
+    /// Output format [default: mermaid].
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Write to a file instead of stdout.
+    #[arg(long, short, value_name = "FILE", conflicts_with = "inject")]
+    pub output: Option<PathBuf>,
+    /// Replace the `<!-- stave-graph:FILE -->` … `<!-- /stave-graph -->` block of this Markdown
+    /// file with a Mermaid block of the graph.
+    #[arg(long, value_name = "MARKDOWN")]
+    pub inject: Option<PathBuf>,
+    /// With --inject: change nothing, and exit 1 if the block is stale (for CI).
+    #[arg(long, requires = "inject")]
+    pub check: bool,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    if args.inject.is_some() && args.format == Some(Format::Dot) {
+        eprintln!("error: --inject writes a Mermaid block; drop `--format dot`");
+        return ExitCode::from(2);
+    }
+    let Some(workflow) = compile(&args.file) else {
+        return ExitCode::from(1);
+    };
+    let graph = graph::build(&workflow);
+    if let Some(markdown) = &args.inject {
+        return inject_into(
+            markdown,
+            &args.file,
+            &graph::mermaid::render(&graph),
+            args.check,
+        );
+    }
+    let text = match args.format.unwrap_or(Format::Mermaid) {
+        Format::Mermaid => graph::mermaid::render(&graph),
+        Format::Dot => graph::dot::render(&graph),
+    };
+    match &args.output {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, text) {
+                eprintln!("error: cannot write `{}`: {e}", path.display());
+                return ExitCode::from(1);
+            }
+        }
+        None => print!("{text}"),
+    }
+    ExitCode::SUCCESS
+}
+
+/// Compiles one workflow file in its project; prints the errors and returns None if any.
+pub fn compile(path: &Path) -> Option<ir::Workflow> {
+    let mut sources = Sources::default();
+    let mut diagnostics = Vec::new();
+    let context = match check::find_project_dir(path) {
+        Some(dir) => check::load_project_context(&dir, &mut sources, &mut diagnostics),
+        None => ProjectContext::default(),
+    };
+    let workflow = if path.is_file() {
+        check::compile_path(path, &mut sources, &context, &mut diagnostics)
+    } else {
+        eprintln!("error: `{}` is not a workflow file", path.display());
+        return None;
+    };
+    let errors: Vec<_> = diagnostics.iter().filter(|d| d.is_error()).collect();
+    for d in &errors {
+        eprint!("{}", render::render_human(&sources, d, Style::default()));
+    }
+    match workflow {
+        Some(workflow) if errors.is_empty() => Some(workflow),
+        _ => {
+            eprintln!(
+                "error: `{}` has errors; nothing drawn (`stave lint` shows warnings too)",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+fn inject_into(markdown: &Path, file: &Path, mermaid: &str, check: bool) -> ExitCode {
+    let text = match std::fs::read_to_string(markdown) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("error: cannot read `{}`: {e}", markdown.display());
+            return ExitCode::from(1);
+        }
+    };
+    let dir = markdown
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = file.to_string_lossy();
+    let updated = match inject::inject(
+        &text,
+        &name,
+        |marker| inject::same_file(marker, file, dir),
+        mermaid,
+    ) {
+        Ok(updated) => updated,
+        Err(e) => {
+            eprintln!("error: {}: {e}", markdown.display());
+            eprintln!(
+                "help: mark the place with `{}{name} -->` and `{}` on lines of their own",
+                inject::OPEN,
+                inject::CLOSE
+            );
+            return ExitCode::from(1);
+        }
+    };
+    if updated == text {
+        if check {
+            eprintln!("{}: the graph of `{name}` is current", markdown.display());
+        }
+        return ExitCode::SUCCESS;
+    }
+    if check {
+        eprintln!(
+            "error: {}: the graph of `{name}` is stale",
+            markdown.display()
+        );
+        eprintln!(
+            "help: run `stave graph {name} --inject {}`",
+            markdown.display()
+        );
+        return ExitCode::from(1);
+    }
+    if let Err(e) = std::fs::write(markdown, updated) {
+        eprintln!("error: cannot write `{}`: {e}", markdown.display());
+        return ExitCode::from(1);
+    }
+    eprintln!("{}: updated the graph of `{name}`", markdown.display());
+    ExitCode::SUCCESS
+}
