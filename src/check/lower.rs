@@ -158,14 +158,15 @@ pub fn lower(ast: &ast::Workflow, sources: &Sources, project: &ProjectContext) -
     (wf.filter(|_| clean), l.diags)
 }
 
-/// What is visible to expressions at one point of the workflow.
-#[derive(Clone)]
+/// What is visible to expressions at one point of the workflow. One scope is threaded through
+/// the whole walk and updated in place: nested blocks add their ids and take them back out
+/// (`mark`/`take_since`), loops and catches bind a name and restore it. Copying the visible
+/// steps per block or per expression made lint quadratic in the number of steps.
 struct Scope {
-    /// Step results visible here.
-    steps: BTreeMap<String, FieldTy>,
-    /// The roots for the expression checker, kept in step with `steps` (built once per scope,
-    /// updated in place: rebuilding it per expression made lint quadratic in the step count).
+    /// The roots for the expression checker; `steps` is an object of the visible results.
     types: TypeScope,
+    /// Step ids added, in order.
+    added: Vec<String>,
     /// Inside a `catch` clause (rethrow allowed).
     in_catch: bool,
 }
@@ -182,21 +183,58 @@ impl Scope {
             }),
         );
         Scope {
-            steps: BTreeMap::new(),
             types,
+            added: Vec::new(),
             in_catch: false,
         }
     }
 
-    fn add_step(&mut self, id: String, field: FieldTy) {
-        if let Some(Ty::Object(o)) = self.types.get_mut("steps") {
-            o.fields.insert(id.clone(), field.clone());
+    fn steps_mut(&mut self) -> Option<&mut ObjectTy> {
+        match self.types.get_mut("steps") {
+            Some(Ty::Object(o)) => Some(o),
+            _ => None,
         }
-        self.steps.insert(id, field);
     }
 
-    fn add_local(&mut self, name: &str, ty: Ty) {
-        self.types.bind(name, ty);
+    /// The visible step results.
+    fn steps(&self) -> Vec<(String, FieldTy)> {
+        match self.types.get("steps") {
+            Some(Ty::Object(o)) => o.fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn add_step(&mut self, id: String, field: FieldTy) {
+        if let Some(o) = self.steps_mut() {
+            o.fields.insert(id.clone(), field);
+        }
+        self.added.push(id);
+    }
+
+    fn mark(&self) -> usize {
+        self.added.len()
+    }
+
+    /// Removes the ids added since `mark` and returns them.
+    fn take_since(&mut self, mark: usize) -> BTreeMap<String, FieldTy> {
+        let ids: Vec<String> = self.added.drain(mark..).collect();
+        let mut taken = BTreeMap::new();
+        if let Some(o) = self.steps_mut() {
+            for id in ids {
+                if let Some(field) = o.fields.remove(&id) {
+                    taken.insert(id, field);
+                }
+            }
+        }
+        taken
+    }
+
+    fn bind_local(&mut self, name: &str, ty: Ty) -> Option<std::sync::Arc<Ty>> {
+        self.types.replace(name, Some(std::sync::Arc::new(ty)))
+    }
+
+    fn restore_local(&mut self, name: &str, previous: Option<std::sync::Arc<Ty>>) {
+        self.types.replace(name, previous);
     }
 }
 
@@ -388,7 +426,7 @@ impl<'a> Lowerer<'a> {
         for s in &ast.signals {
             self.check_temporal_name(&s.name, "signal");
             let mut scope = Scope::new(&self.roots);
-            scope.add_local("signal", Ty::Dyn);
+            scope.bind_local("signal", Ty::Dyn);
             let set = self.assignments(&s.set, &scope);
             signals.push(ir::SignalHandler { name: s.name.value.clone(), set });
         }
@@ -397,20 +435,17 @@ impl<'a> Lowerer<'a> {
         let steps = self.block(&ast.steps, &mut scope);
 
         // Queries and output see every top-level step (a query may run before it completes).
-        let mut end_scope = scope.clone();
         let mut query_scope = Scope::new(&self.roots);
-        for (id, field) in &scope.steps {
-            let mut field = field.clone();
+        for (id, mut field) in scope.steps() {
             field.may_not_have_run.get_or_insert_with(|| id.clone());
-            query_scope.add_step(id.clone(), field);
+            query_scope.add_step(id, field);
         }
-        end_scope.in_catch = false;
         let mut queries = Vec::new();
         for (name, value) in &ast.queries {
             self.check_temporal_name(name, "query");
             queries.push((name.value.clone(), self.value(value, &query_scope)));
         }
-        let output = ast.output.as_ref().map(|o| self.value(o, &end_scope));
+        let output = ast.output.as_ref().map(|o| self.value(o, &scope));
 
         let schedules = ast.schedules.iter().filter_map(|s| self.schedule(s)).collect();
         let search_attributes = ast.search_attributes.iter().map(|(n, v)| (n.value.clone(), self.value(v, &empty))).collect();
@@ -577,12 +612,11 @@ impl<'a> Lowerer<'a> {
         steps.iter().map(|s| self.step(s, scope)).collect()
     }
 
-    /// Lowers a nested block in a copy of `scope`; returns the ids it made visible.
-    fn nested(&mut self, steps: &[ast::Step], scope: &Scope) -> (Vec<ir::Step>, BTreeMap<String, FieldTy>) {
-        let mut inner = scope.clone();
-        let lowered = self.block(steps, &mut inner);
-        let new = inner.steps.into_iter().filter(|(k, _)| !scope.steps.contains_key(k)).collect();
-        (lowered, new)
+    /// Lowers a nested block; its ids are visible inside it and returned, not left in `scope`.
+    fn nested(&mut self, steps: &[ast::Step], scope: &mut Scope) -> (Vec<ir::Step>, BTreeMap<String, FieldTy>) {
+        let mark = scope.mark();
+        let lowered = self.block(steps, scope);
+        (lowered, scope.take_since(mark))
     }
 
     fn step(&mut self, step: &ast::Step, scope: &mut Scope) -> ir::Step {
@@ -680,10 +714,10 @@ impl<'a> Lowerer<'a> {
                         Some(c.value as u32)
                     }
                 });
-                let mut body_scope = scope.clone();
-                body_scope.add_local(&item_name, Ty::Dyn);
+                let previous = scope.bind_local(&item_name, Ty::Dyn);
                 // Ids inside the body are visible only inside the body.
-                let (steps, _) = self.nested(steps, &body_scope);
+                let (steps, _) = self.nested(steps, scope);
+                scope.restore_local(&item_name, previous);
                 result_ty = Ty::List(Box::new(Ty::Dyn));
                 ir::StepKind::Foreach { over, item: item_name, concurrency, steps }
             }
@@ -702,12 +736,13 @@ impl<'a> Lowerer<'a> {
                 };
                 let (body, a) = self.nested(steps, scope);
                 // The condition sees the body's results of the previous iteration.
-                let mut cond_scope = scope.clone();
+                let mark = scope.mark();
                 for (k, mut v) in a.clone() {
                     v.may_not_have_run = Some(k.clone());
-                    cond_scope.add_step(k, v);
+                    scope.add_step(k, v);
                 }
-                let cond = self.value(cond, &cond_scope);
+                let cond = self.value(cond, scope);
+                scope.take_since(mark);
                 escaped.extend(a);
                 ir::StepKind::While { cond, max_iterations, steps: body }
             }
@@ -766,11 +801,12 @@ impl<'a> Lowerer<'a> {
                         self.check_ident(n, "error name");
                         n.value.clone()
                     });
-                    let mut catch_scope = scope.clone();
-                    catch_scope.in_catch = true;
-                    catch_scope.add_local(&name, error_ty());
-                    let when = c.when.as_ref().map(|w| self.value(w, &catch_scope));
-                    let (steps, b) = self.nested(&c.steps, &catch_scope);
+                    let was_in_catch = std::mem::replace(&mut scope.in_catch, true);
+                    let previous = scope.bind_local(&name, error_ty());
+                    let when = c.when.as_ref().map(|w| self.value(w, scope));
+                    let (steps, b) = self.nested(&c.steps, scope);
+                    scope.restore_local(&name, previous);
+                    scope.in_catch = was_in_catch;
                     escaped.extend(b);
                     lowered.push(ir::Catch { errors: c.errors.iter().map(|e| e.value.clone()).collect(), when, name, steps });
                 }
@@ -808,7 +844,7 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Lowers an activity call; returns it with the type of its result.
-    fn activity(&mut self, call: &ast::ActivityCall, id: Option<&Name>, scope: &Scope, top: bool) -> (ir::ActivityCall, Ty) {
+    fn activity(&mut self, call: &ast::ActivityCall, id: Option<&Name>, scope: &mut Scope, top: bool) -> (ir::ActivityCall, Ty) {
         let name = &call.activity;
         self.check_temporal_name(name, "activity");
         let external = call.options.task_queue.is_some();
@@ -872,11 +908,13 @@ impl<'a> Lowerer<'a> {
                 self.error(Diagnostic::new(Code::E044, c.activity.span, "a compensation cannot have its own `compensate`"));
             }
             // A compensation runs after its step completed: it sees the step's result.
-            let mut inner = scope.clone();
+            let mark = scope.mark();
             if let Some(id) = id {
-                inner.add_step(id.value.clone(), FieldTy { ty: ty.clone(), may_not_have_run: None });
+                scope.add_step(id.value.clone(), FieldTy { ty: ty.clone(), may_not_have_run: None });
             }
-            Box::new(self.activity(c, None, &inner, false).0)
+            let compensation = self.activity(c, None, scope, false).0;
+            scope.take_since(mark);
+            Box::new(compensation)
         });
         (
             ir::ActivityCall {

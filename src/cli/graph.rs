@@ -71,18 +71,25 @@ pub fn run(args: Args) -> ExitCode {
 
 /// Compiles one workflow file in its project; prints the errors and returns None if any.
 pub fn compile(path: &Path) -> Option<ir::Workflow> {
+    if !path.is_file() {
+        let why = if path.exists() {
+            "is not a file"
+        } else {
+            "does not exist"
+        };
+        eprintln!(
+            "error: `{}` {why}\nhelp: give a workflow file (`.stave.yaml` or `.stave`)",
+            path.display()
+        );
+        return None;
+    }
     let mut sources = Sources::default();
     let mut diagnostics = Vec::new();
     let context = match check::find_project_dir(path) {
         Some(dir) => check::load_project_context(&dir, &mut sources, &mut diagnostics),
         None => ProjectContext::default(),
     };
-    let workflow = if path.is_file() {
-        check::compile_path(path, &mut sources, &context, &mut diagnostics)
-    } else {
-        eprintln!("error: `{}` is not a workflow file", path.display());
-        return None;
-    };
+    let workflow = check::compile_path(path, &mut sources, &context, &mut diagnostics);
     let errors: Vec<_> = diagnostics.iter().filter(|d| d.is_error()).collect();
     for d in &errors {
         eprint!("{}", render::render_human(&sources, d, Style::default()));

@@ -273,6 +273,15 @@ impl TypeScope {
         self.roots.get(name).map(|t| &**t)
     }
 
+    /// Binds (or with `None` unbinds) a root, returning what was bound before: for scopes
+    /// that add a name for a nested block and restore it afterwards.
+    pub fn replace(&mut self, name: &str, ty: Option<Arc<Ty>>) -> Option<Arc<Ty>> {
+        match ty {
+            Some(ty) => self.roots.insert(name.to_owned(), ty),
+            None => self.roots.remove(name),
+        }
+    }
+
     /// Mutable access to a root's type, copying it first if another scope shares it.
     pub fn get_mut(&mut self, name: &str) -> Option<&mut Ty> {
         self.roots.get_mut(name).map(Arc::make_mut)
