@@ -119,3 +119,14 @@ fn compile_refuses_a_broken_file() {
     assert!(text(&out.stderr).contains("E032"));
     assert!(Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows").is_dir());
 }
+
+#[test]
+fn the_readme_graph_is_current() {
+    let out = stave(&["graph", "workflows/order-fulfilment.stave.yaml", "--inject", "README.md", "--check"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "README.md's graph is stale: run `stave graph workflows/order-fulfilment.stave.yaml --inject README.md`\n{}",
+        text(&out.stderr)
+    );
+}
