@@ -1,10 +1,10 @@
 //! Lint throughput on 1,000 generated workflow files, against the bare YAML parse of the
 //! same files in the same run. `cargo bench --bench lint` (release).
 
-use std::hint::black_box;
-use std::time::{Duration, Instant};
 use stave::check::{self, ProjectContext};
 use stave::diagnostics::Sources;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
 
 /// A small deterministic generator (xorshift), so every run lints the same files.
 struct Rng(u64);
@@ -37,7 +37,9 @@ fn workflow(rng: &mut Rng, index: usize, steps: usize) -> String {
     let mut last: Option<String> = None;
     for i in 0..steps {
         let id = format!("s{i}");
-        let prev = last.clone().map_or("input.order_id".to_string(), |p| format!("steps.{p}.charge_id"));
+        let prev = last.clone().map_or("input.order_id".to_string(), |p| {
+            format!("steps.{p}.charge_id")
+        });
         match rng.below(10) {
             0 => s.push_str(&format!(
                 "  - id: {id}\n    if: \"${{ input.amount > {} && vars.status != 'failed' }}\"\n    activity: payments.charge\n    input: {{ order_id: \"${{ {prev} }}\", amount: \"${{ input.amount * 2.0 }}\", card: visa }}\n    timeout: 10s\n",
@@ -82,7 +84,8 @@ fn main() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut sources = Sources::default();
     let mut diags = Vec::new();
-    let context: ProjectContext = check::load_project_context(&root.join("tests/fixtures/lint"), &mut sources, &mut diags);
+    let context: ProjectContext =
+        check::load_project_context(&root.join("tests/fixtures/lint"), &mut sources, &mut diags);
     assert!(diags.is_empty(), "fixture project must load");
 
     let mut rng = Rng(0x5eed_cafe_f00d_beef);
@@ -97,8 +100,15 @@ fn main() {
     // Every generated file must be valid, or the benchmark measures error paths.
     for (i, f) in files.iter().take(50).enumerate() {
         let (_, ir, d) = check::compile_source(&format!("g{i}.stave.yaml"), f, &context);
-        let errors: Vec<_> = d.iter().filter(|d| d.is_error()).map(|d| d.message.clone()).collect();
-        assert!(ir.is_some() && errors.is_empty(), "generated file {i} has errors: {errors:?}");
+        let errors: Vec<_> = d
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.message.clone())
+            .collect();
+        assert!(
+            ir.is_some() && errors.is_empty(),
+            "generated file {i} has errors: {errors:?}"
+        );
     }
 
     let rounds = 5;
@@ -109,7 +119,12 @@ fn main() {
         for (i, f) in files.iter().enumerate() {
             let mut sources = Sources::default();
             let file = sources.add(format!("g{i}.stave.yaml"), f.as_str());
-            black_box(check::lint_file(&sources, file, check::Form::Yaml, &context));
+            black_box(check::lint_file(
+                &sources,
+                file,
+                check::Form::Yaml,
+                &context,
+            ));
         }
         lint.push(start.elapsed());
         let start = Instant::now();
@@ -121,7 +136,11 @@ fn main() {
     }
     let (lint, bare) = (median(lint), median(bare));
     let mb = bytes as f64 / 1e6;
-    println!("files: {}  total: {:.2} MB  (median of {rounds} rounds)", files.len(), mb);
+    println!(
+        "files: {}  total: {:.2} MB  (median of {rounds} rounds)",
+        files.len(),
+        mb
+    );
     println!(
         "lint (parse + check + lint, YAML form): {:>8.1} files/s  {:>6.2} MB/s  {:?}",
         files.len() as f64 / lint.as_secs_f64(),
@@ -134,5 +153,8 @@ fn main() {
         mb / bare.as_secs_f64(),
         bare
     );
-    println!("ratio lint / bare parse: {:.2} (target ≤ 1.5)", lint.as_secs_f64() / bare.as_secs_f64());
+    println!(
+        "ratio lint / bare parse: {:.2} (target ≤ 1.5)",
+        lint.as_secs_f64() / bare.as_secs_f64()
+    );
 }

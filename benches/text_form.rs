@@ -122,11 +122,23 @@ fn main() {
     let text_parse = time(rounds, &text_files, |_, f| {
         black_box(text::parse(FileId(0), f));
     });
+    let context = &context;
+    let pest_only = time(rounds, &text_files, |_, f| {
+        black_box(text::probe_pest_only(f));
+    });
+    let scan_only = time(rounds, &text_files, |_, f| {
+        black_box(text::probe_scan_only(f));
+    });
+    println!("PROBE pest {pest_only:?} scan {scan_only:?}");
+    let exprs: Vec<String> = text_files.iter().flat_map(|t| t.lines().filter_map(|l| l.split_once(" = ").map(|(_, r)| r.to_string()))).collect();
+    let e_start = Instant::now();
+    for e in &exprs { black_box(stave::expr::parse_expr(e, FileId(0), 0).is_ok()); }
+    println!("PROBE {} exprs parse {:?}", exprs.len(), e_start.elapsed());
     let lint = |form: Form| {
         move |i: usize, f: &str| {
             let mut sources = Sources::default();
             let file = sources.add(format!("g{i}"), f);
-            black_box(check::lint_file(&sources, file, form, &context));
+            black_box(check::lint_file(&sources, file, form, context));
         }
     };
     let yaml_lint = time(rounds, &yaml_files, lint(Form::Yaml));

@@ -20,12 +20,21 @@ fn text(bytes: &[u8]) -> String {
 fn lint_clean_samples_exits_zero() {
     let out = stave(&["lint", "workflows"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("checked: 0 errors, 0 warnings"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("checked: 0 errors, 0 warnings"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
 fn lint_errors_exit_one_with_rendered_diagnostics() {
-    let out = stave(&["lint", "--width", "90", "tests/fixtures/lint/E030.stave.yaml"]);
+    let out = stave(&[
+        "lint",
+        "--width",
+        "90",
+        "tests/fixtures/lint/E030.stave.yaml",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     insta::assert_snapshot!("lint_e030_human", text(&out.stderr));
 }
@@ -42,13 +51,26 @@ fn usage_errors_exit_two() {
 fn warnings_pass_unless_denied_or_allowed() {
     let w = "tests/fixtures/lint/W008.stave.yaml";
     assert_eq!(stave(&["lint", w]).status.code(), Some(0));
-    assert_eq!(stave(&["lint", "--deny-warnings", w]).status.code(), Some(1));
-    assert_eq!(stave(&["lint", "--deny-warnings", "--allow", "W008", w]).status.code(), Some(0));
+    assert_eq!(
+        stave(&["lint", "--deny-warnings", w]).status.code(),
+        Some(1)
+    );
+    assert_eq!(
+        stave(&["lint", "--deny-warnings", "--allow", "W008", w])
+            .status
+            .code(),
+        Some(0)
+    );
 }
 
 #[test]
 fn json_format_lists_every_diagnostic_with_its_location() {
-    let out = stave(&["lint", "--format", "json", "tests/fixtures/lint/E036.stave.yaml"]);
+    let out = stave(&[
+        "lint",
+        "--format",
+        "json",
+        "tests/fixtures/lint/E036.stave.yaml",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let first = &json[0];
@@ -61,14 +83,24 @@ fn json_format_lists_every_diagnostic_with_its_location() {
 
 #[test]
 fn sarif_format_is_a_sarif_log() {
-    let out = stave(&["lint", "--format", "sarif", "tests/fixtures/lint/E005.stave.yaml"]);
+    let out = stave(&[
+        "lint",
+        "--format",
+        "sarif",
+        "tests/fixtures/lint/E005.stave.yaml",
+    ]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(json["version"], "2.1.0");
     let result = &json["runs"][0]["results"][0];
     assert_eq!(result["ruleId"], "E005");
     assert_eq!(result["level"], "error");
-    assert_eq!(result["locations"][0]["physicalLocation"]["region"]["startLine"], 11);
-    let rules = json["runs"][0]["tool"]["driver"]["rules"].as_array().expect("rules");
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["region"]["startLine"],
+        11
+    );
+    let rules = json["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules");
     assert!(rules.iter().any(|r| r["id"] == "E005"));
 }
 
@@ -77,7 +109,10 @@ fn unreadable_paths_are_diagnostics() {
     let out = stave(&["lint", "no/such/file.stave.yaml"]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("E001") && err.contains("no/such/file.stave.yaml"), "{err}");
+    assert!(
+        err.contains("E001") && err.contains("no/such/file.stave.yaml"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -107,7 +142,10 @@ fn compile_of_a_project_prints_the_bundle() {
     let out = stave(&["compile", "--compact", "."]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let bundle: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(bundle["project"]["queues"].as_array().map(Vec::len), Some(4));
+    assert_eq!(
+        bundle["project"]["queues"].as_array().map(Vec::len),
+        Some(4)
+    );
     assert!(bundle["workflows"].as_array().is_some_and(|w| w.len() >= 8));
 }
 
@@ -117,12 +155,22 @@ fn compile_refuses_a_broken_file() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     assert!(text(&out.stderr).contains("E032"));
-    assert!(Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows").is_dir());
+    assert!(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("workflows")
+            .is_dir()
+    );
 }
 
 #[test]
 fn the_readme_graph_is_current() {
-    let out = stave(&["graph", "workflows/order-fulfilment.stave.yaml", "--inject", "README.md", "--check"]);
+    let out = stave(&[
+        "graph",
+        "workflows/order-fulfilment.stave.yaml",
+        "--inject",
+        "README.md",
+        "--check",
+    ]);
     assert_eq!(
         out.status.code(),
         Some(0),

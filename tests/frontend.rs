@@ -25,8 +25,16 @@ fn samples_lint_clean() {
         .iter()
         .map(|d| render_human(&report.sources, d, Style::default()))
         .collect();
-    assert!(report.files >= 7, "expected the samples, found {} files", report.files);
-    assert!(rendered.is_empty(), "samples must lint clean:\n{}", rendered.join("\n"));
+    assert!(
+        report.files >= 7,
+        "expected the samples, found {} files",
+        report.files
+    );
+    assert!(
+        rendered.is_empty(),
+        "samples must lint clean:\n{}",
+        rendered.join("\n")
+    );
 }
 
 #[test]
@@ -53,14 +61,25 @@ fn samples_compile_to_stable_ir() {
         "order-fulfilment",
         "scheduled-report",
     ] {
-        assert!(names.contains(&expected), "missing sample {expected}: {names:?}");
+        assert!(
+            names.contains(&expected),
+            "missing sample {expected}: {names:?}"
+        );
     }
     for wf in &bundle.workflows {
-        assert_eq!(wf.hash, wf.compute_hash(), "{}: hash must match the content", wf.name);
+        assert_eq!(
+            wf.hash,
+            wf.compute_hash(),
+            "{}: hash must match the content",
+            wf.name
+        );
         // The IR round-trips through JSON unchanged.
         let json = serde_json::to_string(wf).expect("serialise");
         let back: stave::ir::Workflow = serde_json::from_str(&json).expect("deserialise");
-        assert_eq!(serde_json::to_value(&back).ok(), serde_json::to_value(wf).ok());
+        assert_eq!(
+            serde_json::to_value(&back).ok(),
+            serde_json::to_value(wf).ok()
+        );
         let mut settings = insta::Settings::clone_current();
         settings.set_snapshot_suffix(wf.name.clone());
         settings.set_prepend_module_to_snapshot(false);
@@ -72,7 +91,11 @@ fn samples_compile_to_stable_ir() {
 fn child_workflows_are_routed_to_their_own_queue() {
     in_root();
     let bundle = check::load_project(Path::new(".")).bundle.expect("bundle");
-    let order = bundle.workflows.iter().find(|w| w.name == "order-fulfilment").expect("order");
+    let order = bundle
+        .workflows
+        .iter()
+        .find(|w| w.name == "order-fulfilment")
+        .expect("order");
     let mut child_queue = None;
     order.walk(&mut |s| {
         if let stave::ir::StepKind::Child(c) = &s.kind {
@@ -89,10 +112,14 @@ fn fixture_dir() -> PathBuf {
 /// The fixture that should fire `code`: `CODE.stave.yaml`, `CODE.stave` or a `CODE/` project.
 fn firing_fixture(code: Code) -> Option<PathBuf> {
     let base = fixture_dir();
-    [format!("{code}.stave.yaml"), format!("{code}.stave"), code.to_string()]
-        .into_iter()
-        .map(|n| base.join(n))
-        .find(|p| p.exists())
+    [
+        format!("{code}.stave.yaml"),
+        format!("{code}.stave"),
+        code.to_string(),
+    ]
+    .into_iter()
+    .map(|n| base.join(n))
+    .find(|p| p.exists())
 }
 
 fn quiet_fixture(code: Code) -> Option<PathBuf> {
@@ -113,12 +140,34 @@ fn every_code_has_a_firing_and_a_quiet_fixture() {
             continue;
         };
         let report = lint_paths(std::slice::from_ref(&fire));
-        let fired: Vec<&stave::diagnostics::Diagnostic> = report.diagnostics.iter().filter(|d| d.code == code).collect();
-        assert!(!fired.is_empty(), "{} does not fire {code}; got {:?}", fire.display(), report.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>());
+        let fired: Vec<&stave::diagnostics::Diagnostic> = report
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == code)
+            .collect();
+        assert!(
+            !fired.is_empty(),
+            "{} does not fire {code}; got {:?}",
+            fire.display(),
+            report
+                .diagnostics
+                .iter()
+                .map(|d| d.code)
+                .collect::<Vec<_>>()
+        );
         let rendered: String = report
             .diagnostics
             .iter()
-            .map(|d| render_human(&report.sources, d, Style { color: false, width: 100 }))
+            .map(|d| {
+                render_human(
+                    &report.sources,
+                    d,
+                    Style {
+                        color: false,
+                        width: 100,
+                    },
+                )
+            })
             .collect();
         let mut settings = insta::Settings::clone_current();
         settings.set_snapshot_suffix(code.to_string());
@@ -132,8 +181,17 @@ fn every_code_has_a_firing_and_a_quiet_fixture() {
         let report = lint_paths(std::slice::from_ref(&quiet));
         let codes: Vec<Code> = report.diagnostics.iter().map(|d| d.code).collect();
         assert!(!codes.contains(&code), "{} fires {code}", quiet.display());
-        assert!(codes.iter().all(|c| c.severity() == Severity::Warning) || code.as_str().starts_with('E'), "{}: {codes:?}", quiet.display());
-        assert!(!codes.iter().any(|c| c.severity() == Severity::Error), "{} should be clean, got {codes:?}", quiet.display());
+        assert!(
+            codes.iter().all(|c| c.severity() == Severity::Warning)
+                || code.as_str().starts_with('E'),
+            "{}: {codes:?}",
+            quiet.display()
+        );
+        assert!(
+            !codes.iter().any(|c| c.severity() == Severity::Error),
+            "{} should be clean, got {codes:?}",
+            quiet.display()
+        );
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
 }
@@ -153,8 +211,15 @@ fn every_code_has_a_full_page() {
 fn diagnostics_point_at_the_exact_place() {
     in_root();
     let report = lint_paths(&[fixture_dir().join("E030.stave.yaml")]);
-    let d = report.diagnostics.iter().find(|d| d.code == Code::E030).expect("E030");
-    assert_eq!(report.sources.locate(d.span()), "tests/fixtures/lint/E030.stave.yaml:9:15");
+    let d = report
+        .diagnostics
+        .iter()
+        .find(|d| d.code == Code::E030)
+        .expect("E030");
+    assert_eq!(
+        report.sources.locate(d.span()),
+        "tests/fixtures/lint/E030.stave.yaml:9:15"
+    );
     assert_eq!(d.help.as_deref(), Some("did you mean `payments.charge`?"));
 }
 
@@ -162,12 +227,21 @@ fn diagnostics_point_at_the_exact_place() {
 fn a_field_missing_from_an_output_schema_is_an_error() {
     let mut sources = stave::diagnostics::Sources::default();
     let mut diags = Vec::new();
-    let context = check::load_project_context(&root().join("tests/fixtures/lint"), &mut sources, &mut diags);
+    let context = check::load_project_context(
+        &root().join("tests/fixtures/lint"),
+        &mut sources,
+        &mut diags,
+    );
     assert!(diags.is_empty());
     let text = "stave: 1\nworkflow: x\nqueue: standard\ndefaults: { timeout: 5s, retry: { max_attempts: 1 } }\nsteps:\n  - id: charge\n    activity: payments.charge\n    input: { order_id: a, amount: 1, card: c }\noutput: \"${ steps.charge.idd }\"\n";
     let (_, ir, diags) = check::compile_source("x.stave.yaml", text, &context);
     assert!(ir.is_none());
-    assert!(diags.iter().any(|d| d.is_error() && d.message.contains("idd")), "{diags:?}");
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.is_error() && d.message.contains("idd")),
+        "{diags:?}"
+    );
 }
 
 #[test]
@@ -184,8 +258,17 @@ fn malformed_input_never_panics() {
     let context = ProjectContext::default();
     let long = "a: ".repeat(2000);
     for text in [
-        "", "\u{0}", "[", "{a: 1", "- - - -", "steps: !!binary aGk=", "stave: 1\nworkflow: x\nsteps:\n  - if: \"${ ( }\"\n    sleep: 1s\n",
-        "stave: 1\nworkflow: x\nsteps: [ { sleep: \"${\" } ]", "&a [*a]", long.as_str(), "workflow: x\nsteps: [ { foreach: 1 } ]",
+        "",
+        "\u{0}",
+        "[",
+        "{a: 1",
+        "- - - -",
+        "steps: !!binary aGk=",
+        "stave: 1\nworkflow: x\nsteps:\n  - if: \"${ ( }\"\n    sleep: 1s\n",
+        "stave: 1\nworkflow: x\nsteps: [ { sleep: \"${\" } ]",
+        "&a [*a]",
+        long.as_str(),
+        "workflow: x\nsteps: [ { foreach: 1 } ]",
     ] {
         let _ = check::compile_source("bad.stave.yaml", text, &context);
     }

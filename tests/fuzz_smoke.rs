@@ -21,7 +21,13 @@ fn corpus() -> Vec<(String, String)> {
     for dir in ["workflows", "tests/fixtures/lint"] {
         for path in check::workflow_files(&root.join(dir)).unwrap_or_default() {
             if let Ok(text) = std::fs::read_to_string(&path) {
-                out.push((path.file_name().unwrap_or_default().to_string_lossy().into_owned(), text));
+                out.push((
+                    path.file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .into_owned(),
+                    text,
+                ));
             }
         }
     }
@@ -31,10 +37,52 @@ fn corpus() -> Vec<(String, String)> {
 
 /// Tokens that stress the parsers: YAML indicators, template and expression syntax, text-form keywords.
 const TOKENS: &[&str] = &[
-    "${", "}", "${ steps.", "[", "]", "{", ":", "- ", "\n  ", "&a", "*a", "<<: ", "\"", "'", "\\", "!!",
-    "(", ")", ".", "?", "&&", "||", "!", "in ", "map(", "filter(x, ", "size(", "1e999", "-9223372036854775808",
-    "9223372036854775807 + 1", "\u{0}", "\u{feff}", "é", "step ", "if ", "{ ", "parallel ", "for x in ",
-    "wait ", "sleep 1", "retry { ", "#", "//", "\t", "---\n", "...\n",
+    "${",
+    "}",
+    "${ steps.",
+    "[",
+    "]",
+    "{",
+    ":",
+    "- ",
+    "\n  ",
+    "&a",
+    "*a",
+    "<<: ",
+    "\"",
+    "'",
+    "\\",
+    "!!",
+    "(",
+    ")",
+    ".",
+    "?",
+    "&&",
+    "||",
+    "!",
+    "in ",
+    "map(",
+    "filter(x, ",
+    "size(",
+    "1e999",
+    "-9223372036854775808",
+    "9223372036854775807 + 1",
+    "\u{0}",
+    "\u{feff}",
+    "é",
+    "step ",
+    "if ",
+    "{ ",
+    "parallel ",
+    "for x in ",
+    "wait ",
+    "sleep 1",
+    "retry { ",
+    "#",
+    "//",
+    "\t",
+    "---\n",
+    "...\n",
 ];
 
 #[test]
@@ -46,7 +94,11 @@ fn mutated_inputs_never_panic() {
         let (name, text) = &corpus[(rng.next() % corpus.len() as u64) as usize];
         let mut bytes = text.as_bytes().to_vec();
         for _ in 0..=(rng.next() % 4) {
-            let at = if bytes.is_empty() { 0 } else { (rng.next() % bytes.len() as u64) as usize };
+            let at = if bytes.is_empty() {
+                0
+            } else {
+                (rng.next() % bytes.len() as u64) as usize
+            };
             match rng.next() % 4 {
                 0 => bytes.truncate(at),
                 1 => {
@@ -65,7 +117,11 @@ fn mutated_inputs_never_panic() {
             }
         }
         let text = String::from_utf8_lossy(&bytes);
-        let path = if i % 3 == 0 { "m.stave" } else { "m.stave.yaml" };
+        let path = if i % 3 == 0 {
+            "m.stave"
+        } else {
+            "m.stave.yaml"
+        };
         let _ = (name, check::compile_source(path, &text, &context));
     }
 }

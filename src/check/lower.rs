@@ -43,22 +43,44 @@ pub fn lower_project(
     let mut queues = Vec::new();
     for q in &parsed.queues {
         if !is_temporal_name(&q.name.value) {
-            diags.push(Diagnostic::new(Code::E007, q.name.span, format!("invalid queue name `{}`", q.name.value)).help("queue names are `[A-Za-z_][A-Za-z0-9_.-]*`"));
+            diags.push(
+                Diagnostic::new(
+                    Code::E007,
+                    q.name.span,
+                    format!("invalid queue name `{}`", q.name.value),
+                )
+                .help("queue names are `[A-Za-z_][A-Za-z0-9_.-]*`"),
+            );
         }
-        let positive = |v: &Option<Spanned<i64>>, what: &str, diags: &mut Vec<Diagnostic>| -> Option<u32> {
-            let v = v.as_ref()?;
-            if v.value < 1 || v.value > u32::MAX as i64 {
-                diags.push(Diagnostic::new(Code::E040, v.span, format!("`{what}` must be a positive whole number")).help(format!("write e.g. `{what}: 10`")));
-                return None;
-            }
-            Some(v.value as u32)
-        };
+        let positive =
+            |v: &Option<Spanned<i64>>, what: &str, diags: &mut Vec<Diagnostic>| -> Option<u32> {
+                let v = v.as_ref()?;
+                if v.value < 1 || v.value > u32::MAX as i64 {
+                    diags.push(
+                        Diagnostic::new(
+                            Code::E040,
+                            v.span,
+                            format!("`{what}` must be a positive whole number"),
+                        )
+                        .help(format!("write e.g. `{what}: 10`")),
+                    );
+                    return None;
+                }
+                Some(v.value as u32)
+            };
         let task_queue = match &q.task_queue {
             Some(t) => t.value.clone(),
             None => {
                 diags.push(
-                    Diagnostic::new(Code::E040, q.span, format!("queue `{}` has no `task_queue`", q.name.value))
-                        .help(format!("add `task_queue: {}` (the Temporal task queue it maps to)", q.name.value)),
+                    Diagnostic::new(
+                        Code::E040,
+                        q.span,
+                        format!("queue `{}` has no `task_queue`", q.name.value),
+                    )
+                    .help(format!(
+                        "add `task_queue: {}` (the Temporal task queue it maps to)",
+                        q.name.value
+                    )),
                 );
                 q.name.value.clone()
             }
@@ -67,15 +89,27 @@ pub fn lower_project(
             if r.value > 0.0 && r.value.is_finite() {
                 Some(r.value)
             } else {
-                diags.push(Diagnostic::new(Code::E040, r.span, "`rate_limit` must be a positive number of activities per second"));
+                diags.push(Diagnostic::new(
+                    Code::E040,
+                    r.span,
+                    "`rate_limit` must be a positive number of activities per second",
+                ));
                 None
             }
         });
         queues.push(ir::Queue {
             name: q.name.value.clone(),
             task_queue,
-            max_concurrent_workflow_tasks: positive(&q.max_concurrent_workflow_tasks, "max_concurrent_workflow_tasks", diags),
-            max_concurrent_activities: positive(&q.max_concurrent_activities, "max_concurrent_activities", diags),
+            max_concurrent_workflow_tasks: positive(
+                &q.max_concurrent_workflow_tasks,
+                "max_concurrent_workflow_tasks",
+                diags,
+            ),
+            max_concurrent_activities: positive(
+                &q.max_concurrent_activities,
+                "max_concurrent_activities",
+                diags,
+            ),
             max_workers: positive(&q.max_workers, "max_workers", diags),
             rate_limit,
         });
@@ -124,24 +158,40 @@ pub fn lower_project(
     ProjectContext {
         dir: Some(dir.to_path_buf()),
         settings: ir::Project {
-            namespace: parsed.namespace.as_ref().map_or_else(|| "default".to_string(), |n| n.value.clone()),
+            namespace: parsed
+                .namespace
+                .as_ref()
+                .map_or_else(|| "default".to_string(), |n| n.value.clone()),
             queues,
         },
         default_queue,
         defaults: parsed.defaults.clone(),
         manifest,
-        workflow_paths: parsed.workflows.iter().map(|w| dir.join(&w.value)).collect(),
+        workflow_paths: parsed
+            .workflows
+            .iter()
+            .map(|w| dir.join(&w.value))
+            .collect(),
     }
 }
 
 fn line_col_offset(text: &str, line: usize, col: usize) -> usize {
-    let start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
     (start + col.saturating_sub(1)).min(text.len())
 }
 
 fn unknown_queue(name: &Name, queues: &[ir::Queue]) -> Diagnostic {
     let names: Vec<&str> = queues.iter().map(|q| q.name.as_str()).collect();
-    let mut d = Diagnostic::new(Code::E033, name.span, format!("unknown queue `{}`", name.value)).label("not declared in stave.yaml");
+    let mut d = Diagnostic::new(
+        Code::E033,
+        name.span,
+        format!("unknown queue `{}`", name.value),
+    )
+    .label("not declared in stave.yaml");
     d.help = Some(match did_you_mean(&name.value, names.iter().copied()) {
         Some(hint) => hint,
         None if names.is_empty() => "declare it under `queues:` in stave.yaml".into(),
@@ -151,7 +201,11 @@ fn unknown_queue(name: &Name, queues: &[ir::Queue]) -> Diagnostic {
 }
 
 /// Lowers a workflow AST. The IR is returned only when no error was found.
-pub fn lower(ast: &ast::Workflow, sources: &Sources, project: &ProjectContext) -> (Option<ir::Workflow>, Vec<Diagnostic>) {
+pub fn lower(
+    ast: &ast::Workflow,
+    sources: &Sources,
+    project: &ProjectContext,
+) -> (Option<ir::Workflow>, Vec<Diagnostic>) {
     let mut l = Lowerer::new(ast, sources, project);
     let wf = l.workflow(ast);
     let clean = !l.diags.iter().any(Diagnostic::is_error);
@@ -199,7 +253,11 @@ impl Scope {
     /// The visible step results.
     fn steps(&self) -> Vec<(String, FieldTy)> {
         match self.types.get("steps") {
-            Some(Ty::Object(o)) => o.fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            Some(Ty::Object(o)) => o
+                .fields
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             _ => Vec::new(),
         }
     }
@@ -257,7 +315,8 @@ struct Lowerer<'a> {
 impl<'a> Lowerer<'a> {
     fn new(ast: &'a ast::Workflow, sources: &'a Sources, project: &'a ProjectContext) -> Self {
         let manifest = project.manifest.as_ref();
-        let mut known_errors: BTreeSet<String> = BUILTIN_ERRORS.iter().map(|s| s.to_string()).collect();
+        let mut known_errors: BTreeSet<String> =
+            BUILTIN_ERRORS.iter().map(|s| s.to_string()).collect();
         if let Some(m) = manifest {
             for a in &m.activities {
                 known_errors.extend(a.errors.iter().cloned());
@@ -287,21 +346,33 @@ impl<'a> Lowerer<'a> {
 
     fn loc(&self, span: Span) -> ir::Loc {
         let (line, col) = self.sources.get(self.file).line_col(span.start as usize);
-        ir::Loc { line: line as u32, col: col as u32 }
+        ir::Loc {
+            line: line as u32,
+            col: col as u32,
+        }
     }
 
     fn check_ident(&mut self, name: &Name, what: &str) {
         if !is_ident(&name.value) {
-            let suggestion = name.value.to_ascii_lowercase().replace(['-', '.', ' '], "_");
+            let suggestion = name
+                .value
+                .to_ascii_lowercase()
+                .replace(['-', '.', ' '], "_");
             self.error(
                 Diagnostic::new(Code::E007, name.span, format!("invalid {what} `{}`", name.value))
                     .label("not a valid name")
                     .help(format!("{what}s are `[a-z_][a-z0-9_]*` because expressions refer to them; e.g. `{suggestion}`")),
             );
-        } else if super::names::ROOTS.contains(&name.value.as_str()) || name.value == "err" && what == "variable" {
+        } else if super::names::ROOTS.contains(&name.value.as_str())
+            || name.value == "err" && what == "variable"
+        {
             self.error(
-                Diagnostic::new(Code::E007, name.span, format!("`{}` is reserved and cannot be a {what}", name.value))
-                    .help("choose another name"),
+                Diagnostic::new(
+                    Code::E007,
+                    name.span,
+                    format!("`{}` is reserved and cannot be a {what}", name.value),
+                )
+                .help("choose another name"),
             );
         }
     }
@@ -309,9 +380,13 @@ impl<'a> Lowerer<'a> {
     fn check_temporal_name(&mut self, name: &Name, what: &str) {
         if !is_temporal_name(&name.value) {
             self.error(
-                Diagnostic::new(Code::E007, name.span, format!("invalid {what} name `{}`", name.value))
-                    .label("not a valid name")
-                    .help("Temporal names are `[A-Za-z_][A-Za-z0-9_.-]*`"),
+                Diagnostic::new(
+                    Code::E007,
+                    name.span,
+                    format!("invalid {what} name `{}`", name.value),
+                )
+                .label("not a valid name")
+                .help("Temporal names are `[A-Za-z_][A-Za-z0-9_.-]*`"),
             );
         }
     }
@@ -344,10 +419,8 @@ impl<'a> Lowerer<'a> {
     fn check_value(&mut self, v: &ast::Value, ts: &TypeScope) {
         match &v.kind {
             ValueKind::Str(t) => {
-                if !matches!(t, Template::Literal(_)) {
-                    let (_, d) = expr::check_template(t, ts);
-                    self.diags.extend(d);
-                }
+                let (_, d) = expr::check_template(t, ts);
+                self.diags.extend(d);
             }
             ValueKind::Expr(e) => {
                 let (_, d) = expr::check_expr(e, ts);
@@ -362,10 +435,17 @@ impl<'a> Lowerer<'a> {
     // ---- the workflow ----------------------------------------------------------------
 
     fn workflow(&mut self, ast: &ast::Workflow) -> Option<ir::Workflow> {
-        if let Some(v) = &ast.version {
-            if v.value != 1 {
-                self.error(Diagnostic::new(Code::E009, v.span, format!("unsupported language version {}", v.value)).help("write `stave: 1`"));
-            }
+        if let Some(v) = &ast.version
+            && v.value != 1
+        {
+            self.error(
+                Diagnostic::new(
+                    Code::E009,
+                    v.span,
+                    format!("unsupported language version {}", v.value),
+                )
+                .help("write `stave: 1`"),
+            );
         }
         if !ast.name.value.is_empty() {
             self.check_temporal_name(&ast.name, "workflow");
@@ -373,7 +453,10 @@ impl<'a> Lowerer<'a> {
         let queue = match &ast.queue {
             Some(q) => q.clone(),
             None => Spanned::new(
-                self.project.default_queue.clone().unwrap_or_else(|| "default".into()),
+                self.project
+                    .default_queue
+                    .clone()
+                    .unwrap_or_else(|| "default".into()),
                 ast.name.span,
             ),
         };
@@ -394,7 +477,13 @@ impl<'a> Lowerer<'a> {
                     .iter()
                     .map(|f| {
                         let ty = if *f == "attempt" { Ty::Int } else { Ty::String };
-                        (f.to_string(), FieldTy { ty, may_not_have_run: None })
+                        (
+                            f.to_string(),
+                            FieldTy {
+                                ty,
+                                may_not_have_run: None,
+                            },
+                        )
                     })
                     .collect(),
                 closed: true,
@@ -404,7 +493,19 @@ impl<'a> Lowerer<'a> {
         self.roots.bind(
             "vars",
             Ty::Object(ObjectTy {
-                fields: self.vars.iter().map(|v| (v.clone(), FieldTy { ty: Ty::Dyn, may_not_have_run: None })).collect(),
+                fields: self
+                    .vars
+                    .iter()
+                    .map(|v| {
+                        (
+                            v.clone(),
+                            FieldTy {
+                                ty: Ty::Dyn,
+                                may_not_have_run: None,
+                            },
+                        )
+                    })
+                    .collect(),
                 closed: true,
                 origin: "the workflow's vars".into(),
             }),
@@ -417,7 +518,11 @@ impl<'a> Lowerer<'a> {
         for (name, value) in &ast.vars {
             self.check_ident(name, "variable");
             if !seen_vars.insert(name.value.clone()) {
-                self.error(Diagnostic::new(Code::E003, name.span, format!("variable `{}` is declared twice", name.value)));
+                self.error(Diagnostic::new(
+                    Code::E003,
+                    name.span,
+                    format!("variable `{}` is declared twice", name.value),
+                ));
             }
             vars.push((name.value.clone(), self.value(value, &empty)));
         }
@@ -428,7 +533,10 @@ impl<'a> Lowerer<'a> {
             let mut scope = Scope::new(&self.roots);
             scope.bind_local("signal", Ty::Dyn);
             let set = self.assignments(&s.set, &scope);
-            signals.push(ir::SignalHandler { name: s.name.value.clone(), set });
+            signals.push(ir::SignalHandler {
+                name: s.name.value.clone(),
+                set,
+            });
         }
 
         let mut scope = Scope::new(&self.roots);
@@ -447,9 +555,21 @@ impl<'a> Lowerer<'a> {
         }
         let output = ast.output.as_ref().map(|o| self.value(o, &scope));
 
-        let schedules = ast.schedules.iter().filter_map(|s| self.schedule(s)).collect();
-        let search_attributes = ast.search_attributes.iter().map(|(n, v)| (n.value.clone(), self.value(v, &empty))).collect();
-        let memo = ast.memo.iter().map(|(n, v)| (n.value.clone(), self.value(v, &empty))).collect();
+        let schedules = ast
+            .schedules
+            .iter()
+            .filter_map(|s| self.schedule(s))
+            .collect();
+        let search_attributes = ast
+            .search_attributes
+            .iter()
+            .map(|(n, v)| (n.value.clone(), self.value(v, &empty)))
+            .collect();
+        let memo = ast
+            .memo
+            .iter()
+            .map(|(n, v)| (n.value.clone(), self.value(v, &empty)))
+            .collect();
 
         let wf = ir::Workflow {
             ir_version: ir::IR_VERSION,
@@ -469,14 +589,19 @@ impl<'a> Lowerer<'a> {
             schedules,
             search_attributes,
             memo,
-            continue_as_new_after: ast.continue_as_new_after.as_ref().map_or(CONTINUE_AS_NEW_AFTER, |c| c.value),
+            continue_as_new_after: ast
+                .continue_as_new_after
+                .as_ref()
+                .map_or(CONTINUE_AS_NEW_AFTER, |c| c.value),
             step_count: self.next_index,
         };
         Some(wf)
     }
 
     fn check_schema(&mut self, schema: &Json, span: Span) {
-        const TYPES: &[&str] = &["object", "array", "string", "number", "integer", "boolean", "null"];
+        const TYPES: &[&str] = &[
+            "object", "array", "string", "number", "integer", "boolean", "null",
+        ];
         let mut problems = Vec::new();
         fn walk(s: &Json, path: &str, problems: &mut Vec<String>) {
             let Json::Object(map) = s else {
@@ -486,7 +611,10 @@ impl<'a> Lowerer<'a> {
                 return;
             };
             match map.get("type") {
-                Some(Json::String(t)) if !TYPES.contains(&t.as_str()) => problems.push(format!("{path}: unknown type `{t}` (use one of {})", TYPES.join(", "))),
+                Some(Json::String(t)) if !TYPES.contains(&t.as_str()) => problems.push(format!(
+                    "{path}: unknown type `{t}` (use one of {})",
+                    TYPES.join(", ")
+                )),
                 Some(Json::Array(ts)) => {
                     for t in ts {
                         if !t.as_str().is_some_and(|t| TYPES.contains(&t)) {
@@ -495,12 +623,16 @@ impl<'a> Lowerer<'a> {
                     }
                 }
                 Some(Json::String(_)) | None => {}
-                Some(other) => problems.push(format!("{path}: `type` must be a string, found {other}")),
-            }
-            if let Some(req) = map.get("required") {
-                if !req.as_array().is_some_and(|r| r.iter().all(Json::is_string)) {
-                    problems.push(format!("{path}: `required` must be a list of field names"));
+                Some(other) => {
+                    problems.push(format!("{path}: `type` must be a string, found {other}"))
                 }
+            }
+            if let Some(req) = map.get("required")
+                && !req
+                    .as_array()
+                    .is_some_and(|r| r.iter().all(Json::is_string))
+            {
+                problems.push(format!("{path}: `required` must be a list of field names"));
             }
             match map.get("properties") {
                 Some(Json::Object(props)) => {
@@ -517,7 +649,10 @@ impl<'a> Lowerer<'a> {
         }
         walk(schema, "input", &mut problems);
         for p in problems {
-            self.error(Diagnostic::new(Code::E043, span, format!("invalid input schema: {p}")).help("use JSON Schema: `type: object`, `required: [..]`, `properties: {..}`"));
+            self.error(
+                Diagnostic::new(Code::E043, span, format!("invalid input schema: {p}"))
+                    .help("use JSON Schema: `type: object`, `required: [..]`, `properties: {..}`"),
+            );
         }
     }
 
@@ -533,17 +668,31 @@ impl<'a> Lowerer<'a> {
             }
             (None, Some(every)) => {
                 if every.value < Duration::from_secs(1) {
-                    self.error(Diagnostic::new(Code::E038, every.span, "`every` must be at least 1s"));
+                    self.error(Diagnostic::new(
+                        Code::E038,
+                        every.span,
+                        "`every` must be at least 1s",
+                    ));
                     return None;
                 }
                 ir::ScheduleSpec::EveryMs(ms(every.value))
             }
             (Some(_), Some(e)) => {
-                self.error(Diagnostic::new(Code::E038, e.span, "a schedule takes `cron:` or `every:`, not both").help("keep one of them"));
+                self.error(
+                    Diagnostic::new(
+                        Code::E038,
+                        e.span,
+                        "a schedule takes `cron:` or `every:`, not both",
+                    )
+                    .help("keep one of them"),
+                );
                 return None;
             }
             (None, None) => {
-                self.error(Diagnostic::new(Code::E038, s.span, "a schedule needs `cron:` or `every:`").help("add `cron: \"0 2 * * *\"` or `every: 1h`"));
+                self.error(
+                    Diagnostic::new(Code::E038, s.span, "a schedule needs `cron:` or `every:`")
+                        .help("add `cron: \"0 2 * * *\"` or `every: 1h`"),
+                );
                 return None;
             }
         };
@@ -555,18 +704,44 @@ impl<'a> Lowerer<'a> {
             Some("cancel_other") => ir::Overlap::CancelOther,
             Some("terminate_other") => ir::Overlap::TerminateOther,
             Some(other) => {
-                const ALL: &[&str] = &["skip", "buffer_one", "buffer_all", "allow_all", "cancel_other", "terminate_other"];
+                const ALL: &[&str] = &[
+                    "skip",
+                    "buffer_one",
+                    "buffer_all",
+                    "allow_all",
+                    "cancel_other",
+                    "terminate_other",
+                ];
                 let o = s.overlap.as_ref().map_or(s.span, |o| o.span);
-                let help = did_you_mean(other, ALL.iter().copied()).unwrap_or_else(|| format!("use one of: {}", ALL.join(", ")));
-                self.error(Diagnostic::new(Code::E038, o, format!("unknown overlap policy `{other}`")).help(help));
+                let help = did_you_mean(other, ALL.iter().copied())
+                    .unwrap_or_else(|| format!("use one of: {}", ALL.join(", ")));
+                self.error(
+                    Diagnostic::new(Code::E038, o, format!("unknown overlap policy `{other}`"))
+                        .help(help),
+                );
                 return None;
             }
         };
-        let timezone = s.timezone.as_ref().map_or_else(|| "UTC".to_string(), |t| t.value.clone());
+        let timezone = s
+            .timezone
+            .as_ref()
+            .map_or_else(|| "UTC".to_string(), |t| t.value.clone());
         if let Some(tz) = &s.timezone {
-            let ok = tz.value == "UTC" || tz.value.split('/').count() >= 2 && tz.value.chars().all(|c| c.is_ascii_alphanumeric() || "/_-+".contains(c));
+            let ok = tz.value == "UTC"
+                || tz.value.split('/').count() >= 2
+                    && tz
+                        .value
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "/_-+".contains(c));
             if !ok {
-                self.error(Diagnostic::new(Code::E038, tz.span, format!("`{}` is not an IANA time zone", tz.value)).help("write e.g. `Europe/Oslo` or `UTC`"));
+                self.error(
+                    Diagnostic::new(
+                        Code::E038,
+                        tz.span,
+                        format!("`{}` is not an IANA time zone", tz.value),
+                    )
+                    .help("write e.g. `Europe/Oslo` or `UTC`"),
+                );
             }
         }
         let input = match &s.input {
@@ -589,11 +764,20 @@ impl<'a> Lowerer<'a> {
         })
     }
 
-    fn assignments(&mut self, set: &[(Name, ast::Value)], scope: &Scope) -> Vec<(String, ir::Value)> {
+    fn assignments(
+        &mut self,
+        set: &[(Name, ast::Value)],
+        scope: &Scope,
+    ) -> Vec<(String, ir::Value)> {
         let mut out = Vec::new();
         for (name, value) in set {
             if !self.vars.contains(&name.value) {
-                let mut d = Diagnostic::new(Code::E036, name.span, format!("unknown variable `{}`", name.value)).label("not declared under `vars:`");
+                let mut d = Diagnostic::new(
+                    Code::E036,
+                    name.span,
+                    format!("unknown variable `{}`", name.value),
+                )
+                .label("not declared under `vars:`");
                 d.help = Some(
                     did_you_mean(&name.value, self.vars.iter().map(String::as_str))
                         .unwrap_or_else(|| format!("declare it under `vars:` with its initial value, e.g. `vars: {{ {}: null }}`", name.value)),
@@ -613,7 +797,11 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Lowers a nested block; its ids are visible inside it and returned, not left in `scope`.
-    fn nested(&mut self, steps: &[ast::Step], scope: &mut Scope) -> (Vec<ir::Step>, BTreeMap<String, FieldTy>) {
+    fn nested(
+        &mut self,
+        steps: &[ast::Step],
+        scope: &mut Scope,
+    ) -> (Vec<ir::Step>, BTreeMap<String, FieldTy>) {
         let mark = scope.mark();
         let lowered = self.block(steps, scope);
         (lowered, scope.take_since(mark))
@@ -626,10 +814,14 @@ impl<'a> Lowerer<'a> {
             self.check_ident(id, "step id");
             if let Some(first) = self.step_ids.get(&id.value).copied() {
                 self.error(
-                    Diagnostic::new(Code::E034, id.span, format!("duplicate step id `{}`", id.value))
-                        .label("second use")
-                        .with_label(first, "first used here")
-                        .help("step ids are unique in the whole file: rename one of them"),
+                    Diagnostic::new(
+                        Code::E034,
+                        id.span,
+                        format!("duplicate step id `{}`", id.value),
+                    )
+                    .label("second use")
+                    .with_label(first, "first used here")
+                    .help("step ids are unique in the whole file: rename one of them"),
                 );
             } else {
                 self.step_ids.insert(id.value.clone(), id.span);
@@ -653,14 +845,22 @@ impl<'a> Lowerer<'a> {
                 escaped.extend(a);
                 match guard.take() {
                     Some(cond) => {
-                        let (otherwise, b) = self.nested(else_steps.as_deref().unwrap_or(&[]), scope);
+                        let (otherwise, b) =
+                            self.nested(else_steps.as_deref().unwrap_or(&[]), scope);
                         escaped.extend(b);
-                        ir::StepKind::If { cond, then, otherwise }
+                        ir::StepKind::If {
+                            cond,
+                            then,
+                            otherwise,
+                        }
                     }
                     None => {
                         if let Some(e) = else_steps {
                             let at = e.first().map_or(step.span, |s| s.span);
-                            self.error(Diagnostic::new(Code::E006, at, "`else` without `if`").help("add `if: \"${ cond }\"` to the step, or drop `else`"));
+                            self.error(
+                                Diagnostic::new(Code::E006, at, "`else` without `if`")
+                                    .help("add `if: \"${ cond }\"` to the step, or drop `else`"),
+                            );
                         }
                         ir::StepKind::Sequence(then)
                     }
@@ -677,7 +877,10 @@ impl<'a> Lowerer<'a> {
                 }
                 let (default, b) = self.nested(default.as_deref().unwrap_or(&[]), scope);
                 escaped.extend(b);
-                ir::StepKind::Switch { arms: lowered, default }
+                ir::StepKind::Switch {
+                    arms: lowered,
+                    default,
+                }
             }
             ast::StepKind::Parallel { branches, race } => {
                 maybe |= *race;
@@ -687,28 +890,63 @@ impl<'a> Lowerer<'a> {
                 for (name, steps) in branches {
                     self.check_ident(name, "branch name");
                     if !names.insert(name.value.clone()) {
-                        self.error(Diagnostic::new(Code::E003, name.span, format!("branch `{}` is declared twice", name.value)));
+                        self.error(Diagnostic::new(
+                            Code::E003,
+                            name.span,
+                            format!("branch `{}` is declared twice", name.value),
+                        ));
                     }
                     // Branches run concurrently: none sees another's steps.
                     let (steps, a) = self.nested(steps, scope);
                     escaped.extend(a);
-                    fields.insert(name.value.clone(), FieldTy { ty: Ty::Dyn, may_not_have_run: None });
-                    lowered.push(ir::Branch { name: name.value.clone(), steps });
+                    fields.insert(
+                        name.value.clone(),
+                        FieldTy {
+                            ty: Ty::Dyn,
+                            may_not_have_run: None,
+                        },
+                    );
+                    lowered.push(ir::Branch {
+                        name: name.value.clone(),
+                        steps,
+                    });
                 }
                 if !*race {
-                    result_ty = Ty::Object(ObjectTy { fields, closed: true, origin: "the parallel step's branches".into() });
+                    result_ty = Ty::Object(ObjectTy {
+                        fields,
+                        closed: true,
+                        origin: "the parallel step's branches".into(),
+                    });
                 }
-                ir::StepKind::Parallel { branches: lowered, race: *race }
+                ir::StepKind::Parallel {
+                    branches: lowered,
+                    race: *race,
+                }
             }
-            ast::StepKind::Foreach { over, item, concurrency, steps } => {
+            ast::StepKind::Foreach {
+                over,
+                item,
+                concurrency,
+                steps,
+            } => {
                 let over = self.value(over, scope);
-                let item_name = item.as_ref().map_or_else(|| "item".to_string(), |i| {
-                    self.check_ident(i, "loop variable");
-                    i.value.clone()
-                });
+                let item_name = item.as_ref().map_or_else(
+                    || "item".to_string(),
+                    |i| {
+                        self.check_ident(i, "loop variable");
+                        i.value.clone()
+                    },
+                );
                 let concurrency = concurrency.as_ref().and_then(|c| {
                     if c.value < 1 || c.value > 10_000 {
-                        self.error(Diagnostic::new(Code::E044, c.span, "`concurrency` must be between 1 and 10000").help("write e.g. `concurrency: 10`"));
+                        self.error(
+                            Diagnostic::new(
+                                Code::E044,
+                                c.span,
+                                "`concurrency` must be between 1 and 10000",
+                            )
+                            .help("write e.g. `concurrency: 10`"),
+                        );
                         None
                     } else {
                         Some(c.value as u32)
@@ -719,18 +957,38 @@ impl<'a> Lowerer<'a> {
                 let (steps, _) = self.nested(steps, scope);
                 scope.restore_local(&item_name, previous);
                 result_ty = Ty::List(Box::new(Ty::Dyn));
-                ir::StepKind::Foreach { over, item: item_name, concurrency, steps }
+                ir::StepKind::Foreach {
+                    over,
+                    item: item_name,
+                    concurrency,
+                    steps,
+                }
             }
-            ast::StepKind::While { cond, max_iterations, steps } => {
+            ast::StepKind::While {
+                cond,
+                max_iterations,
+                steps,
+            } => {
                 maybe = true;
                 let max_iterations = match max_iterations {
                     Some(m) if m.value >= 1 => m.value as u64,
                     Some(m) => {
-                        self.error(Diagnostic::new(Code::E044, m.span, "`max_iterations` must be at least 1"));
+                        self.error(Diagnostic::new(
+                            Code::E044,
+                            m.span,
+                            "`max_iterations` must be at least 1",
+                        ));
                         1
                     }
                     None => {
-                        self.error(Diagnostic::new(Code::E006, step.span, "`while` needs `max_iterations:`").help("bound the loop: add `max_iterations: 100`"));
+                        self.error(
+                            Diagnostic::new(
+                                Code::E006,
+                                step.span,
+                                "`while` needs `max_iterations:`",
+                            )
+                            .help("bound the loop: add `max_iterations: 100`"),
+                        );
                         1
                     }
                 };
@@ -744,12 +1002,31 @@ impl<'a> Lowerer<'a> {
                 let cond = self.value(cond, scope);
                 scope.take_since(mark);
                 escaped.extend(a);
-                ir::StepKind::While { cond, max_iterations, steps: body }
+                ir::StepKind::While {
+                    cond,
+                    max_iterations,
+                    steps: body,
+                }
             }
-            ast::StepKind::Wait { signal, until, timeout, on_timeout } => {
+            ast::StepKind::Wait {
+                signal,
+                until,
+                timeout,
+                on_timeout,
+            } => {
                 if !self.signals.contains(&signal.value) {
-                    let mut d = Diagnostic::new(Code::E035, signal.span, format!("unknown signal `{}`", signal.value)).label("not declared under `signals:`");
-                    d.help = Some(did_you_mean(&signal.value, self.signals.iter().map(String::as_str)).unwrap_or_else(|| format!("declare it: `signals: {{ {}: {{}} }}`", signal.value)));
+                    let mut d = Diagnostic::new(
+                        Code::E035,
+                        signal.span,
+                        format!("unknown signal `{}`", signal.value),
+                    )
+                    .label("not declared under `signals:`");
+                    d.help = Some(
+                        did_you_mean(&signal.value, self.signals.iter().map(String::as_str))
+                            .unwrap_or_else(|| {
+                                format!("declare it: `signals: {{ {}: {{}} }}`", signal.value)
+                            }),
+                    );
                     self.error(d);
                 }
                 let on_timeout = match on_timeout.as_ref().map(|o| o.value.as_str()) {
@@ -757,7 +1034,14 @@ impl<'a> Lowerer<'a> {
                     Some("continue") => ir::OnTimeout::Continue,
                     Some(other) => {
                         let span = on_timeout.as_ref().map_or(step.span, |o| o.span);
-                        self.error(Diagnostic::new(Code::E044, span, format!("unknown `on_timeout` value `{other}`")).help("use `fail` (raise WaitTimeout) or `continue` (go on with null)"));
+                        self.error(
+                            Diagnostic::new(
+                                Code::E044,
+                                span,
+                                format!("unknown `on_timeout` value `{other}`"),
+                            )
+                            .help("use `fail` (raise WaitTimeout) or `continue` (go on with null)"),
+                        );
                         ir::OnTimeout::Fail
                     }
                 };
@@ -774,11 +1058,17 @@ impl<'a> Lowerer<'a> {
                     ir::Value::Literal(Json::String(s)) => match duration::parse(&s) {
                         Ok(d) => ir::Sleep::ForMs(ms(d)),
                         Err(why) => {
-                            self.error(Diagnostic::new(Code::E008, v.span, format!("invalid duration for `sleep`: {why}")));
+                            self.error(Diagnostic::new(
+                                Code::E008,
+                                v.span,
+                                format!("invalid duration for `sleep`: {why}"),
+                            ));
                             ir::Sleep::ForMs(0)
                         }
                     },
-                    ir::Value::Literal(Json::Number(n)) => ir::Sleep::ForMs((n.as_f64().unwrap_or(0.0) * 1000.0).max(0.0) as u64),
+                    ir::Value::Literal(Json::Number(n)) => {
+                        ir::Sleep::ForMs((n.as_f64().unwrap_or(0.0) * 1000.0).max(0.0) as u64)
+                    }
                     _ => ir::Sleep::For(self.value(v, scope)),
                 },
                 ast::Sleep::Until(v) => ir::Sleep::Until(self.value(v, scope)),
@@ -792,15 +1082,23 @@ impl<'a> Lowerer<'a> {
                 for c in catches {
                     for e in &c.errors {
                         if self.manifest.is_some() && !self.known_errors.contains(&e.value) {
-                            let mut d = Diagnostic::new(Code::E037, e.span, format!("unknown error type `{}`", e.value)).label("no activity raises it");
+                            let mut d = Diagnostic::new(
+                                Code::E037,
+                                e.span,
+                                format!("unknown error type `{}`", e.value),
+                            )
+                            .label("no activity raises it");
                             d.help = Some(did_you_mean(&e.value, self.known_errors.iter().map(String::as_str)).unwrap_or_else(|| "use an error type listed under an activity's `errors` in activities.json, or one Stave raises (WaitTimeout, Timeout, Cancelled, ...)".into()));
                             self.error(d);
                         }
                     }
-                    let name = c.name.as_ref().map_or_else(|| "err".to_string(), |n| {
-                        self.check_ident(n, "error name");
-                        n.value.clone()
-                    });
+                    let name = c.name.as_ref().map_or_else(
+                        || "err".to_string(),
+                        |n| {
+                            self.check_ident(n, "error name");
+                            n.value.clone()
+                        },
+                    );
                     let was_in_catch = std::mem::replace(&mut scope.in_catch, true);
                     let previous = scope.bind_local(&name, error_ty());
                     let when = c.when.as_ref().map(|w| self.value(w, scope));
@@ -808,19 +1106,44 @@ impl<'a> Lowerer<'a> {
                     scope.restore_local(&name, previous);
                     scope.in_catch = was_in_catch;
                     escaped.extend(b);
-                    lowered.push(ir::Catch { errors: c.errors.iter().map(|e| e.value.clone()).collect(), when, name, steps });
+                    lowered.push(ir::Catch {
+                        errors: c.errors.iter().map(|e| e.value.clone()).collect(),
+                        when,
+                        name,
+                        steps,
+                    });
                 }
-                ir::StepKind::Try { steps: body, catches: lowered }
+                ir::StepKind::Try {
+                    steps: body,
+                    catches: lowered,
+                }
             }
-            ast::StepKind::Fail { error_type, message, details } => ir::StepKind::Fail {
+            ast::StepKind::Fail {
+                error_type,
+                message,
+                details,
+            } => ir::StepKind::Fail {
                 error_type: self.value(error_type, scope),
-                message: message.as_ref().map_or(ir::Value::Literal(Json::String(String::new())), |m| self.value(m, scope)),
-                details: details.as_ref().map_or(ir::Value::null(), |d| self.value(d, scope)),
+                message: message
+                    .as_ref()
+                    .map_or(ir::Value::Literal(Json::String(String::new())), |m| {
+                        self.value(m, scope)
+                    }),
+                details: details
+                    .as_ref()
+                    .map_or(ir::Value::null(), |d| self.value(d, scope)),
             },
             ast::StepKind::Return(v) => ir::StepKind::Return(self.value(v, scope)),
             ast::StepKind::Rethrow => {
                 if !scope.in_catch {
-                    self.error(Diagnostic::new(Code::E042, step.span, "`rethrow` outside a `catch` clause").help("move it into a `catch` clause's steps, or use `fail`"));
+                    self.error(
+                        Diagnostic::new(
+                            Code::E042,
+                            step.span,
+                            "`rethrow` outside a `catch` clause",
+                        )
+                        .help("move it into a `catch` clause's steps, or use `fail`"),
+                    );
                 }
                 ir::StepKind::Rethrow
             }
@@ -832,11 +1155,31 @@ impl<'a> Lowerer<'a> {
             scope.add_step(k, v);
         }
         if let Some(id) = &step.id {
-            let may_not_have_run = (conditional || matches!(kind, ir::StepKind::If { .. })).then(|| id.value.clone());
-            let ty = if matches!(kind, ir::StepKind::If { .. } | ir::StepKind::Switch { .. } | ir::StepKind::Try { .. }) { Ty::Dyn } else { result_ty };
-            scope.add_step(id.value.clone(), FieldTy { ty, may_not_have_run });
+            let may_not_have_run =
+                (conditional || matches!(kind, ir::StepKind::If { .. })).then(|| id.value.clone());
+            let ty = if matches!(
+                kind,
+                ir::StepKind::If { .. } | ir::StepKind::Switch { .. } | ir::StepKind::Try { .. }
+            ) {
+                Ty::Dyn
+            } else {
+                result_ty
+            };
+            scope.add_step(
+                id.value.clone(),
+                FieldTy {
+                    ty,
+                    may_not_have_run,
+                },
+            );
         }
-        ir::Step { index, id: step.id.as_ref().map(|i| i.value.clone()), guard, kind, loc: self.loc(step.span) }
+        ir::Step {
+            index,
+            id: step.id.as_ref().map(|i| i.value.clone()),
+            guard,
+            kind,
+            loc: self.loc(step.span),
+        }
     }
 
     fn spec(&self, name: &str) -> Option<&'a ActivitySpec> {
@@ -844,44 +1187,97 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Lowers an activity call; returns it with the type of its result.
-    fn activity(&mut self, call: &ast::ActivityCall, id: Option<&Name>, scope: &mut Scope, top: bool) -> (ir::ActivityCall, Ty) {
+    fn activity(
+        &mut self,
+        call: &ast::ActivityCall,
+        id: Option<&Name>,
+        scope: &mut Scope,
+        top: bool,
+    ) -> (ir::ActivityCall, Ty) {
         let name = &call.activity;
         self.check_temporal_name(name, "activity");
         let external = call.options.task_queue.is_some();
         let spec = self.spec(&name.value);
-        if spec.is_none() && !external {
-            if let Some(m) = self.manifest {
-                let mut d = Diagnostic::new(Code::E030, name.span, format!("unknown activity `{}`", name.value)).label("not in the activity manifest");
-                d.help = Some(match did_you_mean(&name.value, m.activities.iter().map(|a| a.name.as_str())) {
-                    Some(hint) => hint,
-                    None => "register it in your worker and re-export the manifest (`stave worker --export-manifest activities.json`); activities served outside the project take `task_queue:`".into(),
-                });
-                self.error(d);
-            }
+        if spec.is_none()
+            && !external
+            && let Some(m) = self.manifest
+        {
+            let mut d = Diagnostic::new(
+                Code::E030,
+                name.span,
+                format!("unknown activity `{}`", name.value),
+            )
+            .label("not in the activity manifest");
+            d.help = Some(match did_you_mean(&name.value, m.activities.iter().map(|a| a.name.as_str())) {
+                Some(hint) => hint,
+                None => "register it in your worker and re-export the manifest (`stave worker --export-manifest activities.json`); activities served outside the project take `task_queue:`".into(),
+            });
+            self.error(d);
         }
         if let (Some(_), Some(args)) = (&call.input, &call.args) {
-            self.error(Diagnostic::new(Code::E045, args.span, "a step takes `input:` or `args:`, not both").help("keep `input:` for Stave activities, `args:` for positional arguments"));
+            self.error(
+                Diagnostic::new(
+                    Code::E045,
+                    args.span,
+                    "a step takes `input:` or `args:`, not both",
+                )
+                .help("keep `input:` for Stave activities, `args:` for positional arguments"),
+            );
         }
         let args = match &call.args {
-            Some(args) => ir::Args::Positional(args.value.iter().map(|a| self.value(a, scope)).collect()),
+            Some(args) => {
+                ir::Args::Positional(args.value.iter().map(|a| self.value(a, scope)).collect())
+            }
             None => {
                 if let (Some(spec), Some(input)) = (spec, &call.input) {
                     self.check_input_shape(spec, input, name);
-                } else if let (Some(spec), None) = (spec, &call.input) {
-                    if let Some(req) = spec.input.as_ref().and_then(|s| s.get("required")).and_then(Json::as_array) {
-                        if !req.is_empty() {
-                            let fields: Vec<&str> = req.iter().filter_map(Json::as_str).collect();
-                            self.error(Diagnostic::new(Code::E031, name.span, format!("`{}` needs input with {}", name.value, fields.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", "))).help("add `input: { ... }` with the required fields"));
-                        }
+                } else if let (Some(spec), None) = (spec, &call.input)
+                    && let Some(req) = spec
+                        .input
+                        .as_ref()
+                        .and_then(|s| s.get("required"))
+                        .and_then(Json::as_array)
+                    && !req.is_empty()
+                {
+                    {
+                        let fields: Vec<&str> = req.iter().filter_map(Json::as_str).collect();
+                        self.error(
+                            Diagnostic::new(
+                                Code::E031,
+                                name.span,
+                                format!(
+                                    "`{}` needs input with {}",
+                                    name.value,
+                                    fields
+                                        .iter()
+                                        .map(|f| format!("`{f}`"))
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                ),
+                            )
+                            .help("add `input: { ... }` with the required fields"),
+                        );
                     }
                 }
-                ir::Args::Input(call.input.as_ref().map_or(ir::Value::null(), |i| self.value(i, scope)))
+                ir::Args::Input(
+                    call.input
+                        .as_ref()
+                        .map_or(ir::Value::null(), |i| self.value(i, scope)),
+                )
             }
         };
         let o = self.merged_options(&call.options, spec);
         let task_queue = match (&call.options.task_queue, &o.queue) {
             (Some(tq), Some(q)) if call.options.queue.is_some() => {
-                self.error(Diagnostic::new(Code::E044, tq.span, "a step takes `queue:` or `task_queue:`, not both").with_label(q.span, "queue given here").help("`queue` names a project queue; `task_queue` a raw Temporal task queue"));
+                self.error(
+                    Diagnostic::new(
+                        Code::E044,
+                        tq.span,
+                        "a step takes `queue:` or `task_queue:`, not both",
+                    )
+                    .with_label(q.span, "queue given here")
+                    .help("`queue` names a project queue; `task_queue` a raw Temporal task queue"),
+                );
                 tq.value.clone()
             }
             (Some(tq), _) => tq.value.clone(),
@@ -902,15 +1298,27 @@ impl<'a> Lowerer<'a> {
         let summary = call.options.summary.as_ref().map(|s| self.value(s, scope));
         let ty = spec
             .and_then(|s| s.output.as_ref())
-            .map_or(Ty::Dyn, |schema| Ty::from_json_schema(schema, &format!("the output of `{}`", name.value)));
+            .map_or(Ty::Dyn, |schema| {
+                Ty::from_json_schema(schema, &format!("the output of `{}`", name.value))
+            });
         let compensate = call.compensate.as_ref().map(|c| {
             if !top {
-                self.error(Diagnostic::new(Code::E044, c.activity.span, "a compensation cannot have its own `compensate`"));
+                self.error(Diagnostic::new(
+                    Code::E044,
+                    c.activity.span,
+                    "a compensation cannot have its own `compensate`",
+                ));
             }
             // A compensation runs after its step completed: it sees the step's result.
             let mark = scope.mark();
             if let Some(id) = id {
-                scope.add_step(id.value.clone(), FieldTy { ty: ty.clone(), may_not_have_run: None });
+                scope.add_step(
+                    id.value.clone(),
+                    FieldTy {
+                        ty: ty.clone(),
+                        may_not_have_run: None,
+                    },
+                );
             }
             let compensation = self.activity(c, None, scope, false).0;
             scope.take_since(mark);
@@ -934,7 +1342,11 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Step options over the file's `defaults`, over `stave.yaml`'s, over the manifest's.
-    fn merged_options(&mut self, step: &ast::ActivityOptions, spec: Option<&ActivitySpec>) -> ast::ActivityOptions {
+    fn merged_options(
+        &mut self,
+        step: &ast::ActivityOptions,
+        spec: Option<&ActivitySpec>,
+    ) -> ast::ActivityOptions {
         let mut layers: Vec<ast::ActivityOptions> = vec![step.clone()];
         if let Some(d) = self.defaults {
             layers.push(d.clone());
@@ -945,7 +1357,10 @@ impl<'a> Lowerer<'a> {
         if let Some(spec) = spec {
             layers.push(manifest_options(spec, step.span));
         }
-        let mut out = ast::ActivityOptions { span: step.span, ..Default::default() };
+        let mut out = ast::ActivityOptions {
+            span: step.span,
+            ..Default::default()
+        };
         for layer in layers {
             out.queue = out.queue.or(layer.queue);
             out.timeout = out.timeout.or(layer.timeout);
@@ -960,7 +1375,11 @@ impl<'a> Lowerer<'a> {
                     initial_interval: a.initial_interval.or(b.initial_interval),
                     backoff: a.backoff.or(b.backoff),
                     max_interval: a.max_interval.or(b.max_interval),
-                    non_retryable: if a.non_retryable.is_empty() { b.non_retryable } else { a.non_retryable },
+                    non_retryable: if a.non_retryable.is_empty() {
+                        b.non_retryable
+                    } else {
+                        a.non_retryable
+                    },
                     span: a.span,
                 }),
             };
@@ -971,29 +1390,58 @@ impl<'a> Lowerer<'a> {
     fn retry(&mut self, r: &ast::Retry, spec: Option<&ActivitySpec>) -> ir::RetryPolicy {
         let max_attempts = match &r.max_attempts {
             Some(m) if m.value < 1 || m.value > u32::MAX as i64 => {
-                self.error(Diagnostic::new(Code::E044, m.span, "`max_attempts` must be at least 1").help("1 means no retries; leave it out for Temporal's default (unlimited)"));
+                self.error(
+                    Diagnostic::new(Code::E044, m.span, "`max_attempts` must be at least 1").help(
+                        "1 means no retries; leave it out for Temporal's default (unlimited)",
+                    ),
+                );
                 0
             }
             Some(m) => m.value as u32,
             None => 0,
         };
-        if let Some(b) = &r.backoff {
-            if !(b.value >= 1.0 && b.value.is_finite()) {
-                self.error(Diagnostic::new(Code::E044, b.span, "`backoff` must be at least 1.0").help("the interval is multiplied by it after each attempt: 2.0 doubles it"));
-            }
+        if let Some(b) = &r.backoff
+            && !(b.value >= 1.0 && b.value.is_finite())
+        {
+            self.error(
+                Diagnostic::new(Code::E044, b.span, "`backoff` must be at least 1.0")
+                    .help("the interval is multiplied by it after each attempt: 2.0 doubles it"),
+            );
         }
-        if let (Some(i), Some(m)) = (&r.initial_interval, &r.max_interval) {
-            if m.value < i.value {
-                self.error(Diagnostic::new(Code::E044, m.span, "`max_interval` is shorter than `initial_interval`").with_label(i.span, "initial interval"));
-            }
+        if let (Some(i), Some(m)) = (&r.initial_interval, &r.max_interval)
+            && m.value < i.value
+        {
+            self.error(
+                Diagnostic::new(
+                    Code::E044,
+                    m.span,
+                    "`max_interval` is shorter than `initial_interval`",
+                )
+                .with_label(i.span, "initial interval"),
+            );
         }
         if let (Some(spec), Some(_)) = (spec, self.manifest) {
             for t in &r.non_retryable {
                 if !spec.errors.contains(&t.value) && !self.known_errors.contains(&t.value) {
-                    let mut d = Diagnostic::new(Code::E037, t.span, format!("unknown error type `{}`", t.value)).label(format!("`{}` does not raise it", spec.name));
-                    d.help = Some(did_you_mean(&t.value, spec.errors.iter().map(String::as_str)).unwrap_or_else(|| {
-                        if spec.errors.is_empty() { format!("`{}` declares no error types in activities.json", spec.name) } else { format!("`{}` raises: {}", spec.name, spec.errors.join(", ")) }
-                    }));
+                    let mut d = Diagnostic::new(
+                        Code::E037,
+                        t.span,
+                        format!("unknown error type `{}`", t.value),
+                    )
+                    .label(format!("`{}` does not raise it", spec.name));
+                    d.help = Some(
+                        did_you_mean(&t.value, spec.errors.iter().map(String::as_str))
+                            .unwrap_or_else(|| {
+                                if spec.errors.is_empty() {
+                                    format!(
+                                        "`{}` declares no error types in activities.json",
+                                        spec.name
+                                    )
+                                } else {
+                                    format!("`{}` raises: {}", spec.name, spec.errors.join(", "))
+                                }
+                            }),
+                    );
                     self.error(d);
                 }
             }
@@ -1011,23 +1459,47 @@ impl<'a> Lowerer<'a> {
     fn check_input_shape(&mut self, spec: &ActivitySpec, input: &ast::Value, name: &Name) {
         let Some(schema) = &spec.input else { return };
         let ValueKind::Map(entries) = &input.kind else {
-            if let Some(lit) = literal_json(input) {
-                if let Some(want) = schema.get("type").and_then(Json::as_str) {
-                    if !json_type_matches(want, &lit) {
-                        self.error(Diagnostic::new(Code::E031, input.span, format!("`{}` takes {want} input, found {}", name.value, json_type_name(&lit))));
-                    }
-                }
+            if let Some(lit) = literal_json(input)
+                && let Some(want) = schema.get("type").and_then(Json::as_str)
+                && !json_type_matches(want, &lit)
+            {
+                self.error(Diagnostic::new(
+                    Code::E031,
+                    input.span,
+                    format!(
+                        "`{}` takes {want} input, found {}",
+                        name.value,
+                        json_type_name(&lit)
+                    ),
+                ));
             }
             return;
         };
         let props = schema.get("properties").and_then(Json::as_object);
         if let Some(req) = schema.get("required").and_then(Json::as_array) {
-            let missing: Vec<&str> = req.iter().filter_map(Json::as_str).filter(|f| !entries.iter().any(|(k, _)| k.value == *f)).collect();
+            let missing: Vec<&str> = req
+                .iter()
+                .filter_map(Json::as_str)
+                .filter(|f| !entries.iter().any(|(k, _)| k.value == *f))
+                .collect();
             if !missing.is_empty() {
                 self.error(
-                    Diagnostic::new(Code::E031, input.span, format!("input of `{}` lacks required field{} {}", name.value, if missing.len() > 1 { "s" } else { "" }, missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")))
-                        .label("missing fields")
-                        .help(format!("add {} to the input", missing.join(", "))),
+                    Diagnostic::new(
+                        Code::E031,
+                        input.span,
+                        format!(
+                            "input of `{}` lacks required field{} {}",
+                            name.value,
+                            if missing.len() > 1 { "s" } else { "" },
+                            missing
+                                .iter()
+                                .map(|m| format!("`{m}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )
+                    .label("missing fields")
+                    .help(format!("add {} to the input", missing.join(", "))),
                 );
             }
         }
@@ -1035,18 +1507,34 @@ impl<'a> Lowerer<'a> {
         for (key, value) in entries {
             match props.and_then(|p| p.get(&key.value)) {
                 Some(prop) => {
-                    if let (Some(want), Some(lit)) = (prop.get("type").and_then(Json::as_str), literal_json(value)) {
-                        if !json_type_matches(want, &lit) {
-                            self.error(
-                                Diagnostic::new(Code::E031, value.span, format!("field `{}` of `{}` takes {want}, found {}", key.value, name.value, json_type_name(&lit)))
-                                    .label(format!("expected {want}")),
-                            );
-                        }
+                    if let (Some(want), Some(lit)) =
+                        (prop.get("type").and_then(Json::as_str), literal_json(value))
+                        && !json_type_matches(want, &lit)
+                    {
+                        self.error(
+                            Diagnostic::new(
+                                Code::E031,
+                                value.span,
+                                format!(
+                                    "field `{}` of `{}` takes {want}, found {}",
+                                    key.value,
+                                    name.value,
+                                    json_type_name(&lit)
+                                ),
+                            )
+                            .label(format!("expected {want}")),
+                        );
                     }
                 }
                 None if closed => {
-                    let mut d = Diagnostic::new(Code::E031, key.span, format!("`{}` has no input field `{}`", name.value, key.value)).label("unknown field");
-                    d.help = props.and_then(|p| did_you_mean(&key.value, p.keys().map(String::as_str)));
+                    let mut d = Diagnostic::new(
+                        Code::E031,
+                        key.span,
+                        format!("`{}` has no input field `{}`", name.value, key.value),
+                    )
+                    .label("unknown field");
+                    d.help =
+                        props.and_then(|p| did_you_mean(&key.value, p.keys().map(String::as_str)));
                     self.error(d);
                 }
                 None => {}
@@ -1057,11 +1545,21 @@ impl<'a> Lowerer<'a> {
     fn child(&mut self, call: &ast::ChildCall, scope: &Scope) -> ir::ChildCall {
         self.check_temporal_name(&call.workflow, "workflow");
         if let (Some(_), Some(args)) = (&call.input, &call.args) {
-            self.error(Diagnostic::new(Code::E045, args.span, "a step takes `input:` or `args:`, not both"));
+            self.error(Diagnostic::new(
+                Code::E045,
+                args.span,
+                "a step takes `input:` or `args:`, not both",
+            ));
         }
         let args = match &call.args {
-            Some(args) => ir::Args::Positional(args.value.iter().map(|a| self.value(a, scope)).collect()),
-            None => ir::Args::Input(call.input.as_ref().map_or(ir::Value::null(), |i| self.value(i, scope))),
+            Some(args) => {
+                ir::Args::Positional(args.value.iter().map(|a| self.value(a, scope)).collect())
+            }
+            None => ir::Args::Input(
+                call.input
+                    .as_ref()
+                    .map_or(ir::Value::null(), |i| self.value(i, scope)),
+            ),
         };
         let task_queue = match (&call.task_queue, &call.queue) {
             (Some(tq), _) => tq.value.clone(),
@@ -1074,8 +1572,18 @@ impl<'a> Lowerer<'a> {
             Some("abandon") => ir::ParentClose::Abandon,
             Some("request_cancel") => ir::ParentClose::RequestCancel,
             Some(other) => {
-                let span = call.parent_close.as_ref().map_or(call.workflow.span, |p| p.span);
-                self.error(Diagnostic::new(Code::E044, span, format!("unknown `parent_close` value `{other}`")).help("use terminate, abandon or request_cancel"));
+                let span = call
+                    .parent_close
+                    .as_ref()
+                    .map_or(call.workflow.span, |p| p.span);
+                self.error(
+                    Diagnostic::new(
+                        Code::E044,
+                        span,
+                        format!("unknown `parent_close` value `{other}`"),
+                    )
+                    .help("use terminate, abandon or request_cancel"),
+                );
                 ir::ParentClose::Terminate
             }
         };
@@ -1092,14 +1600,26 @@ impl<'a> Lowerer<'a> {
 }
 
 /// Children with no queue go to their own workflow's task queue, else the parent's.
-pub(super) fn route_children(steps: &mut [ir::Step], queues: &BTreeMap<String, String>, changed: &mut bool) {
-    fn go(steps: &mut [ir::Step], queues: &BTreeMap<String, String>, parent: &str, changed: &mut bool) {
+pub(super) fn route_children(
+    steps: &mut [ir::Step],
+    queues: &BTreeMap<String, String>,
+    changed: &mut bool,
+) {
+    fn go(
+        steps: &mut [ir::Step],
+        queues: &BTreeMap<String, String>,
+        parent: &str,
+        changed: &mut bool,
+    ) {
         for step in steps {
-            if let ir::StepKind::Child(call) = &mut step.kind {
-                if call.task_queue.is_empty() {
-                    call.task_queue = queues.get(&call.workflow).cloned().unwrap_or_else(|| parent.to_string());
-                    *changed = true;
-                }
+            if let ir::StepKind::Child(call) = &mut step.kind
+                && call.task_queue.is_empty()
+            {
+                call.task_queue = queues
+                    .get(&call.workflow)
+                    .cloned()
+                    .unwrap_or_else(|| parent.to_string());
+                *changed = true;
             }
             for_each_child_mut(&mut step.kind, &mut |s| go(s, queues, parent, changed));
         }
@@ -1111,7 +1631,9 @@ pub(super) fn route_children(steps: &mut [ir::Step], queues: &BTreeMap<String, S
 fn for_each_child_mut(kind: &mut ir::StepKind, f: &mut impl FnMut(&mut [ir::Step])) {
     match kind {
         ir::StepKind::Sequence(s) => f(s),
-        ir::StepKind::If { then, otherwise, .. } => {
+        ir::StepKind::If {
+            then, otherwise, ..
+        } => {
             f(then);
             f(otherwise);
         }
@@ -1119,7 +1641,9 @@ fn for_each_child_mut(kind: &mut ir::StepKind, f: &mut impl FnMut(&mut [ir::Step
             arms.iter_mut().for_each(|a| f(&mut a.steps));
             f(default);
         }
-        ir::StepKind::Parallel { branches, .. } => branches.iter_mut().for_each(|b| f(&mut b.steps)),
+        ir::StepKind::Parallel { branches, .. } => {
+            branches.iter_mut().for_each(|b| f(&mut b.steps))
+        }
         ir::StepKind::Foreach { steps, .. } | ir::StepKind::While { steps, .. } => f(steps),
         ir::StepKind::Try { steps, catches } => {
             f(steps);
@@ -1131,10 +1655,22 @@ fn for_each_child_mut(kind: &mut ir::StepKind, f: &mut impl FnMut(&mut [ir::Step
 
 fn error_ty() -> Ty {
     Ty::Object(ObjectTy {
-        fields: [("type", Ty::String), ("message", Ty::String), ("details", Ty::Dyn)]
-            .into_iter()
-            .map(|(k, ty)| (k.to_string(), FieldTy { ty, may_not_have_run: None }))
-            .collect(),
+        fields: [
+            ("type", Ty::String),
+            ("message", Ty::String),
+            ("details", Ty::Dyn),
+        ]
+        .into_iter()
+        .map(|(k, ty)| {
+            (
+                k.to_string(),
+                FieldTy {
+                    ty,
+                    may_not_have_run: None,
+                },
+            )
+        })
+        .collect(),
         closed: true,
         origin: "the caught error".into(),
     })
@@ -1142,7 +1678,11 @@ fn error_ty() -> Ty {
 
 fn manifest_options(spec: &ActivitySpec, span: Span) -> ast::ActivityOptions {
     let d = &spec.defaults;
-    let dur = |s: &Option<String>| s.as_deref().and_then(|s| duration::parse(s).ok()).map(|d| Spanned::new(d, span));
+    let dur = |s: &Option<String>| {
+        s.as_deref()
+            .and_then(|s| duration::parse(s).ok())
+            .map(|d| Spanned::new(d, span))
+    };
     ast::ActivityOptions {
         timeout: dur(&d.timeout),
         schedule_to_close: dur(&d.schedule_to_close),
@@ -1152,7 +1692,11 @@ fn manifest_options(spec: &ActivitySpec, span: Span) -> ast::ActivityOptions {
             initial_interval: dur(&r.initial_interval),
             backoff: r.backoff.map(|b| Spanned::new(b, span)),
             max_interval: dur(&r.max_interval),
-            non_retryable: r.non_retryable.iter().map(|n| Spanned::new(n.clone(), span)).collect(),
+            non_retryable: r
+                .non_retryable
+                .iter()
+                .map(|n| Spanned::new(n.clone(), span))
+                .collect(),
             span,
         }),
         span,
@@ -1176,11 +1720,17 @@ fn collect_fail_types(steps: &[ast::Step], out: &mut BTreeSet<String>) {
                 arms.iter().for_each(|a| collect_fail_types(&a.steps, out));
                 collect_fail_types(default.as_deref().unwrap_or(&[]), out);
             }
-            ast::StepKind::Parallel { branches, .. } => branches.iter().for_each(|(_, b)| collect_fail_types(b, out)),
-            ast::StepKind::Foreach { steps, .. } | ast::StepKind::While { steps, .. } => collect_fail_types(steps, out),
+            ast::StepKind::Parallel { branches, .. } => branches
+                .iter()
+                .for_each(|(_, b)| collect_fail_types(b, out)),
+            ast::StepKind::Foreach { steps, .. } | ast::StepKind::While { steps, .. } => {
+                collect_fail_types(steps, out)
+            }
             ast::StepKind::Try { steps, catches } => {
                 collect_fail_types(steps, out);
-                catches.iter().for_each(|c| collect_fail_types(&c.steps, out));
+                catches
+                    .iter()
+                    .for_each(|c| collect_fail_types(&c.steps, out));
             }
             _ => {}
         }
@@ -1236,12 +1786,19 @@ pub fn lower_value(v: &ast::Value) -> ir::Value {
         ValueKind::Null => ir::Value::null(),
         ValueKind::Bool(b) => ir::Value::Literal(Json::Bool(*b)),
         ValueKind::Int(i) => ir::Value::Literal(Json::from(*i)),
-        ValueKind::Float(f) => ir::Value::Literal(serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number)),
+        ValueKind::Float(f) => {
+            ir::Value::Literal(serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number))
+        }
         ValueKind::Str(Template::Literal(s)) => ir::Value::Literal(Json::String(s.clone())),
         ValueKind::Str(Template::Expr(e)) | ValueKind::Expr(e) => from_expr(e),
         ValueKind::Str(Template::Interp(parts)) => ir::Value::Interp(parts.clone()),
         ValueKind::List(items) => fold(ir::Value::List(items.iter().map(lower_value).collect())),
-        ValueKind::Map(entries) => fold(ir::Value::Map(entries.iter().map(|(k, v)| (k.value.clone(), lower_value(v))).collect())),
+        ValueKind::Map(entries) => fold(ir::Value::Map(
+            entries
+                .iter()
+                .map(|(k, v)| (k.value.clone(), lower_value(v)))
+                .collect(),
+        )),
     }
 }
 
@@ -1251,12 +1808,20 @@ fn from_expr(e: &Expr) -> ir::Value {
         ExprKind::Null => ir::Value::null(),
         ExprKind::Bool(b) => ir::Value::Literal(Json::Bool(*b)),
         ExprKind::Int(i) => ir::Value::Literal(Json::from(*i)),
-        ExprKind::Double(f) => ir::Value::Literal(serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number)),
+        ExprKind::Double(f) => {
+            ir::Value::Literal(serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number))
+        }
         ExprKind::String(s) => ir::Value::Literal(Json::String(s.clone())),
         ExprKind::List(items) => fold(ir::Value::List(items.iter().map(from_expr).collect())),
-        ExprKind::Map(entries) if entries.iter().all(|(k, _)| matches!(k.kind, ExprKind::String(_))) => {
+        ExprKind::Map(entries)
+            if entries
+                .iter()
+                .all(|(k, _)| matches!(k.kind, ExprKind::String(_))) =>
+        {
             let mut keys = BTreeSet::new();
-            let unique = entries.iter().all(|(k, _)| matches!(&k.kind, ExprKind::String(s) if keys.insert(s.clone())));
+            let unique = entries
+                .iter()
+                .all(|(k, _)| matches!(&k.kind, ExprKind::String(s) if keys.insert(s.clone())));
             if !unique {
                 return ir::Value::Expr(e.clone());
             }
@@ -1264,7 +1829,9 @@ fn from_expr(e: &Expr) -> ir::Value {
                 entries
                     .iter()
                     .map(|(k, v)| {
-                        let ExprKind::String(key) = &k.kind else { unreachable!("checked above") };
+                        let ExprKind::String(key) = &k.kind else {
+                            unreachable!("checked above")
+                        };
                         (key.clone(), from_expr(v))
                     })
                     .collect(),
@@ -1277,16 +1844,26 @@ fn from_expr(e: &Expr) -> ir::Value {
 fn fold(v: ir::Value) -> ir::Value {
     match v {
         ir::Value::List(items) if items.iter().all(|i| i.as_literal().is_some()) => {
-            ir::Value::Literal(Json::Array(items.into_iter().filter_map(|i| match i {
-                ir::Value::Literal(j) => Some(j),
-                _ => None,
-            }).collect()))
+            ir::Value::Literal(Json::Array(
+                items
+                    .into_iter()
+                    .filter_map(|i| match i {
+                        ir::Value::Literal(j) => Some(j),
+                        _ => None,
+                    })
+                    .collect(),
+            ))
         }
         ir::Value::Map(entries) if entries.iter().all(|(_, v)| v.as_literal().is_some()) => {
-            ir::Value::Literal(Json::Object(entries.into_iter().filter_map(|(k, v)| match v {
-                ir::Value::Literal(j) => Some((k, j)),
-                _ => None,
-            }).collect()))
+            ir::Value::Literal(Json::Object(
+                entries
+                    .into_iter()
+                    .filter_map(|(k, v)| match v {
+                        ir::Value::Literal(j) => Some((k, j)),
+                        _ => None,
+                    })
+                    .collect(),
+            ))
         }
         other => other,
     }
@@ -1294,10 +1871,25 @@ fn fold(v: ir::Value) -> ir::Value {
 
 /// Checks a five-field cron expression (or `@hourly`-style shorthands).
 pub fn check_cron(cron: &str) -> Result<(), String> {
-    const SHORTHANDS: &[&str] = &["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"];
+    const SHORTHANDS: &[&str] = &[
+        "@yearly",
+        "@annually",
+        "@monthly",
+        "@weekly",
+        "@daily",
+        "@midnight",
+        "@hourly",
+    ];
     let cron = cron.trim();
     if cron.starts_with('@') {
-        return if SHORTHANDS.contains(&cron) { Ok(()) } else { Err(format!("unknown shorthand; use one of {}", SHORTHANDS.join(", "))) };
+        return if SHORTHANDS.contains(&cron) {
+            Ok(())
+        } else {
+            Err(format!(
+                "unknown shorthand; use one of {}",
+                SHORTHANDS.join(", ")
+            ))
+        };
     }
     let fields: Vec<&str> = cron.split_whitespace().collect();
     if fields.len() != 5 {
@@ -1305,7 +1897,9 @@ pub fn check_cron(cron: &str) -> Result<(), String> {
     }
     const NAMES: [&str; 5] = ["minute", "hour", "day-of-month", "month", "day-of-week"];
     const RANGES: [(u32, u32); 5] = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)];
-    const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
     const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
     for (i, field) in fields.iter().enumerate() {
         let (lo, hi) = RANGES[i];
@@ -1314,25 +1908,25 @@ pub fn check_cron(cron: &str) -> Result<(), String> {
                 Some((r, s)) => (r, Some(s)),
                 None => (part, None),
             };
-            if let Some(s) = step {
-                if s.parse::<u32>().map_or(true, |s| s == 0) {
-                    return Err(format!("bad step `{s}` in the {} field", NAMES[i]));
-                }
+            if let Some(s) = step
+                && s.parse::<u32>().map_or(true, |s| s == 0)
+            {
+                return Err(format!("bad step `{s}` in the {} field", NAMES[i]));
             }
             if range == "*" || range == "?" && (i == 2 || i == 4) {
                 continue;
             }
             let value = |t: &str| -> Option<u32> {
                 let lower = t.to_ascii_lowercase();
-                if i == 3 {
-                    if let Some(m) = MONTHS.iter().position(|m| *m == lower) {
-                        return Some(m as u32 + 1);
-                    }
+                if i == 3
+                    && let Some(m) = MONTHS.iter().position(|m| *m == lower)
+                {
+                    return Some(m as u32 + 1);
                 }
-                if i == 4 {
-                    if let Some(d) = DAYS.iter().position(|d| *d == lower) {
-                        return Some(d as u32);
-                    }
+                if i == 4
+                    && let Some(d) = DAYS.iter().position(|d| *d == lower)
+                {
+                    return Some(d as u32);
                 }
                 t.parse().ok()
             };
@@ -1343,7 +1937,12 @@ pub fn check_cron(cron: &str) -> Result<(), String> {
             for b in &bounds {
                 match value(b) {
                     Some(v) if v >= lo && v <= hi => {}
-                    Some(v) => return Err(format!("{v} is out of range {lo}-{hi} in the {} field", NAMES[i])),
+                    Some(v) => {
+                        return Err(format!(
+                            "{v} is out of range {lo}-{hi} in the {} field",
+                            NAMES[i]
+                        ));
+                    }
                     None => return Err(format!("`{b}` is not a value of the {} field", NAMES[i])),
                 }
             }

@@ -247,11 +247,16 @@ pub fn load_project(dir: &Path) -> ProjectLoad {
         context.workflow_paths.clone()
     };
     for root in roots {
-        let listed = if root.is_file() { Ok(vec![root.clone()]) } else { workflow_files(&root) };
+        let listed = if root.is_file() {
+            Ok(vec![root.clone()])
+        } else {
+            workflow_files(&root)
+        };
         match listed {
             Ok(files) => {
                 for path in files {
-                    if let Some(wf) = compile_path(&path, &mut sources, &context, &mut diagnostics) {
+                    if let Some(wf) = compile_path(&path, &mut sources, &context, &mut diagnostics)
+                    {
                         workflows.push(wf);
                     }
                 }
@@ -259,8 +264,12 @@ pub fn load_project(dir: &Path) -> ProjectLoad {
             Err(e) => {
                 let file = sources.add(&root, "");
                 diagnostics.push(
-                    Diagnostic::new(Code::E001, Span::new(file, 0, 0), format!("cannot list `{}`: {e}", root.display()))
-                        .help("fix `workflows:` in stave.yaml, or create the directory"),
+                    Diagnostic::new(
+                        Code::E001,
+                        Span::new(file, 0, 0),
+                        format!("cannot list `{}`: {e}", root.display()),
+                    )
+                    .help("fix `workflows:` in stave.yaml, or create the directory"),
                 );
             }
         }
@@ -301,7 +310,11 @@ pub fn lint_path(
 }
 
 /// Reads a workflow file into `sources`; unreadable or non-UTF-8 files become E001.
-fn read_path(path: &Path, sources: &mut Sources, diagnostics: &mut Vec<Diagnostic>) -> Option<FileId> {
+fn read_path(
+    path: &Path,
+    sources: &mut Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<FileId> {
     let text = match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => text,
@@ -310,9 +323,13 @@ fn read_path(path: &Path, sources: &mut Sources, diagnostics: &mut Vec<Diagnosti
                 let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
                 let file = sources.add(path, text);
                 diagnostics.push(
-                    Diagnostic::new(Code::E001, Span::new(file, at, at + 1), "the file is not valid UTF-8")
-                        .label("invalid byte")
-                        .help("save the file as UTF-8"),
+                    Diagnostic::new(
+                        Code::E001,
+                        Span::new(file, at, at + 1),
+                        "the file is not valid UTF-8",
+                    )
+                    .label("invalid byte")
+                    .help("save the file as UTF-8"),
                 );
                 return None;
             }
@@ -320,8 +337,12 @@ fn read_path(path: &Path, sources: &mut Sources, diagnostics: &mut Vec<Diagnosti
         Err(e) => {
             let file = sources.add(path, "");
             diagnostics.push(
-                Diagnostic::new(Code::E001, Span::new(file, 0, 0), format!("cannot read `{}`: {e}", path.display()))
-                    .help("check the path and the file's permissions"),
+                Diagnostic::new(
+                    Code::E001,
+                    Span::new(file, 0, 0),
+                    format!("cannot read `{}`: {e}", path.display()),
+                )
+                .help("check the path and the file's permissions"),
             );
             return None;
         }
@@ -337,7 +358,9 @@ pub fn finish_bundle(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<ir::Bundle> {
     let mut seen: std::collections::BTreeMap<String, String> = Default::default();
-    let collides = |wf: &ir::Workflow, all: &[ir::Workflow]| all.iter().filter(|w| w.name == wf.name).count() > 1;
+    let collides = |wf: &ir::Workflow, all: &[ir::Workflow]| {
+        all.iter().filter(|w| w.name == wf.name).count() > 1
+    };
     let colliding: Vec<bool> = workflows.iter().map(|w| collides(w, &workflows)).collect();
     for (wf, colliding) in workflows.iter_mut().zip(colliding) {
         // Lint leaves hashes empty; two definitions of one type are compared by hash.

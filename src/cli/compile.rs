@@ -38,7 +38,8 @@ pub fn run(args: Args) -> ExitCode {
                 Some(dir) => check::load_project_context(dir, &mut s, &mut d),
                 None => check::ProjectContext::default(),
             };
-            check::compile_path(&args.path, &mut s, &context, &mut d).map(|ir| serde_json::to_value(&ir))
+            check::compile_path(&args.path, &mut s, &context, &mut d)
+                .map(|ir| serde_json::to_value(&ir))
         };
         (json, sources, report.diagnostics)
     };
@@ -47,7 +48,10 @@ pub fn run(args: Args) -> ExitCode {
         eprint!("{}", render::render_human(&sources, d, style));
     }
     let Some(Ok(json)) = json else {
-        eprintln!("error: `{}` has errors; nothing compiled (run `stave lint` for warnings too)", args.path.display());
+        eprintln!(
+            "error: `{}` has errors; nothing compiled (run `stave lint` for warnings too)",
+            args.path.display()
+        );
         return ExitCode::from(1);
     };
     let mut text = if args.compact {

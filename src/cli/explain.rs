@@ -15,18 +15,29 @@ pub struct Args {
 pub fn run(args: Args) -> ExitCode {
     if args.list || args.code.is_none() {
         for code in Code::ALL {
-            println!("{code}  {:<7}  {}", code.severity().to_string(), code.title());
+            println!(
+                "{code}  {:<7}  {}",
+                code.severity().to_string(),
+                code.title()
+            );
         }
         return ExitCode::SUCCESS;
     }
     let text = args.code.unwrap_or_default();
     match Code::parse(&text) {
         Some(code) => {
-            println!("{code}: {} ({})\n\n{}", code.title(), code.severity(), code.page());
+            println!(
+                "{code}: {} ({})\n\n{}",
+                code.title(),
+                code.severity(),
+                code.page()
+            );
             ExitCode::SUCCESS
         }
         None => {
-            eprintln!("error: unknown diagnostic code `{text}`\nhelp: `stave explain --list` lists every code");
+            eprintln!(
+                "error: unknown diagnostic code `{text}`\nhelp: `stave explain --list` lists every code"
+            );
             ExitCode::from(2)
         }
     }

@@ -55,13 +55,25 @@ pub fn lint_paths(paths: &[PathBuf]) -> Report {
                 Err(e) => unreadable(&mut sources, &mut diagnostics, path, &e.to_string()),
             }
         } else if path.exists() {
-            if Form::of(path).is_none() && path.file_name().is_some_and(|n| n != check::PROJECT_FILE) {
-                unreadable(&mut sources, &mut diagnostics, path, "not a workflow file (expected `.stave.yaml` or `.stave`)");
+            if Form::of(path).is_none()
+                && path.file_name().is_some_and(|n| n != check::PROJECT_FILE)
+            {
+                unreadable(
+                    &mut sources,
+                    &mut diagnostics,
+                    path,
+                    "not a workflow file (expected `.stave.yaml` or `.stave`)",
+                );
             } else if Form::of(path).is_some() {
                 files.push(path.clone());
             }
         } else {
-            unreadable(&mut sources, &mut diagnostics, path, "no such file or directory");
+            unreadable(
+                &mut sources,
+                &mut diagnostics,
+                path,
+                "no such file or directory",
+            );
         }
     }
     files.sort();
@@ -88,15 +100,29 @@ pub fn lint_paths(paths: &[PathBuf]) -> Report {
     for (dir, workflows) in compiled {
         check::finish_bundle(&contexts[&dir], workflows, &sources, &mut diagnostics);
     }
-    diagnostics.sort_by_key(|d| (sources.path(d.span().file).to_path_buf(), d.span().start, d.code));
-    Report { sources, diagnostics, files: count }
+    diagnostics.sort_by_key(|d| {
+        (
+            sources.path(d.span().file).to_path_buf(),
+            d.span().start,
+            d.code,
+        )
+    });
+    Report {
+        sources,
+        diagnostics,
+        files: count,
+    }
 }
 
 fn unreadable(sources: &mut Sources, diagnostics: &mut Vec<Diagnostic>, path: &Path, why: &str) {
     let file: FileId = sources.add(path, "");
     diagnostics.push(
-        Diagnostic::new(Code::E001, Span::new(file, 0, 0), format!("cannot read `{}`: {why}", path.display()))
-            .help("check the path; workflow files end in `.stave.yaml` or `.stave`"),
+        Diagnostic::new(
+            Code::E001,
+            Span::new(file, 0, 0),
+            format!("cannot read `{}`: {why}", path.display()),
+        )
+        .help("check the path; workflow files end in `.stave.yaml` or `.stave`"),
     );
 }
 
@@ -110,12 +136,18 @@ pub fn run(args: Args) -> ExitCode {
                 return ExitCode::from(2);
             }
             None => {
-                eprintln!("error: unknown code `{a}` in --allow\nhelp: `stave explain --list` lists every code");
+                eprintln!(
+                    "error: unknown code `{a}` in --allow\nhelp: `stave explain --list` lists every code"
+                );
                 return ExitCode::from(2);
             }
         }
     }
-    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
     let mut report = lint_paths(&paths);
     report.diagnostics.retain(|d| !allowed.contains(&d.code));
     let errors = report.diagnostics.iter().filter(|d| d.is_error()).count();
@@ -127,7 +159,10 @@ pub fn run(args: Args) -> ExitCode {
                 "never" => false,
                 _ => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             };
-            let style = Style { color, width: args.width };
+            let style = Style {
+                color,
+                width: args.width,
+            };
             for d in &report.diagnostics {
                 eprint!("{}", render::render_human(&report.sources, d, style));
             }
@@ -142,11 +177,17 @@ pub fn run(args: Args) -> ExitCode {
         }
         Format::Json => {
             let json = render::to_json(&report.sources, &report.diagnostics);
-            println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json).unwrap_or_default()
+            );
         }
         Format::Sarif => {
             let json = render::to_sarif(&report.sources, &report.diagnostics);
-            println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json).unwrap_or_default()
+            );
         }
     }
     if errors > 0 || (args.deny_warnings && warnings > 0) {

@@ -38,7 +38,10 @@ impl std::error::Error for Report<'_> {}
 
 impl miette::Diagnostic for Report<'_> {
     fn code<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
-        Some(Box::new(format!("{} {}", self.diagnostic.code, self.location)))
+        Some(Box::new(format!(
+            "{} {}",
+            self.diagnostic.code, self.location
+        )))
     }
 
     fn severity(&self) -> Option<miette::Severity> {

@@ -90,10 +90,18 @@ pub fn children(kind: &StepKind) -> Vec<&[Step]> {
 /// Visits every value slot of the workflow.
 pub fn for_each_value<'a>(wf: &'a Workflow, f: &mut impl FnMut(&'a Value)) {
     wf.vars.iter().for_each(|(_, v)| f(v));
-    wf.signals.iter().flat_map(|s| &s.set).for_each(|(_, v)| f(v));
+    wf.signals
+        .iter()
+        .flat_map(|s| &s.set)
+        .for_each(|(_, v)| f(v));
     wf.queries.iter().for_each(|(_, v)| f(v));
-    wf.output.iter().for_each(|v| f(v));
-    wf.search_attributes.iter().chain(&wf.memo).for_each(|(_, v)| f(v));
+    for v in wf.output.iter() {
+        f(v);
+    }
+    wf.search_attributes
+        .iter()
+        .chain(&wf.memo)
+        .for_each(|(_, v)| f(v));
     walk_steps(&wf.steps, &mut |s| {
         if let Some(w) = &s.when {
             f(w);
@@ -103,9 +111,15 @@ pub fn for_each_value<'a>(wf: &'a Workflow, f: &mut impl FnMut(&'a Value)) {
 }
 
 fn call_values<'a>(call: &'a ast::ActivityCall, f: &mut impl FnMut(&'a Value)) {
-    call.input.iter().for_each(|v| f(v));
-    call.args.iter().flat_map(|a| &a.value).for_each(|v| f(v));
-    call.options.summary.iter().for_each(|v| f(v));
+    for v in call.input.iter() {
+        f(v);
+    }
+    for v in call.args.iter().flat_map(|a| &a.value) {
+        f(v);
+    }
+    for v in call.options.summary.iter() {
+        f(v);
+    }
     if let Some(c) = &call.compensate {
         call_values(c, f);
     }
@@ -115,19 +129,29 @@ fn step_values<'a>(kind: &'a StepKind, f: &mut impl FnMut(&'a Value)) {
     match kind {
         StepKind::Activity(call) => call_values(call, f),
         StepKind::Workflow(c) => {
-            c.input.iter().chain(&c.workflow_id).for_each(|v| f(v));
-            c.args.iter().flat_map(|a| &a.value).for_each(|v| f(v));
+            for v in c.input.iter().chain(&c.workflow_id) {
+                f(v);
+            }
+            for v in c.args.iter().flat_map(|a| &a.value) {
+                f(v);
+            }
         }
         StepKind::Switch { arms, .. } => arms.iter().for_each(|a| f(&a.when)),
         StepKind::Foreach { over, .. } => f(over),
         StepKind::While { cond, .. } => f(cond),
-        StepKind::Wait { until, .. } => until.iter().for_each(|v| f(v)),
+        StepKind::Wait { until, .. } => until.iter().for_each(&mut *f),
         StepKind::Sleep(ast::Sleep::Expr(v) | ast::Sleep::Until(v)) => f(v),
         StepKind::Set(set) => set.iter().for_each(|(_, v)| f(v)),
-        StepKind::Try { catches, .. } => catches.iter().flat_map(|c| &c.when).for_each(|v| f(v)),
-        StepKind::Fail { error_type, message, details } => {
+        StepKind::Try { catches, .. } => catches.iter().flat_map(|c| &c.when).for_each(&mut *f),
+        StepKind::Fail {
+            error_type,
+            message,
+            details,
+        } => {
             f(error_type);
-            message.iter().chain(details).for_each(|v| f(v));
+            for v in message.iter().chain(details) {
+                f(v);
+            }
         }
         StepKind::Return(v) => f(v),
         _ => {}

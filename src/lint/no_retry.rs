@@ -5,8 +5,16 @@ use crate::diagnostics::{Code, Diagnostic};
 use crate::syntax::ast::{ActivityCall, StepKind};
 
 pub fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
-    let file_default = cx.workflow.defaults.as_ref().is_some_and(|d| d.retry.is_some());
-    let project_default = cx.project.defaults.as_ref().is_some_and(|d| d.retry.is_some());
+    let file_default = cx
+        .workflow
+        .defaults
+        .as_ref()
+        .is_some_and(|d| d.retry.is_some());
+    let project_default = cx
+        .project
+        .defaults
+        .as_ref()
+        .is_some_and(|d| d.retry.is_some());
     if file_default || project_default {
         return;
     }
@@ -19,9 +27,15 @@ pub fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
             .is_some_and(|a| a.defaults.retry.is_some());
         if call.options.retry.is_none() && !manifest_default {
             out.push(
-                Diagnostic::new(Code::W005, call.activity.span, format!("activity `{}` has no retry policy", call.activity.value))
-                    .label("Temporal will retry it forever")
-                    .help("add `retry: { max_attempts: 5 }` to the step or to the workflow's `defaults:`"),
+                Diagnostic::new(
+                    Code::W005,
+                    call.activity.span,
+                    format!("activity `{}` has no retry policy", call.activity.value),
+                )
+                .label("Temporal will retry it forever")
+                .help(
+                    "add `retry: { max_attempts: 5 }` to the step or to the workflow's `defaults:`",
+                ),
             );
         }
     };

@@ -6,12 +6,22 @@ use crate::syntax::ast::{StepKind, ValueKind};
 
 pub fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     walk_steps(&cx.workflow.steps, &mut |s| {
-        if let StepKind::Foreach { over, concurrency: None, .. } = &s.kind {
-            if !matches!(over.kind, ValueKind::List(_)) {
+        if let StepKind::Foreach {
+            over,
+            concurrency: None,
+            ..
+        } = &s.kind
+            && !matches!(over.kind, ValueKind::List(_))
+        {
+            {
                 out.push(
-                    Diagnostic::new(Code::W004, over.span, "`foreach` over a list of unknown size has no `concurrency` cap")
-                        .label("every element starts at once")
-                        .help("add `concurrency: 10` (or another cap)"),
+                    Diagnostic::new(
+                        Code::W004,
+                        over.span,
+                        "`foreach` over a list of unknown size has no `concurrency` cap",
+                    )
+                    .label("every element starts at once")
+                    .help("add `concurrency: 10` (or another cap)"),
                 );
             }
         }

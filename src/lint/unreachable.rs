@@ -20,7 +20,12 @@ fn block(steps: &[Step], out: &mut Vec<Diagnostic>) {
             );
             break;
         }
-        if step.when.is_none() && matches!(step.kind, StepKind::Fail { .. } | StepKind::Return(_) | StepKind::Rethrow) {
+        if step.when.is_none()
+            && matches!(
+                step.kind,
+                StepKind::Fail { .. } | StepKind::Return(_) | StepKind::Rethrow
+            )
+        {
             ender = Some(step);
         }
     }

@@ -15,9 +15,13 @@ pub fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     for signal in &cx.workflow.signals {
         if signal.set.is_empty() && !waited.contains(signal.name.value.as_str()) {
             out.push(
-                Diagnostic::new(Code::W003, signal.name.span, format!("signal `{}` has no effect", signal.name.value))
-                    .label("no handler and no `wait`")
-                    .help("add a handler (`set:`) or a `wait` on it, or remove it"),
+                Diagnostic::new(
+                    Code::W003,
+                    signal.name.span,
+                    format!("signal `{}` has no effect", signal.name.value),
+                )
+                .label("no handler and no `wait`")
+                .help("add a handler (`set:`) or a `wait` on it, or remove it"),
             );
         }
     }

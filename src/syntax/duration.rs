@@ -89,7 +89,12 @@ pub fn format(d: Duration) -> String {
         return "0s".into();
     }
     let mut out = String::new();
-    for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+    ] {
         if ms >= size {
             out.push_str(&format!("{}{unit}", ms / size));
             ms %= size;
@@ -107,7 +112,10 @@ mod tests {
 
     fn ok(s: &str, ms: u64) {
         assert_eq!(parse(s), Ok(Duration::from_millis(ms)), "{s}");
-        assert_eq!(parse(&format(Duration::from_millis(ms))), Ok(Duration::from_millis(ms)));
+        assert_eq!(
+            parse(&format(Duration::from_millis(ms))),
+            Ok(Duration::from_millis(ms))
+        );
     }
 
     #[test]
@@ -126,7 +134,17 @@ mod tests {
 
     #[test]
     fn rejects_bad_durations() {
-        for bad in ["", "30", "30 seconds", "s", "5x", "30s1h", "PT", "P1H", "1h1h"] {
+        for bad in [
+            "",
+            "30",
+            "30 seconds",
+            "s",
+            "5x",
+            "30s1h",
+            "PT",
+            "P1H",
+            "1h1h",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

@@ -31,12 +31,30 @@ pub struct QueueDef {
     pub span: Span,
 }
 
-pub(crate) const PROJECT_KEYS: &[&str] = &["namespace", "activities", "queues", "default_queue", "defaults", "workflows"];
+pub(crate) const PROJECT_KEYS: &[&str] = &[
+    "namespace",
+    "activities",
+    "queues",
+    "default_queue",
+    "defaults",
+    "workflows",
+];
 pub(crate) const QUEUE_KEYS: &[&str] = &[
-    "task_queue", "max_concurrent_workflow_tasks", "max_concurrent_activities", "max_workers", "rate_limit",
+    "task_queue",
+    "max_concurrent_workflow_tasks",
+    "max_concurrent_activities",
+    "max_workers",
+    "rate_limit",
 ];
 const OPTION_KEYS: &[&str] = &[
-    "queue", "task_queue", "timeout", "schedule_to_close", "schedule_to_start", "heartbeat", "retry", "summary",
+    "queue",
+    "task_queue",
+    "timeout",
+    "schedule_to_close",
+    "schedule_to_start",
+    "heartbeat",
+    "retry",
+    "summary",
 ];
 
 /// Reads `stave.yaml`. Never fails: returns what it could read.
@@ -59,46 +77,67 @@ pub fn load(file: FileId, text: &str) -> (Option<ProjectFile>, Vec<Diagnostic>) 
         let mut queues = Vec::new();
         if let Some(q) = f.get("queues") {
             for (name, def) in cx.map_entries(q, "`queues`") {
-                let Some(qf) = cx.fields(def, &format!("queue `{}`", name.value), QUEUE_KEYS) else {
+                let Some(qf) = cx.fields(def, &format!("queue `{}`", name.value), QUEUE_KEYS)
+                else {
                     continue;
                 };
                 queues.push(QueueDef {
-                    task_queue: qf.get("task_queue").and_then(|n| cx.string(n, "`task_queue`")),
+                    task_queue: qf
+                        .get("task_queue")
+                        .and_then(|n| cx.string(n, "`task_queue`")),
                     max_concurrent_workflow_tasks: qf
                         .get("max_concurrent_workflow_tasks")
                         .and_then(|n| cx.int(n, "`max_concurrent_workflow_tasks`")),
                     max_concurrent_activities: qf
                         .get("max_concurrent_activities")
                         .and_then(|n| cx.int(n, "`max_concurrent_activities`")),
-                    max_workers: qf.get("max_workers").and_then(|n| cx.int(n, "`max_workers`")),
-                    rate_limit: qf.get("rate_limit").and_then(|n| cx.number(n, "`rate_limit`")),
+                    max_workers: qf
+                        .get("max_workers")
+                        .and_then(|n| cx.int(n, "`max_workers`")),
+                    rate_limit: qf
+                        .get("rate_limit")
+                        .and_then(|n| cx.number(n, "`rate_limit`")),
                     span: def.span,
                     name,
                 });
             }
         }
         let defaults = match f.get("defaults") {
-            Some(n) => cx.fields(n, "project `defaults`", OPTION_KEYS).map(|d| cx.options_of(&d)),
+            Some(n) => cx
+                .fields(n, "project `defaults`", OPTION_KEYS)
+                .map(|d| cx.options_of(&d)),
             None => None,
         };
         Some(ProjectFile {
             namespace: f.get("namespace").and_then(|n| cx.string(n, "`namespace`")),
-            activities: f.get("activities").and_then(|n| cx.string(n, "`activities`")),
-            default_queue: f.get("default_queue").and_then(|n| cx.string(n, "`default_queue`")),
+            activities: f
+                .get("activities")
+                .and_then(|n| cx.string(n, "`activities`")),
+            default_queue: f
+                .get("default_queue")
+                .and_then(|n| cx.string(n, "`default_queue`")),
             queues,
             defaults,
             workflows: f
                 .get("workflows")
                 .map(|n| match &n.kind {
                     node::NodeKind::Str(_) => cx.string(n, "`workflows`").into_iter().collect(),
-                    _ => cx.list(n, "`workflows`").iter().filter_map(|p| cx.string(p, "`workflows`")).collect(),
+                    _ => cx
+                        .list(n, "`workflows`")
+                        .iter()
+                        .filter_map(|p| cx.string(p, "`workflows`"))
+                        .collect(),
                 })
                 .unwrap_or_default(),
             span: root.span,
         })
     });
     if project.is_none() && cx.diagnostics.is_empty() {
-        cx.error(Diagnostic::new(Code::E040, Span::new(file, 0, 0), "`stave.yaml` is empty or not a mapping"));
+        cx.error(Diagnostic::new(
+            Code::E040,
+            Span::new(file, 0, 0),
+            "`stave.yaml` is empty or not a mapping",
+        ));
     }
     (project, cx.diagnostics)
 }

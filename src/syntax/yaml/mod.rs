@@ -40,7 +40,10 @@ pub(crate) struct Fields<'n> {
 
 impl<'n> Fields<'n> {
     pub fn get(&self, key: &str) -> Option<&'n Node> {
-        self.entries.iter().find(|(k, _)| k.value == key).map(|(_, v)| *v)
+        self.entries
+            .iter()
+            .find(|(k, _)| k.value == key)
+            .map(|(_, v)| *v)
     }
 
     pub fn has(&self, key: &str) -> bool {
@@ -49,30 +52,85 @@ impl<'n> Fields<'n> {
 }
 
 pub(crate) const WORKFLOW_KEYS: &[&str] = &[
-    "stave", "workflow", "description", "queue", "timeout", "input", "vars", "defaults",
-    "signals", "queries", "steps", "output", "schedules", "search_attributes", "memo",
+    "stave",
+    "workflow",
+    "description",
+    "queue",
+    "timeout",
+    "input",
+    "vars",
+    "defaults",
+    "signals",
+    "queries",
+    "steps",
+    "output",
+    "schedules",
+    "search_attributes",
+    "memo",
     "continue_as_new_after",
 ];
 pub(crate) const OPTION_KEYS: &[&str] = &[
-    "queue", "task_queue", "timeout", "schedule_to_close", "schedule_to_start", "heartbeat",
-    "retry", "summary",
+    "queue",
+    "task_queue",
+    "timeout",
+    "schedule_to_close",
+    "schedule_to_start",
+    "heartbeat",
+    "retry",
+    "summary",
 ];
-pub(crate) const RETRY_KEYS: &[&str] = &["max_attempts", "initial_interval", "backoff", "max_interval", "non_retryable"];
+pub(crate) const RETRY_KEYS: &[&str] = &[
+    "max_attempts",
+    "initial_interval",
+    "backoff",
+    "max_interval",
+    "non_retryable",
+];
 pub(crate) const STEP_KINDS: &[&str] = &[
     "activity", "workflow", "foreach", "while", "steps", "switch", "parallel", "wait", "sleep",
     "set", "try", "fail", "return", "rethrow",
 ];
 pub(crate) const ACTIVITY_KEYS: &[&str] = &[
-    "id", "if", "activity", "input", "args", "queue", "task_queue", "timeout", "schedule_to_close",
-    "schedule_to_start", "heartbeat", "retry", "summary", "compensate",
+    "id",
+    "if",
+    "activity",
+    "input",
+    "args",
+    "queue",
+    "task_queue",
+    "timeout",
+    "schedule_to_close",
+    "schedule_to_start",
+    "heartbeat",
+    "retry",
+    "summary",
+    "compensate",
 ];
 pub(crate) const COMPENSATE_KEYS: &[&str] = &[
-    "activity", "input", "args", "queue", "task_queue", "timeout", "schedule_to_close",
-    "schedule_to_start", "heartbeat", "retry", "summary",
+    "activity",
+    "input",
+    "args",
+    "queue",
+    "task_queue",
+    "timeout",
+    "schedule_to_close",
+    "schedule_to_start",
+    "heartbeat",
+    "retry",
+    "summary",
 ];
 pub(crate) const CHILD_KEYS: &[&str] = &[
-    "id", "if", "workflow", "input", "args", "workflow_id", "queue", "task_queue", "timeout",
-    "parent_close", "retry",
+    "id",
+    "if",
+    "workflow",
+    "input",
+    "args",
+    "workflow_id",
+    "queue",
+    "task_queue",
+    "timeout",
+    "parent_close",
+    "retry",
 ];
 
 impl Cx {
@@ -82,13 +140,22 @@ impl Cx {
 
     fn wrong(&mut self, node: &Node, expected: &str, what: &str) {
         self.error(
-            Diagnostic::new(Code::E004, node.span, format!("{what} takes {expected}, found {}", node.describe()))
-                .label(format!("expected {expected}")),
+            Diagnostic::new(
+                Code::E004,
+                node.span,
+                format!("{what} takes {expected}, found {}", node.describe()),
+            )
+            .label(format!("expected {expected}")),
         );
     }
 
     /// A mapping's entries; unknown keys are reported with a "did you mean".
-    pub fn fields<'n>(&mut self, node: &'n Node, what: &str, allowed: &[&str]) -> Option<Fields<'n>> {
+    pub fn fields<'n>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+        allowed: &[&str],
+    ) -> Option<Fields<'n>> {
         let NodeKind::Map(entries) = &node.kind else {
             self.wrong(node, "a mapping", what);
             return None;
@@ -97,8 +164,12 @@ impl Cx {
         for (k, v) in entries {
             let name = Spanned::new(k.key_text(), k.span);
             if !allowed.contains(&name.value.as_str()) {
-                let mut d = Diagnostic::new(Code::E005, k.span, format!("unknown key `{}` in {what}", name.value))
-                    .label("unknown key");
+                let mut d = Diagnostic::new(
+                    Code::E005,
+                    k.span,
+                    format!("unknown key `{}` in {what}", name.value),
+                )
+                .label("unknown key");
                 d.help = Some(match did_you_mean(&name.value, allowed.iter().copied()) {
                     Some(hint) => hint,
                     None => format!("the keys of {what} are: {}", allowed.join(", ")),
@@ -108,7 +179,10 @@ impl Cx {
             }
             out.push((name, v));
         }
-        Some(Fields { entries: out, span: node.span })
+        Some(Fields {
+            entries: out,
+            span: node.span,
+        })
     }
 
     /// An open mapping (any keys): pairs of name and node.
@@ -208,13 +282,15 @@ impl Cx {
             NodeKind::Bool(b) => ValueKind::Bool(*b),
             NodeKind::Int(i) => ValueKind::Int(*i),
             NodeKind::Float(f) => ValueKind::Float(*f),
-            NodeKind::Str(s) => match expr::parse_template(s, self.file, node.text_offset, node.span) {
-                Ok(t) => ValueKind::Str(t),
-                Err(d) => {
-                    self.error(d);
-                    ValueKind::Null
+            NodeKind::Str(s) => {
+                match expr::parse_template(s, self.file, node.text_offset, node.span) {
+                    Ok(t) => ValueKind::Str(t),
+                    Err(d) => {
+                        self.error(d);
+                        ValueKind::Null
+                    }
                 }
-            },
+            }
             NodeKind::Seq(items) => ValueKind::List(items.iter().map(|n| self.value(n)).collect()),
             NodeKind::Map(entries) => ValueKind::Map(
                 entries
@@ -223,7 +299,10 @@ impl Cx {
                     .collect(),
             ),
         };
-        Value { kind, span: node.span }
+        Value {
+            kind,
+            span: node.span,
+        }
     }
 
     fn named_values(&mut self, node: &Node, what: &str) -> Vec<(Name, Value)> {
@@ -251,8 +330,16 @@ impl Cx {
             Some(n) => self.string(n, "`workflow`")?,
             None => {
                 self.error(
-                    Diagnostic::new(Code::E006, Span::new(self.file, root.span.start as usize, root.span.start as usize), "the workflow has no name")
-                        .help("add `workflow: my-workflow` (its Temporal workflow type)"),
+                    Diagnostic::new(
+                        Code::E006,
+                        Span::new(
+                            self.file,
+                            root.span.start as usize,
+                            root.span.start as usize,
+                        ),
+                        "the workflow has no name",
+                    )
+                    .help("add `workflow: my-workflow` (its Temporal workflow type)"),
                 );
                 Spanned::new(String::new(), root.span)
             }
@@ -278,31 +365,50 @@ impl Cx {
                                 .map(|s| self.named_values(s, "`set`"))
                                 .unwrap_or_default(),
                         };
-                        Signal { name, set, span: v.span }
+                        Signal {
+                            name,
+                            set,
+                            span: v.span,
+                        }
                     })
                     .collect()
             })
             .unwrap_or_default();
         let schedules = f
             .get("schedules")
-            .map(|n| self.list(n, "`schedules`").iter().filter_map(|s| self.schedule(s)).collect())
+            .map(|n| {
+                self.list(n, "`schedules`")
+                    .iter()
+                    .filter_map(|s| self.schedule(s))
+                    .collect()
+            })
             .unwrap_or_default();
         Some(Workflow {
             file: self.file,
             span: root.span,
             version,
             name,
-            description: f.get("description").and_then(|n| self.string(n, "`description`")),
+            description: f
+                .get("description")
+                .and_then(|n| self.string(n, "`description`")),
             queue: f.get("queue").and_then(|n| self.string(n, "`queue`")),
-            timeout: f.get("timeout").and_then(|n| self.duration(n, "the workflow `timeout`")),
+            timeout: f
+                .get("timeout")
+                .and_then(|n| self.duration(n, "the workflow `timeout`")),
             input: f.get("input").map(|n| Spanned::new(n.to_json(), n.span)),
-            vars: f.get("vars").map(|n| self.named_values(n, "`vars`")).unwrap_or_default(),
+            vars: f
+                .get("vars")
+                .map(|n| self.named_values(n, "`vars`"))
+                .unwrap_or_default(),
             defaults: f.get("defaults").and_then(|n| {
                 let d = self.fields(n, "`defaults`", OPTION_KEYS)?;
                 Some(self.options_of(&d))
             }),
             signals,
-            queries: f.get("queries").map(|n| self.named_values(n, "`queries`")).unwrap_or_default(),
+            queries: f
+                .get("queries")
+                .map(|n| self.named_values(n, "`queries`"))
+                .unwrap_or_default(),
             steps,
             output: f.get("output").map(|n| self.value(n)),
             schedules,
@@ -310,7 +416,10 @@ impl Cx {
                 .get("search_attributes")
                 .map(|n| self.named_values(n, "`search_attributes`"))
                 .unwrap_or_default(),
-            memo: f.get("memo").map(|n| self.named_values(n, "`memo`")).unwrap_or_default(),
+            memo: f
+                .get("memo")
+                .map(|n| self.named_values(n, "`memo`"))
+                .unwrap_or_default(),
             continue_as_new_after: f.get("continue_as_new_after").and_then(|n| {
                 self.int(n, "`continue_as_new_after`")
                     .map(|i| Spanned::new(i.value.max(0) as u64, i.span))
@@ -322,12 +431,17 @@ impl Cx {
         let f = self.fields(
             node,
             "a schedule",
-            &["id", "cron", "every", "timezone", "overlap", "paused", "input"],
+            &[
+                "id", "cron", "every", "timezone", "overlap", "paused", "input",
+            ],
         )?;
         let id = match f.get("id") {
             Some(n) => self.string(n, "a schedule `id`")?,
             None => {
-                self.error(Diagnostic::new(Code::E006, node.span, "a schedule needs an `id`").help("add `id: nightly` (unique in the project)"));
+                self.error(
+                    Diagnostic::new(Code::E006, node.span, "a schedule needs an `id`")
+                        .help("add `id: nightly` (unique in the project)"),
+                );
                 return None;
             }
         };
@@ -346,11 +460,19 @@ impl Cx {
     pub fn options_of(&mut self, f: &Fields<'_>) -> ActivityOptions {
         ActivityOptions {
             queue: f.get("queue").and_then(|n| self.string(n, "`queue`")),
-            task_queue: f.get("task_queue").and_then(|n| self.string(n, "`task_queue`")),
+            task_queue: f
+                .get("task_queue")
+                .and_then(|n| self.string(n, "`task_queue`")),
             timeout: f.get("timeout").and_then(|n| self.duration(n, "`timeout`")),
-            schedule_to_close: f.get("schedule_to_close").and_then(|n| self.duration(n, "`schedule_to_close`")),
-            schedule_to_start: f.get("schedule_to_start").and_then(|n| self.duration(n, "`schedule_to_start`")),
-            heartbeat: f.get("heartbeat").and_then(|n| self.duration(n, "`heartbeat`")),
+            schedule_to_close: f
+                .get("schedule_to_close")
+                .and_then(|n| self.duration(n, "`schedule_to_close`")),
+            schedule_to_start: f
+                .get("schedule_to_start")
+                .and_then(|n| self.duration(n, "`schedule_to_start`")),
+            heartbeat: f
+                .get("heartbeat")
+                .and_then(|n| self.duration(n, "`heartbeat`")),
             retry: f.get("retry").and_then(|n| self.retry(n)),
             summary: f.get("summary").map(|n| self.value(n)),
             span: f.span,
@@ -360,17 +482,29 @@ impl Cx {
     fn retry(&mut self, node: &Node) -> Option<Retry> {
         let f = self.fields(node, "`retry`", RETRY_KEYS)?;
         Some(Retry {
-            max_attempts: f.get("max_attempts").and_then(|n| self.int(n, "`max_attempts`")),
-            initial_interval: f.get("initial_interval").and_then(|n| self.duration(n, "`initial_interval`")),
+            max_attempts: f
+                .get("max_attempts")
+                .and_then(|n| self.int(n, "`max_attempts`")),
+            initial_interval: f
+                .get("initial_interval")
+                .and_then(|n| self.duration(n, "`initial_interval`")),
             backoff: f.get("backoff").and_then(|n| self.number(n, "`backoff`")),
-            max_interval: f.get("max_interval").and_then(|n| self.duration(n, "`max_interval`")),
-            non_retryable: f.get("non_retryable").map(|n| self.names(n, "`non_retryable`")).unwrap_or_default(),
+            max_interval: f
+                .get("max_interval")
+                .and_then(|n| self.duration(n, "`max_interval`")),
+            non_retryable: f
+                .get("non_retryable")
+                .map(|n| self.names(n, "`non_retryable`"))
+                .unwrap_or_default(),
             span: node.span,
         })
     }
 
     pub fn steps(&mut self, node: &Node) -> Vec<Step> {
-        self.list(node, "`steps`").iter().filter_map(|n| self.step(n)).collect()
+        self.list(node, "`steps`")
+            .iter()
+            .filter_map(|n| self.step(n))
+            .collect()
     }
 
     fn step(&mut self, node: &Node) -> Option<Step> {
@@ -392,18 +526,27 @@ impl Cx {
             match present.as_slice() {
                 [one] => one,
                 [] => {
-                    let mut d = Diagnostic::new(Code::E041, node.span, "this step does not say what to do")
-                        .label("no step kind");
+                    let mut d =
+                        Diagnostic::new(Code::E041, node.span, "this step does not say what to do")
+                            .label("no step kind");
                     let keys: Vec<String> = entries.iter().map(|(k, _)| k.key_text()).collect();
-                    let hint = keys.iter().find_map(|k| did_you_mean(k, STEP_KINDS.iter().copied()));
-                    d.help = Some(hint.unwrap_or_else(|| format!("give it exactly one of: {}", STEP_KINDS.join(", "))));
+                    let hint = keys
+                        .iter()
+                        .find_map(|k| did_you_mean(k, STEP_KINDS.iter().copied()));
+                    d.help = Some(hint.unwrap_or_else(|| {
+                        format!("give it exactly one of: {}", STEP_KINDS.join(", "))
+                    }));
                     self.error(d);
                     return None;
                 }
                 many => {
                     self.error(
-                        Diagnostic::new(Code::E041, node.span, format!("this step has several kinds: {}", many.join(", ")))
-                            .help("a step does one thing: split it into several steps"),
+                        Diagnostic::new(
+                            Code::E041,
+                            node.span,
+                            format!("this step has several kinds: {}", many.join(", ")),
+                        )
+                        .help("a step does one thing: split it into several steps"),
                     );
                     return None;
                 }
@@ -435,12 +578,16 @@ impl Cx {
             "foreach" => StepKind::Foreach {
                 over: self.value(primary),
                 item: f.get("as").and_then(|n| self.string(n, "`as`")),
-                concurrency: f.get("concurrency").and_then(|n| self.int(n, "`concurrency`")),
+                concurrency: f
+                    .get("concurrency")
+                    .and_then(|n| self.int(n, "`concurrency`")),
                 steps: self.body(&f, node, "a `foreach`"),
             },
             "while" => StepKind::While {
                 cond: self.value(primary),
-                max_iterations: f.get("max_iterations").and_then(|n| self.int(n, "`max_iterations`")),
+                max_iterations: f
+                    .get("max_iterations")
+                    .and_then(|n| self.int(n, "`max_iterations`")),
                 steps: self.body(&f, node, "a `while`"),
             },
             "steps" => StepKind::Block {
@@ -451,7 +598,12 @@ impl Cx {
                 steps: self.steps(primary),
                 catches: f
                     .get("catch")
-                    .map(|n| self.list(n, "`catch`").iter().filter_map(|c| self.catch(c)).collect())
+                    .map(|n| {
+                        self.list(n, "`catch`")
+                            .iter()
+                            .filter_map(|c| self.catch(c))
+                            .collect()
+                    })
                     .unwrap_or_default(),
             },
             "parallel" => StepKind::Parallel {
@@ -460,7 +612,10 @@ impl Cx {
                     .into_iter()
                     .map(|(name, body)| (name, self.steps(body)))
                     .collect(),
-                race: f.get("race").and_then(|n| self.bool(n, "`race`")).is_some_and(|b| b.value),
+                race: f
+                    .get("race")
+                    .and_then(|n| self.bool(n, "`race`"))
+                    .is_some_and(|b| b.value),
             },
             "switch" => self.switch(primary),
             "wait" => self.wait(primary)?,
@@ -470,14 +625,22 @@ impl Cx {
             "return" => StepKind::Return(self.value(primary)),
             _ => StepKind::Rethrow,
         };
-        Some(Step { id, when, kind, span: node.span })
+        Some(Step {
+            id,
+            when,
+            kind,
+            span: node.span,
+        })
     }
 
     fn body(&mut self, f: &Fields<'_>, node: &Node, what: &str) -> Vec<Step> {
         match f.get("steps") {
             Some(n) => self.steps(n),
             None => {
-                self.error(Diagnostic::new(Code::E006, node.span, format!("{what} needs `steps:`")).help("add `steps:` with the body to repeat"));
+                self.error(
+                    Diagnostic::new(Code::E006, node.span, format!("{what} needs `steps:`"))
+                        .help("add `steps:` with the body to repeat"),
+                );
                 Vec::new()
             }
         }
@@ -485,7 +648,11 @@ impl Cx {
 
     fn args(&mut self, f: &Fields<'_>) -> Option<Spanned<Vec<Value>>> {
         f.get("args").map(|n| {
-            let items = self.list(n, "`args`").iter().map(|a| self.value(a)).collect();
+            let items = self
+                .list(n, "`args`")
+                .iter()
+                .map(|a| self.value(a))
+                .collect();
             Spanned::new(items, n.span)
         })
     }
@@ -497,7 +664,10 @@ impl Cx {
             match c.get("activity") {
                 Some(a) => self.activity_call(&c, a).map(Box::new),
                 None => {
-                    self.error(Diagnostic::new(Code::E006, n.span, "`compensate` needs an `activity`").help("add `activity: NAME` of the undo activity"));
+                    self.error(
+                        Diagnostic::new(Code::E006, n.span, "`compensate` needs an `activity`")
+                            .help("add `activity: NAME` of the undo activity"),
+                    );
                     None
                 }
             }
@@ -518,9 +688,13 @@ impl Cx {
             args: self.args(f),
             workflow_id: f.get("workflow_id").map(|n| self.value(n)),
             queue: f.get("queue").and_then(|n| self.string(n, "`queue`")),
-            task_queue: f.get("task_queue").and_then(|n| self.string(n, "`task_queue`")),
+            task_queue: f
+                .get("task_queue")
+                .and_then(|n| self.string(n, "`task_queue`")),
             timeout: f.get("timeout").and_then(|n| self.duration(n, "`timeout`")),
-            parent_close: f.get("parent_close").and_then(|n| self.string(n, "`parent_close`")),
+            parent_close: f
+                .get("parent_close")
+                .and_then(|n| self.string(n, "`parent_close`")),
             retry: f.get("retry").and_then(|n| self.retry(n)),
         })
     }
@@ -528,7 +702,10 @@ impl Cx {
     fn catch(&mut self, node: &Node) -> Option<Catch> {
         let f = self.fields(node, "a `catch` clause", &["errors", "when", "as", "steps"])?;
         Some(Catch {
-            errors: f.get("errors").map(|n| self.names(n, "`errors`")).unwrap_or_default(),
+            errors: f
+                .get("errors")
+                .map(|n| self.names(n, "`errors`"))
+                .unwrap_or_default(),
             when: f.get("when").map(|n| self.value(n)),
             name: f.get("as").and_then(|n| self.string(n, "`as`")),
             steps: f.get("steps").map(|n| self.steps(n)).unwrap_or_default(),
@@ -551,11 +728,19 @@ impl Cx {
                 Some(w) => {
                     let when = self.value(w);
                     let steps = f.get("steps").map(|n| self.steps(n)).unwrap_or_default();
-                    arms.push(SwitchArm { when, steps, span: arm.span });
+                    arms.push(SwitchArm {
+                        when,
+                        steps,
+                        span: arm.span,
+                    });
                 }
                 None => self.error(
-                    Diagnostic::new(Code::E006, arm.span, "a `switch` case needs `when:` (or is `default:`)")
-                        .help("write `- when: \"${ cond }\"` with `steps:`, or `- default: [...]`"),
+                    Diagnostic::new(
+                        Code::E006,
+                        arm.span,
+                        "a `switch` case needs `when:` (or is `default:`)",
+                    )
+                    .help("write `- when: \"${ cond }\"` with `steps:`, or `- default: [...]`"),
                 ),
             }
         }
@@ -571,19 +756,30 @@ impl Cx {
                 on_timeout: None,
             });
         }
-        let f = self.fields(node, "`wait`", &["signal", "until", "timeout", "on_timeout"])?;
+        let f = self.fields(
+            node,
+            "`wait`",
+            &["signal", "until", "timeout", "on_timeout"],
+        )?;
         let signal = match f.get("signal") {
             Some(n) => self.string(n, "`signal`")?,
             None => {
-                self.error(Diagnostic::new(Code::E006, node.span, "`wait` needs a `signal`").help("add `signal: NAME` (a signal declared under `signals:`)"));
+                self.error(
+                    Diagnostic::new(Code::E006, node.span, "`wait` needs a `signal`")
+                        .help("add `signal: NAME` (a signal declared under `signals:`)"),
+                );
                 return None;
             }
         };
         Some(StepKind::Wait {
             signal,
             until: f.get("until").map(|n| self.value(n)),
-            timeout: f.get("timeout").and_then(|n| self.duration(n, "the wait `timeout`")),
-            on_timeout: f.get("on_timeout").and_then(|n| self.string(n, "`on_timeout`")),
+            timeout: f
+                .get("timeout")
+                .and_then(|n| self.duration(n, "the wait `timeout`")),
+            on_timeout: f
+                .get("on_timeout")
+                .and_then(|n| self.string(n, "`on_timeout`")),
         })
     }
 
@@ -602,7 +798,11 @@ impl Cx {
     fn fail(&mut self, node: &Node) -> Option<StepKind> {
         let f = self.fields(node, "`fail`", &["type", "message", "details"])?;
         let Some(error_type) = f.get("type").map(|n| self.value(n)) else {
-            self.error(Diagnostic::new(Code::E006, node.span, "`fail` needs a `type`").help("add `type: OrderRejected` (the error type callers and `catch` match on)"));
+            self.error(
+                Diagnostic::new(Code::E006, node.span, "`fail` needs a `type`").help(
+                    "add `type: OrderRejected` (the error type callers and `catch` match on)",
+                ),
+            );
             return None;
         };
         Some(StepKind::Fail {

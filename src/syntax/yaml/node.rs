@@ -55,7 +55,9 @@ impl Node {
             NodeKind::Null => Value::Null,
             NodeKind::Bool(b) => Value::Bool(*b),
             NodeKind::Int(i) => Value::from(*i),
-            NodeKind::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+            NodeKind::Float(f) => {
+                serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
+            }
             NodeKind::Str(s) => Value::String(s.clone()),
             NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
             NodeKind::Map(entries) => Value::Object(
@@ -115,8 +117,18 @@ pub fn parse(file: FileId, text: &str) -> (Option<Node>, Vec<Diagnostic>) {
 }
 
 enum Open {
-    Seq { items: Vec<Node>, start: usize, anchor: usize },
-    Map { entries: Vec<(Node, Node)>, merged: Vec<(Node, Node)>, key: Option<Node>, start: usize, anchor: usize },
+    Seq {
+        items: Vec<Node>,
+        start: usize,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<(Node, Node)>,
+        merged: Vec<(Node, Node)>,
+        key: Option<Node>,
+        start: usize,
+        anchor: usize,
+    },
 }
 
 struct Builder<'t> {
@@ -131,7 +143,10 @@ struct Builder<'t> {
 
 impl Builder<'_> {
     fn offset(&self, marker: &serde_saphyr::granit_parser::Marker) -> usize {
-        marker.byte_offset().unwrap_or(marker.index()).min(self.text.len())
+        marker
+            .byte_offset()
+            .unwrap_or(marker.index())
+            .min(self.text.len())
     }
 
     /// Handles one event; false stops parsing.
@@ -143,14 +158,20 @@ impl Builder<'_> {
                 self.documents += 1;
                 if self.documents > 1 {
                     self.diagnostics.push(
-                        Diagnostic::new(Code::E002, Span::new(self.file, start, end.max(start + 3)), "a workflow file holds one YAML document")
-                            .help("split the documents into separate files, one workflow per file"),
+                        Diagnostic::new(
+                            Code::E002,
+                            Span::new(self.file, start, end.max(start + 3)),
+                            "a workflow file holds one YAML document",
+                        )
+                        .help("split the documents into separate files, one workflow per file"),
                     );
                     return false;
                 }
             }
             Event::Scalar(value, style, anchor, tag) => {
-                let is_str_tag = tag.as_ref().is_some_and(|t| t.is_yaml_core_schema_tag("str"));
+                let is_str_tag = tag
+                    .as_ref()
+                    .is_some_and(|t| t.is_yaml_core_schema_tag("str"));
                 let node = self.scalar(&value, style, is_str_tag, start, end);
                 if anchor != 0 {
                     self.anchors.insert(anchor, node.clone());
@@ -165,15 +186,45 @@ impl Builder<'_> {
                     self.push(node);
                 }
                 None => {
-                    self.diagnostics.push(Diagnostic::new(Code::E002, Span::new(self.file, start, end), "unknown alias").help("define the anchor (`&name`) before using it (`*name`)"));
-                    self.push(Node { kind: NodeKind::Null, span: Span::new(self.file, start, end), text_offset: None });
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            Code::E002,
+                            Span::new(self.file, start, end),
+                            "unknown alias",
+                        )
+                        .help("define the anchor (`&name`) before using it (`*name`)"),
+                    );
+                    self.push(Node {
+                        kind: NodeKind::Null,
+                        span: Span::new(self.file, start, end),
+                        text_offset: None,
+                    });
                 }
             },
-            Event::SequenceStart(_, anchor, _) => self.stack.push(Open::Seq { items: Vec::new(), start, anchor }),
-            Event::MappingStart(_, anchor, _) => self.stack.push(Open::Map { entries: Vec::new(), merged: Vec::new(), key: None, start, anchor }),
+            Event::SequenceStart(_, anchor, _) => self.stack.push(Open::Seq {
+                items: Vec::new(),
+                start,
+                anchor,
+            }),
+            Event::MappingStart(_, anchor, _) => self.stack.push(Open::Map {
+                entries: Vec::new(),
+                merged: Vec::new(),
+                key: None,
+                start,
+                anchor,
+            }),
             Event::SequenceEnd => {
-                if let Some(Open::Seq { items, start: s, anchor }) = self.stack.pop() {
-                    let node = Node { kind: NodeKind::Seq(items), span: Span::new(self.file, s, end.max(s)), text_offset: None };
+                if let Some(Open::Seq {
+                    items,
+                    start: s,
+                    anchor,
+                }) = self.stack.pop()
+                {
+                    let node = Node {
+                        kind: NodeKind::Seq(items),
+                        span: Span::new(self.file, s, end.max(s)),
+                        text_offset: None,
+                    };
                     if anchor != 0 {
                         self.anchors.insert(anchor, node.clone());
                     }
@@ -181,14 +232,25 @@ impl Builder<'_> {
                 }
             }
             Event::MappingEnd => {
-                if let Some(Open::Map { mut entries, merged, start: s, anchor, .. }) = self.stack.pop() {
+                if let Some(Open::Map {
+                    mut entries,
+                    merged,
+                    start: s,
+                    anchor,
+                    ..
+                }) = self.stack.pop()
+                {
                     // Explicit keys win over merged ones, wherever they stand.
                     for (k, v) in merged {
                         if !entries.iter().any(|(e, _)| e.key_text() == k.key_text()) {
                             entries.push((k, v));
                         }
                     }
-                    let node = Node { kind: NodeKind::Map(entries), span: Span::new(self.file, s, end.max(s)), text_offset: None };
+                    let node = Node {
+                        kind: NodeKind::Map(entries),
+                        span: Span::new(self.file, s, end.max(s)),
+                        text_offset: None,
+                    };
                     if anchor != 0 {
                         self.anchors.insert(anchor, node.clone());
                     }
@@ -200,7 +262,14 @@ impl Builder<'_> {
         true
     }
 
-    fn scalar(&self, value: &str, style: ScalarStyle, forced_str: bool, start: usize, end: usize) -> Node {
+    fn scalar(
+        &self,
+        value: &str,
+        style: ScalarStyle,
+        forced_str: bool,
+        start: usize,
+        end: usize,
+    ) -> Node {
         let span = Span::new(self.file, start, end);
         let kind = if style != ScalarStyle::Plain || forced_str {
             NodeKind::Str(value.to_string())
@@ -220,7 +289,11 @@ impl Builder<'_> {
             }
             _ => None,
         };
-        Node { kind, span, text_offset }
+        Node {
+            kind,
+            span,
+            text_offset,
+        }
     }
 
     fn push(&mut self, node: Node) {
@@ -234,13 +307,20 @@ impl Builder<'_> {
                         self.merge(node);
                     } else {
                         let name = k.key_text();
-                        if let Some((first, _)) = entries_of(&self.stack).iter().find(|(e, _)| e.key_text() == name) {
+                        if let Some((first, _)) = entries_of(&self.stack)
+                            .iter()
+                            .find(|(e, _)| e.key_text() == name)
+                        {
                             let first_span = first.span;
                             self.diagnostics.push(
-                                Diagnostic::new(Code::E003, k.span, format!("duplicate key `{name}`"))
-                                    .label("second definition")
-                                    .with_label(first_span, "first defined here")
-                                    .help("keep one of the two entries"),
+                                Diagnostic::new(
+                                    Code::E003,
+                                    k.span,
+                                    format!("duplicate key `{name}`"),
+                                )
+                                .label("second definition")
+                                .with_label(first_span, "first defined here")
+                                .help("keep one of the two entries"),
                             );
                         } else if let Some(Open::Map { entries, .. }) = self.stack.last_mut() {
                             entries.push((k, node));
@@ -257,13 +337,21 @@ impl Builder<'_> {
             NodeKind::Map(_) => vec![value],
             NodeKind::Seq(items) => items,
             _ => {
-                self.diagnostics.push(Diagnostic::new(Code::E004, value.span, "a merge key `<<` takes a mapping or a list of mappings"));
+                self.diagnostics.push(Diagnostic::new(
+                    Code::E004,
+                    value.span,
+                    "a merge key `<<` takes a mapping or a list of mappings",
+                ));
                 return;
             }
         };
         for source in sources {
             let NodeKind::Map(src_entries) = source.kind else {
-                self.diagnostics.push(Diagnostic::new(Code::E004, source.span, "a merge key `<<` takes a mapping or a list of mappings"));
+                self.diagnostics.push(Diagnostic::new(
+                    Code::E004,
+                    source.span,
+                    "a merge key `<<` takes a mapping or a list of mappings",
+                ));
                 continue;
             };
             if let Some(Open::Map { merged, .. }) = self.stack.last_mut() {
@@ -290,7 +378,9 @@ fn resolve_plain(s: &str) -> NodeKind {
         "" | "~" | "null" | "Null" | "NULL" => return NodeKind::Null,
         "true" | "True" | "TRUE" => return NodeKind::Bool(true),
         "false" | "False" | "FALSE" => return NodeKind::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return NodeKind::Float(f64::INFINITY),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return NodeKind::Float(f64::INFINITY);
+        }
         "-.inf" | "-.Inf" | "-.INF" => return NodeKind::Float(f64::NEG_INFINITY),
         ".nan" | ".NaN" | ".NAN" => return NodeKind::Float(f64::NAN),
         _ => {}
@@ -304,20 +394,20 @@ fn resolve_plain(s: &str) -> NodeKind {
             return NodeKind::Float(f);
         }
     }
-    if let Some(oct) = s.strip_prefix("0o") {
-        if let Ok(i) = i64::from_str_radix(oct, 8) {
-            return NodeKind::Int(i);
-        }
+    if let Some(oct) = s.strip_prefix("0o")
+        && let Ok(i) = i64::from_str_radix(oct, 8)
+    {
+        return NodeKind::Int(i);
     }
-    if let Some(hex) = s.strip_prefix("0x") {
-        if let Ok(i) = i64::from_str_radix(hex, 16) {
-            return NodeKind::Int(i);
-        }
+    if let Some(hex) = s.strip_prefix("0x")
+        && let Ok(i) = i64::from_str_radix(hex, 16)
+    {
+        return NodeKind::Int(i);
     }
-    if is_core_float(s) {
-        if let Ok(f) = s.parse::<f64>() {
-            return NodeKind::Float(f);
-        }
+    if is_core_float(s)
+        && let Ok(f) = s.parse::<f64>()
+    {
+        return NodeKind::Float(f);
     }
     NodeKind::Str(s.to_string())
 }
@@ -391,14 +481,24 @@ mod tests {
     fn string_offsets_map_onto_the_source() {
         let text = "a: \"${ x }\"\nb: plain\n";
         let node = root(text);
-        let NodeKind::Map(entries) = node.kind else { panic!("map") };
+        let NodeKind::Map(entries) = node.kind else {
+            panic!("map")
+        };
         assert_eq!(entries[0].1.text_offset, Some(4));
         assert_eq!(entries[1].1.text_offset, Some(15));
     }
 
     #[test]
     fn syntax_errors_do_not_panic() {
-        for bad in ["a: [1, 2", "a: \"open", "\t- x", "a:\n - b\n  c: d", "*nope", "{", "- ]"] {
+        for bad in [
+            "a: [1, 2",
+            "a: \"open",
+            "\t- x",
+            "a:\n - b\n  c: d",
+            "*nope",
+            "{",
+            "- ]",
+        ] {
             let (_, diags) = parse(FileId(0), bad);
             assert!(!diags.is_empty(), "{bad:?}");
         }
