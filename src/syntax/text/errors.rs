@@ -467,9 +467,11 @@ fn only_comments_after(text: &str, scanned: &Scanned, pos: usize) -> bool {
 /// The word that ends just before `pos` (whitespace skipped).
 fn previous_word(text: &str, pos: usize) -> Option<&str> {
     let before = text[..pos].trim_end();
+    // The character found may be wider than one byte (a BOM, a non-ASCII letter).
     let start = before
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .map_or(0, |n| n + 1);
+        .char_indices()
+        .rfind(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '_'))
+        .map_or(0, |(n, c)| n + c.len_utf8());
     let word = &before[start..];
     (!word.is_empty()).then_some(word)
 }
@@ -477,9 +479,11 @@ fn previous_word(text: &str, pos: usize) -> Option<&str> {
 /// `WORD` at the start of a statement is neither a keyword, an assignment nor a call.
 fn not_a_step(file: FileId, text: &str, pos: usize) -> Option<Diagnostic> {
     let before = text[..pos].trim_end();
+    // The character found may be wider than one byte (a BOM, a non-ASCII letter).
     let start = before
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
-        .map_or(0, |n| n + 1);
+        .char_indices()
+        .rfind(|&(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+        .map_or(0, |(n, c)| n + c.len_utf8());
     let word = &before[start..];
     if word.is_empty() {
         return None;
