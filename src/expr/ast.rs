@@ -351,6 +351,28 @@ impl Expr {
         self.set_spans(Span::default());
     }
 
+    /// Moves every span by `delta` bytes and into `file`: a tree parsed once at offset 0
+    /// placed where the same text stands again.
+    pub fn relocate(&mut self, file: crate::diagnostics::FileId, delta: u32) {
+        let shift = |s: &mut Span| {
+            s.file = file;
+            // Wrapping: a tree is moved to offset 0 by the two's complement of its offset.
+            s.start = s.start.wrapping_add(delta);
+            s.end = s.end.wrapping_add(delta);
+        };
+        self.walk_mut(&mut |e| {
+            shift(&mut e.span);
+            match &mut e.kind {
+                ExprKind::Member { field, .. } | ExprKind::Has { field, .. } => {
+                    shift(&mut field.span)
+                }
+                ExprKind::Call { function, .. } => shift(&mut function.span),
+                ExprKind::Macro { var, .. } => shift(&mut var.span),
+                _ => {}
+            }
+        });
+    }
+
     /// Ids `X` read as `steps.X` or `steps["X"]`, wherever `steps` is the free root.
     pub fn step_refs(&self) -> BTreeSet<String> {
         self.root_fields("steps")
@@ -463,6 +485,21 @@ impl Template {
 
     pub fn roots(&self) -> BTreeSet<String> {
         self.exprs().flat_map(Expr::roots).collect()
+    }
+
+    /// [`Expr::relocate`] for every expression of the template.
+    pub fn relocate(&mut self, file: crate::diagnostics::FileId, delta: u32) {
+        match self {
+            Template::Literal(_) => {}
+            Template::Expr(e) => e.relocate(file, delta),
+            Template::Interp(parts) => {
+                for p in parts {
+                    if let TemplatePart::Expr(e) = p {
+                        e.relocate(file, delta);
+                    }
+                }
+            }
+        }
     }
 
     pub fn strip_spans(&mut self) {

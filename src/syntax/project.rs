@@ -60,7 +60,7 @@ const OPTION_KEYS: &[&str] = &[
 /// Reads `stave.yaml`. Never fails: returns what it could read.
 pub fn load(file: FileId, text: &str) -> (Option<ProjectFile>, Vec<Diagnostic>) {
     let (root, diagnostics) = node::parse(file, text);
-    let mut cx = Cx { file, diagnostics };
+    let mut cx = Cx::new(file, diagnostics);
     let project = root.and_then(|root| {
         if root.kind == node::NodeKind::Null {
             return Some(ProjectFile {

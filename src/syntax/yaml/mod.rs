@@ -21,7 +21,7 @@ pub fn load(file: FileId, text: &str) -> (Option<Workflow>, Vec<Diagnostic>) {
         }
         return (None, diagnostics);
     };
-    let mut cx = Cx { file, diagnostics };
+    let mut cx = Cx::new(file, diagnostics);
     let workflow = cx.workflow(&root);
     (workflow, cx.diagnostics)
 }
@@ -30,6 +30,40 @@ pub fn load(file: FileId, text: &str) -> (Option<Workflow>, Vec<Diagnostic>) {
 pub(crate) struct Cx {
     pub file: FileId,
     pub diagnostics: Vec<Diagnostic>,
+    /// Templates already parsed in this file, by text, with spans from offset 0: workflow
+    /// files repeat the same expressions (`${ input.order_id }`) many times, and placing a
+    /// parsed tree costs far less than running the grammar again.
+    templates: std::collections::HashMap<String, expr::Template>,
+}
+
+impl Cx {
+    pub fn new(file: FileId, diagnostics: Vec<Diagnostic>) -> Cx {
+        Cx {
+            file,
+            diagnostics,
+            templates: std::collections::HashMap::new(),
+        }
+    }
+
+    /// Parses a string scalar as a template, reusing an earlier parse of the same text.
+    fn template(&mut self, s: &str, node: &Node) -> Result<expr::Template, Diagnostic> {
+        let Some(offset) = node.text_offset else {
+            return expr::parse_template(s, self.file, None, node.span);
+        };
+        if !s.contains("${") {
+            return expr::parse_template(s, self.file, Some(offset), node.span);
+        }
+        if let Some(cached) = self.templates.get(s) {
+            let mut t = cached.clone();
+            t.relocate(self.file, offset as u32);
+            return Ok(t);
+        }
+        let parsed = expr::parse_template(s, self.file, Some(offset), node.span)?;
+        let mut relative = parsed.clone();
+        relative.relocate(self.file, 0u32.wrapping_sub(offset as u32));
+        self.templates.insert(s.to_string(), relative);
+        Ok(parsed)
+    }
 }
 
 /// The entries of one mapping, with unknown keys already reported.
@@ -282,15 +316,13 @@ impl Cx {
             NodeKind::Bool(b) => ValueKind::Bool(*b),
             NodeKind::Int(i) => ValueKind::Int(*i),
             NodeKind::Float(f) => ValueKind::Float(*f),
-            NodeKind::Str(s) => {
-                match expr::parse_template(s, self.file, node.text_offset, node.span) {
-                    Ok(t) => ValueKind::Str(t),
-                    Err(d) => {
-                        self.error(d);
-                        ValueKind::Null
-                    }
+            NodeKind::Str(s) => match self.template(s, node) {
+                Ok(t) => ValueKind::Str(t),
+                Err(d) => {
+                    self.error(d);
+                    ValueKind::Null
                 }
-            }
+            },
             NodeKind::Seq(items) => ValueKind::List(items.iter().map(|n| self.value(n)).collect()),
             NodeKind::Map(entries) => ValueKind::Map(
                 entries
@@ -810,5 +842,35 @@ impl Cx {
             message: f.get("message").map(|n| self.value(n)),
             details: f.get("details").map(|n| self.value(n)),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A repeated template is parsed once and placed at each of its positions.
+    #[test]
+    fn repeated_templates_keep_their_own_spans() {
+        let text = "stave: 1\nworkflow: w\nsteps:\n  - set: { a: \"${ input.x + 1 }\" }\n  - set: { a: \"${ input.x + 1 }\" }\n";
+        let (wf, diags) = load(FileId(3), text);
+        assert!(diags.is_empty(), "{diags:?}");
+        let wf = wf.expect("workflow");
+        let mut spans = Vec::new();
+        for step in &wf.steps {
+            let StepKind::Set(set) = &step.kind else {
+                panic!("set")
+            };
+            let ValueKind::Str(expr::Template::Expr(e)) = &set[0].1.kind else {
+                panic!("expr")
+            };
+            assert_eq!(e.span.file, FileId(3));
+            spans.push(&text[e.span.start as usize..e.span.end as usize]);
+            let crate::expr::ExprKind::Binary { lhs, .. } = &e.kind else {
+                panic!("binary")
+            };
+            spans.push(&text[lhs.span.start as usize..lhs.span.end as usize]);
+        }
+        assert_eq!(spans, ["input.x + 1", "input.x", "input.x + 1", "input.x"]);
     }
 }

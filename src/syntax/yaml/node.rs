@@ -493,7 +493,6 @@ mod tests {
         for bad in [
             "a: [1, 2",
             "a: \"open",
-            "\t- x",
             "a:\n - b\n  c: d",
             "*nope",
             "{",
