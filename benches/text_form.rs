@@ -123,6 +123,10 @@ fn main() {
         black_box(text::parse(FileId(0), f));
     });
     let context = &context;
+    if std::env::var("PROBE_TEXT_ONLY").is_ok() {
+        for _ in 0..3 { for f in &text_files { black_box(text::parse(FileId(0), f)); } }
+        return;
+    }
     let pest_only = time(rounds, &text_files, |_, f| {
         black_box(text::probe_pest_only(f));
     });
