@@ -124,7 +124,10 @@ fn main() {
     });
     let context = &context;
     if std::env::var("PROBE_TEXT_ONLY").is_ok() {
-        for _ in 0..3 { for f in &text_files { black_box(text::parse(FileId(0), f)); } }
+        let a = time(3, &text_files, |_, f| { black_box(text::probe_pest_only(f)); });
+        let b = time(3, &text_files, |_, f| { black_box(text::parse(FileId(0), f)); });
+        let c = time(3, &yaml_files, |_, f| { black_box(yaml::load(FileId(0), f)); });
+        println!("PROBE pest {a:?} text {b:?} yaml {c:?}");
         return;
     }
     let pest_only = time(rounds, &text_files, |_, f| {
