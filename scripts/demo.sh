@@ -34,7 +34,8 @@ cargo build --release --quiet --example project-ai
 # The sample worker embeds the whole stave CLI plus the samples' activities: `dev` starts the
 # dev server (state in .stave/dev.db), the worker, runs the workflow once, prints the result
 # and stops the worker and the server.
-exec "$root/target/release/examples/project-ai" dev \
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+exec "$target_dir/release/examples/project-ai" dev \
   --project "$root" \
   --port "$port" --ui-port "$ui_port" \
   --run order-fulfilment --input @scripts/demo-order.json
