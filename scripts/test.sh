@@ -11,5 +11,8 @@ temporal --version
 command -v dot >/dev/null || { apt-get update -qq && apt-get install -y graphviz >/dev/null; }
 export INSTA_UPDATE=no
 # Debug builds; tests that need a server start their own dev server on a free port.
+# Some tests run the example workers as processes: build them as plain binaries first
+# (`cargo test --examples` only builds their test harnesses).
+cargo build --examples
 cargo test --lib --bins --tests --examples -- --test-threads="${STAVE_TEST_THREADS:-2}"
 cargo test --doc
