@@ -382,7 +382,16 @@ async fn activity_slots_cap_concurrency_and_rate_limit_paces_the_queue() {
         }
     };
     let rated = timed("ops-rated").await;
-    let free = timed("ops-free").await;
+    // The unlimited run is timing-sensitive on a loaded 2-core box (the dev server shares it):
+    // judge it by the fastest of up to three runs. The limited run needs no such care: it can
+    // only be slower under load, and its lower bound is what the rate limit guarantees.
+    let mut free = timed("ops-free").await;
+    for _ in 0..2 {
+        if free * 2 < rated {
+            break;
+        }
+        free = free.min(timed("ops-free").await);
+    }
     eprintln!("20 activities: rate_limit 5/s took {rated:?}, unlimited took {free:?}");
     assert!(
         rated >= Duration::from_millis(3500),
