@@ -92,7 +92,8 @@ fn report(what: &str, files: usize, bytes: usize, t: Duration) {
 
 fn main() {
     let mut rng = Rng(0x5eed_cafe_f00d_beef);
-    let yaml_files: Vec<String> = (0..1000)
+    let count: usize = std::env::var("PROBE_N").ok().and_then(|n| n.parse().ok()).unwrap_or(1000);
+    let yaml_files: Vec<String> = (0..count)
         .map(|i| {
             let steps = 20 + rng.below(181) as usize;
             workflow(&mut rng, i, steps)
@@ -123,11 +124,18 @@ fn main() {
         black_box(text::parse(FileId(0), f));
     });
     let context = &context;
-    if std::env::var("PROBE_TEXT_ONLY").is_ok() {
-        let a = time(3, &text_files, |_, f| { black_box(text::probe_pest_only(f)); });
-        let b = time(3, &text_files, |_, f| { black_box(text::parse(FileId(0), f)); });
-        let c = time(3, &yaml_files, |_, f| { black_box(yaml::load(FileId(0), f)); });
-        println!("PROBE pest {a:?} text {b:?} yaml {c:?}");
+    if let Ok(which) = std::env::var("PROBE_TEXT_ONLY") {
+        let n: usize = std::env::var("PROBE_N").ok().and_then(|n| n.parse().ok()).unwrap_or(1000);
+        let text_files = &text_files[..n];
+        let yaml_files = &yaml_files[..n];
+        let t = Instant::now();
+        match which.as_str() {
+            "pest" => for f in text_files { black_box(text::probe_pest_only(f)); },
+            "text" => for f in text_files { black_box(text::parse(FileId(0), f)); },
+            "yaml" => for f in yaml_files { black_box(yaml::load(FileId(0), f)); },
+            _ => {}
+        }
+        println!("PROBE {which} {:?}", t.elapsed());
         return;
     }
     let pest_only = time(rounds, &text_files, |_, f| {

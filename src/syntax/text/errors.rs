@@ -102,7 +102,11 @@ pub fn describe_rule(rule: Rule) -> &'static str {
         Rule::json_value => "a JSON value",
         Rule::guarded | Rule::keyword_step => "a step",
         Rule::stmt_word => "a step keyword",
-        Rule::option_word => "an option",
+        Rule::option_start => "an option",
+        Rule::assign_start => "an assignment `name = value`",
+        Rule::named_start => "a named input `name: value`",
+        Rule::cel_nested | Rule::cel_run => "an expression",
+        Rule::decl_start => "a declaration",
         Rule::string_start => "a string in quotes",
         Rule::name => "a name",
         Rule::tname => "a name",
@@ -326,7 +330,7 @@ pub(super) fn syntax_error(
         .into_iter()
         .filter(|r| *r != Rule::cel_comment)
         .collect();
-    let statement_start = positives.contains(&Rule::eq) && positives.contains(&Rule::call_input);
+    let statement_start = positives.contains(&Rule::call_input);
     if statement_start
         && positives.iter().all(|r| {
             matches!(
