@@ -5,11 +5,11 @@
 //! printer, so both sides hold exactly the same workflows; times are compared per workflow,
 //! throughput is also given in MB/s of each form's own bytes.
 
-use std::hint::black_box;
-use std::time::{Duration, Instant};
 use stave::check::{self, Form, ProjectContext};
 use stave::diagnostics::{FileId, Sources};
 use stave::syntax::{print_text, text, yaml};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
 
 /// A small deterministic generator (xorshift), so every run measures the same files.
 struct Rng(u64);
@@ -92,7 +92,10 @@ fn report(what: &str, files: usize, bytes: usize, t: Duration) {
 
 fn main() {
     let mut rng = Rng(0x5eed_cafe_f00d_beef);
-    let count: usize = std::env::var("PROBE_N").ok().and_then(|n| n.parse().ok()).unwrap_or(1000);
+    let count: usize = std::env::var("PROBE_N")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1000);
     let yaml_files: Vec<String> = (0..count)
         .map(|i| {
             let steps = 20 + rng.below(181) as usize;
@@ -110,7 +113,10 @@ fn main() {
     // Both forms must read cleanly, or the benchmark measures error paths.
     for t in text_files.iter().take(50) {
         let (w, d) = text::parse(FileId(0), t);
-        assert!(w.is_some() && d.is_empty(), "generated text has diagnostics: {d:?}");
+        assert!(
+            w.is_some() && d.is_empty(),
+            "generated text has diagnostics: {d:?}"
+        );
     }
     let yaml_bytes: usize = yaml_files.iter().map(String::len).sum();
     let text_bytes: usize = text_files.iter().map(String::len).sum();
@@ -125,14 +131,29 @@ fn main() {
     });
     let context = &context;
     if let Ok(which) = std::env::var("PROBE_TEXT_ONLY") {
-        let n: usize = std::env::var("PROBE_N").ok().and_then(|n| n.parse().ok()).unwrap_or(1000);
+        let n: usize = std::env::var("PROBE_N")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1000);
         let text_files = &text_files[..n];
         let yaml_files = &yaml_files[..n];
         let t = Instant::now();
         match which.as_str() {
-            "pest" => for f in text_files { black_box(text::probe_pest_only(f)); },
-            "text" => for f in text_files { black_box(text::parse(FileId(0), f)); },
-            "yaml" => for f in yaml_files { black_box(yaml::load(FileId(0), f)); },
+            "pest" => {
+                for f in text_files {
+                    black_box(text::probe_pest_only(f));
+                }
+            }
+            "text" => {
+                for f in text_files {
+                    black_box(text::parse(FileId(0), f));
+                }
+            }
+            "yaml" => {
+                for f in yaml_files {
+                    black_box(yaml::load(FileId(0), f));
+                }
+            }
             _ => {}
         }
         println!("PROBE {which} {:?}", t.elapsed());
@@ -145,9 +166,17 @@ fn main() {
         black_box(text::probe_scan_only(f));
     });
     println!("PROBE pest {pest_only:?} scan {scan_only:?}");
-    let exprs: Vec<String> = text_files.iter().flat_map(|t| t.lines().filter_map(|l| l.split_once(" = ").map(|(_, r)| r.to_string()))).collect();
+    let exprs: Vec<String> = text_files
+        .iter()
+        .flat_map(|t| {
+            t.lines()
+                .filter_map(|l| l.split_once(" = ").map(|(_, r)| r.to_string()))
+        })
+        .collect();
     let e_start = Instant::now();
-    for e in &exprs { black_box(stave::expr::parse_expr(e, FileId(0), 0).is_ok()); }
+    for e in &exprs {
+        black_box(stave::expr::parse_expr(e, FileId(0), 0).is_ok());
+    }
     println!("PROBE {} exprs parse {:?}", exprs.len(), e_start.elapsed());
     let lint = |form: Form| {
         move |i: usize, f: &str| {

@@ -54,8 +54,17 @@ fn parse_path(src: &str, file: FileId, offset: usize) -> Option<Expr> {
             None => Expr::new(ExprKind::Ident(segment.to_string()), span),
             Some(target) => {
                 let whole = Span::new(file, target.span.start as usize, span.end as usize);
-                let field = Name { name: segment.to_string(), span };
-                Expr::new(ExprKind::Member { target: Box::new(target), field }, whole)
+                let field = Name {
+                    name: segment.to_string(),
+                    span,
+                };
+                Expr::new(
+                    ExprKind::Member {
+                        target: Box::new(target),
+                        field,
+                    },
+                    whole,
+                )
             }
         });
         pos += segment.len() + 1;
@@ -1044,12 +1053,21 @@ mod path_fast_path {
 
     #[test]
     fn the_fast_path_builds_the_grammars_tree() {
-        for src in ["input", " input.order_id ", "steps.charge.charge_id", "_a.b_2.C", "x.y.z.w", "item"] {
+        for src in [
+            "input",
+            " input.order_id ",
+            "steps.charge.charge_id",
+            "_a.b_2.C",
+            "x.y.z.w",
+            "item",
+        ] {
             let fast = parse_path(src, FileId(0), 7).expect("a path");
             let slow = parse_with_grammar(src, FileId(0), 7).expect("parses");
             assert_eq!(fast, slow, "{src:?}");
         }
-        for src in ["true", "null", "x.in", "a..b", "a.", ".a", "1.a", "a.b()", "a[0]", "a - b", ""] {
+        for src in [
+            "true", "null", "x.in", "a..b", "a.", ".a", "1.a", "a.b()", "a[0]", "a - b", "",
+        ] {
             assert!(parse_path(src, FileId(0), 0).is_none(), "{src:?}");
         }
     }

@@ -2,9 +2,9 @@
 //!
 //! Only this module touches tokio and Temporal; it never sees YAML or the AST.
 
-pub mod client;
 pub mod activity;
 pub mod builtins;
+pub mod client;
 pub mod connect;
 pub mod health;
 pub mod http;

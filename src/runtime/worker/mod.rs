@@ -71,21 +71,32 @@ pub struct QueuePlan {
 #[derive(Debug, Error)]
 pub enum WorkerError {
     /// `--task-queue bench` when no queue of stave.yaml maps to `bench`.
-    #[error("no queue of the project maps to task queue `{task_queue}` (project task queues: {known}); fix stave.yaml's `queues` or --task-queue")]
+    #[error(
+        "no queue of the project maps to task queue `{task_queue}` (project task queues: {known}); fix stave.yaml's `queues` or --task-queue"
+    )]
     UnknownTaskQueue { task_queue: String, known: String },
     /// A project without workflows, run by a binary without activities.
-    #[error("nothing to serve: the project defines no workflow and this worker registers no activity")]
+    #[error(
+        "nothing to serve: the project defines no workflow and this worker registers no activity"
+    )]
     NothingToServe,
     /// A workflow on a queue that stave.yaml does not declare (the loader should prevent it).
-    #[error("workflow `{workflow}` runs on task queue `{task_queue}`, which no queue of stave.yaml declares")]
-    UndeclaredQueue { workflow: String, task_queue: String },
+    #[error(
+        "workflow `{workflow}` runs on task queue `{task_queue}`, which no queue of stave.yaml declares"
+    )]
+    UndeclaredQueue {
+        workflow: String,
+        task_queue: String,
+    },
     #[error(transparent)]
     Version(#[from] VersionError),
     /// Invalid limits in stave.yaml (e.g. max_concurrent_workflow_tasks: 1 with a cache).
     #[error("worker settings for task queue `{task_queue}`: {reason}")]
     Config { task_queue: String, reason: String },
     /// The namespace does not exist, or the credentials may not use it.
-    #[error("cannot use namespace `{namespace}`: {reason}; create it (`temporal operator namespace create {namespace}`) or fix --namespace")]
+    #[error(
+        "cannot use namespace `{namespace}`: {reason}; create it (`temporal operator namespace create {namespace}`) or fix --namespace"
+    )]
     Namespace { namespace: String, reason: String },
     /// A fatal poll error (core already retried transient ones).
     #[error("polling task queue `{task_queue}` failed: {reason}")]
@@ -112,20 +123,23 @@ pub fn plan(
             });
     }
     for workflow in &bundle.workflows {
-        let plan = plans
-            .get_mut(&workflow.task_queue)
-            .ok_or_else(|| WorkerError::UndeclaredQueue {
-                workflow: workflow.name.clone(),
-                task_queue: workflow.task_queue.clone(),
-            })?;
+        let plan =
+            plans
+                .get_mut(&workflow.task_queue)
+                .ok_or_else(|| WorkerError::UndeclaredQueue {
+                    workflow: workflow.name.clone(),
+                    task_queue: workflow.task_queue.clone(),
+                })?;
         plan.workflows.push(Arc::new(workflow.clone()));
     }
     if let Some(only) = only_task_queue {
         let known = plans.keys().cloned().collect::<Vec<_>>().join(", ");
-        let plan = plans.remove(only).ok_or_else(|| WorkerError::UnknownTaskQueue {
-            task_queue: only.to_owned(),
-            known,
-        })?;
+        let plan = plans
+            .remove(only)
+            .ok_or_else(|| WorkerError::UnknownTaskQueue {
+                task_queue: only.to_owned(),
+                known,
+            })?;
         return Ok(vec![plan]);
     }
     let plans: Vec<QueuePlan> = plans
@@ -218,10 +232,13 @@ pub async fn run(
         let config = worker_config(&connected.namespace, plan, &options)?;
         let worker = init_worker(&runtime, config, connected.connection.clone())
             .map_err(|e| WorkerError::Runtime(e.to_string()))?;
-        let info = worker.validate().await.map_err(|e| WorkerError::Namespace {
-            namespace: connected.namespace.clone(),
-            reason: e.to_string(),
-        })?;
+        let info = worker
+            .validate()
+            .await
+            .map_err(|e| WorkerError::Namespace {
+                namespace: connected.namespace.clone(),
+                reason: e.to_string(),
+            })?;
         let limit = info
             .limits
             .map(|l| usize::try_from(l.blob_size_limit_error).unwrap_or(0))
@@ -340,7 +357,10 @@ pub async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
             (Ok(mut int), Ok(mut term)) => {
                 tokio::select! {
                     _ = int.recv() => {}
