@@ -92,11 +92,7 @@ fn report(what: &str, files: usize, bytes: usize, t: Duration) {
 
 fn main() {
     let mut rng = Rng(0x5eed_cafe_f00d_beef);
-    let count: usize = std::env::var("PROBE_N")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1000);
-    let yaml_files: Vec<String> = (0..count)
+    let yaml_files: Vec<String> = (0..1000)
         .map(|i| {
             let steps = 20 + rng.below(181) as usize;
             workflow(&mut rng, i, steps)
@@ -130,54 +126,6 @@ fn main() {
         black_box(text::parse(FileId(0), f));
     });
     let context = &context;
-    if let Ok(which) = std::env::var("PROBE_TEXT_ONLY") {
-        let n: usize = std::env::var("PROBE_N")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(1000);
-        let text_files = &text_files[..n];
-        let yaml_files = &yaml_files[..n];
-        let t = Instant::now();
-        match which.as_str() {
-            "pest" => {
-                for f in text_files {
-                    black_box(text::probe_pest_only(f));
-                }
-            }
-            "text" => {
-                for f in text_files {
-                    black_box(text::parse(FileId(0), f));
-                }
-            }
-            "yaml" => {
-                for f in yaml_files {
-                    black_box(yaml::load(FileId(0), f));
-                }
-            }
-            _ => {}
-        }
-        println!("PROBE {which} {:?}", t.elapsed());
-        return;
-    }
-    let pest_only = time(rounds, &text_files, |_, f| {
-        black_box(text::probe_pest_only(f));
-    });
-    let scan_only = time(rounds, &text_files, |_, f| {
-        black_box(text::probe_scan_only(f));
-    });
-    println!("PROBE pest {pest_only:?} scan {scan_only:?}");
-    let exprs: Vec<String> = text_files
-        .iter()
-        .flat_map(|t| {
-            t.lines()
-                .filter_map(|l| l.split_once(" = ").map(|(_, r)| r.to_string()))
-        })
-        .collect();
-    let e_start = Instant::now();
-    for e in &exprs {
-        black_box(stave::expr::parse_expr(e, FileId(0), 0).is_ok());
-    }
-    println!("PROBE {} exprs parse {:?}", exprs.len(), e_start.elapsed());
     let lint = |form: Form| {
         move |i: usize, f: &str| {
             let mut sources = Sources::default();

@@ -67,14 +67,3 @@ pub fn parse_bytes(file: FileId, bytes: &[u8]) -> (Option<ast::Workflow>, Vec<Di
         }
     }
 }
-
-#[doc(hidden)]
-pub fn probe_pest_only(text: &str) -> usize {
-    StaveParser::parse(Rule::file, text)
-        .map(|p| p.count())
-        .unwrap_or(0)
-}
-#[doc(hidden)]
-pub fn probe_scan_only(text: &str) -> usize {
-    scan::scan(text).comments.len()
-}
