@@ -9,7 +9,7 @@ use crate::diagnostics::Span;
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Expr {
     pub kind: ExprKind,
-    #[serde(with = "span_serde")]
+    #[serde(with = "span_serde", default, skip_serializing_if = "span_serde::is_unknown")]
     pub span: Span,
 }
 
@@ -79,7 +79,7 @@ pub enum ExprKind {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Name {
     pub name: String,
-    #[serde(with = "span_serde")]
+    #[serde(with = "span_serde", default, skip_serializing_if = "span_serde::is_unknown")]
     pub span: Span,
 }
 
@@ -700,9 +700,15 @@ fn write_string(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
 }
 
 /// Serialises a [`Span`] as `[start, end]`; the file id is not stored and reads back as 0.
+/// The position-free span `[0, 0]` is left out and reads back from its absence, so a
+/// program's canonical JSON (positions stripped by type, `ir::hash`) has no span keys at all.
 pub mod span_serde {
     use crate::diagnostics::{FileId, Span};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn is_unknown(span: &Span) -> bool {
+        span.start == 0 && span.end == 0
+    }
 
     pub fn serialize<S: Serializer>(span: &Span, s: S) -> Result<S::Ok, S::Error> {
         [span.start, span.end].serialize(s)

@@ -4,24 +4,35 @@
 //! milliseconds, task queues resolved, retry policies merged, expressions parsed — so the
 //! runtime never sees YAML, the text form or the AST. Spans survive (`loc`, expression spans)
 //! for error messages, but they are not part of a program's identity: the content hash is
-//! taken over the IR with every `span`, `loc` and `source` removed.
+//! taken over the IR with its position fields and source path removed (`hash.rs`).
+
+mod hash;
+mod legacy;
 
 use crate::expr::{Expr, TemplatePart};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
-use sha2::{Digest, Sha256};
 
-/// Version of the IR format; bumped on any incompatible change.
-pub const IR_VERSION: u32 = 1;
+/// Version of the IR format; bumped on any incompatible change. Version 2 changed only the
+/// content hash: positions are removed by type, never by key name inside data (`hash.rs`);
+/// version-1 programs still load and verify with the hash they were pinned with (`legacy.rs`).
+pub const IR_VERSION: u32 = 2;
 
 /// Version of the interpreter's semantics; a run pins (content hash, semantics version).
 pub const SEMANTICS_VERSION: u32 = 1;
 
-/// Where a step was written: 1-based line and column in `Workflow::source`.
+/// Where a step was written: 1-based line and column in `Workflow::source`; 0:0 when unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Loc {
     pub line: u32,
     pub col: u32,
+}
+
+impl Loc {
+    /// True for the position-free `0:0`, which is not serialised.
+    pub fn is_unknown(&self) -> bool {
+        *self == Loc::default()
+    }
 }
 
 /// A value slot: a literal, an expression, an interpolated string, or data with expressions
@@ -125,6 +136,7 @@ pub struct Step {
     /// When present and false, the step is skipped and its result is null.
     pub guard: Option<Value>,
     pub kind: StepKind,
+    #[serde(default, skip_serializing_if = "Loc::is_unknown")]
     pub loc: Loc,
 }
 
@@ -368,25 +380,6 @@ pub struct Bundle {
 }
 
 impl Workflow {
-    /// The IR as JSON with every span, location and source path removed: a program's
-    /// identity, the same for both forms and for reformatted files.
-    pub fn canonical_json(&self) -> Json {
-        let mut json = serde_json::to_value(self).unwrap_or(Json::Null);
-        if let Json::Object(map) = &mut json {
-            map.remove("hash");
-            map.remove("source");
-        }
-        strip_positions(&mut json);
-        json
-    }
-
-    /// sha256 of the canonical JSON, lower-case hex.
-    pub fn compute_hash(&self) -> String {
-        let bytes = serde_json::to_vec(&self.canonical_json()).unwrap_or_default();
-        let digest = Sha256::digest(&bytes);
-        digest.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
     /// Visits every step, depth first, in pre-order.
     pub fn walk<'a>(&'a self, f: &mut impl FnMut(&'a Step)) {
         fn go<'a>(steps: &'a [Step], f: &mut impl FnMut(&'a Step)) {
@@ -398,17 +391,5 @@ impl Workflow {
             }
         }
         go(&self.steps, f);
-    }
-}
-
-fn strip_positions(json: &mut Json) {
-    match json {
-        Json::Object(map) => {
-            map.remove("span");
-            map.remove("loc");
-            map.values_mut().for_each(strip_positions);
-        }
-        Json::Array(items) => items.iter_mut().for_each(strip_positions),
-        _ => {}
     }
 }

@@ -13,9 +13,9 @@
 //! timezone, overlap, input). `paused` is compared with the server's state, so a schedule an
 //! operator paused by hand is unpaused by the next sync when the file says so — the file wins.
 //!
-//! Pinning. The action starts the workflow type on its task queue with memo `stave.version` =
-//! the workflow's IR hash, as `stave start` does: each scheduled run is pinned to the
-//! definition that was synced. Deploy workers that know a version before syncing it.
+//! Pinning. The action starts the workflow type on its task queue with the same start memo as
+//! `stave start` ([`versions::start_memo`], `stave.version` = `HASH@SEMANTICS`): each scheduled
+//! run is pinned to the definition that was synced. Deploy workers that know a version before syncing it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -38,8 +38,8 @@ use temporalio_common::protos::temporal::api::workflowservice::v1::{
 use thiserror::Error;
 
 use crate::ir::{self, Bundle, Overlap};
-use crate::runtime::client::{Client, VERSION_MEMO_KEY, rfc3339};
-use crate::runtime::payload;
+use crate::runtime::client::{Client, rfc3339};
+use crate::runtime::{payload, versions};
 
 /// Prefix of the id of every Stave-owned schedule: `stave:nightly-reconcile`.
 pub const ID_PREFIX: &str = "stave:";
@@ -205,12 +205,10 @@ fn build(workflow: &ir::Workflow, schedule: &ir::Schedule) -> Desired {
             ..Default::default()
         },
     };
+    let (pin_key, pin) = versions::start_memo(workflow);
     let memo = Memo {
         fields: [
-            (
-                VERSION_MEMO_KEY.to_owned(),
-                payload::encode(&Json::String(workflow.hash.clone())),
-            ),
+            (pin_key, payload::encode(&pin)),
             (
                 DEFINITION_MEMO_KEY.to_owned(),
                 payload::encode(&Json::String(definition.clone())),
@@ -272,7 +270,7 @@ fn definition_hash(workflow: &ir::Workflow, schedule: &ir::Schedule) -> String {
     let canonical = json!({
         "workflow": workflow.name,
         "task_queue": workflow.task_queue,
-        "version": workflow.hash,
+        "version": versions::Pin::of(workflow).to_string(),
         "execution_timeout_ms": workflow.execution_timeout_ms,
         "schedule": spec,
     });
@@ -614,10 +612,15 @@ mod tests {
         };
         assert_eq!(start.workflow_type.unwrap().name, "report");
         assert_eq!(start.task_queue.unwrap().name, "tq");
+        // Scheduled runs carry the pin in the same form as runs `stave start` starts.
+        let (key, cli_pin) = versions::start_memo(&b.workflows[0]);
+        let pin = memo_string(start.memo.as_ref(), &key).unwrap();
+        assert_eq!(Some(pin.as_str()), cli_pin.as_str());
         assert_eq!(
-            memo_string(start.memo.as_ref(), VERSION_MEMO_KEY),
-            Some(b.workflows[0].hash.clone())
+            versions::Pin::parse(&pin),
+            Some(versions::Pin::of(&b.workflows[0]))
         );
+        assert!(pin.ends_with(&format!("@{}", ir::SEMANTICS_VERSION)), "{pin}");
         let every = d[1].schedule.spec.clone().unwrap().interval[0]
             .interval
             .unwrap();

@@ -54,11 +54,12 @@ impl Pin {
         }
     }
 
-    /// Parses `HASH@SEMANTICS` (a bare `HASH` means this binary's semantics).
+    /// Parses `HASH@SEMANTICS`. A bare `HASH` is what schedules of releases with semantics 1
+    /// wrote into the memo, so it means semantics 1 — never "whatever this binary runs".
     pub fn parse(text: &str) -> Option<Pin> {
         let (hash, semantics) = match text.split_once('@') {
             Some((hash, s)) => (hash, s.parse().ok()?),
-            None => (text, SEMANTICS_VERSION),
+            None => (text, 1),
         };
         let valid = !hash.is_empty() && hash.bytes().all(|b| b.is_ascii_hexdigit());
         valid.then(|| Pin {
@@ -80,6 +81,15 @@ impl Pin {
     pub fn short(&self) -> &str {
         &self.hash[..self.hash.len().min(12)]
     }
+}
+
+/// The start-memo entry that pins a new run to `workflow`: the one form every starter uses
+/// (`stave start`, schedules), read back by the worker on the run's first task.
+pub fn start_memo(workflow: &Workflow) -> (String, serde_json::Value) {
+    (
+        MEMO_KEY.to_owned(),
+        serde_json::Value::String(Pin::of(workflow).to_string()),
+    )
 }
 
 impl fmt::Display for Pin {
@@ -122,6 +132,16 @@ pub enum VersionError {
     /// `HASH.json` was edited or truncated.
     #[error("versions store file {} is corrupt: {reason}; restore it from version control", path.display())]
     Corrupt { path: PathBuf, reason: String },
+    /// A program whose `hash` field is not its content hash (a bug, or an edited bundle).
+    #[error(
+        "workflow `{workflow}` claims version {claimed} but its content hashes to {actual}; \
+         recompile it with `stave compile` instead of editing the IR"
+    )]
+    Unverified {
+        workflow: String,
+        claimed: String,
+        actual: String,
+    },
     /// The store directory is not writable.
     #[error("cannot write the versions store {}: {source}; pass --versions-dir to a writable directory", path.display())]
     Write {
@@ -129,6 +149,10 @@ pub enum VersionError {
         source: std::io::Error,
     },
 }
+
+/// IR versions this binary runs: its own, and every earlier one whose programs it still
+/// interprets unchanged (version 2 changed only how the hash is taken).
+const READABLE_IR_VERSIONS: &[u32] = &[1, IR_VERSION];
 
 /// Reads the project's workflow files again (what is on disk now).
 pub type Source = Arc<dyn Fn() -> Vec<Workflow> + Send + Sync>;
@@ -189,11 +213,16 @@ impl VersionStore {
         }
         for workflow in source() {
             let workflow = Arc::new(workflow);
-            if let Err(e) = self.record(&workflow) {
-                tracing::warn!("{e}");
-                if let Ok(mut loaded) = self.loaded.lock() {
-                    loaded.insert(workflow.hash.clone(), workflow);
+            match self.record(&workflow) {
+                Ok(()) => {}
+                // A read-only store still serves what it could not write, from memory.
+                Err(e @ VersionError::Write { .. }) => {
+                    tracing::warn!("{e}");
+                    if let Ok(mut loaded) = self.loaded.lock() {
+                        loaded.insert(workflow.hash.clone(), workflow);
+                    }
                 }
+                Err(e) => tracing::warn!("{e}"),
             }
         }
         true
@@ -207,25 +236,38 @@ impl VersionStore {
         self.dir.join(format!("{hash}.json"))
     }
 
-    /// Records `workflow` (a definition about to be served): written once, never rewritten.
+    /// Records `workflow` (a definition about to be served). Its hash is verified first; the
+    /// file is written when absent or when what is there does not hold this exact program
+    /// (truncated, corrupt, edited), atomically: a temporary file, fsync, rename, fsync of the
+    /// directory. A crash leaves either the old file or the new one, never half of one.
     pub fn record(&self, workflow: &Arc<Workflow>) -> Result<(), VersionError> {
+        let actual = workflow.compute_hash();
+        if actual != workflow.hash {
+            return Err(VersionError::Unverified {
+                workflow: workflow.name.clone(),
+                claimed: workflow.hash.clone(),
+                actual,
+            });
+        }
         let path = self.path(&workflow.hash);
-        if !path.exists() {
-            let write_error = |source| VersionError::Write {
-                path: path.clone(),
-                source,
-            };
-            std::fs::create_dir_all(&self.dir).map_err(write_error)?;
+        let intact = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|text| serde_json::from_str::<Workflow>(&text).ok())
+            .is_some_and(|stored| stored.compute_hash() == workflow.hash);
+        if !intact {
             let mut text = serde_json::to_string_pretty(workflow.as_ref()).unwrap_or_default();
             text.push('\n');
-            // Write then rename, so a concurrent worker never reads half a file.
-            let tmp = self
-                .dir
-                .join(format!(".{}.{}.tmp", workflow.hash, std::process::id()));
-            std::fs::write(&tmp, text).map_err(write_error)?;
-            std::fs::rename(&tmp, &path).map_err(write_error)?;
+            write_atomically(&self.dir, &path, text.as_bytes()).map_err(|source| {
+                VersionError::Write {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
         }
         if let Ok(mut loaded) = self.loaded.lock() {
+            if let Some(alias) = workflow.v1_alias() {
+                loaded.insert(alias, workflow.clone());
+            }
             loaded.insert(workflow.hash.clone(), workflow.clone());
         }
         Ok(())
@@ -299,9 +341,9 @@ impl VersionStore {
             reason,
         };
         let program: Workflow = serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
-        if program.ir_version != IR_VERSION {
+        if !READABLE_IR_VERSIONS.contains(&program.ir_version) {
             return Err(corrupt(format!(
-                "it holds IR version {}, this stave reads {IR_VERSION}",
+                "it holds IR version {}, this stave reads {READABLE_IR_VERSIONS:?}",
                 program.ir_version
             )));
         }
@@ -311,6 +353,26 @@ impl VersionStore {
         }
         Ok(program)
     }
+}
+
+/// Writes `bytes` to `path` so that readers and crashes see the old content or the new, whole.
+fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("version");
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        // The rename itself is durable only once the directory is synced.
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 #[cfg(test)]
@@ -413,5 +475,80 @@ pub(crate) mod tests {
             fresh.get("greet", &Pin::of(&v2)),
             Err(VersionError::Corrupt { .. })
         ));
+    }
+
+    fn no_temporary_files(dir: &Path) -> bool {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp"))
+    }
+
+    #[test]
+    fn a_truncated_or_corrupt_file_is_rewritten_on_record_and_refused_on_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let v1 = workflow("greet", "v1");
+        let path = dir.path().join(format!("{}.json", v1.hash));
+        for damaged in ["{\"ir_version\": 2, \"hash\"", "not json at all", ""] {
+            std::fs::write(&path, damaged).unwrap();
+            // A fresh process refuses to run it, naming the file.
+            let err = VersionStore::new(dir.path())
+                .get("greet", &Pin::of(&v1))
+                .unwrap_err();
+            assert!(matches!(err, VersionError::Corrupt { .. }), "{err}");
+            assert!(err.to_string().contains(&v1.hash), "{err}");
+            // Recording the real program repairs it.
+            VersionStore::new(dir.path()).record(&v1).unwrap();
+            let got = VersionStore::new(dir.path()).get("greet", &Pin::of(&v1));
+            assert_eq!(got.unwrap().output, v1.output);
+        }
+        assert!(no_temporary_files(dir.path()));
+    }
+
+    #[test]
+    fn a_program_whose_hash_field_lies_is_not_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut forged = workflow("greet", "v1").as_ref().clone();
+        forged.hash = workflow("greet", "v2").hash.clone();
+        let err = VersionStore::new(dir.path())
+            .record(&Arc::new(forged))
+            .unwrap_err();
+        assert!(matches!(err, VersionError::Unverified { .. }), "{err}");
+        assert_eq!(std::fs::read_dir(dir.path()).map(|d| d.count()).unwrap_or(0), 0);
+    }
+
+    #[test]
+    fn versions_written_by_ir_version_1_still_load_and_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut old = workflow("greet", "v1").as_ref().clone();
+        old.ir_version = 1;
+        old.hash = old.compute_hash();
+        std::fs::write(
+            dir.path().join(format!("{}.json", old.hash)),
+            serde_json::to_string(&old).unwrap(),
+        )
+        .unwrap();
+        let got = VersionStore::new(dir.path()).get("greet", &Pin::parse(&old.hash).unwrap());
+        assert_eq!(got.unwrap().output, old.output);
+    }
+
+    #[test]
+    fn a_current_definition_serves_the_version_1_pin_of_the_same_program() {
+        let dir = tempfile::tempdir().unwrap();
+        let current = workflow("greet", "v1");
+        let store = VersionStore::new(dir.path());
+        store.record(&current).unwrap();
+        // A run started by the previous release pinned the same program under its v1 hash.
+        let old_pin = Pin {
+            hash: current.v1_alias().unwrap(),
+            semantics: 1,
+        };
+        assert_ne!(old_pin.hash, current.hash);
+        assert_eq!(store.get("greet", &old_pin).unwrap().hash, current.hash);
+    }
+
+    #[test]
+    fn a_bare_hash_pins_semantics_1_not_this_binary() {
+        let pin = Pin::parse("abc123").unwrap();
+        assert_eq!(pin.semantics, 1);
     }
 }
