@@ -2,6 +2,30 @@
 
 use std::time::Duration;
 
+/// The longest duration Stave accepts anywhere (timeouts, sleeps, retry intervals): 100 years.
+/// Longer ones are almost always a typo, and past it the arithmetic of the runtime and of
+/// Temporal's protobuf durations would have to saturate silently.
+pub const MAX: Duration = Duration::from_millis(MAX_MS);
+const MAX_MS: u64 = 100 * 365 * 86_400_000;
+
+fn too_long(s: &str) -> String {
+    format!("`{s}` is too long: durations are at most 100 years (`36500d`)")
+}
+
+/// A duration from a number of seconds (an expression's value at run time), within [`MAX`].
+pub fn from_secs(secs: f64) -> Result<Duration, String> {
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!(
+            "{secs} is not a duration: use a non-negative number of seconds"
+        ));
+    }
+    let ms = (secs * 1000.0).round();
+    if ms > MAX_MS as f64 {
+        return Err(too_long(&format!("{secs}s")));
+    }
+    Ok(Duration::from_millis(ms as u64))
+}
+
 /// Reads a duration, or says what is wrong with it.
 pub fn parse(text: &str) -> Result<Duration, String> {
     let s = text.trim();
@@ -9,9 +33,13 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         return Err("empty duration".into());
     }
     if let Some(iso) = s.strip_prefix('P').or_else(|| s.strip_prefix('p')) {
-        return parse_iso(iso).ok_or_else(|| format!("`{s}` is not an ISO 8601 duration"));
+        let millis =
+            parse_iso(iso).ok_or_else(|| format!("`{s}` is not an ISO 8601 duration"))?;
+        return within_max(millis, s);
     }
-    let mut total: u128 = 0;
+    // Summed in f64: every part is checked finite, and the total is checked against MAX
+    // before it becomes an integer, so no input overflows.
+    let mut total = 0f64;
     let mut rest = s;
     let mut last_rank = usize::MAX;
     while !rest.is_empty() {
@@ -47,14 +75,21 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             return Err(format!("units in `{s}` must go from largest to smallest"));
         }
         last_rank = rank;
-        total += (number * millis).round() as u128;
+        total += number * millis;
     }
-    u64::try_from(total)
-        .map(Duration::from_millis)
-        .map_err(|_| format!("`{s}` is too long"))
+    within_max(total, s)
 }
 
-fn parse_iso(s: &str) -> Option<Duration> {
+fn within_max(millis: f64, s: &str) -> Result<Duration, String> {
+    let millis = millis.round();
+    if !millis.is_finite() || millis > MAX_MS as f64 {
+        return Err(too_long(s));
+    }
+    Ok(Duration::from_millis(millis as u64))
+}
+
+/// The milliseconds of an ISO 8601 duration body (after `P`); None when malformed.
+fn parse_iso(s: &str) -> Option<f64> {
     let mut millis = 0f64;
     let mut in_time = false;
     let mut number = String::new();
@@ -79,7 +114,7 @@ fn parse_iso(s: &str) -> Option<Duration> {
             }
         }
     }
-    (any && number.is_empty()).then(|| Duration::from_millis(millis.round() as u64))
+    (any && number.is_empty()).then_some(millis)
 }
 
 /// The shortest form `parse` reads back to the same duration (`1h30m`, `500ms`).
@@ -153,5 +188,23 @@ mod tests {
     fn formats_shortest() {
         assert_eq!(format(Duration::from_millis(5_400_000)), "1h30m");
         assert_eq!(format(Duration::from_millis(1_500)), "1s500ms");
+    }
+
+    #[test]
+    fn huge_durations_are_errors_not_overflows() {
+        for huge in [
+            "36501d",
+            "99999999999999999999999999999d99999999999999999999999999999h",
+            "P99999999999999999999999999999999999999W",
+            &format!("{}d", "9".repeat(400)),
+        ] {
+            let err = parse(huge).unwrap_err();
+            assert!(err.contains("at most 100 years"), "{huge}: {err}");
+        }
+        assert_eq!(parse("36500d").unwrap(), MAX);
+        assert!(from_secs(1e300).is_err());
+        assert!(from_secs(f64::NAN).is_err());
+        assert!(from_secs(-1.0).is_err());
+        assert_eq!(from_secs(1.5).unwrap(), Duration::from_millis(1500));
     }
 }

@@ -92,6 +92,7 @@ pub fn parse(file: FileId, text: &str) -> (Option<Node>, Vec<Diagnostic>) {
         stack: Vec::new(),
         root: None,
         documents: 0,
+        nodes: 0,
     };
     for item in Parser::new_from_str(text) {
         match item {
@@ -116,11 +117,21 @@ pub fn parse(file: FileId, text: &str) -> (Option<Node>, Vec<Diagnostic>) {
     (root, builder.diagnostics)
 }
 
+/// Most nodes one file may build, aliases counted at their expanded size: an alias copies its
+/// anchor's subtree, so a few hundred bytes of nested aliases ("billion laughs") could
+/// otherwise expand to 10⁹ nodes. A 1,000-step workflow builds about 20,000.
+pub const MAX_NODES: usize = 250_000;
+/// Deepest nesting of sequences and maps; later passes walk the tree recursively. (The YAML
+/// parser stops at about 128 levels with a terse message; this limit comes first and says why.)
+pub const MAX_DEPTH: usize = 100;
+
 enum Open {
     Seq {
         items: Vec<Node>,
         start: usize,
         anchor: usize,
+        /// `Builder::nodes` when the collection opened, to size it for its anchor.
+        nodes_before: usize,
     },
     Map {
         entries: Vec<(Node, Node)>,
@@ -128,13 +139,17 @@ enum Open {
         key: Option<Node>,
         start: usize,
         anchor: usize,
+        nodes_before: usize,
     },
 }
 
 struct Builder<'t> {
     file: FileId,
     text: &'t str,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes with their size in nodes (what an alias of them costs).
+    anchors: HashMap<usize, (Node, usize)>,
+    /// Nodes built so far, aliases counted expanded.
+    nodes: usize,
     diagnostics: Vec<Diagnostic>,
     stack: Vec<Open>,
     root: Option<Node>,
@@ -147,6 +162,42 @@ impl Builder<'_> {
             .byte_offset()
             .unwrap_or(marker.index())
             .min(self.text.len())
+    }
+
+    /// Counts `size` more nodes; false (with a diagnostic) once the file exceeds [`MAX_NODES`].
+    fn spend(&mut self, size: usize, start: usize, end: usize) -> bool {
+        self.nodes = self.nodes.saturating_add(size);
+        if self.nodes <= MAX_NODES {
+            return true;
+        }
+        self.diagnostics.push(
+            Diagnostic::new(
+                Code::E002,
+                Span::new(self.file, start, end),
+                format!("this file expands to more than {MAX_NODES} YAML nodes"),
+            )
+            .label("the expansion passes the limit here")
+            .help("aliases (`*name`) copy their anchor each time they are used: use fewer nested aliases, or split the workflow"),
+        );
+        self.root = None;
+        false
+    }
+
+    /// Checks the nesting depth before a collection opens; false (with a diagnostic) past it.
+    fn open(&mut self, start: usize, end: usize) -> bool {
+        if self.stack.len() < MAX_DEPTH {
+            return true;
+        }
+        self.diagnostics.push(
+            Diagnostic::new(
+                Code::E002,
+                Span::new(self.file, start, end.max(start + 1)),
+                format!("YAML nested more than {MAX_DEPTH} levels deep"),
+            )
+            .label("too deep")
+            .help("flatten the structure: workflow files never need this depth"),
+        );
+        false
     }
 
     /// Handles one event; false stops parsing.
@@ -173,14 +224,20 @@ impl Builder<'_> {
                     .as_ref()
                     .is_some_and(|t| t.is_yaml_core_schema_tag("str"));
                 let node = self.scalar(&value, style, is_str_tag, start, end);
+                if !self.spend(1, start, end) {
+                    return false;
+                }
                 if anchor != 0 {
-                    self.anchors.insert(anchor, node.clone());
+                    self.anchors.insert(anchor, (node.clone(), 1));
                 }
                 self.push(node);
             }
             Event::Alias(id) => match self.anchors.get(&id) {
-                Some(node) => {
-                    let mut node = node.clone();
+                Some((node, size)) => {
+                    let (mut node, size) = (node.clone(), *size);
+                    if !self.spend(size, start, end) {
+                        return false;
+                    }
                     node.span = Span::new(self.file, start, end);
                     node.text_offset = None;
                     self.push(node);
@@ -201,23 +258,36 @@ impl Builder<'_> {
                     });
                 }
             },
-            Event::SequenceStart(_, anchor, _) => self.stack.push(Open::Seq {
-                items: Vec::new(),
-                start,
-                anchor,
-            }),
-            Event::MappingStart(_, anchor, _) => self.stack.push(Open::Map {
-                entries: Vec::new(),
-                merged: Vec::new(),
-                key: None,
-                start,
-                anchor,
-            }),
+            Event::SequenceStart(_, anchor, _) => {
+                if !self.open(start, end) {
+                    return false;
+                }
+                self.stack.push(Open::Seq {
+                    items: Vec::new(),
+                    start,
+                    anchor,
+                    nodes_before: self.nodes,
+                })
+            }
+            Event::MappingStart(_, anchor, _) => {
+                if !self.open(start, end) {
+                    return false;
+                }
+                self.stack.push(Open::Map {
+                    entries: Vec::new(),
+                    merged: Vec::new(),
+                    key: None,
+                    start,
+                    anchor,
+                    nodes_before: self.nodes,
+                })
+            }
             Event::SequenceEnd => {
                 if let Some(Open::Seq {
                     items,
                     start: s,
                     anchor,
+                    nodes_before,
                 }) = self.stack.pop()
                 {
                     let node = Node {
@@ -225,8 +295,12 @@ impl Builder<'_> {
                         span: Span::new(self.file, s, end.max(s)),
                         text_offset: None,
                     };
+                    if !self.spend(1, s, end) {
+                        return false;
+                    }
                     if anchor != 0 {
-                        self.anchors.insert(anchor, node.clone());
+                        let size = self.nodes - nodes_before;
+                        self.anchors.insert(anchor, (node.clone(), size));
                     }
                     self.push(node);
                 }
@@ -237,6 +311,7 @@ impl Builder<'_> {
                     merged,
                     start: s,
                     anchor,
+                    nodes_before,
                     ..
                 }) = self.stack.pop()
                 {
@@ -251,8 +326,12 @@ impl Builder<'_> {
                         span: Span::new(self.file, s, end.max(s)),
                         text_offset: None,
                     };
+                    if !self.spend(1, s, end) {
+                        return false;
+                    }
                     if anchor != 0 {
-                        self.anchors.insert(anchor, node.clone());
+                        let size = self.nodes - nodes_before;
+                        self.anchors.insert(anchor, (node.clone(), size));
                     }
                     self.push(node);
                 }
@@ -449,6 +528,51 @@ mod tests {
         let (node, diags) = parse(FileId(0), text);
         assert!(diags.is_empty(), "{diags:?}");
         node.expect("a document")
+    }
+
+    /// Nine levels of ten aliases each: 10⁹ nodes if expanded, 400 bytes of text.
+    fn billion_laughs() -> String {
+        let mut text = String::from("a0: &a0 [lol]\n");
+        for level in 1..=9 {
+            let refs = vec![format!("*a{}", level - 1); 10].join(", ");
+            text.push_str(&format!("a{level}: &a{level} [{refs}]\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn alias_expansion_has_a_budget() {
+        let started = std::time::Instant::now();
+        let (node, diags) = parse(FileId(0), &billion_laughs());
+        assert!(node.is_none());
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(diags[0].code, Code::E002);
+        assert!(diags[0].message.contains("YAML nodes"), "{}", diags[0].message);
+        // Stopped at the budget, not after expanding: well under a second even in debug.
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // Small, honest aliases are untouched.
+        let ok = root("base: &b {retry: {max_attempts: 3}}\nstep: {<<: *b, x: *b}\n");
+        assert_eq!(ok.to_json()["step"]["retry"]["max_attempts"], 3);
+    }
+
+    #[test]
+    fn nesting_has_a_depth_limit() {
+        // Block style reaches this limit; flow style hits the parser's own (~256) first.
+        let block: String = (0..200)
+            .map(|depth| format!("{}- \n", "  ".repeat(depth)))
+            .collect();
+        let (node, diags) = parse(FileId(0), &block);
+        assert!(node.is_none());
+        assert!(
+            diags.iter().any(|d| d.message.contains("levels deep")),
+            "{diags:?}"
+        );
+        let flow = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let (node, diags) = parse(FileId(0), &flow);
+        assert!(node.is_none());
+        assert!(diags.iter().all(|d| d.code == Code::E002), "{diags:?}");
+        let fine = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(parse(FileId(0), &fine).1.is_empty());
     }
 
     #[test]
