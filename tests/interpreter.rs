@@ -1636,6 +1636,8 @@ fn while_loop_continues_as_new_and_resumes() {
                     set(&[("n", v("${ vars.n + 1 }"))]),
                 ],
             ),
+            // Consumes `bump`, so its arrivals are queued and carried across continue-as-new.
+            wait("bumped", "bump", None, None, OnTimeout::Fail),
         ])
         .var("n", lit(json!(0)))
         .signal("bump", &[])
@@ -1849,4 +1851,34 @@ fn wait_until_sees_a_set_in_another_branch() {
         vec![json!({"complete": {"waiter": null, "worker": null}})]
     );
     h.assert_replays();
+}
+
+#[test]
+fn signal_queues_stay_bounded_however_fast_clients_send() {
+    use stave::runtime::interpreter::{MAX_QUEUED_SIGNALS, SIGNAL_QUEUE_FULL};
+    let program = Program::new(vec![
+        wait("first", "go", None, None, OnTimeout::Fail),
+        wait("then", "stop", None, None, OnTimeout::Fail),
+    ])
+    .var("count", lit(json!(0)))
+    .signal("count", &[("count", v("${ vars.count + 1 }"))])
+    .build();
+    let mut h = Harness::start(program, json!(null));
+    // 100,000 arrivals no `wait` consumes: handlers run, nothing is queued, nothing fails.
+    for _ in 0..100 {
+        let burst = (0..1_000)
+            .flat_map(|i| [signal("count", json!(i)), signal("noise", json!(i))])
+            .collect();
+        assert_eq!(h.feed(burst), Vec::<Json>::new());
+    }
+    h.feed(vec![query("q", "__stave_status")]);
+    // `go` is consumed once by `first`; later arrivals queue up to the limit, then the run fails.
+    let go = |n: usize| (0..n).map(|i| signal("go", json!(i))).collect::<Vec<_>>();
+    assert_eq!(h.feed(go(1)), Vec::<Json>::new());
+    assert_eq!(h.feed(go(MAX_QUEUED_SIGNALS)), Vec::<Json>::new());
+    let failed = h.feed(go(1));
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    let text = failed[0].to_string();
+    assert!(text.contains(SIGNAL_QUEUE_FULL), "{text}");
+    assert!(text.contains("`go`"), "{text}");
 }

@@ -26,6 +26,9 @@
 //!   the signal wins.
 //! - A signal's payload is its one argument (none → null, several → a list); a payload that
 //!   is not JSON is ignored with a warning. A failing handler expression fails the run.
+//!   Only signals some `wait` consumes are queued, at most [`MAX_QUEUED_SIGNALS`] per name;
+//!   one more fails the run with `SignalQueueFull` (state stays bounded however fast clients
+//!   send).
 //! - A `compensate`'s arguments are evaluated when its step completes (the step's result
 //!   and the iteration's item in scope). Compensations run one at a time, newest first; a
 //!   failed one does not stop the rest, and the run still fails with the original error.
@@ -49,7 +52,7 @@ mod scope;
 mod state;
 mod time;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -163,13 +166,30 @@ pub struct Run {
     cancel_requested: bool,
     /// An error raised outside the strands (a signal handler's expression): fails the run.
     pending_fault: Option<Fault>,
+    /// Signal names some `wait` consumes: only these are queued (and carried).
+    consumed: BTreeSet<String>,
 }
+
+/// Most unconsumed arrivals of one signal name a run holds. A client sending faster than the
+/// workflow's `wait`s consume would otherwise grow its state (and the state continue-as-new
+/// carries) without bound; the arrival past the limit fails the run with
+/// [`SIGNAL_QUEUE_FULL`].
+pub const MAX_QUEUED_SIGNALS: usize = 1_000;
+/// Error type of a run failed by a signal arriving at a full queue.
+pub const SIGNAL_QUEUE_FULL: &str = "SignalQueueFull";
 
 impl Run {
     /// A run of `program`; created on the run's first activation (which holds InitializeWorkflow).
     pub fn new(program: Arc<Workflow>) -> Run {
         let wake = Arc::new(RootWake::default());
+        let mut consumed = BTreeSet::new();
+        program.walk(&mut |step| {
+            if let StepKind::Wait { signal, .. } = &step.kind {
+                consumed.insert(signal.clone());
+            }
+        });
         Run {
+            consumed,
             sh: Arc::new(Shared::new(program)),
             phase: Phase::NotStarted,
             waker: Waker::from(wake.clone()),
@@ -490,10 +510,23 @@ impl Run {
             }
         }
         let mut st = self.sh.st();
-        st.signals
-            .entry(name.to_string())
-            .or_default()
-            .push_back(value);
+        // Arrivals no `wait` consumes would only pile up: their handler (if any) has run.
+        if self.consumed.contains(name) {
+            let queue = st.signals.entry(name.to_string()).or_default();
+            if queue.len() >= MAX_QUEUED_SIGNALS {
+                let error = WfError::new(
+                    SIGNAL_QUEUE_FULL,
+                    format!(
+                        "signal `{name}` arrived with {MAX_QUEUED_SIGNALS} arrivals already waiting to be \
+                         consumed by a `wait`; send it no faster than the workflow waits for it"
+                    ),
+                )
+                .non_retryable();
+                self.pending_fault.get_or_insert(Fault::error(error));
+            } else {
+                queue.push_back(value);
+            }
+        }
         st.wake_signal_waiters();
         drop(st);
         self.wake.0.store(true, Ordering::Relaxed);
