@@ -966,7 +966,7 @@ impl<'s> Checker<'s> {
     /// E018 for a literal pattern that does not compile.
     fn pattern(&mut self, arg: &Expr) {
         if let ExprKind::String(p) = &arg.kind
-            && let Err(e) = super::eval::compile_regex(p)
+            && let Err(e) = super::builtins::compile_regex(p)
         {
             self.emit(
                 Diagnostic::new(Code::E018, arg.span, format!("invalid regular expression: {e}"))
