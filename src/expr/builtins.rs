@@ -29,6 +29,7 @@ pub(super) struct Method {
 }
 
 /// In the order messages list them.
+#[rustfmt::skip]
 pub(super) const FUNCTIONS: &[Function] = &[
     Function { name: "size", arity: 1 },
     Function { name: "int", arity: 1 },
@@ -43,6 +44,7 @@ pub(super) const FUNCTIONS: &[Function] = &[
 ];
 
 /// In the order messages list them.
+#[rustfmt::skip]
 pub(super) const METHODS: &[Method] = &[
     Method { name: "size", arities: &[0], receiver: Receiver::Sized },
     Method { name: "contains", arities: &[1], receiver: Receiver::String },

@@ -693,6 +693,5 @@ fn skip_string(bytes: &[u8], i: usize) -> usize {
     bytes.len()
 }
 
-
 #[cfg(test)]
 mod tests;

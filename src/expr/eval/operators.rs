@@ -43,7 +43,13 @@ pub(super) fn double_value(span: Span, d: f64, what: &str) -> Res<Value> {
 }
 
 impl<'a> Evaluator<'a, '_> {
-    pub(super) fn binary(&mut self, op: BinaryOp, l: Val<'a>, r: Val<'a>, span: Span) -> Res<Val<'a>> {
+    pub(super) fn binary(
+        &mut self,
+        op: BinaryOp,
+        l: Val<'a>,
+        r: Val<'a>,
+        span: Span,
+    ) -> Res<Val<'a>> {
         let v = match op {
             BinaryOp::Eq => Value::Bool(self.equals(&l, &r, span)?),
             BinaryOp::Ne => Value::Bool(!self.equals(&l, &r, span)?),

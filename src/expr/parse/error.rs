@@ -8,7 +8,11 @@ use crate::diagnostics::Diagnostic;
 
 impl Builder<'_> {
     /// Turns a pest error into a diagnostic that names what was expected in words.
-    pub(super) fn syntax_error(&self, e: &pest::error::Error<Rule>, in_template: bool) -> Diagnostic {
+    pub(super) fn syntax_error(
+        &self,
+        e: &pest::error::Error<Rule>,
+        in_template: bool,
+    ) -> Diagnostic {
         let pos = match e.location {
             InputLocation::Pos(p) => p,
             InputLocation::Span((s, _)) => s,

@@ -330,13 +330,22 @@ fn reserved_words_agree_with_the_grammar() {
         .filter_map(|line| {
             let (_, body) = line.split_once("@{ \"")?;
             let (word, rest) = body.split_once('"')?;
-            rest.trim_start().starts_with("~ !ident_char").then_some(word)
+            rest.trim_start()
+                .starts_with("~ !ident_char")
+                .then_some(word)
         })
         .collect();
     keywords.sort_unstable();
-    assert_eq!(keywords, ["false", "in", "null", "true"], "the grammar's keywords");
+    assert_eq!(
+        keywords,
+        ["false", "in", "null", "true"],
+        "the grammar's keywords"
+    );
     for word in keywords {
-        assert!(RESERVED.contains(&word), "`{word}` is missing from RESERVED");
+        assert!(
+            RESERVED.contains(&word),
+            "`{word}` is missing from RESERVED"
+        );
     }
     for word in RESERVED {
         let err = parse_expr(&format!("x.{word}"), FileId(0), 0).expect_err(word);

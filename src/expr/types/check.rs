@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use super::{FieldTy, ObjectTy, Ty, TypeScope};
 use crate::diagnostics::{Code, Diagnostic, Span, did_you_mean};
-use crate::expr::ast::{BinaryOp, Expr, ExprKind, MacroKind, Name, Template, TemplatePart, UnaryOp};
+use crate::expr::ast::{
+    BinaryOp, Expr, ExprKind, MacroKind, Name, Template, TemplatePart, UnaryOp,
+};
 
 mod calls;
 
@@ -584,7 +586,6 @@ impl<'s> Checker<'s> {
         }
     }
 }
-
 
 /// The two sides of a binary operator, for its diagnostics.
 #[derive(Clone, Copy)]

@@ -83,9 +83,13 @@ impl<'s> Checker<'s> {
             }
         });
         self.emit(
-            Diagnostic::new(Code::E016, function.span, format!("unknown {kind} `{name}`"))
-                .label("unknown")
-                .help(help),
+            Diagnostic::new(
+                Code::E016,
+                function.span,
+                format!("unknown {kind} `{name}`"),
+            )
+            .label("unknown")
+            .help(help),
         );
     }
 
@@ -151,7 +155,13 @@ impl<'s> Checker<'s> {
         }
     }
 
-    pub(super) fn method(&mut self, target: &'s Expr, function: &'s Name, args: &'s [Expr], span: Span) -> Ty {
+    pub(super) fn method(
+        &mut self,
+        target: &'s Expr,
+        function: &'s Name,
+        args: &'s [Expr],
+        span: Span,
+    ) -> Ty {
         let name = function.name.as_str();
         let t = self.check(target).ty.into_owned();
         let t = t.unwrap_optional();
@@ -163,8 +173,8 @@ impl<'s> Checker<'s> {
             Vec::new()
         };
         let Some(method) = builtins::method(name) else {
-            let elsewhere =
-                builtins::function(name).map(|_| format!("`{name}` is a function: write `{name}(…)`"));
+            let elsewhere = builtins::function(name)
+                .map(|_| format!("`{name}` is a function: write `{name}(…)`"));
             let known = builtins::METHODS.iter().map(|m| m.name);
             self.unknown_call(function, "method", known, elsewhere);
             return Ty::Dyn;
