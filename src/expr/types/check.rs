@@ -539,6 +539,7 @@ impl<'s> Checker<'s> {
             }
         }
     }
+
     fn comprehension(
         &mut self,
         kind: MacroKind,
