@@ -1,6 +1,7 @@
 //! The expression language: a documented subset of CEL, parsed with pest, checked and evaluated over JSON.
 
 pub mod ast;
+mod builtins;
 pub mod eval;
 pub mod parse;
 pub mod types;

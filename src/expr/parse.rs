@@ -1,16 +1,22 @@
 //! Text to [`Expr`]: the pest grammar `grammar/expr.pest`, with spans in workflow-file bytes.
+//!
+//! This file runs the grammar and lowers its pairs to the tree; `literal` decodes number and
+//! string literals, `error` turns pest's errors into "expected …" in words.
 
 use pest::Parser as _;
-use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pair;
 
 use crate::diagnostics::{Code, Diagnostic, FileId, Span};
 
 use super::ast::{BinaryOp, Expr, ExprKind, MacroKind, Name, Template, TemplatePart, UnaryOp};
+use error::friendly;
 
 #[derive(pest_derive::Parser)]
 #[grammar = "grammar/expr.pest"]
 struct ExprParser;
+
+mod error;
+mod literal;
 
 /// Deepest syntax tree accepted. Checking and evaluation recurse over the tree, so this bounds
 /// their stack use; real expressions stay far below it.
@@ -563,239 +569,13 @@ impl<'s> Builder<'s> {
         };
         Ok(Expr::new(kind, span))
     }
-
-    /// A number literal; `minus` is the offset of a `-` folded into it.
-    fn number(&self, pair: Pair<'_, Rule>, minus: Option<usize>) -> Result<Expr> {
-        let lit = pair.as_span();
-        let start = minus.unwrap_or(lit.start());
-        let span = self.span(start, lit.end());
-        let mut inner = pair.into_inner();
-        let digits = next(&mut inner)?;
-        if let Some(u) = inner.next() {
-            return Err(self
-                .error(
-                    self.pspan(u.as_span()),
-                    "unsigned integer literals are not supported",
-                    format!(
-                        "write `{}`: numbers are JSON numbers, int or double",
-                        digits.as_str()
-                    ),
-                )
-                .label("unsigned suffix"));
-        }
-        let text = digits.as_str();
-        let kind = match digits.as_rule() {
-            Rule::double => match text.parse::<f64>() {
-                Ok(d) if d.is_finite() => ExprKind::Double(if minus.is_some() { -d } else { d }),
-                _ => {
-                    return Err(self.error(
-                        span,
-                        "double literal is out of range",
-                        "use a smaller number",
-                    ));
-                }
-            },
-            rule => {
-                let parsed = if rule == Rule::hex_int {
-                    u64::from_str_radix(&text[2..], 16)
-                } else {
-                    text.parse::<u64>()
-                };
-                let value = parsed
-                    .ok()
-                    .map(i128::from)
-                    .map(|v| if minus.is_some() { -v } else { v });
-                match value.and_then(|v| i64::try_from(v).ok()) {
-                    Some(v) => ExprKind::Int(v),
-                    None => {
-                        return Err(self.error(
-                            span,
-                            "integer literal is out of range",
-                            format!("ints are 64-bit, from {} to {}; write a double such as `{text}.0` for larger numbers", i64::MIN, i64::MAX),
-                        ));
-                    }
-                }
-            }
-        };
-        Ok(Expr::new(kind, span))
-    }
-
-    /// Decodes a string literal: prefix, quotes and escapes.
-    fn string(&self, pair: Pair<'_, Rule>) -> Result<String> {
-        let text = pair.as_str();
-        let at = pair.as_span().start();
-        let (raw, prefix) = match text.as_bytes().first() {
-            Some(b'r' | b'R') => (true, 1),
-            Some(b'b' | b'B') => {
-                return Err(self.error(
-                    self.span(at, at + text.len()),
-                    "bytes literals are not supported",
-                    "drop the `b` prefix to write a string",
-                ));
-            }
-            _ => (false, 0),
-        };
-        let body = &text[prefix..];
-        let quote = if body.starts_with("\"\"\"") || body.starts_with("'''") {
-            3
-        } else {
-            1
-        };
-        let content = &body[quote..body.len() - quote];
-        if raw {
-            return Ok(content.to_owned());
-        }
-        let content_at = at + prefix + quote;
-        let mut out = String::with_capacity(content.len());
-        let mut chars = content.char_indices();
-        while let Some((i, c)) = chars.next() {
-            if c != '\\' {
-                out.push(c);
-                continue;
-            }
-            let bad = |len: usize, what: &str| {
-                self.error(
-                    self.span(content_at + i, content_at + i + len),
-                    format!("{what} in string"),
-                    "write `\\\\` for a backslash; CEL escapes are \\n \\t \\r \\\" \\' \\\\ \\xHH \\uHHHH \\UHHHHHHHH and octal \\ooo",
-                )
-            };
-            let Some((_, e)) = chars.next() else {
-                return Err(bad(1, "unfinished escape"));
-            };
-            let simple = match e {
-                'a' => Some('\x07'),
-                'b' => Some('\x08'),
-                'f' => Some('\x0C'),
-                'n' => Some('\n'),
-                'r' => Some('\r'),
-                't' => Some('\t'),
-                'v' => Some('\x0B'),
-                '\\' | '\'' | '"' | '`' | '?' => Some(e),
-                _ => None,
-            };
-            if let Some(s) = simple {
-                out.push(s);
-                continue;
-            }
-            let (start, len, radix) = match e {
-                'x' | 'X' => (i + 2, 2, 16),
-                'u' => (i + 2, 4, 16),
-                'U' => (i + 2, 8, 16),
-                '0'..='3' => (i + 1, 3, 8),
-                _ => return Err(bad(1 + e.len_utf8(), &format!("unknown escape `\\{e}`"))),
-            };
-            let value = content
-                .get(start..start + len)
-                .filter(|d| d.chars().all(|c| c.is_digit(radix)))
-                .and_then(|d| u32::from_str_radix(d, radix).ok());
-            let escape_len = (start + len).min(content.len()) - i;
-            let Some(value) = value else {
-                return Err(bad(escape_len, "malformed escape"));
-            };
-            let Some(ch) = char::from_u32(value) else {
-                return Err(bad(escape_len, "escape that is not a unicode code point"));
-            };
-            out.push(ch);
-            // The digits are ASCII, one char each; the backslash and the letter are consumed.
-            for _ in 0..start + len - (i + 2) {
-                chars.next();
-            }
-        }
-        Ok(out)
-    }
-
-    /// Turns a pest error into a diagnostic that names what was expected in words.
-    fn syntax_error(&self, e: &pest::error::Error<Rule>, in_template: bool) -> Diagnostic {
-        let pos = match e.location {
-            InputLocation::Pos(p) => p,
-            InputLocation::Span((s, _)) => s,
-        };
-        let positives = match &e.variant {
-            ErrorVariant::ParsingError { positives, .. } => positives.as_slice(),
-            ErrorVariant::CustomError { .. } => &[],
-        };
-        let found = found_at(self.src, pos);
-        let end_name = if in_template {
-            "the end of the string"
-        } else {
-            "the end of the expression"
-        };
-        let found_text = match &found {
-            Found::End => end_name.to_owned(),
-            Found::Token(t) => format!("`{t}`"),
-            Found::String => "an unterminated string".to_owned(),
-        };
-        let span = match &found {
-            Found::Token(t) => self.span(pos, pos + t.len()),
-            Found::String => self.span(pos, self.src.len().min(pos + line_len(&self.src[pos..]))),
-            Found::End => self.span(pos, pos),
-        };
-        if let Found::String = found {
-            return self
-                .error(
-                    span,
-                    "unterminated string",
-                    "close the string with the quote it opens with",
-                )
-                .label("this string is not closed");
-        }
-        let mut expected: Vec<&str> = Vec::new();
-        for rule in positives {
-            let rule = if in_template && *rule == Rule::EOI {
-                Rule::close_interp
-            } else {
-                *rule
-            };
-            if let Some(name) = friendly(rule)
-                && !expected.contains(&name)
-            {
-                expected.push(name);
-            }
-        }
-        let wants_name = expected.contains(&"an expression") || expected.contains(&"a name");
-        if let Found::Token(t) = &found
-            && wants_name
-            && RESERVED.contains(&t.as_str())
-        {
-            return self
-                .error(
-                    span,
-                    format!("`{t}` is a reserved word and cannot be used as a name"),
-                    format!("read a field with this name as a map key: `x[\"{t}\"]`"),
-                )
-                .label("reserved word");
-        }
-        if expected.contains(&"an expression") {
-            expected.retain(|n| *n != "a name");
-        }
-        // Operators first, closing punctuation next, the end last: the order people read in.
-        expected.sort_by_key(|n| match *n {
-            "an expression" => 0,
-            "a name" => 1,
-            "an operator" => 2,
-            "the end of the expression" => 9,
-            _ => 5,
-        });
-        let expected_text = match expected.as_slice() {
-            [] => "a valid expression".to_owned(),
-            [one] => (*one).to_owned(),
-            [init @ .., last] => format!("{} or {last}", init.join(", ")),
-        };
-        let mut d = self.error(
-            span,
-            format!("expected {expected_text}, found {found_text}"),
-            help_for(&found, &expected),
-        );
-        if let Some(open) = unclosed_bracket(self.src, pos) {
-            d = d.with_label(self.span(open, open + 1), "opened here");
-        }
-        d
-    }
 }
 
-/// Words CEL reserves (`grammar/expr.pest`, rule `reserved`).
-const RESERVED: &[&str] = &[
+/// Words CEL reserves (its language definition, "Syntax"): none of them can be a name, so a
+/// variable, step id or loop name spelt so could not be read back in an expression. The
+/// grammar reads them as identifiers (see `ident` in `grammar/expr.pest`); the parser rejects
+/// them where it reads a name, and can then say why.
+pub const RESERVED: &[&str] = &[
     "true",
     "false",
     "null",
@@ -888,137 +668,6 @@ fn method_call(target: Expr, function: Name, args: Vec<Expr>, span: Span) -> Exp
     )
 }
 
-/// Words for the grammar rules that can appear in "expected …"; `None` hides a rule.
-fn friendly(rule: Rule) -> Option<&'static str> {
-    Some(match rule {
-        Rule::expr
-        | Rule::binary
-        | Rule::operand
-        | Rule::number
-        | Rule::string
-        | Rule::raw_string
-        | Rule::lit_true
-        | Rule::lit_false
-        | Rule::lit_null
-        | Rule::name_ref
-        | Rule::paren
-        | Rule::list
-        | Rule::map
-        | Rule::op_unary
-        | Rule::args
-        | Rule::entry => "an expression",
-        Rule::ident => "a name",
-        Rule::op_or
-        | Rule::op_and
-        | Rule::op_rel
-        | Rule::op_add
-        | Rule::op_mul
-        | Rule::kw_in
-        | Rule::question
-        | Rule::method
-        | Rule::field
-        | Rule::index
-        | Rule::call_args => "an operator",
-        Rule::colon => "`:`",
-        Rule::comma => "`,`",
-        Rule::close_paren => "`)`",
-        Rule::close_bracket => "`]`",
-        Rule::close_brace => "`}`",
-        Rule::close_interp => "`}` to close `${`",
-        Rule::EOI => "the end of the expression",
-        _ => return None,
-    })
-}
-
-enum Found {
-    End,
-    String,
-    Token(String),
-}
-
-/// What stands at `pos`: a word, a number, a string start, or one punctuation character.
-fn found_at(src: &str, pos: usize) -> Found {
-    let Some(rest) = src.get(pos..).filter(|r| !r.is_empty()) else {
-        return Found::End;
-    };
-    let first = rest.chars().next().unwrap_or(' ');
-    if first == '"' || first == '\'' {
-        let bytes = src.as_bytes();
-        let end = skip_string(bytes, pos);
-        let closed =
-            end <= bytes.len() && end > pos + 1 && bytes.get(end - 1) == Some(&(first as u8));
-        return if closed {
-            Found::Token(src[pos..end].to_owned())
-        } else {
-            Found::String
-        };
-    }
-    let word_len = rest
-        .char_indices()
-        .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
-        .map_or(rest.len(), |(i, _)| i);
-    if word_len > 0 {
-        return Found::Token(rest[..word_len].to_owned());
-    }
-    for two in ["==", "!=", "<=", ">=", "&&", "||"] {
-        if rest.starts_with(two) {
-            return Found::Token(two.to_owned());
-        }
-    }
-    Found::Token(first.to_string())
-}
-
-fn line_len(s: &str) -> usize {
-    s.find('\n').unwrap_or(s.len())
-}
-
-/// A hint for the most common slips; otherwise a pointer to the reference.
-fn help_for(found: &Found, expected: &[&str]) -> String {
-    if let Found::Token(t) = found {
-        match t.as_str() {
-            "=" => return "compare with `==`; expressions cannot assign (use a `set` step)".into(),
-            "and" | "or" | "not" => {
-                return "CEL writes `&&` for and, `||` for or and `!` for not".into();
-            }
-            "&" => return "CEL writes `&&` for logical and".into(),
-            "|" => return "CEL writes `||` for logical or".into(),
-            _ => {}
-        }
-    }
-    if let Some(close) = expected
-        .iter()
-        .find(|e| e.starts_with("`)`") || e.starts_with("`]`") || e.starts_with("`}`"))
-    {
-        return format!("add the missing {close}, or check the operators between the brackets");
-    }
-    if expected.first() == Some(&"an expression") {
-        return "complete the expression; `stave explain E010` lists the syntax".into();
-    }
-    "remove or fix the text here; `stave explain E010` lists the syntax".into()
-}
-
-/// The innermost bracket still open at `pos`, for an "opened here" label.
-fn unclosed_bracket(src: &str, pos: usize) -> Option<usize> {
-    let bytes = src.as_bytes();
-    let mut stack = Vec::new();
-    let mut i = 0;
-    while i < pos.min(bytes.len()) {
-        match bytes[i] {
-            b'"' | b'\'' => {
-                i = skip_string(bytes, i);
-                continue;
-            }
-            b'(' | b'[' | b'{' => stack.push(i),
-            b')' | b']' | b'}' => {
-                stack.pop();
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    stack.pop()
-}
-
 /// Index just past the string literal starting at `bytes[i]` (a quote), or the end of input
 /// if it is not closed. Handles triple quotes and backslash escapes; raw strings only differ
 /// in `\"`, which at worst makes this over-skip, and it is only used for nesting estimates and
@@ -1046,29 +695,3 @@ fn skip_string(bytes: &[u8], i: usize) -> usize {
 
 #[cfg(test)]
 mod tests;
-
-#[cfg(test)]
-mod path_fast_path {
-    use super::*;
-
-    #[test]
-    fn the_fast_path_builds_the_grammars_tree() {
-        for src in [
-            "input",
-            " input.order_id ",
-            "steps.charge.charge_id",
-            "_a.b_2.C",
-            "x.y.z.w",
-            "item",
-        ] {
-            let fast = parse_path(src, FileId(0), 7).expect("a path");
-            let slow = parse_with_grammar(src, FileId(0), 7).expect("parses");
-            assert_eq!(fast, slow, "{src:?}");
-        }
-        for src in [
-            "true", "null", "x.in", "a..b", "a.", ".a", "1.a", "a.b()", "a[0]", "a - b", "",
-        ] {
-            assert!(parse_path(src, FileId(0), 0).is_none(), "{src:?}");
-        }
-    }
-}

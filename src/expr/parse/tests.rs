@@ -296,3 +296,62 @@ fn templates() {
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn the_fast_path_builds_the_grammars_tree() {
+    for src in [
+        "input",
+        " input.order_id ",
+        "steps.charge.charge_id",
+        "_a.b_2.C",
+        "x.y.z.w",
+        "item",
+    ] {
+        let fast = parse_path(src, FileId(0), 7).expect("a path");
+        let slow = parse_with_grammar(src, FileId(0), 7).expect("parses");
+        assert_eq!(fast, slow, "{src:?}");
+    }
+    for src in [
+        "true", "null", "x.in", "a..b", "a.", ".a", "1.a", "a.b()", "a[0]", "a - b", "",
+    ] {
+        assert!(parse_path(src, FileId(0), 0).is_none(), "{src:?}");
+    }
+}
+
+/// [`RESERVED`] is the one list of reserved words. The grammar matches a few of them as
+/// keyword rules (`lit_true = @{ "true" ~ !ident_char }`) and reads the rest as identifiers,
+/// so every keyword it matches must be on the list, and every word on the list must be refused
+/// where a name is read.
+#[test]
+fn reserved_words_agree_with_the_grammar() {
+    let grammar = include_str!("../../../grammar/expr.pest");
+    let mut keywords: Vec<&str> = grammar
+        .lines()
+        .filter_map(|line| {
+            let (_, body) = line.split_once("@{ \"")?;
+            let (word, rest) = body.split_once('"')?;
+            rest.trim_start()
+                .starts_with("~ !ident_char")
+                .then_some(word)
+        })
+        .collect();
+    keywords.sort_unstable();
+    assert_eq!(
+        keywords,
+        ["false", "in", "null", "true"],
+        "the grammar's keywords"
+    );
+    for word in keywords {
+        assert!(
+            RESERVED.contains(&word),
+            "`{word}` is missing from RESERVED"
+        );
+    }
+    for word in RESERVED {
+        let err = parse_expr(&format!("x.{word}"), FileId(0), 0).expect_err(word);
+        assert_eq!(
+            err.message,
+            format!("`{word}` is a reserved word and cannot be used as a name"),
+        );
+    }
+}

@@ -1,7 +1,7 @@
 //! Checker tests: each diagnostic fires, and a correct expression next to it stays quiet.
 
 use super::*;
-use crate::diagnostics::FileId;
+use crate::diagnostics::{Code, FileId, Span};
 use crate::expr::parse::parse_expr;
 use serde_json::json;
 
