@@ -8,6 +8,7 @@ use crate::diagnostics::{Code, Diagnostic, Span, Spanned, did_you_mean};
 use crate::expr::Ty;
 use crate::expr::types::FieldTy;
 use crate::ir;
+use crate::jsonschema;
 use crate::manifest::ActivitySpec;
 use crate::syntax::ast::{self, Name, ValueKind};
 use crate::syntax::duration;
@@ -293,7 +294,7 @@ impl<'a> Lowerer<'a> {
         let ValueKind::Map(entries) = &input.kind else {
             if let Some(lit) = literal_json(input)
                 && let Some(want) = schema.get("type").and_then(Json::as_str)
-                && !json_type_matches(want, &lit)
+                && !fits(want, &lit)
             {
                 self.error(Diagnostic::new(
                     Code::E031,
@@ -301,7 +302,7 @@ impl<'a> Lowerer<'a> {
                     format!(
                         "`{}` takes {want} input, found {}",
                         name.value,
-                        json_type_name(&lit)
+                        type_phrase(&lit)
                     ),
                 ));
             }
@@ -341,7 +342,7 @@ impl<'a> Lowerer<'a> {
                 Some(prop) => {
                     if let (Some(want), Some(lit)) =
                         (prop.get("type").and_then(Json::as_str), literal_json(value))
-                        && !json_type_matches(want, &lit)
+                        && !fits(want, &lit)
                     {
                         self.error(
                             Diagnostic::new(
@@ -351,7 +352,7 @@ impl<'a> Lowerer<'a> {
                                     "field `{}` of `{}` takes {want}, found {}",
                                     key.value,
                                     name.value,
-                                    json_type_name(&lit)
+                                    type_phrase(&lit)
                                 ),
                             )
                             .label(format!("expected {want}")),
@@ -405,27 +406,37 @@ fn manifest_options(spec: &ActivitySpec, span: Span) -> ast::ActivityOptions {
     }
 }
 
-fn json_type_name(v: &Json) -> &'static str {
-    match v {
-        Json::Null => "null",
-        Json::Bool(_) => "a boolean",
-        Json::Number(n) if n.is_i64() || n.is_u64() => "an integer",
-        Json::Number(_) => "a number",
-        Json::String(_) => "a string",
-        Json::Array(_) => "a list",
-        Json::Object(_) => "an object",
+/// Whether literal input fits JSON Schema type `want`, by the validator's definition. A type
+/// name the validator does not know is the manifest's mistake, not the step's: it passes here.
+fn fits(want: &str, lit: &Json) -> bool {
+    !jsonschema::TYPES.contains(&want) || jsonschema::matches_type(want, lit)
+}
+
+/// The validator's type of a value, as messages say it (`an integer`, `a list`).
+fn type_phrase(v: &Json) -> &'static str {
+    match jsonschema::type_name(v) {
+        "null" => "null",
+        "boolean" => "a boolean",
+        "integer" => "an integer",
+        "number" => "a number",
+        "string" => "a string",
+        "array" => "a list",
+        _ => "an object",
     }
 }
 
-fn json_type_matches(want: &str, v: &Json) -> bool {
-    match want {
-        "string" => v.is_string(),
-        "number" => v.is_number(),
-        "integer" => v.is_i64() || v.is_u64(),
-        "boolean" => v.is_boolean(),
-        "array" => v.is_array(),
-        "object" => v.is_object(),
-        "null" => v.is_null(),
-        _ => true,
+#[cfg(test)]
+mod tests {
+    use super::{fits, type_phrase};
+    use serde_json::json;
+
+    #[test]
+    fn literal_input_types_follow_the_validator() {
+        assert!(fits("integer", &json!(1.0)) && fits("integer", &json!(u64::MAX)));
+        assert!(!fits("integer", &json!(1.5)) && !fits("string", &json!(1)));
+        assert!(fits("widget", &json!(1.5)));
+        assert_eq!(type_phrase(&json!(1e300)), "an integer");
+        assert_eq!(type_phrase(&json!(1.5)), "a number");
+        assert_eq!(type_phrase(&json!([])), "a list");
     }
 }

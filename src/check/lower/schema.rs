@@ -2,15 +2,13 @@
 
 use super::Lowerer;
 use crate::diagnostics::{Code, Diagnostic, Span};
+use crate::jsonschema::TYPES;
 use serde_json::Value as Json;
 
 impl Lowerer<'_> {
     /// E043 for each part of the schema that `Ty::from_json_schema` and `jsonschema` would
     /// misread: unknown type names, a non-list `required`, non-mapping `properties`.
     pub(super) fn check_schema(&mut self, schema: &Json, span: Span) {
-        const TYPES: &[&str] = &[
-            "object", "array", "string", "number", "integer", "boolean", "null",
-        ];
         let mut problems = Vec::new();
         fn walk(s: &Json, path: &str, problems: &mut Vec<String>) {
             let Json::Object(map) = s else {
