@@ -1,8 +1,8 @@
 //! W007: a workflow name that is not kebab-case (a suggestion for new workflows).
 
 use super::LintContext;
-use crate::check::names::{is_kebab, is_temporal_name, to_kebab};
 use crate::diagnostics::{Code, Diagnostic};
+use crate::names::{is_kebab, is_temporal_name, to_kebab};
 
 pub fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     let name = &cx.workflow.name;

@@ -8,9 +8,9 @@ mod unused_result;
 mod unused_signal;
 mod unused_var;
 
-use crate::check::ProjectContext;
 use crate::diagnostics::Diagnostic;
 use crate::expr::Template;
+use crate::project::ProjectContext;
 use crate::syntax::ast::{self, Step, StepKind, Value, ValueKind, Workflow};
 use std::collections::BTreeSet;
 

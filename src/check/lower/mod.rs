@@ -18,12 +18,12 @@ mod workflow;
 pub(super) use child::route_children;
 pub(super) use project::lower_project;
 
-use crate::check::ProjectContext;
-use crate::check::names::{ROOTS, is_ident, is_temporal_name};
 use crate::diagnostics::{Code, Diagnostic, FileId, Sources, Span};
 use crate::expr::{Template, TypeScope};
 use crate::ir;
 use crate::manifest::Manifest;
+use crate::names::{ROOTS, is_ident, is_temporal_name};
+use crate::project::ProjectContext;
 use crate::syntax::ast::{self, Name, ValueKind};
 use project::unknown_queue;
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,10 +1,10 @@
 //! `stave.yaml` → the project context: queues, the default queue, defaults, the manifest.
 
-use crate::check::ProjectContext;
-use crate::check::names::is_temporal_name;
 use crate::diagnostics::{Code, Diagnostic, Sources, Span, Spanned, did_you_mean};
 use crate::ir;
 use crate::manifest::Manifest;
+use crate::names::is_temporal_name;
+use crate::project::ProjectContext;
 use crate::syntax::ast::Name;
 use crate::syntax::project;
 use std::path::Path;
