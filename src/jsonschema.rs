@@ -1,4 +1,7 @@
-//! A small JSON Schema validator for workflow input and activity I/O; errors name the JSON path.
+//! A small JSON Schema validator for workflow input; errors name the JSON path.
+//!
+//! Its JSON types (`type_name`, `matches_type`) are the crate's only definition of them: the
+//! checker uses them too, so what lint accepts the validator accepts.
 //!
 //! Supported keywords: `type` (one or a list; `integer` accepts whole numbers), `required`,
 //! `properties`, `additionalProperties` (bool or schema), `items` (a schema), `enum`, `const`,
@@ -60,8 +63,7 @@ pub fn type_name(value: &Json) -> &'static str {
     }
 }
 
-/// JSON Schema's integer: a number with a zero fractional part (`1.0` is one). The checker
-/// uses this definition too, so what lint accepts the validator accepts.
+/// JSON Schema's integer: a number with a zero fractional part (`1.0` and `1e300` are ones).
 fn is_integer(n: &serde_json::Number) -> bool {
     n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0)
 }

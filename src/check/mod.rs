@@ -1,5 +1,7 @@
-//! Stage 2: AST → IR. Resolves names against the project (queues, the activity manifest),
-//! checks expressions, and lowers only error-free input.
+//! Stage 2: AST → IR. Loads the project, finds its workflow files and compiles each one.
+//!
+//! `lower/` checks and lowers one file, `lint` adds warnings; IR is kept only for error-free
+//! input.
 
 mod lower;
 

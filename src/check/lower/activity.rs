@@ -72,25 +72,23 @@ impl<'a> Lowerer<'a> {
                         .and_then(Json::as_array)
                     && !req.is_empty()
                 {
-                    {
-                        let fields: Vec<&str> = req.iter().filter_map(Json::as_str).collect();
-                        self.error(
-                            Diagnostic::new(
-                                Code::E031,
-                                name.span,
-                                format!(
-                                    "`{}` needs input with {}",
-                                    name.value,
-                                    fields
-                                        .iter()
-                                        .map(|f| format!("`{f}`"))
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                ),
-                            )
-                            .help("add `input: { ... }` with the required fields"),
-                        );
-                    }
+                    let fields: Vec<&str> = req.iter().filter_map(Json::as_str).collect();
+                    self.error(
+                        Diagnostic::new(
+                            Code::E031,
+                            name.span,
+                            format!(
+                                "`{}` needs input with {}",
+                                name.value,
+                                fields
+                                    .iter()
+                                    .map(|f| format!("`{f}`"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        )
+                        .help("add `input: { ... }` with the required fields"),
+                    );
                 }
                 ir::Args::Input(
                     call.input
@@ -288,7 +286,8 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    /// Required fields, forbidden fields and literal types of a map input against its schema.
+    /// The input against the activity's input schema: the type of literal input; for a map,
+    /// required fields, unknown fields (when the schema is closed) and literal field types.
     fn check_input_shape(&mut self, spec: &ActivitySpec, input: &ast::Value, name: &Name) {
         let Some(schema) = &spec.input else { return };
         let ValueKind::Map(entries) = &input.kind else {

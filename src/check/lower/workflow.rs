@@ -88,7 +88,7 @@ impl Lowerer<'_> {
             }),
         );
 
-        // Variables: initial values see the input only.
+        // Variables: initial values are evaluated before any step runs.
         let mut seen_vars = BTreeSet::new();
         let mut vars = Vec::new();
         let empty = Scope::new(&self.roots);
