@@ -1,8 +1,9 @@
 //! Lint throughput on 1,000 generated workflow files, against the bare YAML parse of the
 //! same files in the same run. `cargo bench --bench lint` (release).
 
-use stave::check::{self, ProjectContext};
+use stave::check;
 use stave::diagnostics::Sources;
+use stave::project::ProjectContext;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

@@ -5,8 +5,9 @@
 //! printer, so both sides hold exactly the same workflows; times are compared per workflow,
 //! throughput is also given in MB/s of each form's own bytes.
 
-use stave::check::{self, Form, ProjectContext};
+use stave::check::{self, Form};
 use stave::diagnostics::{FileId, Sources};
+use stave::project::ProjectContext;
 use stave::syntax::{print_text, text, yaml};
 use std::hint::black_box;
 use std::time::{Duration, Instant};

@@ -1,4 +1,7 @@
-//! A small JSON Schema validator for workflow input and activity I/O; errors name the JSON path.
+//! A small JSON Schema validator for workflow input; errors name the JSON path.
+//!
+//! Its JSON types (`type_name`, `matches_type`) are the crate's only definition of them: the
+//! checker uses them too, so what lint accepts the validator accepts.
 //!
 //! Supported keywords: `type` (one or a list; `integer` accepts whole numbers), `required`,
 //! `properties`, `additionalProperties` (bool or schema), `items` (a schema), `enum`, `const`,
@@ -42,6 +45,11 @@ pub fn first_error(schema: &Json, instance: &Json, root: &str) -> Option<SchemaE
     validate(schema, instance, root).into_iter().next()
 }
 
+/// The type names of JSON Schema's `type` keyword.
+pub const TYPES: &[&str] = &[
+    "object", "array", "string", "number", "integer", "boolean", "null",
+];
+
 /// The JSON Schema type name of a value (`integer` for whole numbers).
 pub fn type_name(value: &Json) -> &'static str {
     match value {
@@ -55,11 +63,13 @@ pub fn type_name(value: &Json) -> &'static str {
     }
 }
 
+/// JSON Schema's integer: a number with a zero fractional part (`1.0` and `1e300` are ones).
 fn is_integer(n: &serde_json::Number) -> bool {
     n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0)
 }
 
-fn matches_type(name: &str, value: &Json) -> bool {
+/// Whether `value` has the JSON Schema type `name`; an unknown name matches nothing.
+pub fn matches_type(name: &str, value: &Json) -> bool {
     match (name, value) {
         ("null", Json::Null) | ("boolean", Json::Bool(_)) | ("number", Json::Number(_)) => true,
         ("integer", Json::Number(n)) => is_integer(n),
@@ -425,6 +435,23 @@ mod tests {
             errs(json!({"type": "integer"}), json!(3.5)),
             ["input: expected integer, got number"]
         );
+    }
+
+    #[test]
+    fn an_integer_is_a_number_with_no_fractional_part() {
+        let cases = [
+            (json!(1), true),
+            (json!(-1), true),
+            (json!(1.0), true),
+            (json!(1.5), false),
+            (json!(u64::MAX), true),
+            (json!(1e300), true),
+        ];
+        for (value, integer) in cases {
+            assert_eq!(matches_type("integer", &value), integer, "{value}");
+            assert_eq!(type_name(&value) == "integer", integer, "{value}");
+            assert!(matches_type("number", &value), "{value}");
+        }
     }
 
     #[test]

@@ -10,6 +10,8 @@ pub mod ir;
 pub mod jsonschema;
 pub mod lint;
 pub mod manifest;
+pub mod names;
+pub mod project;
 pub mod runtime;
 pub mod schema;
 pub mod syntax;

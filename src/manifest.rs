@@ -1,6 +1,6 @@
 //! The activity manifest (`activities.json`): each activity's name, schemas, errors and defaults.
 //!
-//! A worker exports it (`stave worker --export-manifest`); lint reads it to check steps.
+//! A worker exports it (`stave worker --export-manifest`); the checker reads it to check steps.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -35,7 +35,7 @@ pub struct ActivitySpec {
     /// Error types the activity may raise (its `ApplicationFailure` types).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
-    /// Options used when neither the step nor the workflow's `defaults` set them.
+    /// Options used when neither the step, the workflow's `defaults` nor `stave.yaml`'s set them.
     #[serde(default, skip_serializing_if = "ActivityDefaults::is_empty")]
     pub defaults: ActivityDefaults,
 }

@@ -1,10 +1,11 @@
 //! Front-end tests: samples lint clean and compile to stable IR; every diagnostic code has a
 //! fixture that fires it and one that does not; rendered diagnostics are snapshotted.
 
-use stave::check::{self, ProjectContext};
+use stave::check;
 use stave::cli::lint::lint_paths;
 use stave::diagnostics::render::{Style, render_human};
 use stave::diagnostics::{Code, Severity};
+use stave::project::ProjectContext;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {

@@ -1,7 +1,8 @@
 //! A deterministic mutation run over every sample and fixture: the front end never panics.
 //! (The coverage-guided fuzzer is `fuzz/`; this runs in CI on the stable toolchain.)
 
-use stave::check::{self, ProjectContext};
+use stave::check;
+use stave::project::ProjectContext;
 use std::path::Path;
 
 struct Rng(u64);

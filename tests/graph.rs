@@ -1,11 +1,12 @@
 //! `stave graph`: Mermaid and DOT snapshots of every sample, Graphviz accepts every DOT output,
 //! every lint-clean fixture draws, and `--inject`/`--check` keep a Markdown block current.
 
-use stave::check::{self, ProjectContext};
+use stave::check;
 use stave::diagnostics::Sources;
 use stave::diagnostics::render::{Style, render_human};
 use stave::graph::{self, Endpoint, Graph};
 use stave::ir;
+use stave::project::ProjectContext;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1777,7 +1777,7 @@ steps:
   - set: { status: shipped }
 output: "${ {'order_id': input.order_id, 'status': vars.status, 'approver': vars.approver, 'shipped': steps.ship} }"
 "#;
-    let context = stave::check::ProjectContext::default();
+    let context = stave::project::ProjectContext::default();
     let (_, ir, diagnostics) =
         stave::check::compile_source("order-fulfilment.stave.yaml", text, &context);
     let errors: Vec<&str> = diagnostics

@@ -3,9 +3,10 @@
 
 use jsonschema::Validator;
 use serde_json::{Value as Json, json};
-use stave::check::{self, ProjectContext};
+use stave::check;
 use stave::cli::lint::lint_paths;
 use stave::diagnostics::{Code, Sources};
+use stave::project::ProjectContext;
 use stave::schema;
 use stave::syntax::{project, yaml};
 use std::collections::BTreeMap;

@@ -2,10 +2,11 @@
 
 use proptest::prelude::*;
 use regex::Regex;
-use stave::check::{self, ProjectContext};
+use stave::check;
 use stave::diagnostics::render::{Style, render_human};
 use stave::diagnostics::{Code, Diagnostic, FileId, Sources, Span, Spanned};
 use stave::expr::{self, Template};
+use stave::project::ProjectContext;
 use stave::syntax::ast::*;
 use stave::syntax::{print_text, print_yaml, text, yaml};
 use std::path::{Path, PathBuf};

@@ -1,12 +1,13 @@
-//! Stage 2: AST → IR. Resolves names against the project (queues, the activity manifest),
-//! checks expressions, and lowers only error-free input.
+//! Stage 2: AST → IR. Loads the project, finds its workflow files and compiles each one.
+//!
+//! `lower/` checks and lowers one file, `lint` adds warnings; IR is kept only for error-free
+//! input.
 
 mod lower;
-pub mod names;
 
 use crate::diagnostics::{Code, Diagnostic, FileId, Sources, Span};
 use crate::ir;
-use crate::manifest::Manifest;
+use crate::project::ProjectContext;
 use crate::syntax::{ast, project, text, yaml};
 use std::path::{Path, PathBuf};
 
@@ -14,30 +15,6 @@ pub use lower::lower;
 
 /// The name of the project settings file.
 pub const PROJECT_FILE: &str = "stave.yaml";
-
-/// What workflow files are checked against: queues, defaults, activity manifest.
-#[derive(Debug, Clone, Default)]
-pub struct ProjectContext {
-    /// Directory holding `stave.yaml`; None when linting files outside a project.
-    pub dir: Option<PathBuf>,
-    pub settings: ir::Project,
-    /// Queue of workflows that name none.
-    pub default_queue: Option<String>,
-    /// `defaults:` of `stave.yaml`.
-    pub defaults: Option<ast::ActivityOptions>,
-    pub manifest: Option<Manifest>,
-    /// Where the workflow files are (`workflows:` of stave.yaml); empty = the project dir.
-    pub workflow_paths: Vec<PathBuf>,
-}
-
-impl Default for ir::Project {
-    fn default() -> Self {
-        ir::Project {
-            namespace: "default".into(),
-            queues: Vec::new(),
-        }
-    }
-}
 
 /// The form of a workflow file, by its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

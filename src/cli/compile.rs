@@ -3,6 +3,7 @@
 use super::lint;
 use crate::check;
 use crate::diagnostics::render::{self, Style};
+use crate::project::ProjectContext;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -36,7 +37,7 @@ pub fn run(args: Args) -> ExitCode {
             let mut d = Vec::new();
             let context = match &dir {
                 Some(dir) => check::load_project_context(dir, &mut s, &mut d),
-                None => check::ProjectContext::default(),
+                None => ProjectContext::default(),
             };
             check::compile_path(&args.path, &mut s, &context, &mut d)
                 .map(|ir| serde_json::to_value(&ir))

@@ -1,11 +1,12 @@
 //! `stave graph FILE`: draw a workflow's control flow as Mermaid or DOT, or keep it current in
 //! a Markdown file (`--inject README.md [--check]`).
 
-use crate::check::{self, ProjectContext};
+use crate::check;
 use crate::diagnostics::Sources;
 use crate::diagnostics::render::{self, Style};
 use crate::graph::{self, inject};
 use crate::ir;
+use crate::project::ProjectContext;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

@@ -1,8 +1,9 @@
 //! `stave lint [PATHS]`: every problem of every file in one pass.
 
-use crate::check::{self, Form, ProjectContext};
+use crate::check::{self, Form};
 use crate::diagnostics::render::{self, Style};
 use crate::diagnostics::{Code, Diagnostic, FileId, Severity, Sources, Span};
+use crate::project::ProjectContext;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};

@@ -1,10 +1,10 @@
 //! W007: a workflow name that is not kebab-case (a suggestion for new workflows).
 
 use super::LintContext;
-use crate::check::names::{is_kebab, is_temporal_name, to_kebab};
 use crate::diagnostics::{Code, Diagnostic};
+use crate::names::{is_kebab, is_temporal_name, to_kebab};
 
-pub fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+pub(super) fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     let name = &cx.workflow.name;
     if !name.value.is_empty() && is_temporal_name(&name.value) && !is_kebab(&name.value) {
         out.push(

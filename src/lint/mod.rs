@@ -8,9 +8,9 @@ mod unused_result;
 mod unused_signal;
 mod unused_var;
 
-use crate::check::ProjectContext;
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Code, Diagnostic};
 use crate::expr::Template;
+use crate::project::ProjectContext;
 use crate::syntax::ast::{self, Step, StepKind, Value, ValueKind, Workflow};
 use std::collections::BTreeSet;
 
@@ -23,6 +23,45 @@ pub struct LintContext<'a> {
     /// Every variable read as `vars.NAME` anywhere in the file.
     pub var_refs: BTreeSet<String>,
 }
+
+/// One rule: the warning it emits, and the function that looks for it.
+pub struct Rule {
+    pub code: Code,
+    pub check: fn(&LintContext<'_>, &mut Vec<Diagnostic>),
+}
+
+/// Every rule, in the order they run. W009 is not here: the expression checker emits it,
+/// because it needs the types of step results.
+pub const RULES: &[Rule] = &[
+    Rule {
+        code: Code::W001,
+        check: unused_result::check,
+    },
+    Rule {
+        code: Code::W002,
+        check: unreachable::check,
+    },
+    Rule {
+        code: Code::W003,
+        check: unused_signal::check,
+    },
+    Rule {
+        code: Code::W004,
+        check: unbounded_foreach::check,
+    },
+    Rule {
+        code: Code::W005,
+        check: no_retry::check,
+    },
+    Rule {
+        code: Code::W007,
+        check: kebab_name::check,
+    },
+    Rule {
+        code: Code::W008,
+        check: unused_var::check,
+    },
+];
 
 /// Runs every rule.
 pub fn run(workflow: &Workflow, project: &ProjectContext) -> Vec<Diagnostic> {
@@ -41,17 +80,14 @@ pub fn run(workflow: &Workflow, project: &ProjectContext) -> Vec<Diagnostic> {
         var_refs,
     };
     let mut out = Vec::new();
-    unused_result::check(&cx, &mut out);
-    unreachable::check(&cx, &mut out);
-    unused_signal::check(&cx, &mut out);
-    unbounded_foreach::check(&cx, &mut out);
-    no_retry::check(&cx, &mut out);
-    kebab_name::check(&cx, &mut out);
-    unused_var::check(&cx, &mut out);
+    for rule in RULES {
+        (rule.check)(&cx, &mut out);
+    }
     out
 }
 
-/// Visits every step, pre-order, including compensations' parents only once.
+/// Visits every step, pre-order. A compensation is not a step: rules that care read
+/// `ActivityCall::compensate`.
 pub fn walk_steps<'a>(steps: &'a [Step], f: &mut impl FnMut(&'a Step)) {
     for step in steps {
         f(step);
@@ -166,5 +202,29 @@ pub fn for_each_expr(v: &Value, f: &mut impl FnMut(&Template)) {
         ValueKind::List(items) => items.iter().for_each(|i| for_each_expr(i, f)),
         ValueKind::Map(entries) => entries.iter().for_each(|(_, i)| for_each_expr(i, f)),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RULES;
+    use crate::diagnostics::Code;
+
+    #[test]
+    fn every_warning_code_has_exactly_one_rule() {
+        let warnings = Code::ALL
+            .iter()
+            .filter(|c| c.as_str().starts_with('W') && **c != Code::W009);
+        for code in warnings.clone() {
+            let rules = RULES.iter().filter(|r| r.code == *code).count();
+            assert_eq!(rules, 1, "{code} has {rules} rules");
+        }
+        for rule in RULES {
+            assert!(
+                warnings.clone().any(|c| *c == rule.code),
+                "{} is not a warning code of the registry",
+                rule.code
+            );
+        }
     }
 }

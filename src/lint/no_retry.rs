@@ -4,7 +4,7 @@ use super::{LintContext, walk_steps};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::syntax::ast::{ActivityCall, StepKind};
 
-pub fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+pub(super) fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     let file_default = cx
         .workflow
         .defaults

@@ -4,7 +4,7 @@ use super::{LintContext, walk_steps};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::syntax::ast::{StepKind, ValueKind};
 
-pub fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+pub(super) fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     walk_steps(&cx.workflow.steps, &mut |s| {
         if let StepKind::Foreach {
             over,
@@ -13,17 +13,15 @@ pub fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
         } = &s.kind
             && !matches!(over.kind, ValueKind::List(_))
         {
-            {
-                out.push(
-                    Diagnostic::new(
-                        Code::W004,
-                        over.span,
-                        "`foreach` over a list of unknown size has no `concurrency` cap",
-                    )
-                    .label("every element starts at once")
-                    .help("add `concurrency: 10` (or another cap)"),
-                );
-            }
+            out.push(
+                Diagnostic::new(
+                    Code::W004,
+                    over.span,
+                    "`foreach` over a list of unknown size has no `concurrency` cap",
+                )
+                .label("every element starts at once")
+                .help("add `concurrency: 10` (or another cap)"),
+            );
         }
     });
 }

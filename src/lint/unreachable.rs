@@ -4,7 +4,7 @@ use super::{LintContext, children};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::syntax::ast::{Step, StepKind};
 
-pub fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+pub(super) fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     block(&cx.workflow.steps, out);
 }
 

@@ -5,7 +5,7 @@ use crate::diagnostics::{Code, Diagnostic};
 use crate::syntax::ast::StepKind;
 use std::collections::BTreeSet;
 
-pub fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+pub(super) fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     let mut waited = BTreeSet::new();
     walk_steps(&cx.workflow.steps, &mut |s| {
         if let StepKind::Wait { signal, .. } = &s.kind {

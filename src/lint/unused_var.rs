@@ -3,7 +3,7 @@
 use super::LintContext;
 use crate::diagnostics::{Code, Diagnostic};
 
-pub fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
+pub(super) fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     for (name, _) in &cx.workflow.vars {
         if !cx.var_refs.contains(&name.value) {
             out.push(

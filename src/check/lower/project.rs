@@ -1,0 +1,179 @@
+//! `stave.yaml` → the project context: queues, the default queue, defaults, the manifest.
+
+use crate::diagnostics::{Code, Diagnostic, Sources, Span, Spanned, did_you_mean};
+use crate::ir;
+use crate::manifest::Manifest;
+use crate::names::is_temporal_name;
+use crate::project::ProjectContext;
+use crate::syntax::ast::Name;
+use crate::syntax::project;
+use std::path::Path;
+
+/// Lowers `stave.yaml` into the project context (reads the manifest it names).
+pub(in crate::check) fn lower_project(
+    parsed: &project::ProjectFile,
+    dir: &Path,
+    sources: &mut Sources,
+    diags: &mut Vec<Diagnostic>,
+) -> ProjectContext {
+    let mut queues = Vec::new();
+    for q in &parsed.queues {
+        if !is_temporal_name(&q.name.value) {
+            diags.push(
+                Diagnostic::new(
+                    Code::E007,
+                    q.name.span,
+                    format!("invalid queue name `{}`", q.name.value),
+                )
+                .help("queue names are `[A-Za-z_][A-Za-z0-9_.-]*`"),
+            );
+        }
+        let positive =
+            |v: &Option<Spanned<i64>>, what: &str, diags: &mut Vec<Diagnostic>| -> Option<u32> {
+                let v = v.as_ref()?;
+                if v.value < 1 || v.value > u32::MAX as i64 {
+                    diags.push(
+                        Diagnostic::new(
+                            Code::E040,
+                            v.span,
+                            format!("`{what}` must be a positive whole number"),
+                        )
+                        .help(format!("write e.g. `{what}: 10`")),
+                    );
+                    return None;
+                }
+                Some(v.value as u32)
+            };
+        let task_queue = match &q.task_queue {
+            Some(t) => t.value.clone(),
+            None => {
+                diags.push(
+                    Diagnostic::new(
+                        Code::E040,
+                        q.span,
+                        format!("queue `{}` has no `task_queue`", q.name.value),
+                    )
+                    .help(format!(
+                        "add `task_queue: {}` (the Temporal task queue it maps to)",
+                        q.name.value
+                    )),
+                );
+                q.name.value.clone()
+            }
+        };
+        let rate_limit = q.rate_limit.as_ref().and_then(|r| {
+            if r.value > 0.0 && r.value.is_finite() {
+                Some(r.value)
+            } else {
+                diags.push(Diagnostic::new(
+                    Code::E040,
+                    r.span,
+                    "`rate_limit` must be a positive number of activities per second",
+                ));
+                None
+            }
+        });
+        queues.push(ir::Queue {
+            name: q.name.value.clone(),
+            task_queue,
+            max_concurrent_workflow_tasks: positive(
+                &q.max_concurrent_workflow_tasks,
+                "max_concurrent_workflow_tasks",
+                diags,
+            ),
+            max_concurrent_activities: positive(
+                &q.max_concurrent_activities,
+                "max_concurrent_activities",
+                diags,
+            ),
+            max_workers: positive(&q.max_workers, "max_workers", diags),
+            rate_limit,
+        });
+    }
+    let default_queue = match &parsed.default_queue {
+        Some(name) => {
+            if !queues.iter().any(|q| q.name == name.value) {
+                diags.push(unknown_queue(name, &queues));
+            }
+            Some(name.value.clone())
+        }
+        None => queues
+            .iter()
+            .find(|q| q.name == "standard")
+            .or(queues.first())
+            .map(|q| q.name.clone()),
+    };
+    let manifest = parsed.activities.as_ref().and_then(|path| {
+        let full = dir.join(&path.value);
+        match std::fs::read_to_string(&full) {
+            Ok(text) => {
+                let file = sources.add(&full, text);
+                match Manifest::from_json(sources.text(file)) {
+                    Ok(m) => Some(m),
+                    Err(e) => {
+                        let text = sources.text(file);
+                        let offset = line_col_offset(text, e.line(), e.column());
+                        diags.push(
+                            Diagnostic::new(Code::E039, Span::new(file, offset, offset), format!("invalid activity manifest: {e}"))
+                                .help("regenerate it with `stave worker --export-manifest activities.json`"),
+                        );
+                        None
+                    }
+                }
+            }
+            Err(e) => {
+                diags.push(
+                    Diagnostic::new(Code::E039, path.span, format!("cannot read the activity manifest `{}`: {e}", full.display()))
+                        .label("named here")
+                        .help("export it with `stave worker --export-manifest activities.json`, or fix the path"),
+                );
+                None
+            }
+        }
+    });
+    ProjectContext {
+        dir: Some(dir.to_path_buf()),
+        settings: ir::Project {
+            namespace: parsed
+                .namespace
+                .as_ref()
+                .map_or_else(|| "default".to_string(), |n| n.value.clone()),
+            queues,
+        },
+        default_queue,
+        defaults: parsed.defaults.clone(),
+        manifest,
+        workflow_paths: parsed
+            .workflows
+            .iter()
+            .map(|w| dir.join(&w.value))
+            .collect(),
+    }
+}
+
+/// The byte offset of a 1-based line and column (as serde_json reports them).
+fn line_col_offset(text: &str, line: usize, col: usize) -> usize {
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    (start + col.saturating_sub(1)).min(text.len())
+}
+
+/// E033 for a queue `stave.yaml` does not declare, with the declared ones as help.
+pub(super) fn unknown_queue(name: &Name, queues: &[ir::Queue]) -> Diagnostic {
+    let names: Vec<&str> = queues.iter().map(|q| q.name.as_str()).collect();
+    let mut d = Diagnostic::new(
+        Code::E033,
+        name.span,
+        format!("unknown queue `{}`", name.value),
+    )
+    .label("not declared in stave.yaml");
+    d.help = Some(match did_you_mean(&name.value, names.iter().copied()) {
+        Some(hint) => hint,
+        None if names.is_empty() => "declare it under `queues:` in stave.yaml".into(),
+        None => format!("the project's queues are: {}", names.join(", ")),
+    });
+    d
+}

@@ -1,0 +1,203 @@
+//! The workflow's sections: version, name and queue, input, vars, signals, steps, queries,
+//! output, schedules, search attributes and memo.
+
+use super::scope::Scope;
+use super::{CONTINUE_AS_NEW_AFTER, Lowerer, ms};
+use crate::diagnostics::{Code, Diagnostic, Spanned, did_you_mean};
+use crate::expr::Ty;
+use crate::expr::types::{FieldTy, ObjectTy};
+use crate::ir;
+use crate::syntax::ast::{self, Name};
+use std::collections::BTreeSet;
+
+impl Lowerer<'_> {
+    pub(super) fn workflow(&mut self, ast: &ast::Workflow) -> Option<ir::Workflow> {
+        if let Some(v) = &ast.version
+            && v.value != 1
+        {
+            self.error(
+                Diagnostic::new(
+                    Code::E009,
+                    v.span,
+                    format!("unsupported language version {}", v.value),
+                )
+                .help("write `stave: 1`"),
+            );
+        }
+        if !ast.name.value.is_empty() {
+            self.check_temporal_name(&ast.name, "workflow");
+        }
+        let queue = match &ast.queue {
+            Some(q) => q.clone(),
+            None => Spanned::new(
+                self.project
+                    .default_queue
+                    .clone()
+                    .unwrap_or_else(|| "default".into()),
+                ast.name.span,
+            ),
+        };
+        self.task_queue = self.queue_task_queue(&queue);
+
+        let input_ty = match &ast.input {
+            Some(schema) => {
+                self.check_schema(&schema.value, schema.span);
+                Ty::from_json_schema(&schema.value, "the workflow input")
+            }
+            None => Ty::Dyn,
+        };
+        self.roots.bind("input", input_ty);
+        self.roots.bind(
+            "workflow",
+            Ty::Object(ObjectTy {
+                fields: ["id", "run_id", "type", "start_time", "attempt"]
+                    .iter()
+                    .map(|f| {
+                        let ty = if *f == "attempt" { Ty::Int } else { Ty::String };
+                        (
+                            f.to_string(),
+                            FieldTy {
+                                ty,
+                                may_not_have_run: None,
+                            },
+                        )
+                    })
+                    .collect(),
+                closed: true,
+                origin: "the workflow's info".into(),
+            }),
+        );
+        self.roots.bind(
+            "vars",
+            Ty::Object(ObjectTy {
+                fields: self
+                    .vars
+                    .iter()
+                    .map(|v| {
+                        (
+                            v.clone(),
+                            FieldTy {
+                                ty: Ty::Dyn,
+                                may_not_have_run: None,
+                            },
+                        )
+                    })
+                    .collect(),
+                closed: true,
+                origin: "the workflow's vars".into(),
+            }),
+        );
+
+        // Variables: initial values are evaluated before any step runs.
+        let mut seen_vars = BTreeSet::new();
+        let mut vars = Vec::new();
+        let empty = Scope::new(&self.roots);
+        for (name, value) in &ast.vars {
+            self.check_ident(name, "variable");
+            if !seen_vars.insert(name.value.clone()) {
+                self.error(Diagnostic::new(
+                    Code::E003,
+                    name.span,
+                    format!("variable `{}` is declared twice", name.value),
+                ));
+            }
+            vars.push((name.value.clone(), self.value(value, &empty)));
+        }
+
+        let mut signals = Vec::new();
+        for s in &ast.signals {
+            self.check_temporal_name(&s.name, "signal");
+            let mut scope = Scope::new(&self.roots);
+            scope.bind_local("signal", Ty::Dyn);
+            let set = self.assignments(&s.set, &scope);
+            signals.push(ir::SignalHandler {
+                name: s.name.value.clone(),
+                set,
+            });
+        }
+
+        let mut scope = Scope::new(&self.roots);
+        let steps = self.block(&ast.steps, &mut scope);
+
+        // Queries and output see every top-level step (a query may run before it completes).
+        let mut query_scope = Scope::new(&self.roots);
+        for (id, mut field) in scope.steps() {
+            field.may_not_have_run.get_or_insert_with(|| id.clone());
+            query_scope.add_step(id, field);
+        }
+        let mut queries = Vec::new();
+        for (name, value) in &ast.queries {
+            self.check_temporal_name(name, "query");
+            queries.push((name.value.clone(), self.value(value, &query_scope)));
+        }
+        let output = ast.output.as_ref().map(|o| self.value(o, &scope));
+
+        let schedules = ast
+            .schedules
+            .iter()
+            .filter_map(|s| self.schedule(s))
+            .collect();
+        let search_attributes = ast
+            .search_attributes
+            .iter()
+            .map(|(n, v)| (n.value.clone(), self.value(v, &empty)))
+            .collect();
+        let memo = ast
+            .memo
+            .iter()
+            .map(|(n, v)| (n.value.clone(), self.value(v, &empty)))
+            .collect();
+
+        let wf = ir::Workflow {
+            ir_version: ir::IR_VERSION,
+            hash: String::new(),
+            source: self.sources.path(self.file).display().to_string(),
+            name: ast.name.value.clone(),
+            description: ast.description.as_ref().map(|d| d.value.clone()),
+            queue: queue.value.clone(),
+            task_queue: self.task_queue.clone(),
+            execution_timeout_ms: ast.timeout.as_ref().map(|t| ms(t.value)),
+            input_schema: ast.input.as_ref().map(|s| s.value.clone()),
+            vars,
+            signals,
+            queries,
+            steps,
+            output,
+            schedules,
+            search_attributes,
+            memo,
+            continue_as_new_after: ast
+                .continue_as_new_after
+                .as_ref()
+                .map_or(CONTINUE_AS_NEW_AFTER, |c| c.value),
+            step_count: self.next_index,
+        };
+        Some(wf)
+    }
+
+    /// `set:` of a signal handler or a step: each name must be a declared variable.
+    pub(super) fn assignments(
+        &mut self,
+        set: &[(Name, ast::Value)],
+        scope: &Scope,
+    ) -> Vec<(String, ir::Value)> {
+        let mut out = Vec::new();
+        for (name, value) in set {
+            if !self.vars.contains(&name.value) {
+                let mut d = Diagnostic::new(
+                    Code::E036,
+                    name.span,
+                    format!("unknown variable `{}`", name.value),
+                )
+                .label("not declared under `vars:`");
+                d.help = Some(
+                    did_you_mean(&name.value, self.vars.iter().map(String::as_str))
+                        .unwrap_or_else(|| format!("declare it under `vars:` with its initial value, e.g. `vars: {{ {}: null }}`", name.value)),
+                );
+                self.error(d);
+            }
+            out.push((name.value.clone(), self.value(value, scope)));
+        }
+        out
+    }
+}
