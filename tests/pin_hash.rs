@@ -192,7 +192,7 @@ fn render(p: &Program, noise: &Noise) -> String {
 
 fn hash(p: &Program, noise: &Noise) -> String {
     let text = render(p, noise);
-    let context = check::ProjectContext::default();
+    let context = stave::project::ProjectContext::default();
     let (_, ir, diagnostics) = check::compile_source("generated.stave.yaml", &text, &context);
     let errors: Vec<_> = diagnostics.iter().filter(|d| d.is_error()).collect();
     assert!(errors.is_empty(), "{text}\n{errors:#?}");
