@@ -174,11 +174,17 @@ pub fn load_project_context(
 }
 
 /// Workflow files under `dir` (recursive, sorted), skipping hidden directories, `target`,
-/// and nested projects (directories with their own `stave.yaml`).
+/// and nested projects (directories with their own `stave.yaml`). Symbolic links are
+/// followed, but each directory is entered once (by its canonical path), so a link loop
+/// ends the walk instead of recursing until the path is too long.
 pub fn workflow_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
+    let mut entered = std::collections::HashSet::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
+        if !entered.insert(std::fs::canonicalize(&d)?) {
+            continue;
+        }
         for entry in std::fs::read_dir(&d)? {
             let path = entry?.path();
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -389,4 +395,22 @@ pub fn finish_bundle(
         project: context.settings.clone(),
         workflows: unique,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn symlink_loops_end_the_walk() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("flows");
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::write(sub.join("a.stave.yaml"), "stave: 1\n").unwrap();
+        std::os::unix::fs::symlink(dir.path(), sub.join("up")).unwrap();
+        std::os::unix::fs::symlink(&sub, sub.join("self")).unwrap();
+        let files = workflow_files(dir.path()).unwrap();
+        assert_eq!(files, vec![sub.join("a.stave.yaml")]);
+    }
 }
