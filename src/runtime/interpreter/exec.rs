@@ -17,6 +17,7 @@ use temporalio_common::protos::temporal::api::failure::v1::Failure;
 
 use crate::ir::{ActivityCall, Args, ChildCall, Sleep, Step, StepKind, Value};
 use crate::runtime::payload;
+use crate::runtime::time::parse_rfc3339;
 
 use super::carry::{CARRY_VERSION, CarriedCompensation, Carry};
 use super::failure::{CANCELLED, CHILD_START_FAILED, Fault, MAX_ITERATIONS_EXCEEDED, WfError};
@@ -24,7 +25,6 @@ use super::group::{Group, GroupDone, StepFut};
 use super::ops::{ActivityOp, ChildOp, ChildOutcome, TimerOp, WaitOp, step_tag};
 use super::scope::{Cx, Site};
 use super::state::Compensation;
-use super::time::parse_rfc3339;
 
 /// Error type of an activity or child result that is not JSON.
 pub const PAYLOAD_ERROR: &str = "PayloadError";

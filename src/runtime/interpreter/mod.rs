@@ -47,7 +47,6 @@ mod group;
 mod ops;
 mod scope;
 mod state;
-mod time;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -74,9 +73,7 @@ use temporalio_common::protos::temporal::api::failure::v1::Failure;
 use crate::ir::{StepKind, Workflow};
 use crate::runtime::payload;
 
-pub use carry::{
-    CARRY_VERSION, CarriedCompensation, Carry, HEADER as CARRY_HEADER, carried_program_hash,
-};
+pub use carry::{CARRY_VERSION, CarriedCompensation, Carry, HEADER as CARRY_HEADER};
 pub use exec::PAYLOAD_ERROR;
 pub use failure::{
     CANCELLED, CHILD_START_FAILED, EXPRESSION_ERROR, GENERIC_ERROR, INVALID_INPUT,
@@ -344,7 +341,7 @@ impl Run {
                 "id": init.workflow_id,
                 "run_id": run_id,
                 "type": init.workflow_type,
-                "start_time": time::format_rfc3339(start_ms),
+                "start_time": crate::runtime::time::format_rfc3339(start_ms),
                 "attempt": init.attempt,
             });
             let mut steps = Map::new();

@@ -121,7 +121,7 @@ impl State {
             info: Json::Null,
             workflow_id: String::new(),
             now_ms: 0,
-            now_text: super::time::format_rfc3339(0),
+            now_text: crate::runtime::time::format_rfc3339(0),
             history_length: 0,
             continue_as_new_suggested: false,
             seed: 0,
@@ -150,7 +150,7 @@ impl State {
     /// Sets the workflow-task time.
     pub fn set_now(&mut self, ms: i64) {
         self.now_ms = ms;
-        self.now_text = super::time::format_rfc3339(ms);
+        self.now_text = crate::runtime::time::format_rfc3339(ms);
     }
 
     /// Queues a command of this activation.
