@@ -37,8 +37,6 @@ pub struct WorkerOptions {
     pub max_cached_workflows: usize,
     /// How long in-flight activities get after a shutdown request before core cancels them.
     pub graceful_shutdown: Duration,
-    /// Serve only this Temporal task queue (it must be one of the project's).
-    pub only_task_queue: Option<String>,
     /// Shown in the server's poller list; empty = `stave@HOST:PID`.
     pub identity: String,
     /// Activities per second each core worker starts at most (core's per-worker limit).
@@ -52,7 +50,6 @@ impl Default for WorkerOptions {
         WorkerOptions {
             max_cached_workflows: 1000,
             graceful_shutdown: Duration::from_secs(30),
-            only_task_queue: None,
             identity: String::new(),
             worker_activities_per_second: None,
             observer: Observer::default(),
