@@ -258,10 +258,7 @@ impl Run {
                     if let (Some(slot), Some(status)) =
                         (st.children.get_mut(&start.seq), &start.status)
                     {
-                        slot.start = Some(status.clone());
-                        if let Some(w) = slot.waker.take() {
-                            w.wake();
-                        }
+                        slot.resolve_start(status.clone());
                     }
                 }
                 Job::ResolveChildWorkflowExecution(done) => {
@@ -269,10 +266,7 @@ impl Run {
                     if let (Some(slot), Some(result)) =
                         (st.children.get_mut(&done.seq), &done.result)
                     {
-                        slot.result = Some(result.clone());
-                        if let Some(w) = slot.waker.take() {
-                            w.wake();
-                        }
+                        slot.resolve(result.clone());
                     }
                 }
                 Job::SignalWorkflow(signal) => self.signal(signal),

@@ -80,6 +80,27 @@ impl Waited for ChildSlot {
     }
 }
 
+impl<S> Pending<S> {
+    /// Puts `slot` in its map as operation `seq` and returns the handle on it.
+    fn insert(
+        sh: &Arc<Shared>,
+        st: &mut State,
+        seq: u32,
+        slot: S,
+        slots: fn(&mut State) -> &mut BTreeMap<u32, S>,
+        cancel: fn(u32) -> Variant,
+    ) -> Pending<S> {
+        slots(st).insert(seq, slot);
+        Pending {
+            sh: sh.clone(),
+            seq,
+            done: false,
+            slots,
+            cancel,
+        }
+    }
+}
+
 impl<S: Waited> Pending<S> {
     /// `Ready(Some(outcome))` once `outcome` finds one in the slot (the slot is removed),
     /// `Ready(None)` when the slot is gone, else `Pending` with the strand's waker stored.
@@ -154,14 +175,14 @@ impl ActivityOp {
             ..Default::default()
         };
         st.push_with_summary(Variant::ScheduleActivity(command), summary);
-        st.activities.insert(seq, Slot::new(tag));
-        ActivityOp(Pending {
-            sh: sh.clone(),
+        ActivityOp(Pending::insert(
+            sh,
+            &mut st,
             seq,
-            done: false,
-            slots: |st| &mut st.activities,
-            cancel: |seq| Variant::RequestCancelActivity(RequestCancelActivity { seq }),
-        })
+            Slot::new(tag),
+            |st| &mut st.activities,
+            |seq| Variant::RequestCancelActivity(RequestCancelActivity { seq }),
+        ))
     }
 }
 
@@ -185,14 +206,14 @@ impl TimerOp {
             seq,
             start_to_fire_timeout: Some(duration(ms)),
         }));
-        st.timers.insert(seq, Slot::new(tag));
-        TimerOp(Pending {
-            sh: sh.clone(),
+        TimerOp(Pending::insert(
+            sh,
+            &mut st,
             seq,
-            done: false,
-            slots: |st| &mut st.timers,
-            cancel: |seq| Variant::CancelTimer(CancelTimer { seq }),
-        })
+            Slot::new(tag),
+            |st| &mut st.timers,
+            |seq| Variant::CancelTimer(CancelTimer { seq }),
+        ))
     }
 }
 
@@ -246,27 +267,19 @@ impl ChildOp {
             ..Default::default()
         };
         st.push(Variant::StartChildWorkflowExecution(command));
-        st.children.insert(
+        ChildOp(Pending::insert(
+            sh,
+            &mut st,
             seq,
-            ChildSlot {
-                start: None,
-                result: None,
-                waker: None,
-                step: tag,
-            },
-        );
-        ChildOp(Pending {
-            sh: sh.clone(),
-            seq,
-            done: false,
-            slots: |st| &mut st.children,
-            cancel: |seq| {
+            ChildSlot::new(tag),
+            |st| &mut st.children,
+            |seq| {
                 Variant::CancelChildWorkflowExecution(CancelChildWorkflowExecution {
                     child_workflow_seq: seq,
                     reason: "cancelled by its Stave workflow".to_string(),
                 })
             },
-        })
+        ))
     }
 }
 
