@@ -98,7 +98,7 @@ pub enum Outcome {
     TaskFailure(String),
 }
 
-/// Where a run stands, for `stave describe` and metrics.
+/// Where a run stands, as the status query (`stave describe`) reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunState {
