@@ -119,7 +119,6 @@ async fn serve(args: Args, registry: Registry) -> Result<(), String> {
     let options = WorkerOptions {
         max_cached_workflows: args.max_cached_workflows,
         graceful_shutdown: args.shutdown_grace,
-        only_task_queue: args.task_queue.clone(),
         worker_activities_per_second: args.ops.worker_activities_per_second,
         observer: ops.observer(),
         ..WorkerOptions::default()

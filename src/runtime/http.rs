@@ -229,7 +229,7 @@ impl Ops {
     }
 
     /// The worker connected: readiness knows, and the task-queue watcher starts (queue depth
-    /// when metrics are on; the connection state for `/readyz` whenever endpoints are served).
+    /// when metrics are on; the connection state whenever `/readyz` is served).
     pub fn connected(&mut self, connected: &Connected) {
         self.readiness.connected();
         if self.servers.is_empty() {

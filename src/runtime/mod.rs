@@ -15,5 +15,6 @@ pub mod payload;
 pub mod pools;
 pub mod replay;
 pub mod schedules;
+mod time;
 pub mod versions;
 pub mod worker;

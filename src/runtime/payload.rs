@@ -42,7 +42,8 @@ pub fn encode_all<'a>(values: impl IntoIterator<Item = &'a Json>) -> Vec<Payload
     values.into_iter().map(encode).collect()
 }
 
-/// `Payloads` (the wrapper used by failure details) of several values.
+/// `Payloads` (the wrapper of failure details and of server-side requests: start input,
+/// signal and query arguments) of several values.
 pub fn encode_payloads<'a>(values: impl IntoIterator<Item = &'a Json>) -> Payloads {
     Payloads {
         payloads: encode_all(values),

@@ -1,9 +1,15 @@
 //! `http.request`: one HTTP call (rustls), its status mapped to typed, retry-aware errors.
 //!
-//! Status mapping: 2xx/3xx → output; 4xx → `HttpClientError`, non-retryable except 408 and
-//! 429 (which honour `Retry-After`); 5xx → `HttpServerError`, retryable; no answer within
-//! `timeout` → `HttpTimeout`, retryable; no connection → `HttpConnectError`, retryable.
-//! `fail_on_status: false` returns every response as output instead.
+//! Redirects (301, 302, 303, 307, 308 with a `Location`) are followed, up to 10 (reqwest's
+//! default policy), and the status of the response they lead to is mapped; more redirects
+//! than that → `HttpConnectError`.
+//!
+//! Status mapping: 2xx, and a 3xx that is not followed (304, or no `Location`) → output;
+//! 4xx → `HttpClientError`, non-retryable except 408 and 429; 5xx → `HttpServerError`,
+//! retryable; no answer within `timeout` → `HttpTimeout`, retryable; no connection →
+//! `HttpConnectError`, retryable. A failing status with a `Retry-After` in seconds delays the
+//! next attempt by that much. `fail_on_status: false` returns every response as output
+//! instead.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;

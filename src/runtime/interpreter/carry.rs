@@ -18,7 +18,9 @@
 //! bodies continue as new: a loop inside `parallel`, `foreach`, `while` or a `catch` keeps
 //! going in the same run. A `foreach` stops starting items once the threshold is passed and
 //! continues as new when the items in flight are done. The new run must be interpreted by
-//! the same program (`program` is its hash): the worker pins continued runs to it.
+//! the same program: the worker pins it through the version memo it adds to the command
+//! (`worker::workflows`), and the interpreter fails the task of a run whose `program` (the
+//! IR hash) is not the one it runs.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -84,11 +86,6 @@ pub fn from_init(init: &InitializeWorkflow) -> Option<Result<Carry, String>> {
             .and_then(|json| serde_json::from_value(json).map_err(|e| e.to_string()))
             .map_err(|e| format!("the `{HEADER}` header of this continued run is unreadable: {e}")),
     )
-}
-
-/// The program hash a continued run must be interpreted with (for the worker's pinning).
-pub fn carried_program_hash(init: &InitializeWorkflow) -> Option<String> {
-    from_init(init).and_then(Result::ok).map(|c| c.program)
 }
 
 /// Paths (step indices from the top) of every loop that may continue as new, by loop index.
@@ -162,6 +159,5 @@ mod tests {
         init.headers
             .insert(HEADER.to_string(), payload::encode(&json));
         assert_eq!(from_init(&init), Some(Ok(carry)));
-        assert_eq!(carried_program_hash(&init).as_deref(), Some("abc"));
     }
 }

@@ -1,6 +1,7 @@
 //! Steps as futures: each construct of the language is plain control flow over awaited
 //! operations; concurrency goes through [`Group`].
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
 use serde_json::{Map, Value as Json};
@@ -12,19 +13,19 @@ use temporalio_common::protos::coresdk::{
         ModifyWorkflowProperties, UpsertWorkflowSearchAttributes, workflow_command::Variant,
     },
 };
-use temporalio_common::protos::temporal::api::common::v1::{Memo, SearchAttributes};
+use temporalio_common::protos::temporal::api::common::v1::{Memo, Payload, SearchAttributes};
 use temporalio_common::protos::temporal::api::failure::v1::Failure;
 
 use crate::ir::{ActivityCall, Args, ChildCall, Sleep, Step, StepKind, Value};
 use crate::runtime::payload;
+use crate::runtime::time::parse_rfc3339;
 
 use super::carry::{CARRY_VERSION, CarriedCompensation, Carry};
 use super::failure::{CANCELLED, CHILD_START_FAILED, Fault, MAX_ITERATIONS_EXCEEDED, WfError};
 use super::group::{Group, GroupDone, StepFut};
 use super::ops::{ActivityOp, ChildOp, ChildOutcome, TimerOp, WaitOp, step_tag};
 use super::scope::{Cx, Site};
-use super::state::Compensation;
-use super::time::parse_rfc3339;
+use super::state::{Compensation, State};
 
 /// Error type of an activity or child result that is not JSON.
 pub const PAYLOAD_ERROR: &str = "PayloadError";
@@ -517,51 +518,57 @@ pub fn local_ids(steps: &[Step]) -> Vec<String> {
 /// Search attributes and memo, evaluated over the state and sent when they changed.
 pub fn upsert_properties(cx: &Cx) -> Result<(), Fault> {
     let program = cx.sh.program.clone();
-    if !program.search_attributes.is_empty() {
-        let mut values = Map::new();
-        for (name, value) in &program.search_attributes {
-            values.insert(name.clone(), cx.eval(value, Site::SearchAttribute(name))?);
-        }
-        let values = Json::Object(values);
-        let mut st = cx.sh.st();
-        if st.last_search_attributes.as_ref() != Some(&values) {
-            let indexed_fields = values
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(k, v)| (k.clone(), payload::encode(v)))
-                .collect();
-            st.push(Variant::UpsertWorkflowSearchAttributes(
-                UpsertWorkflowSearchAttributes {
-                    search_attributes: Some(SearchAttributes { indexed_fields }),
-                },
-            ));
-            st.last_search_attributes = Some(values);
-        }
+    if let Some(indexed_fields) = changed(
+        cx,
+        &program.search_attributes,
+        Site::SearchAttribute,
+        |st| &mut st.last_search_attributes,
+    )? {
+        cx.sh.st().push(Variant::UpsertWorkflowSearchAttributes(
+            UpsertWorkflowSearchAttributes {
+                search_attributes: Some(SearchAttributes { indexed_fields }),
+            },
+        ));
     }
-    if !program.memo.is_empty() {
-        let mut values = Map::new();
-        for (name, value) in &program.memo {
-            values.insert(name.clone(), cx.eval(value, Site::Memo(name))?);
-        }
-        let values = Json::Object(values);
-        let mut st = cx.sh.st();
-        if st.last_memo.as_ref() != Some(&values) {
-            let fields = values
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(k, v)| (k.clone(), payload::encode(v)))
-                .collect();
-            st.push(Variant::ModifyWorkflowProperties(
-                ModifyWorkflowProperties {
-                    upserted_memo: Some(Memo { fields }),
-                },
-            ));
-            st.last_memo = Some(values);
-        }
+    if let Some(fields) = changed(cx, &program.memo, Site::Memo, |st| &mut st.last_memo)? {
+        cx.sh.st().push(Variant::ModifyWorkflowProperties(
+            ModifyWorkflowProperties {
+                upserted_memo: Some(Memo { fields }),
+            },
+        ));
     }
     Ok(())
+}
+
+/// `fields` evaluated, as payloads, when they differ from the values `last` remembers (it
+/// remembers the new ones); `None` when there are no fields or nothing changed.
+fn changed<'p>(
+    cx: &Cx,
+    fields: &'p [(String, Value)],
+    site: fn(&'p str) -> Site<'p>,
+    last: fn(&mut State) -> &mut Option<Json>,
+) -> Result<Option<HashMap<String, Payload>>, Fault> {
+    if fields.is_empty() {
+        return Ok(None);
+    }
+    let mut values = Map::new();
+    for (name, value) in fields {
+        values.insert(name.clone(), cx.eval(value, site(name))?);
+    }
+    let values = Json::Object(values);
+    let mut st = cx.sh.st();
+    let last = last(&mut st);
+    if last.as_ref() == Some(&values) {
+        return Ok(None);
+    }
+    let payloads = values
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), payload::encode(v)))
+        .collect();
+    *last = Some(values);
+    Ok(Some(payloads))
 }
 
 // --- continue-as-new -------------------------------------------------------------------

@@ -50,7 +50,6 @@ mod group;
 mod ops;
 mod scope;
 mod state;
-mod time;
 
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
@@ -77,9 +76,7 @@ use temporalio_common::protos::temporal::api::failure::v1::Failure;
 use crate::ir::{StepKind, Workflow};
 use crate::runtime::payload;
 
-pub use carry::{
-    CARRY_VERSION, CarriedCompensation, Carry, HEADER as CARRY_HEADER, carried_program_hash,
-};
+pub use carry::{CARRY_VERSION, CarriedCompensation, Carry, HEADER as CARRY_HEADER};
 pub use exec::PAYLOAD_ERROR;
 pub use failure::{
     CANCELLED, CHILD_START_FAILED, EXPRESSION_ERROR, GENERIC_ERROR, INVALID_INPUT,
@@ -104,7 +101,7 @@ pub enum Outcome {
     TaskFailure(String),
 }
 
-/// Where a run stands, for `stave describe` and metrics.
+/// Where a run stands, as the status query (`stave describe`) reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunState {
@@ -281,10 +278,7 @@ impl Run {
                     if let (Some(slot), Some(status)) =
                         (st.children.get_mut(&start.seq), &start.status)
                     {
-                        slot.start = Some(status.clone());
-                        if let Some(w) = slot.waker.take() {
-                            w.wake();
-                        }
+                        slot.resolve_start(status.clone());
                     }
                 }
                 Job::ResolveChildWorkflowExecution(done) => {
@@ -292,10 +286,7 @@ impl Run {
                     if let (Some(slot), Some(result)) =
                         (st.children.get_mut(&done.seq), &done.result)
                     {
-                        slot.result = Some(result.clone());
-                        if let Some(w) = slot.waker.take() {
-                            w.wake();
-                        }
+                        slot.resolve(result.clone());
                     }
                 }
                 Job::SignalWorkflow(signal) => self.signal(signal),
@@ -364,7 +355,7 @@ impl Run {
                 "id": init.workflow_id,
                 "run_id": run_id,
                 "type": init.workflow_type,
-                "start_time": time::format_rfc3339(start_ms),
+                "start_time": crate::runtime::time::format_rfc3339(start_ms),
                 "attempt": init.attempt,
             });
             let mut steps = Map::new();

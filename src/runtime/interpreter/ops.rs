@@ -1,10 +1,11 @@
 //! Leaf operations as futures: activity, timer, child workflow, signal wait. Each issues its
 //! command when created and its cancel command when dropped before it resolved.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use serde_json::Value as Json;
 use temporalio_common::protos::coresdk::{
@@ -23,7 +24,7 @@ use crate::runtime::payload;
 
 use super::failure::{Fault, WAIT_TIMEOUT, WfError};
 use super::scope::{Cx, Site};
-use super::state::{ChildSlot, Shared, Slot};
+use super::state::{ChildSlot, Shared, Slot, State};
 
 /// A `google.protobuf.Duration` of `ms` milliseconds.
 pub fn duration(ms: u64) -> prost_wkt_types::Duration {
@@ -49,12 +50,101 @@ pub fn step_tag(step: &Step) -> (u32, Arc<str>) {
     (step.index, Arc::from(step.name()))
 }
 
-/// A scheduled activity; resolves with core's resolution.
-pub struct ActivityOp {
+/// What the leaf operations share: the slot `seq` of one of the state's maps. Polling takes
+/// the outcome out of the slot once there is one; dropped before that, the slot goes and the
+/// operation's cancel command is issued (unless the run already ended).
+struct Pending<S: 'static> {
     sh: Arc<Shared>,
     seq: u32,
     done: bool,
+    /// The state's map of this kind of operation.
+    slots: fn(&mut State) -> &mut BTreeMap<u32, S>,
+    /// The command cancelling operation `seq`.
+    cancel: fn(u32) -> Variant,
 }
+
+/// A slot a strand waits on.
+trait Waited {
+    fn waker(&mut self) -> &mut Option<Waker>;
+}
+
+impl<T> Waited for Slot<T> {
+    fn waker(&mut self) -> &mut Option<Waker> {
+        &mut self.waker
+    }
+}
+
+impl Waited for ChildSlot {
+    fn waker(&mut self) -> &mut Option<Waker> {
+        &mut self.waker
+    }
+}
+
+impl<S> Pending<S> {
+    /// Puts `slot` in its map as operation `seq` and returns the handle on it.
+    fn insert(
+        sh: &Arc<Shared>,
+        st: &mut State,
+        seq: u32,
+        slot: S,
+        slots: fn(&mut State) -> &mut BTreeMap<u32, S>,
+        cancel: fn(u32) -> Variant,
+    ) -> Pending<S> {
+        slots(st).insert(seq, slot);
+        Pending {
+            sh: sh.clone(),
+            seq,
+            done: false,
+            slots,
+            cancel,
+        }
+    }
+}
+
+impl<S: Waited> Pending<S> {
+    /// `Ready(Some(outcome))` once `outcome` finds one in the slot (the slot is removed),
+    /// `Ready(None)` when the slot is gone, else `Pending` with the strand's waker stored.
+    fn poll_with<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        outcome: impl FnOnce(&mut S) -> Option<T>,
+    ) -> Poll<Option<T>> {
+        let mut st = self.sh.st();
+        let slots = (self.slots)(&mut st);
+        let Some(slot) = slots.get_mut(&self.seq) else {
+            self.done = true;
+            return Poll::Ready(None);
+        };
+        match outcome(slot) {
+            Some(outcome) => {
+                slots.remove(&self.seq);
+                self.done = true;
+                Poll::Ready(Some(outcome))
+            }
+            None => {
+                *slot.waker() = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<S> Drop for Pending<S> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        if let Ok(mut st) = self.sh.state.try_lock()
+            && (self.slots)(&mut st).remove(&self.seq).is_some()
+            && !st.terminal
+        {
+            st.push((self.cancel)(self.seq));
+        }
+    }
+}
+
+/// A scheduled activity; resolves with core's resolution.
+pub struct ActivityOp(Pending<Slot<ActivityResolution>>);
 
 impl ActivityOp {
     /// Issues `ScheduleActivity` with the next activity seq; the activity id is the seq.
@@ -85,12 +175,14 @@ impl ActivityOp {
             ..Default::default()
         };
         st.push_with_summary(Variant::ScheduleActivity(command), summary);
-        st.activities.insert(seq, Slot::new(tag));
-        ActivityOp {
-            sh: sh.clone(),
+        ActivityOp(Pending::insert(
+            sh,
+            &mut st,
             seq,
-            done: false,
-        }
+            Slot::new(tag),
+            |st| &mut st.activities,
+            |seq| Variant::RequestCancelActivity(RequestCancelActivity { seq }),
+        ))
     }
 }
 
@@ -98,46 +190,12 @@ impl Future for ActivityOp {
     type Output = Option<ActivityResolution>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut st = self.sh.st();
-        let seq = self.seq;
-        let Some(slot) = st.activities.get_mut(&seq) else {
-            drop(st);
-            self.done = true;
-            return Poll::Ready(None);
-        };
-        if slot.result.is_some() {
-            let result = st.activities.remove(&seq).and_then(|s| s.result);
-            drop(st);
-            self.done = true;
-            return Poll::Ready(result);
-        }
-        slot.waker = Some(cx.waker().clone());
-        Poll::Pending
-    }
-}
-
-impl Drop for ActivityOp {
-    fn drop(&mut self) {
-        if self.done {
-            return;
-        }
-        if let Ok(mut st) = self.sh.state.try_lock()
-            && st.activities.remove(&self.seq).is_some()
-            && !st.terminal
-        {
-            st.push(Variant::RequestCancelActivity(RequestCancelActivity {
-                seq: self.seq,
-            }));
-        }
+        self.0.poll_with(cx, |slot| slot.result.take())
     }
 }
 
 /// A durable timer.
-pub struct TimerOp {
-    sh: Arc<Shared>,
-    seq: u32,
-    done: bool,
-}
+pub struct TimerOp(Pending<Slot<()>>);
 
 impl TimerOp {
     pub fn start(sh: &Arc<Shared>, tag: (u32, Arc<str>), ms: u64) -> TimerOp {
@@ -148,12 +206,14 @@ impl TimerOp {
             seq,
             start_to_fire_timeout: Some(duration(ms)),
         }));
-        st.timers.insert(seq, Slot::new(tag));
-        TimerOp {
-            sh: sh.clone(),
+        TimerOp(Pending::insert(
+            sh,
+            &mut st,
             seq,
-            done: false,
-        }
+            Slot::new(tag),
+            |st| &mut st.timers,
+            |seq| Variant::CancelTimer(CancelTimer { seq }),
+        ))
     }
 }
 
@@ -161,34 +221,8 @@ impl Future for TimerOp {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut st = self.sh.st();
-        let seq = self.seq;
-        match st.timers.get_mut(&seq) {
-            Some(slot) if slot.result.is_none() => {
-                slot.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-            _ => {
-                st.timers.remove(&seq);
-                drop(st);
-                self.done = true;
-                Poll::Ready(())
-            }
-        }
-    }
-}
-
-impl Drop for TimerOp {
-    fn drop(&mut self) {
-        if self.done {
-            return;
-        }
-        if let Ok(mut st) = self.sh.state.try_lock()
-            && st.timers.remove(&self.seq).is_some()
-            && !st.terminal
-        {
-            st.push(Variant::CancelTimer(CancelTimer { seq: self.seq }));
-        }
+        // A timer whose slot is gone (cancelled) is over as much as a fired one.
+        self.0.poll_with(cx, |slot| slot.result).map(|_| ())
     }
 }
 
@@ -201,11 +235,7 @@ pub enum ChildOutcome {
 }
 
 /// A started child workflow.
-pub struct ChildOp {
-    sh: Arc<Shared>,
-    seq: u32,
-    done: bool,
-}
+pub struct ChildOp(Pending<ChildSlot>);
 
 impl ChildOp {
     /// Issues `StartChildWorkflowExecution` with the next child seq.
@@ -237,20 +267,19 @@ impl ChildOp {
             ..Default::default()
         };
         st.push(Variant::StartChildWorkflowExecution(command));
-        st.children.insert(
+        ChildOp(Pending::insert(
+            sh,
+            &mut st,
             seq,
-            ChildSlot {
-                start: None,
-                result: None,
-                waker: None,
-                step: tag,
+            ChildSlot::new(tag),
+            |st| &mut st.children,
+            |seq| {
+                Variant::CancelChildWorkflowExecution(CancelChildWorkflowExecution {
+                    child_workflow_seq: seq,
+                    reason: "cancelled by its Stave workflow".to_string(),
+                })
             },
-        );
-        ChildOp {
-            sh: sh.clone(),
-            seq,
-            done: false,
-        }
+        ))
     }
 }
 
@@ -258,51 +287,14 @@ impl Future for ChildOp {
     type Output = Option<ChildOutcome>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut st = self.sh.st();
-        let seq = self.seq;
-        let Some(slot) = st.children.get_mut(&seq) else {
-            drop(st);
-            self.done = true;
-            return Poll::Ready(None);
-        };
-        let outcome = match (&slot.start, &slot.result) {
-            (Some(start), _) if !matches!(start, ChildStartStatus::Succeeded(_)) => {
-                Some(ChildOutcome::StartFailed(start.clone()))
-            }
-            (_, Some(result)) => Some(ChildOutcome::Closed(result.clone())),
-            _ => None,
-        };
-        match outcome {
-            Some(outcome) => {
-                st.children.remove(&seq);
-                drop(st);
-                self.done = true;
-                Poll::Ready(Some(outcome))
-            }
-            None => {
-                slot.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
-    }
-}
-
-impl Drop for ChildOp {
-    fn drop(&mut self) {
-        if self.done {
-            return;
-        }
-        if let Ok(mut st) = self.sh.state.try_lock()
-            && st.children.remove(&self.seq).is_some()
-            && !st.terminal
-        {
-            st.push(Variant::CancelChildWorkflowExecution(
-                CancelChildWorkflowExecution {
-                    child_workflow_seq: self.seq,
-                    reason: "cancelled by its Stave workflow".to_string(),
-                },
-            ));
-        }
+        self.0
+            .poll_with(cx, |slot| match (&slot.start, &slot.result) {
+                (Some(start), _) if !matches!(start, ChildStartStatus::Succeeded(_)) => {
+                    Some(ChildOutcome::StartFailed(start.clone()))
+                }
+                (_, Some(result)) => Some(ChildOutcome::Closed(result.clone())),
+                _ => None,
+            })
     }
 }
 

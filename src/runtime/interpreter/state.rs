@@ -54,6 +54,35 @@ pub struct ChildSlot {
     pub step: (u32, Arc<str>),
 }
 
+impl ChildSlot {
+    pub fn new(step: (u32, Arc<str>)) -> Self {
+        ChildSlot {
+            start: None,
+            result: None,
+            waker: None,
+            step,
+        }
+    }
+
+    /// Stores how the start went and wakes the waiting strand.
+    pub fn resolve_start(&mut self, status: ChildStartStatus) {
+        self.start = Some(status);
+        self.wake();
+    }
+
+    /// Stores the child's result and wakes the waiting strand.
+    pub fn resolve(&mut self, result: ChildWorkflowResult) {
+        self.result = Some(result);
+        self.wake();
+    }
+
+    fn wake(&mut self) {
+        if let Some(w) = self.waker.take() {
+            w.wake();
+        }
+    }
+}
+
 /// A compensation registered by a completed activity step: the call and its arguments,
 /// evaluated when the step completed.
 #[derive(Debug, Clone)]
@@ -121,7 +150,7 @@ impl State {
             info: Json::Null,
             workflow_id: String::new(),
             now_ms: 0,
-            now_text: super::time::format_rfc3339(0),
+            now_text: crate::runtime::time::format_rfc3339(0),
             history_length: 0,
             continue_as_new_suggested: false,
             seed: 0,
@@ -150,7 +179,7 @@ impl State {
     /// Sets the workflow-task time.
     pub fn set_now(&mut self, ms: i64) {
         self.now_ms = ms;
-        self.now_text = super::time::format_rfc3339(ms);
+        self.now_text = crate::runtime::time::format_rfc3339(ms);
     }
 
     /// Queues a command of this activation.

@@ -12,6 +12,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use temporalio_common::protos::coresdk::workflow_activation::WorkflowActivation;
+use temporalio_common::protos::coresdk::workflow_completion::WorkflowActivationCompletion;
 use temporalio_common::worker::WorkerTaskTypes;
 use temporalio_sdk_core::{
     CoreRuntime, PollError, PollerBehavior, RuntimeOptions, Worker, WorkerConfig,
@@ -23,6 +25,7 @@ use tokio::task::JoinSet;
 use crate::ir::{Bundle, Queue, Workflow};
 use crate::runtime::activity::Registry;
 use crate::runtime::connect::Connected;
+use crate::runtime::metrics::{ActivationNote, Observer};
 use crate::runtime::versions::{VersionError, VersionStore};
 
 pub use workflows::{DEFAULT_PAYLOAD_LIMIT, ProgramChoice, Workflows};
@@ -34,14 +37,12 @@ pub struct WorkerOptions {
     pub max_cached_workflows: usize,
     /// How long in-flight activities get after a shutdown request before core cancels them.
     pub graceful_shutdown: Duration,
-    /// Serve only this Temporal task queue (it must be one of the project's).
-    pub only_task_queue: Option<String>,
     /// Shown in the server's poller list; empty = `stave@HOST:PID`.
     pub identity: String,
     /// Activities per second each core worker starts at most (core's per-worker limit).
     pub worker_activities_per_second: Option<f64>,
     /// Metrics, readiness and log spans (`stave worker --metrics-addr …`).
-    pub observer: crate::runtime::metrics::Observer,
+    pub observer: Observer,
 }
 
 impl Default for WorkerOptions {
@@ -49,10 +50,9 @@ impl Default for WorkerOptions {
         WorkerOptions {
             max_cached_workflows: 1000,
             graceful_shutdown: Duration::from_secs(30),
-            only_task_queue: None,
             identity: String::new(),
             worker_activities_per_second: None,
-            observer: crate::runtime::metrics::Observer::default(),
+            observer: Observer::default(),
         }
     }
 }
@@ -328,7 +328,7 @@ fn poll_error(task_queue: &str, e: PollError) -> WorkerError {
 async fn serve_workflows(
     worker: Arc<Worker>,
     mut state: Workflows,
-    observer: crate::runtime::metrics::Observer,
+    observer: Observer,
     task_queue: String,
 ) -> Result<(), PollError> {
     let mut completions = JoinSet::new();
@@ -338,7 +338,7 @@ async fn serve_workflows(
             Err(PollError::ShutDown) => break Ok(()),
             Err(e) => break Err(e),
         };
-        let (completion, note) = observer.activate(&task_queue, &mut state, &activation);
+        let (completion, note) = activate(&observer, &task_queue, &mut state, &activation);
         let worker = worker.clone();
         completions.spawn(async move {
             match worker.complete_workflow_activation(completion).await {
@@ -350,6 +350,26 @@ async fn serve_workflows(
     };
     while completions.join_next().await.is_some() {}
     result
+}
+
+/// Applies `activation` to `state` inside the run's log span and tells `observer` what it
+/// did; the note is for once core accepted the completion.
+fn activate(
+    observer: &Observer,
+    task_queue: &str,
+    state: &mut Workflows,
+    activation: &WorkflowActivation,
+) -> (WorkflowActivationCompletion, ActivationNote) {
+    let steps = |state: &Workflows| {
+        state
+            .status(&activation.run_id)
+            .map(|(_, status)| status.current_steps.join(","))
+            .unwrap_or_default()
+    };
+    let watch = observer.begin_activation(task_queue, activation, steps(state));
+    let completion = watch.span().in_scope(|| state.activate(activation));
+    let note = watch.applied(&completion, steps(state));
+    (completion, note)
 }
 
 /// Resolves on SIGINT or SIGTERM (Ctrl-C only where there are no Unix signals).
@@ -375,5 +395,63 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::metrics::Metrics;
+    use crate::runtime::versions::tests::workflow;
+    use temporalio_common::protos::coresdk::workflow_activation::{
+        InitializeWorkflow, RemoveFromCache, WorkflowActivationJob,
+        workflow_activation_job::Variant as Job,
+    };
+
+    fn activation(replaying: bool, job: Job) -> WorkflowActivation {
+        WorkflowActivation {
+            run_id: "r1".into(),
+            is_replaying: replaying,
+            jobs: vec![WorkflowActivationJob { variant: Some(job) }],
+            ..Default::default()
+        }
+    }
+
+    fn init() -> Job {
+        Job::InitializeWorkflow(InitializeWorkflow {
+            workflow_type: "greet".into(),
+            workflow_id: "wf-1".into(),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn the_observer_counts_a_closed_run_once_across_eviction_and_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        let greet = workflow("greet", "hi");
+        let store = Arc::new(VersionStore::new(dir.path()));
+        store.record(&greet).unwrap();
+        let mut state = Workflows::new("tq", [greet], store);
+        let metrics = Metrics::new().unwrap();
+        let observer = Observer::new(Some(metrics.clone()), None, None);
+
+        // The run completes in its first activation; it counts once core accepted that.
+        let (_, note) = activate(&observer, "tq", &mut state, &activation(false, init()));
+        assert_eq!(metrics.active("greet"), 1);
+        assert_eq!(metrics.workflow_count("greet", "completed"), 0);
+        note.accepted();
+        assert_eq!(metrics.workflow_count("greet", "completed"), 1);
+        assert_eq!(metrics.active("greet"), 0);
+        assert_eq!(metrics.processed("tq"), 1);
+
+        // Evicted (not a processed task), then replayed from history: not counted again.
+        let evict = Job::RemoveFromCache(RemoveFromCache::default());
+        let (_, note) = activate(&observer, "tq", &mut state, &activation(false, evict));
+        note.accepted();
+        let (_, note) = activate(&observer, "tq", &mut state, &activation(true, init()));
+        note.accepted();
+        assert_eq!(metrics.workflow_count("greet", "completed"), 1);
+        assert_eq!(metrics.active("greet"), 0);
+        assert_eq!(metrics.processed("tq"), 2);
     }
 }

@@ -96,7 +96,7 @@ impl Workflows {
         self.runs.len()
     }
 
-    /// The pin and status of a cached run (for `describe`-style introspection and tests).
+    /// The pin and status of a cached run (for the run's log lines, replay verdicts and tests).
     pub fn status(&self, run_id: &str) -> Option<(Pin, RunStatus)> {
         self.runs
             .get(run_id)

@@ -1,4 +1,9 @@
 //! RFC 3339 timestamps ⇄ milliseconds since the Unix epoch, without a clock or a time-zone database.
+//!
+//! One calendar for the whole runtime: the interpreter's `now()`, `workflow.start_time` and
+//! `sleep until`, and the client's rendering of server timestamps. Hand-written rather than
+//! a date crate because the interpreter's parsing is part of its semantics (what `sleep
+//! until` accepts must not change with a dependency update) and must stay a pure function.
 
 /// Milliseconds since 1970-01-01T00:00:00Z.
 pub type Millis = i64;
@@ -15,6 +20,16 @@ pub fn format_rfc3339(ms: Millis) -> String {
         in_day % 1000,
     );
     format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{milli:03}Z")
+}
+
+/// A server timestamp (`google.protobuf.Timestamp`) in the form of [`format_rfc3339`]:
+/// truncated to milliseconds.
+pub fn format_timestamp(ts: &prost_wkt_types::Timestamp) -> String {
+    format_rfc3339(
+        ts.seconds
+            .saturating_mul(1000)
+            .saturating_add(i64::from(ts.nanos / 1_000_000)),
+    )
 }
 
 /// Reads an RFC 3339 timestamp (`2024-05-01T12:00:00Z`, fractional seconds and `±hh:mm`
@@ -149,5 +164,39 @@ mod tests {
         assert!(parse_rfc3339("2023-02-29T00:00:00Z").is_err());
         assert!(parse_rfc3339("tomorrow").is_err());
         assert!(parse_rfc3339("2024-05-01T12:00:00").is_err());
+    }
+
+    #[test]
+    fn leap_days_and_dates_before_1970() {
+        assert_eq!(format_rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(
+            format_rfc3339(1_709_164_800_000),
+            "2024-02-29T00:00:00.000Z"
+        );
+        assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(
+            format_rfc3339(-2_203_891_200_000),
+            "1900-03-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            parse_rfc3339("1900-03-01T00:00:00Z"),
+            Ok(-2_203_891_200_000)
+        );
+        assert!(parse_rfc3339("1900-02-29T00:00:00Z").is_err());
+    }
+
+    #[test]
+    fn server_timestamps_render_with_milliseconds() {
+        let ts = |seconds, nanos| prost_wkt_types::Timestamp { seconds, nanos };
+        assert_eq!(
+            format_timestamp(&ts(1_700_000_000, 123_456_789)),
+            "2023-11-14T22:13:20.123Z"
+        );
+        assert_eq!(format_timestamp(&ts(0, 0)), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            format_timestamp(&ts(951_782_400, 0)),
+            "2000-02-29T00:00:00.000Z"
+        );
+        assert_eq!(format_timestamp(&ts(-1, 0)), "1969-12-31T23:59:59.000Z");
     }
 }

@@ -1,0 +1,128 @@
+//! What the client sends to a running run: signals, queries and cancellation requests.
+
+use std::time::Duration;
+
+use serde_json::Value as Json;
+use temporalio_client::tonic::{Code, IntoRequest as _};
+use temporalio_common::protos::temporal::api::enums::v1::WorkflowExecutionStatus;
+use temporalio_common::protos::temporal::api::query::v1::WorkflowQuery;
+use temporalio_common::protos::temporal::api::workflowservice::v1::{
+    QueryWorkflowRequest, RequestCancelWorkflowExecutionRequest, SignalWorkflowExecutionRequest,
+};
+
+use super::describe::status_name;
+use super::ids::request_id;
+use super::{Client, ClientError, decode_payload, execution, payloads};
+
+impl Client {
+    /// Sends signal `name` with `input` (no argument when `None`).
+    pub async fn signal(
+        &self,
+        id: &str,
+        run_id: Option<&str>,
+        name: &str,
+        input: Option<&Json>,
+    ) -> Result<(), ClientError> {
+        let request = SignalWorkflowExecutionRequest {
+            namespace: self.namespace.clone(),
+            workflow_execution: Some(execution(id, run_id)),
+            signal_name: name.to_string(),
+            input: input.map(payloads),
+            identity: self.connection.identity().to_string(),
+            request_id: request_id(),
+            ..Default::default()
+        };
+        self.connection
+            .workflow_service()
+            .signal_workflow_execution(request.into_request())
+            .await
+            .map_err(|status| self.rpc_error("signal", id, status))?;
+        Ok(())
+    }
+
+    /// Asks query `name` and returns its answer. Bounded by `limit`: with no worker polling,
+    /// the server would otherwise hold the call.
+    pub async fn query(
+        &self,
+        id: &str,
+        run_id: Option<&str>,
+        name: &str,
+        args: Option<&Json>,
+        limit: Duration,
+    ) -> Result<Json, ClientError> {
+        let request = QueryWorkflowRequest {
+            namespace: self.namespace.clone(),
+            execution: Some(execution(id, run_id)),
+            query: Some(WorkflowQuery {
+                query_type: name.to_string(),
+                query_args: args.map(payloads),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let mut service = self.connection.workflow_service();
+        let call = service.query_workflow(request.into_request());
+        let response = match tokio::time::timeout(limit, call).await {
+            Ok(Ok(response)) => response.into_inner(),
+            Ok(Err(status)) => {
+                return Err(match status.code() {
+                    Code::NotFound => self.not_found(id),
+                    Code::Unavailable => self.unavailable("query", &status),
+                    _ => ClientError::Query {
+                        id: id.to_string(),
+                        name: name.to_string(),
+                        message: status.message().to_string(),
+                    },
+                });
+            }
+            Err(_) => {
+                return Err(ClientError::Query {
+                    id: id.to_string(),
+                    name: name.to_string(),
+                    message: format!(
+                        "no answer within {limit:?}; is a worker polling the run's task queue?"
+                    ),
+                });
+            }
+        };
+        if let Some(rejected) = response.query_rejected {
+            let status = WorkflowExecutionStatus::try_from(rejected.status)
+                .map(status_name)
+                .unwrap_or("unknown");
+            return Err(ClientError::Query {
+                id: id.to_string(),
+                name: name.to_string(),
+                message: format!("rejected: the run is {status}"),
+            });
+        }
+        Ok(response
+            .query_result
+            .as_ref()
+            .and_then(|p| p.payloads.first())
+            .map(decode_payload)
+            .unwrap_or(Json::Null))
+    }
+
+    /// Requests cancellation; the run decides how to wind down (compensations run).
+    pub async fn cancel(
+        &self,
+        id: &str,
+        run_id: Option<&str>,
+        reason: &str,
+    ) -> Result<(), ClientError> {
+        let request = RequestCancelWorkflowExecutionRequest {
+            namespace: self.namespace.clone(),
+            workflow_execution: Some(execution(id, run_id)),
+            identity: self.connection.identity().to_string(),
+            request_id: request_id(),
+            reason: reason.to_string(),
+            ..Default::default()
+        };
+        self.connection
+            .workflow_service()
+            .request_cancel_workflow_execution(request.into_request())
+            .await
+            .map_err(|status| self.rpc_error("cancel", id, status))?;
+        Ok(())
+    }
+}
