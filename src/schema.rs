@@ -1,56 +1,19 @@
 //! The JSON Schema of the YAML form (`stave schema`): editors complete and validate
 //! `*.stave.yaml` and `stave.yaml` with it.
 //!
-//! Built from the loader's own key tables (`syntax::yaml::*_KEYS`, `syntax::project::*_KEYS`),
-//! so a key added to the loader appears here; the constructs whose keys the loader lists inline
-//! are mirrored in [`STEP_SHAPES`] and friends, and `tests/schema.rs` probes the loader with
-//! every key to prove both agree. Draft-07, which VS Code's YAML extension reads fully.
+//! Built from the loader's own key tables (`syntax::yaml::keys`), so a key added to the loader
+//! appears here; `tests/schema.rs` probes the loader with every key to prove both agree.
+//! Draft-07, which VS Code's YAML extension reads fully.
 
-use crate::syntax::project::{PROJECT_KEYS, QUEUE_KEYS};
-use crate::syntax::yaml::{
-    ACTIVITY_KEYS, CHILD_KEYS, COMPENSATE_KEYS, OPTION_KEYS, RETRY_KEYS, STEP_KINDS, WORKFLOW_KEYS,
+pub use crate::syntax::yaml::keys::STEP_SHAPES;
+use crate::syntax::yaml::keys::{
+    CASE_KEYS, CATCH_KEYS, COMPENSATE_KEYS, FAIL_KEYS, OPTION_KEYS, PROJECT_KEYS, QUEUE_KEYS,
+    RETRY_KEYS, SCHEDULE_KEYS, SLEEP_KEYS, STEP_KINDS, WAIT_KEYS, WORKFLOW_KEYS,
 };
 use serde_json::{Map, Value as Json, json};
 
 /// The JSON Schema dialect of the generated schemas.
 pub const DRAFT: &str = "http://json-schema.org/draft-07/schema#";
-
-/// The keys of each step kind, as the loader accepts them (its `allowed` table).
-pub const STEP_SHAPES: &[(&str, &[&str])] = &[
-    ("activity", ACTIVITY_KEYS),
-    ("workflow", CHILD_KEYS),
-    (
-        "foreach",
-        &["id", "if", "foreach", "as", "concurrency", "steps"],
-    ),
-    ("while", &["id", "if", "while", "max_iterations", "steps"]),
-    ("steps", &["id", "if", "steps", "else"]),
-    ("switch", &["id", "if", "switch"]),
-    ("parallel", &["id", "if", "parallel", "race"]),
-    ("wait", &["id", "if", "wait"]),
-    ("sleep", &["id", "if", "sleep"]),
-    ("set", &["id", "if", "set"]),
-    ("try", &["id", "if", "try", "catch"]),
-    ("fail", &["id", "if", "fail"]),
-    ("return", &["id", "if", "return"]),
-    ("rethrow", &["id", "if", "rethrow"]),
-];
-/// Keys of a `catch` clause.
-pub const CATCH_KEYS: &[&str] = &["errors", "when", "as", "steps"];
-/// Keys of a `switch` case.
-pub const CASE_KEYS: &[&str] = &["when", "steps", "default"];
-/// Keys of the mapping form of `wait`.
-pub const WAIT_KEYS: &[&str] = &["signal", "until", "timeout", "on_timeout"];
-/// Keys of the mapping form of `sleep`.
-pub const SLEEP_KEYS: &[&str] = &["until"];
-/// Keys of `fail`.
-pub const FAIL_KEYS: &[&str] = &["type", "message", "details"];
-/// Keys of a schedule.
-pub const SCHEDULE_KEYS: &[&str] = &[
-    "id", "cron", "every", "timezone", "overlap", "paused", "input",
-];
-/// Keys of a signal handler.
-pub const SIGNAL_KEYS: &[&str] = &["set"];
 
 /// Durations as `syntax::duration::parse` reads them: number-unit pairs (`1h30m`, `1.5s`,
 /// `500ms`) or ISO 8601 (`PT30S`). Unit order and overflow are left to lint (E008).
@@ -906,22 +869,6 @@ mod tests {
             let mut missing = Vec::new();
             undocumented(&schema, "#", &mut missing);
             assert!(missing.is_empty(), "undocumented fields: {missing:?}");
-        }
-    }
-
-    #[test]
-    fn every_step_kind_has_a_shape() {
-        let shapes: Vec<&str> = STEP_SHAPES.iter().map(|(k, _)| *k).collect();
-        let mut kinds = STEP_KINDS.to_vec();
-        kinds.sort_unstable();
-        let mut sorted = shapes.clone();
-        sorted.sort_unstable();
-        assert_eq!(sorted, kinds);
-        for (kind, keys) in STEP_SHAPES {
-            assert!(
-                keys.contains(kind) && keys.contains(&"id") && keys.contains(&"if"),
-                "{kind}: {keys:?}"
-            );
         }
     }
 
