@@ -47,7 +47,7 @@ pub(super) fn project_field(key: &str) -> Json {
     }
 }
 
-pub(super) fn queue_field(key: &str) -> Json {
+fn queue_field(key: &str) -> Json {
     match key {
         "task_queue" => string("The Temporal task queue.", json!(["project-ai-standard"])),
         "max_concurrent_workflow_tasks" => doc(

@@ -39,7 +39,7 @@ pub(super) fn step_kind(kind: &str, keys: &[&str]) -> Json {
     schema
 }
 
-pub(super) fn step_doc(kind: &str) -> (&'static str, &'static str) {
+fn step_doc(kind: &str) -> (&'static str, &'static str) {
     match kind {
         "activity" => (
             "activity step",
@@ -100,7 +100,7 @@ pub(super) fn step_doc(kind: &str) -> (&'static str, &'static str) {
     }
 }
 
-pub(super) fn step_field(kind: &str, key: &str) -> Json {
+fn step_field(kind: &str, key: &str) -> Json {
     match (kind, key) {
         (_, "id") => ident(
             "The step id, unique in the file; later steps read its result as `steps.ID`.",
@@ -233,7 +233,7 @@ pub(super) fn step_field(kind: &str, key: &str) -> Json {
     }
 }
 
-pub(super) fn compensate_object() -> Json {
+fn compensate_object() -> Json {
     let mut schema = object(COMPENSATE_KEYS, compensate_field, &["activity"]);
     schema["description"] =
         json!("The undo activity of a saga: runs, in reverse order, if a later step fails.");
@@ -242,7 +242,7 @@ pub(super) fn compensate_object() -> Json {
     schema
 }
 
-pub(super) fn compensate_field(key: &str) -> Json {
+fn compensate_field(key: &str) -> Json {
     match key {
         "activity" => temporal_name(
             "The compensating activity type.",
@@ -261,7 +261,7 @@ pub(super) fn compensate_field(key: &str) -> Json {
     }
 }
 
-pub(super) fn wait_field() -> Json {
+fn wait_field() -> Json {
     let mut form = object(WAIT_KEYS, wait_key, &["signal"]);
     form["description"] = json!("The signal to wait for, with an optional condition and timeout.");
     form["examples"] = json!([{"signal": "approve", "until": "${ vars.approved }", "timeout": "24h", "on_timeout": "fail"}]);
@@ -272,7 +272,7 @@ pub(super) fn wait_field() -> Json {
     )
 }
 
-pub(super) fn wait_key(key: &str) -> Json {
+fn wait_key(key: &str) -> Json {
     match key {
         "signal" => temporal_name("The signal, declared under `signals:`.", json!(["approve"])),
         "until" => value(
@@ -289,7 +289,7 @@ pub(super) fn wait_key(key: &str) -> Json {
     }
 }
 
-pub(super) fn sleep_field() -> Json {
+fn sleep_field() -> Json {
     let until = doc(
         object(
             SLEEP_KEYS,
@@ -316,7 +316,7 @@ pub(super) fn sleep_field() -> Json {
     )
 }
 
-pub(super) fn fail_field(key: &str) -> Json {
+fn fail_field(key: &str) -> Json {
     match key {
         "type" => value(
             "The error type that callers and `catch` clauses match; may interpolate.",
@@ -341,7 +341,7 @@ pub(super) fn catch_object() -> Json {
     schema
 }
 
-pub(super) fn catch_field(key: &str) -> Json {
+fn catch_field(key: &str) -> Json {
     match key {
         "errors" => names(
             "Error types this clause handles; omitted = any.",
@@ -374,7 +374,7 @@ pub(super) fn switch_case() -> Json {
     schema
 }
 
-pub(super) fn case_field(key: &str) -> Json {
+fn case_field(key: &str) -> Json {
     match key {
         "when" => value("The case's condition.", json!(["${ input.amount > 5000 }"])),
         "steps" => steps(

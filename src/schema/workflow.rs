@@ -150,7 +150,7 @@ pub(super) fn retry_object() -> Json {
     schema
 }
 
-pub(super) fn retry_field(key: &str) -> Json {
+fn retry_field(key: &str) -> Json {
     match key {
         "max_attempts" => doc(
             json!({"type": "integer"}),
@@ -191,7 +191,7 @@ pub(super) fn schedule_object() -> Json {
     schema
 }
 
-pub(super) fn schedule_field(key: &str) -> Json {
+fn schedule_field(key: &str) -> Json {
     match key {
         "id" => temporal_name(
             "The schedule id, unique in the project.",
