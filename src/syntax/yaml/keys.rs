@@ -44,37 +44,13 @@ pub const STEP_KINDS: &[&str] = &[
     "activity", "workflow", "foreach", "while", "steps", "switch", "parallel", "wait", "sleep",
     "set", "try", "fail", "return", "rethrow",
 ];
+/// Keys of a call: what runs and its input.
+const CALL_KEYS: &[&str] = &["activity", "input", "args"];
 /// Keys of an activity step: the call, the activity options, `compensate`.
-pub const ACTIVITY_KEYS: &[&str] = &[
-    "id",
-    "if",
-    "activity",
-    "input",
-    "args",
-    "queue",
-    "task_queue",
-    "timeout",
-    "schedule_to_close",
-    "schedule_to_start",
-    "heartbeat",
-    "retry",
-    "summary",
-    "compensate",
-];
+pub const ACTIVITY_KEYS: &[&str] =
+    &concat::<14>(&[&["id", "if"], CALL_KEYS, OPTION_KEYS, &["compensate"]]);
 /// Keys of `compensate`: an activity call without `id`, `if` or a compensation of its own.
-pub const COMPENSATE_KEYS: &[&str] = &[
-    "activity",
-    "input",
-    "args",
-    "queue",
-    "task_queue",
-    "timeout",
-    "schedule_to_close",
-    "schedule_to_start",
-    "heartbeat",
-    "retry",
-    "summary",
-];
+pub const COMPENSATE_KEYS: &[&str] = &concat::<11>(&[CALL_KEYS, OPTION_KEYS]);
 /// Keys of a child workflow step.
 pub const CHILD_KEYS: &[&str] = &[
     "id",
@@ -142,6 +118,24 @@ pub const QUEUE_KEYS: &[&str] = &[
     "max_workers",
     "rate_limit",
 ];
+
+/// `parts` one after another, so that a table built of others lists each key once; `N` is
+/// their total length (a wrong `N` fails the build).
+const fn concat<const N: usize>(parts: &[&[&'static str]]) -> [&'static str; N] {
+    let mut out = [""; N];
+    let (mut i, mut n) = (0, 0);
+    while i < parts.len() {
+        let mut j = 0;
+        while j < parts[i].len() {
+            out[n] = parts[i][j];
+            n += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    assert!(n == N, "N is not the total length of the parts");
+    out
+}
 
 /// The keys a step of `kind` (one of [`STEP_KINDS`]) accepts.
 pub fn step_keys(kind: &str) -> &'static [&'static str] {

@@ -7,13 +7,25 @@ use crate::syntax::ast::*;
 use crate::syntax::text::Rule;
 
 impl Lower {
-    /// Applies one `option` pair; `seen` holds the options already given (E063 on repeats).
-    pub(super) fn option(
+    /// The `option` pairs of an activity call or of `defaults`, spanning `span`.
+    pub(super) fn options<'i>(
         &mut self,
-        p: P<'_>,
-        o: &mut ActivityOptions,
-        seen: &mut Vec<&'static str>,
-    ) {
+        span: Span,
+        pairs: impl Iterator<Item = P<'i>>,
+    ) -> ActivityOptions {
+        let mut options = ActivityOptions {
+            span,
+            ..ActivityOptions::default()
+        };
+        let mut seen = Vec::new();
+        for o in pairs {
+            self.option(o, &mut options, &mut seen);
+        }
+        options
+    }
+
+    /// Applies one `option` pair; `seen` holds the options already given (E063 on repeats).
+    fn option(&mut self, p: P<'_>, o: &mut ActivityOptions, seen: &mut Vec<&'static str>) {
         let span = self.span(&p);
         let mut inner = p.into_inner();
         let Some(first) = inner.next() else { return };
@@ -124,14 +136,7 @@ impl Lower {
         let mut it = parts(p);
         let activity = self.name(&it.next()?);
         let (input, args) = self.call_input(it.next()?);
-        let mut options = ActivityOptions {
-            span,
-            ..ActivityOptions::default()
-        };
-        let mut seen = Vec::new();
-        for o in it {
-            self.option(o, &mut options, &mut seen);
-        }
+        let options = self.options(span, it);
         Some(ActivityCall {
             activity,
             input,

@@ -102,14 +102,7 @@ impl Lower {
                 }
             }
             Rule::defaults_decl => {
-                let mut options = ActivityOptions {
-                    span,
-                    ..ActivityOptions::default()
-                };
-                let mut seen = Vec::new();
-                for o in it {
-                    self.option(o, &mut options, &mut seen);
-                }
+                let options = self.options(span, it);
                 self.once(&mut w.defaults, Some(options), span, "`defaults`");
             }
             Rule::signal_decl => {
