@@ -60,8 +60,8 @@ impl Lower {
         }
     }
 
-    /// Parses the text of `p` (a `cel` pair) as an expression; comments inside are blanked so
-    /// that offsets stay those of the file.
+    /// Parses the text of `p` (a `cel` or `string` pair) as an expression; comments inside
+    /// are blanked so that offsets stay those of the file.
     pub(super) fn expr(&mut self, p: &P<'_>) -> Option<Expr> {
         let start = p.as_span().start();
         let comments: Vec<(usize, usize)> = p
