@@ -1,5 +1,6 @@
-//! Building blocks of the schemas: a closed mapping of documented keys, and the documented
-//! shapes of the YAML form's slots (durations, names, value slots, step lists, named values).
+//! Building blocks of the schemas: closed mappings and the documented shapes of slots.
+//!
+//! Slots are durations, names, value slots, step lists, named values.
 
 use super::{
     DURATION_MESSAGE, DURATION_PATTERN, IDENT_MESSAGE, IDENT_PATTERN, STEP_REF,

@@ -1,5 +1,7 @@
-//! The step kinds: one definition per kind (title, description, the schema of each key) and
-//! the nested constructs of steps (`compensate`, `wait`, `sleep`, `fail`, `catch`, cases).
+//! The schema of each step kind and of the constructs nested in steps.
+//!
+//! One definition per kind (title, description, the schema of each key); nested constructs are
+//! `compensate`, `wait`, `sleep`, `fail`, `catch` and `switch` cases.
 
 use super::shapes::*;
 use super::workflow::{option_field, set_map};

@@ -1,5 +1,7 @@
-//! The top-level keys of a workflow file, and the constructs it shares with steps and the
-//! project file: activity options, retry policies, assignments, schedules.
+//! The schema of a workflow file's top-level keys and the constructs they share.
+//!
+//! Shared with steps and the project file: activity options, retry policies, assignments,
+//! schedules.
 
 use super::shapes::*;
 use super::{IDENT_PATTERN, TEMPORAL_NAME_PATTERN};

@@ -1,5 +1,7 @@
-//! The input schema: the compact `input { … }` form when the schema is exactly one that form
-//! writes, else `input schema` with the JSON.
+//! The input declaration, printed compact (`input { … }`) when it can be, else as JSON.
+//!
+//! The compact form is used only when the schema is exactly one that form writes, so that
+//! reading it back gives the same schema.
 
 use super::WIDTH;
 use super::values::key;

@@ -1,5 +1,6 @@
-//! Steps: one per line with its clauses while it fits, blocks with the comments inside them,
-//! `if`/`else if` chains.
+//! Steps in the text form: one line each while it fits, blocks keeping their comments.
+//!
+//! Clauses go on continuation lines when a step is too wide; `if`/`else if` chains stay chains.
 
 use super::values::*;
 use super::{Printer, WIDTH};

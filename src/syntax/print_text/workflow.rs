@@ -1,5 +1,7 @@
-//! The header and the declarations, in their fixed order: description, input, vars,
-//! defaults, signals, queries, search attributes, memo, steps, output, schedules.
+//! The workflow header and its declarations, in their fixed order.
+//!
+//! Description, input, vars, defaults, signals, queries, search attributes, memo, steps,
+//! output, schedules.
 
 use super::Printer;
 use super::input::{compact_fields, json_text};

@@ -1,8 +1,9 @@
-//! The YAML node tree → text: block style for steps, flow style for short maps and lists,
-//! and quotes wherever YAML 1.2 would read a string as something else.
+//! The YAML node tree → text: block style, flow style when short, quotes where needed.
 //!
-//! Whether a string may stay plain is asked of the YAML reader itself
-//! ([`crate::syntax::yaml::node::parse`]), so the printer and the loader cannot disagree.
+//! Steps are always block style; short maps and lists are flow style; a string is quoted
+//! wherever YAML 1.2 would read it as something else. Whether a string may stay plain is asked
+//! of the YAML reader itself ([`crate::syntax::yaml::node::parse`]), so the printer and the
+//! loader cannot disagree.
 
 use super::{Style, Y};
 use crate::diagnostics::FileId;

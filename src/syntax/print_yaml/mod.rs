@@ -1,5 +1,6 @@
-//! AST → a readable `.stave.yaml`: this file builds a YAML node tree (`${ }` around
-//! expressions, literal `${` escaped), `layout` writes it out.
+//! AST → a readable `.stave.yaml`, through a YAML node tree that `layout` writes out.
+//!
+//! This file builds the tree: `${ }` around expressions, a literal `${` escaped as `$${`.
 
 mod layout;
 

@@ -1,5 +1,7 @@
-//! Every key the YAML form accepts, by construct: the loader checks mappings against these
-//! tables and `stave schema` builds its JSON Schema from them, so the two cannot drift apart.
+//! Every key the YAML form accepts, by construct: one table for the loader and the schema.
+//!
+//! The loader checks mappings against these tables and `stave schema` builds its JSON Schema
+//! from them, so the two cannot drift apart.
 
 /// Keys of a workflow file.
 pub const WORKFLOW_KEYS: &[&str] = &[

@@ -1,5 +1,6 @@
-//! Activity options and retry policies: shared by activity steps, `compensate`, a file's
-//! `defaults:` and the project's `defaults:`.
+//! Activity options and retry policies in the YAML form.
+//!
+//! Shared by activity steps, `compensate`, a file's `defaults:` and the project's `defaults:`.
 
 use super::keys::RETRY_KEYS;
 use super::{Cx, Fields};

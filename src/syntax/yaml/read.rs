@@ -1,5 +1,7 @@
-//! Typed readers over YAML nodes: mappings checked against a key table (E005 with "did you
-//! mean"), lists, scalars, durations (E008) and value slots; a node of the wrong shape is E004.
+//! Typed readers over YAML nodes: mappings, lists, scalars, durations, value slots.
+//!
+//! A mapping is checked against a key table (E005 with "did you mean"), a duration is parsed
+//! (E008); a node of the wrong shape is E004.
 
 use super::{Cx, Fields};
 use crate::diagnostics::{Code, Diagnostic, Spanned, did_you_mean};

@@ -1,5 +1,7 @@
-//! `steps:` → [`Step`]s: which kind a step is (E041), each kind's keys, and the nested
-//! constructs of steps (calls, `catch`, `switch` cases, `wait`, `sleep`, `fail`).
+//! `steps:` → [`Step`]s: which kind each step is, its keys, and its nested constructs.
+//!
+//! A step has exactly one kind (E041); nested constructs are calls, `catch`, `switch` cases,
+//! `wait`, `sleep` and `fail`.
 
 use super::keys::{
     CASE_KEYS, CATCH_KEYS, COMPENSATE_KEYS, FAIL_KEYS, SLEEP_KEYS, STEP_KINDS, WAIT_KEYS, step_keys,

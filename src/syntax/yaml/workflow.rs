@@ -1,5 +1,7 @@
-//! A workflow file's top-level keys → [`Workflow`]: name, queue, input schema, state,
-//! signals, queries, search attributes, schedules; the steps are read by `steps`.
+//! A workflow file's top-level keys → [`Workflow`]; the steps are read by `steps`.
+//!
+//! Name, queue, timeout, input schema, state, defaults, signals, queries, search attributes,
+//! memo, output, schedules.
 
 use super::Cx;
 use super::keys::{OPTION_KEYS, SCHEDULE_KEYS, SIGNAL_KEYS, WORKFLOW_KEYS};

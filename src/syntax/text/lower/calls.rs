@@ -1,5 +1,7 @@
-//! Activity and child workflow calls: the input and positional arguments, activity options
-//! (each at most once, E063), retry policies and the child's own clauses.
+//! Activity and child workflow calls, with their activity options and retry policies.
+//!
+//! The input and positional arguments, each option at most once (E063), the child's own
+//! clauses.
 
 use super::{Lower, P, parts};
 use crate::diagnostics::{Span, Spanned};

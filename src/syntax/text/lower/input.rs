@@ -1,5 +1,7 @@
-//! The input declaration → JSON Schema: `input schema { JSON }` as written, and the compact
-//! form `input { id: string, tags?: [string] }` (unknown types are E064).
+//! The input declaration → JSON Schema, from raw JSON or the compact form.
+//!
+//! `input schema { JSON }` is taken as written; the compact form
+//! `input { id: string, tags?: [string] }` is translated (an unknown type is E064).
 
 use super::{Lower, P, parts};
 use crate::diagnostics::{Code, Diagnostic, Spanned, did_you_mean};

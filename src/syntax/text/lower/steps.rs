@@ -1,5 +1,6 @@
-//! Statements → [`Step`]s: assignments, `step ID =`, guards, `if`/`else if` chains and every
-//! step kind with its blocks.
+//! Statements → [`Step`]s: every step kind with its blocks.
+//!
+//! Assignments, `step ID =`, guards, `if`/`else if` chains, loops, `try`/`catch`, `fail`.
 
 use super::{Lower, P, parts};
 use crate::diagnostics::{Span, Spanned};

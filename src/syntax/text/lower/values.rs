@@ -1,5 +1,7 @@
-//! Tokens and values: integers and numbers (E065), durations (E008), expressions (parsed by
-//! [`crate::expr::parse_expr`] at their offset in the file), strings, templates and data.
+//! Tokens and values: numbers, durations, expressions, strings, templates and data.
+//!
+//! Out-of-range numbers are E065, bad durations E008; expressions are parsed by
+//! [`crate::expr::parse_expr`] at their offset in the file.
 
 use super::{Lower, P, parts};
 use crate::diagnostics::{Code, Diagnostic, Spanned};

@@ -1,6 +1,7 @@
-//! The workflow header and its declarations: queue and timeout, description, input, vars,
-//! defaults, signals (whose parameters become fields of `signal`), queries, search
-//! attributes, memo, output, schedules.
+//! The workflow header and its declarations → the workflow-level fields of [`Workflow`].
+//!
+//! Queue and timeout, description, input, vars, defaults, signals (whose parameters become
+//! fields of `signal`), queries, search attributes, memo, output, schedules.
 
 use super::{Lower, P, parts};
 use crate::diagnostics::{Span, Spanned};
