@@ -1,6 +1,7 @@
 //! `stave.yaml`, the project settings: namespace, queues, defaults, the activity manifest path.
 
 use super::ast::{ActivityOptions, Name};
+use super::yaml::keys::{OPTION_KEYS, PROJECT_KEYS, QUEUE_KEYS};
 use super::yaml::{Cx, node};
 use crate::diagnostics::{Code, Diagnostic, FileId, Span, Spanned};
 
@@ -30,32 +31,6 @@ pub struct QueueDef {
     pub rate_limit: Option<Spanned<f64>>,
     pub span: Span,
 }
-
-pub(crate) const PROJECT_KEYS: &[&str] = &[
-    "namespace",
-    "activities",
-    "queues",
-    "default_queue",
-    "defaults",
-    "workflows",
-];
-pub(crate) const QUEUE_KEYS: &[&str] = &[
-    "task_queue",
-    "max_concurrent_workflow_tasks",
-    "max_concurrent_activities",
-    "max_workers",
-    "rate_limit",
-];
-const OPTION_KEYS: &[&str] = &[
-    "queue",
-    "task_queue",
-    "timeout",
-    "schedule_to_close",
-    "schedule_to_start",
-    "heartbeat",
-    "retry",
-    "summary",
-];
 
 /// Reads `stave.yaml`. Never fails: returns what it could read.
 pub fn load(file: FileId, text: &str) -> (Option<ProjectFile>, Vec<Diagnostic>) {

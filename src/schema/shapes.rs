@@ -1,0 +1,96 @@
+//! Building blocks of the schemas: closed mappings and the documented shapes of slots.
+//!
+//! Slots are durations, names, value slots, step lists, named values.
+
+use super::{
+    DURATION_MESSAGE, DURATION_PATTERN, IDENT_MESSAGE, IDENT_PATTERN, STEP_REF,
+    TEMPORAL_NAME_MESSAGE, TEMPORAL_NAME_PATTERN,
+};
+use serde_json::{Map, Value as Json, json};
+
+/// A closed mapping: the given keys, each documented by `field`, nothing else.
+pub(super) fn object(keys: &[&str], field: impl Fn(&str) -> Json, required: &[&str]) -> Json {
+    let properties: Map<String, Json> = keys.iter().map(|k| (k.to_string(), field(k))).collect();
+    let mut schema =
+        json!({"type": "object", "properties": properties, "additionalProperties": false});
+    if !required.is_empty() {
+        schema["required"] = json!(required);
+    }
+    schema
+}
+
+/// Adds a description and examples to a schema.
+pub(super) fn doc(mut schema: Json, description: &str, examples: Json) -> Json {
+    schema["description"] = json!(description);
+    schema["examples"] = examples;
+    schema
+}
+
+// `patternErrorMessage` is the YAML extension's message for a failed `pattern`; validators
+// ignore it.
+pub(super) fn duration(description: &str, examples: Json) -> Json {
+    doc(
+        json!({"type": "string", "pattern": DURATION_PATTERN, "patternErrorMessage": DURATION_MESSAGE}),
+        description,
+        examples,
+    )
+}
+
+pub(super) fn string(description: &str, examples: Json) -> Json {
+    doc(json!({"type": "string"}), description, examples)
+}
+
+pub(super) fn temporal_name(description: &str, examples: Json) -> Json {
+    doc(
+        json!({"type": "string", "pattern": TEMPORAL_NAME_PATTERN, "patternErrorMessage": TEMPORAL_NAME_MESSAGE}),
+        description,
+        examples,
+    )
+}
+
+pub(super) fn ident(description: &str, examples: Json) -> Json {
+    doc(
+        json!({"type": "string", "pattern": IDENT_PATTERN, "patternErrorMessage": IDENT_MESSAGE}),
+        description,
+        examples,
+    )
+}
+
+/// A value slot: any YAML; a string that is exactly `${ expr }` is the expression's value,
+/// `${ }` among other text interpolates.
+pub(super) fn value(description: &str, examples: Json) -> Json {
+    doc(json!({}), description, examples)
+}
+
+/// A list of steps (the loader reads an empty entry as no steps).
+pub(super) fn steps(description: &str, examples: Json) -> Json {
+    doc(
+        json!({"type": ["array", "null"], "items": {"$ref": STEP_REF}}),
+        description,
+        examples,
+    )
+}
+
+/// A mapping of names to values (the loader reads an empty entry as none).
+pub(super) fn named_values(
+    description: &str,
+    names: Option<&str>,
+    values: Json,
+    examples: Json,
+) -> Json {
+    let mut schema = json!({"type": ["object", "null"], "additionalProperties": values});
+    if let Some(pattern) = names {
+        schema["propertyNames"] = json!({"pattern": pattern});
+    }
+    doc(schema, description, examples)
+}
+
+/// One name or a list of names (error types).
+pub(super) fn names(description: &str, examples: Json) -> Json {
+    let name = json!({"type": "string", "pattern": TEMPORAL_NAME_PATTERN});
+    doc(
+        json!({"anyOf": [name, {"type": ["array", "null"], "items": name}]}),
+        description,
+        examples,
+    )
+}

@@ -1,0 +1,157 @@
+//! The workflow header and its declarations, in their fixed order.
+//!
+//! Description, input, vars, defaults, signals, queries, search attributes, memo, steps,
+//! output, schedules.
+
+use super::Printer;
+use super::input::{compact_fields, json_text};
+use super::values::*;
+use crate::syntax::ast::*;
+
+impl Printer<'_> {
+    pub(super) fn workflow(mut self, w: &Workflow) -> String {
+        let first = w
+            .version
+            .as_ref()
+            .map_or(w.span.start, |v| v.span.start.min(w.span.start));
+        self.comments_before(first, 0);
+        if let Some(v) = &w.version {
+            self.line(0, &format!("stave {}", v.value));
+            self.out.push('\n');
+        }
+        let mut header = format!("workflow {}", w.name.value);
+        if let Some(q) = &w.queue {
+            header.push_str(&format!(" on queue {}", q.value));
+        }
+        if let Some(t) = &w.timeout {
+            header.push_str(&format!(" timeout {}", dur(t)));
+        }
+        header.push_str(" {");
+        self.line(0, &header);
+        let i = 2;
+        if let Some(d) = &w.description {
+            self.comments_before(d.span.start, i);
+            self.line(i, &format!("description {}", quote(&d.value)));
+        }
+        if let Some(input) = &w.input {
+            self.comments_before(input.span.start, i);
+            match compact_fields(&input.value) {
+                Some(fields) => self.braced(i, "input", &fields, ", "),
+                None => self.line(i, &format!("input schema {}", json_text(&input.value, i))),
+            }
+        }
+        if !w.vars.is_empty() {
+            self.blank();
+            for (n, v) in &w.vars {
+                self.comments_before(n.span.start, i);
+                self.line(i, &format!("var {} = {}", n.value, value(v)));
+            }
+        }
+        if let Some(d) = &w.defaults {
+            self.blank();
+            self.comments_before(d.span.start, i);
+            self.braced(i, "defaults", &options(d), " ");
+        }
+        if !w.signals.is_empty() || !w.queries.is_empty() {
+            self.blank();
+        }
+        for s in &w.signals {
+            self.comments_before(s.name.span.start, i);
+            self.assignments(i, &format!("signal {}", s.name.value), &s.set, true);
+        }
+        for (n, v) in &w.queries {
+            self.comments_before(n.span.start, i);
+            self.line(i, &format!("query {} = {}", n.value, value(v)));
+        }
+        if !w.search_attributes.is_empty()
+            || !w.memo.is_empty()
+            || w.continue_as_new_after.is_some()
+        {
+            self.blank();
+        }
+        if !w.search_attributes.is_empty() {
+            self.comments_before(w.search_attributes[0].0.span.start, i);
+            self.keyed(i, "search_attributes", &w.search_attributes);
+        }
+        if !w.memo.is_empty() {
+            self.comments_before(w.memo[0].0.span.start, i);
+            self.keyed(i, "memo", &w.memo);
+        }
+        if let Some(n) = &w.continue_as_new_after {
+            self.comments_before(n.span.start, i);
+            self.line(i, &format!("continue_as_new_after {}", n.value));
+        }
+        if !w.steps.is_empty() {
+            self.blank();
+            self.steps(i, &w.steps);
+        }
+        if let Some(o) = &w.output {
+            self.blank();
+            self.comments_before(o.span.start, i);
+            self.line(i, &format!("output {}", value(o)));
+        }
+        if !w.schedules.is_empty() {
+            self.blank();
+        }
+        for s in &w.schedules {
+            self.comments_before(s.span.start, i);
+            self.schedule(i, s);
+        }
+        self.comments_before(w.span.end, i);
+        self.line(0, "}");
+        self.rest_of_comments(0);
+        self.out
+    }
+
+    /// `HEAD { a = 1; b = 2 }` on one line when it fits, else one assignment per line.
+    /// With `bare_when_empty`, no assignments print as `HEAD` alone.
+    pub(super) fn assignments(
+        &mut self,
+        indent: usize,
+        head: &str,
+        set: &[(Name, Value)],
+        bare_when_empty: bool,
+    ) {
+        if set.is_empty() && bare_when_empty {
+            self.line(indent, head);
+            return;
+        }
+        let items: Vec<String> = set
+            .iter()
+            .map(|(n, v)| format!("{} = {}", n.value, value(v)))
+            .collect();
+        self.braced(indent, head, &items, "; ");
+    }
+
+    fn keyed(&mut self, indent: usize, head: &str, entries: &[(Name, Value)]) {
+        let items: Vec<String> = entries
+            .iter()
+            .map(|(k, v)| format!("{}: {}", key(&k.value), value(v)))
+            .collect();
+        self.braced(indent, head, &items, ", ");
+    }
+
+    fn schedule(&mut self, indent: usize, s: &Schedule) {
+        let mut clauses = Vec::new();
+        if let Some(c) = &s.cron {
+            clauses.push(format!("cron {}", quote(&c.value)));
+        }
+        if let Some(e) = &s.every {
+            clauses.push(format!("every {}", dur(e)));
+        }
+        if let Some(t) = &s.timezone {
+            clauses.push(format!("timezone {}", quote(&t.value)));
+        }
+        if let Some(o) = &s.overlap {
+            clauses.push(format!("overlap {}", o.value));
+        }
+        if let Some(p) = &s.paused {
+            clauses.push(format!("paused {}", p.value));
+        }
+        if let Some(i) = &s.input {
+            clauses.push(format!("input {}", value(i)));
+        }
+        let head = format!("schedule {}", s.id.value);
+        self.braced(indent, &head, &clauses, " ");
+    }
+}

@@ -1,0 +1,337 @@
+//! The workflow header and its declarations → the workflow-level fields of [`Workflow`].
+//!
+//! Queue and timeout, description, input, vars, defaults, signals (whose parameters become
+//! fields of `signal`), queries, search attributes, memo, output, schedules.
+
+use super::{Lower, P, parts};
+use crate::diagnostics::{Span, Spanned};
+use crate::expr::{self, Expr, ExprKind, Template, TemplatePart};
+use crate::syntax::ast::*;
+use crate::syntax::text::Rule;
+
+impl Lower {
+    pub(super) fn workflow(&mut self, p: P<'_>) -> Workflow {
+        let span = self.span(&p);
+        let mut children = parts(p);
+        let name = children
+            .next()
+            .map(|n| self.name(&n))
+            .unwrap_or_else(|| Spanned::new(String::new(), span));
+        let mut w = Workflow {
+            file: self.file,
+            span,
+            version: None,
+            name,
+            description: None,
+            queue: None,
+            timeout: None,
+            input: None,
+            vars: Vec::new(),
+            defaults: None,
+            signals: Vec::new(),
+            queries: Vec::new(),
+            steps: Vec::new(),
+            output: None,
+            schedules: Vec::new(),
+            search_attributes: Vec::new(),
+            memo: Vec::new(),
+            continue_as_new_after: None,
+        };
+        let mut search_attributes = None;
+        let mut memo = None;
+        for c in children {
+            match c.as_rule() {
+                Rule::header_clause => {
+                    let span = self.span(&c);
+                    let is_queue =
+                        c.clone().into_inner().next().map(|k| k.as_rule()) == Some(Rule::kw_on);
+                    let Some(arg) = parts(c).next() else { continue };
+                    if is_queue {
+                        let q = Some(self.name(&arg));
+                        self.once(&mut w.queue, q, span, "the workflow's queue");
+                    } else {
+                        let d = self.duration(&arg, "the workflow `timeout`");
+                        self.once(&mut w.timeout, d, span, "the workflow's timeout");
+                    }
+                }
+                Rule::declaration => {
+                    if let Some(d) = c.into_inner().next() {
+                        self.declaration(d, &mut w, &mut search_attributes, &mut memo);
+                    }
+                }
+                Rule::statement => {
+                    if let Some(s) = self.statement(c) {
+                        w.steps.push(s);
+                    }
+                }
+                _ => {}
+            }
+        }
+        w.search_attributes = search_attributes.unwrap_or_default();
+        w.memo = memo.unwrap_or_default();
+        self.check_unique(w.vars.iter().map(|(n, _)| n), "variable");
+        self.check_unique(w.signals.iter().map(|s| &s.name), "signal");
+        self.check_unique(w.queries.iter().map(|(n, _)| n), "query");
+        self.check_unique(w.schedules.iter().map(|s| &s.id), "schedule");
+        w
+    }
+
+    fn declaration(
+        &mut self,
+        d: P<'_>,
+        w: &mut Workflow,
+        search_attributes: &mut Option<Vec<(Name, Value)>>,
+        memo: &mut Option<Vec<(Name, Value)>>,
+    ) {
+        let span = self.span(&d);
+        let rule = d.as_rule();
+        let mut it = parts(d);
+        match rule {
+            Rule::description_decl => {
+                let s = it.next().and_then(|s| self.string(&s));
+                self.once(&mut w.description, s, span, "`description`");
+            }
+            Rule::input_decl => {
+                let schema = it.next().and_then(|s| self.schema(s));
+                self.once(&mut w.input, schema, span, "`input`");
+            }
+            Rule::var_decl => {
+                if let (Some(n), Some(v)) = (it.next(), it.next()) {
+                    let name = self.binding(&n, "a variable");
+                    let value = self.value(v);
+                    w.vars.push((name, value));
+                }
+            }
+            Rule::defaults_decl => {
+                let options = self.options(span, it);
+                self.once(&mut w.defaults, Some(options), span, "`defaults`");
+            }
+            Rule::signal_decl => {
+                let Some(n) = it.next() else { return };
+                let name = self.name(&n);
+                let mut params = Vec::new();
+                let mut set = Vec::new();
+                for c in it {
+                    match c.as_rule() {
+                        Rule::signal_params => {
+                            params = parts(c)
+                                .map(|p| self.binding(&p, "a signal parameter"))
+                                .collect();
+                        }
+                        Rule::assignments => set = self.assignments(c),
+                        _ => {}
+                    }
+                }
+                let params: Vec<String> = params.into_iter().map(|p| p.value).collect();
+                if !params.is_empty() {
+                    for (_, v) in &mut set {
+                        rewrite_params_in_value(v, &params);
+                    }
+                }
+                w.signals.push(Signal { name, set, span });
+            }
+            Rule::query_decl => {
+                if let (Some(n), Some(v)) = (it.next(), it.next()) {
+                    let name = self.name(&n);
+                    let value = self.value(v);
+                    w.queries.push((name, value));
+                }
+            }
+            Rule::search_attributes_decl => {
+                let entries = it.next().map(|k| self.keyed_values(k));
+                self.once(search_attributes, entries, span, "`search_attributes`");
+            }
+            Rule::memo_decl => {
+                let entries = it.next().map(|k| self.keyed_values(k));
+                self.once(memo, entries, span, "`memo`");
+            }
+            Rule::continue_decl => {
+                let n = it
+                    .next()
+                    .and_then(|n| self.int(&n))
+                    .map(|i| Spanned::new(i.value.max(0) as u64, i.span));
+                self.once(
+                    &mut w.continue_as_new_after,
+                    n,
+                    span,
+                    "`continue_as_new_after`",
+                );
+            }
+            Rule::output_decl => {
+                let v = it.next().map(|v| self.value(v));
+                self.once(&mut w.output, v, span, "`output`");
+            }
+            Rule::schedule_decl => {
+                if let Some(s) = self.schedule(span, it) {
+                    w.schedules.push(s);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn keyed_values(&mut self, p: P<'_>) -> Vec<(Name, Value)> {
+        let mut out: Vec<(Name, Value)> = Vec::new();
+        for entry in parts(p) {
+            let mut it = parts(entry);
+            let key = it.next().and_then(|k| self.key(k));
+            let value = it.next().map(|v| self.value(v));
+            if let (Some(k), Some(v)) = (key, value) {
+                if out.iter().any(|(o, _)| o.value == k.value) {
+                    self.twice(k.span, &format!("`{}`", k.value));
+                    continue;
+                }
+                out.push((k, v));
+            }
+        }
+        out
+    }
+
+    fn schedule<'i>(
+        &mut self,
+        span: Span,
+        mut it: impl Iterator<Item = P<'i>>,
+    ) -> Option<Schedule> {
+        let id = self.name(&it.next()?);
+        let mut s = Schedule {
+            id,
+            cron: None,
+            every: None,
+            timezone: None,
+            overlap: None,
+            paused: None,
+            input: None,
+            span,
+        };
+        for clause in it {
+            let Some((cspan, kw, arg)) = self.clause(clause) else {
+                continue;
+            };
+            match kw.as_rule() {
+                Rule::kw_cron => {
+                    let v = self.string(&arg);
+                    self.once(&mut s.cron, v, cspan, "`cron`");
+                }
+                Rule::kw_every => {
+                    let v = self.duration(&arg, "`every`");
+                    self.once(&mut s.every, v, cspan, "`every`");
+                }
+                Rule::kw_timezone => {
+                    let v = self.string(&arg);
+                    self.once(&mut s.timezone, v, cspan, "`timezone`");
+                }
+                Rule::kw_overlap => {
+                    let v = Some(self.name(&arg));
+                    self.once(&mut s.overlap, v, cspan, "`overlap`");
+                }
+                Rule::kw_paused => {
+                    let v = Some(Spanned::new(arg.as_str() == "true", self.span(&arg)));
+                    self.once(&mut s.paused, v, cspan, "`paused`");
+                }
+                Rule::kw_input => {
+                    let v = Some(self.value(arg));
+                    self.once(&mut s.input, v, cspan, "the schedule's `input`");
+                }
+                _ => {}
+            }
+        }
+        Some(s)
+    }
+}
+
+/// `signal approve(by) { approver = by }`: a parameter is a field of the signal's payload, so
+/// every free `by` becomes `signal.by` (with the span of the `by` it replaces).
+fn rewrite_params_in_value(v: &mut Value, params: &[String]) {
+    match &mut v.kind {
+        ValueKind::Expr(e) => rewrite_params(e, params, &mut Vec::new()),
+        ValueKind::Str(Template::Expr(e)) => rewrite_params(e, params, &mut Vec::new()),
+        ValueKind::Str(Template::Interp(parts)) => {
+            for part in parts {
+                if let TemplatePart::Expr(e) = part {
+                    rewrite_params(e, params, &mut Vec::new());
+                }
+            }
+        }
+        ValueKind::List(items) => items
+            .iter_mut()
+            .for_each(|i| rewrite_params_in_value(i, params)),
+        ValueKind::Map(entries) => entries
+            .iter_mut()
+            .for_each(|(_, i)| rewrite_params_in_value(i, params)),
+        _ => {}
+    }
+}
+
+fn rewrite_params(e: &mut Expr, params: &[String], bound: &mut Vec<String>) {
+    match &mut e.kind {
+        ExprKind::Ident(name) if params.contains(name) && !bound.contains(name) => {
+            let field = expr::ast::Name {
+                name: name.clone(),
+                span: e.span,
+            };
+            let target = Expr::new(ExprKind::Ident("signal".into()), e.span);
+            e.kind = ExprKind::Member {
+                target: Box::new(target),
+                field,
+            };
+        }
+        ExprKind::Null
+        | ExprKind::Bool(_)
+        | ExprKind::Int(_)
+        | ExprKind::Double(_)
+        | ExprKind::String(_)
+        | ExprKind::Ident(_) => {}
+        ExprKind::List(items) => items
+            .iter_mut()
+            .for_each(|i| rewrite_params(i, params, bound)),
+        ExprKind::Map(entries) => {
+            for (k, v) in entries {
+                rewrite_params(k, params, bound);
+                rewrite_params(v, params, bound);
+            }
+        }
+        ExprKind::Member { target, .. } | ExprKind::Has { target, .. } => {
+            rewrite_params(target, params, bound)
+        }
+        ExprKind::Index { target, index } => {
+            rewrite_params(target, params, bound);
+            rewrite_params(index, params, bound);
+        }
+        ExprKind::Call { target, args, .. } => {
+            if let Some(t) = target {
+                rewrite_params(t, params, bound);
+            }
+            args.iter_mut()
+                .for_each(|a| rewrite_params(a, params, bound));
+        }
+        ExprKind::Unary { operand, .. } => rewrite_params(operand, params, bound),
+        ExprKind::Binary { lhs, rhs, .. } => {
+            rewrite_params(lhs, params, bound);
+            rewrite_params(rhs, params, bound);
+        }
+        ExprKind::Cond {
+            cond,
+            then,
+            otherwise,
+        } => {
+            rewrite_params(cond, params, bound);
+            rewrite_params(then, params, bound);
+            rewrite_params(otherwise, params, bound);
+        }
+        ExprKind::Macro {
+            target,
+            var,
+            filter,
+            body,
+            ..
+        } => {
+            rewrite_params(target, params, bound);
+            bound.push(var.name.clone());
+            if let Some(f) = filter {
+                rewrite_params(f, params, bound);
+            }
+            rewrite_params(body, params, bound);
+            bound.pop();
+        }
+    }
+}
