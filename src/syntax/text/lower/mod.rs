@@ -15,36 +15,11 @@ mod workflow;
 
 use super::Rule;
 use crate::diagnostics::{Code, Diagnostic, FileId, Span, Spanned};
+use crate::expr::parse::RESERVED;
 use crate::syntax::ast::*;
 use pest::iterators::Pair;
 
 type P<'i> = Pair<'i, Rule>;
-
-/// Words CEL reserves: a variable, step id or loop name spelt so could not be read back in an
-/// expression (`steps.if` does not parse).
-pub const RESERVED: &[&str] = &[
-    "true",
-    "false",
-    "null",
-    "in",
-    "as",
-    "break",
-    "const",
-    "continue",
-    "else",
-    "for",
-    "function",
-    "if",
-    "import",
-    "let",
-    "loop",
-    "package",
-    "namespace",
-    "return",
-    "var",
-    "void",
-    "while",
-];
 
 /// Lowers the `file` pair.
 pub(super) fn workflow_file(file: FileId, pair: P<'_>) -> (Option<Workflow>, Vec<Diagnostic>) {
