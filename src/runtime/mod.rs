@@ -3,7 +3,6 @@
 //! Only this module touches tokio and Temporal; it never sees YAML or the AST.
 
 pub mod activity;
-pub mod builtins;
 pub mod client;
 pub mod connect;
 pub mod health;

@@ -20,6 +20,8 @@
 //! Architecture invariant: a handler never takes the worker down. Bad input, a panic, an
 //! output that does not serialise — each becomes a failure of that one activity task.
 
+pub mod builtins;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
@@ -271,7 +273,7 @@ impl Registry {
 
     /// The stock binary's registry: `http.request` and `log`.
     pub fn with_builtins() -> Registry {
-        crate::runtime::builtins::register(Registry::new())
+        builtins::register(Registry::new())
     }
 
     /// Registers `handler` as activity type `name`. Input and output are JSON through serde;
