@@ -273,10 +273,7 @@ pub fn compile_path(
     context: &ProjectContext,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<ir::Workflow> {
-    let file = read_path(path, sources, diagnostics)?;
-    let (ir, diags) = compile_file(sources, file, Form::of(path).unwrap_or(Form::Yaml), context);
-    diagnostics.extend(diags);
-    ir
+    read_and_compile(path, sources, context, diagnostics, true)
 }
 
 /// Like [`compile_path`], without hashing (see [`lint_file`]).
@@ -286,8 +283,19 @@ pub fn lint_path(
     context: &ProjectContext,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<ir::Workflow> {
+    read_and_compile(path, sources, context, diagnostics, false)
+}
+
+fn read_and_compile(
+    path: &Path,
+    sources: &mut Sources,
+    context: &ProjectContext,
+    diagnostics: &mut Vec<Diagnostic>,
+    hash: bool,
+) -> Option<ir::Workflow> {
     let file = read_path(path, sources, diagnostics)?;
-    let (ir, diags) = lint_file(sources, file, Form::of(path).unwrap_or(Form::Yaml), context);
+    let form = Form::of(path).unwrap_or(Form::Yaml);
+    let (ir, diags) = compile_inner(sources, file, form, context, hash);
     diagnostics.extend(diags);
     ir
 }

@@ -272,14 +272,7 @@ mod tests {
     use serde_json::json;
 
     fn program(output: Json) -> Workflow {
-        serde_json::from_value(json!({
-            "ir_version": super::super::IR_VERSION, "hash": "", "source": "a.stave.yaml",
-            "name": "a", "description": null, "queue": "default", "task_queue": "default",
-            "execution_timeout_ms": null, "input_schema": null, "vars": [], "signals": [],
-            "queries": [], "steps": [], "output": {"literal": output}, "schedules": [],
-            "search_attributes": [], "memo": [], "continue_as_new_after": 10000, "step_count": 0
-        }))
-        .unwrap()
+        super::super::test_program(super::super::IR_VERSION, "a", output)
     }
 
     #[test]

@@ -63,14 +63,7 @@ mod tests {
     use super::super::Workflow;
 
     fn program(ir_version: u32, output: serde_json::Value) -> Workflow {
-        serde_json::from_value(json!({
-            "ir_version": ir_version, "hash": "", "source": "a.stave.yaml",
-            "name": "a", "description": null, "queue": "default", "task_queue": "default",
-            "execution_timeout_ms": null, "input_schema": null, "vars": [], "signals": [],
-            "queries": [], "steps": [], "output": {"literal": output}, "schedules": [],
-            "search_attributes": [], "memo": [], "continue_as_new_after": 10000, "step_count": 0
-        }))
-        .unwrap()
+        super::super::test_program(ir_version, "a", output)
     }
 
     #[test]

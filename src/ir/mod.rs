@@ -393,3 +393,18 @@ impl Workflow {
         go(&self.steps, f);
     }
 }
+
+/// A minimal program for unit tests of the stages that handle whole programs.
+#[cfg(test)]
+pub(crate) fn test_program(ir_version: u32, name: &str, output: Json) -> Workflow {
+    let mut program: Workflow = serde_json::from_value(serde_json::json!({
+        "ir_version": ir_version, "hash": "", "source": format!("{name}.stave.yaml"),
+        "name": name, "description": null, "queue": "default", "task_queue": "default",
+        "execution_timeout_ms": null, "input_schema": null, "vars": [], "signals": [],
+        "queries": [], "steps": [], "output": {"literal": output}, "schedules": [],
+        "search_attributes": [], "memo": [], "continue_as_new_after": 10000, "step_count": 0
+    }))
+    .unwrap_or_else(|e| panic!("the test program deserialises: {e}"));
+    program.hash = program.compute_hash();
+    program
+}

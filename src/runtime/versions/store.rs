@@ -241,16 +241,7 @@ pub(crate) mod tests {
     use serde_json::json;
 
     pub(crate) fn workflow(name: &str, output: &str) -> Arc<Workflow> {
-        let mut w: Workflow = serde_json::from_value(json!({
-            "ir_version": IR_VERSION, "hash": "", "source": format!("{name}.stave.yaml"),
-            "name": name, "description": null, "queue": "default", "task_queue": "default",
-            "execution_timeout_ms": null, "input_schema": null, "vars": [], "signals": [],
-            "queries": [], "steps": [], "output": {"literal": output}, "schedules": [],
-            "search_attributes": [], "memo": [], "continue_as_new_after": 10000, "step_count": 0
-        }))
-        .unwrap();
-        w.hash = w.compute_hash();
-        Arc::new(w)
+        Arc::new(crate::ir::test_program(IR_VERSION, name, json!(output)))
     }
 
     #[test]

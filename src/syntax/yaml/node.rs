@@ -183,6 +183,32 @@ impl Builder<'_> {
         false
     }
 
+    /// Finishes a collection that opened at `start`: counts it, records its anchor with its
+    /// expanded size, and adds it to its parent. False once the budget is spent.
+    fn close(
+        &mut self,
+        kind: NodeKind,
+        start: usize,
+        end: usize,
+        anchor: usize,
+        nodes_before: usize,
+    ) -> bool {
+        let node = Node {
+            kind,
+            span: Span::new(self.file, start, end.max(start)),
+            text_offset: None,
+        };
+        if !self.spend(1, start, end) {
+            return false;
+        }
+        if anchor != 0 {
+            let size = self.nodes - nodes_before;
+            self.anchors.insert(anchor, (node.clone(), size));
+        }
+        self.push(node);
+        true
+    }
+
     /// Checks the nesting depth before a collection opens; false (with a diagnostic) past it.
     fn open(&mut self, start: usize, end: usize) -> bool {
         if self.stack.len() < MAX_DEPTH {
@@ -290,19 +316,7 @@ impl Builder<'_> {
                     nodes_before,
                 }) = self.stack.pop()
                 {
-                    let node = Node {
-                        kind: NodeKind::Seq(items),
-                        span: Span::new(self.file, s, end.max(s)),
-                        text_offset: None,
-                    };
-                    if !self.spend(1, s, end) {
-                        return false;
-                    }
-                    if anchor != 0 {
-                        let size = self.nodes - nodes_before;
-                        self.anchors.insert(anchor, (node.clone(), size));
-                    }
-                    self.push(node);
+                    return self.close(NodeKind::Seq(items), s, end, anchor, nodes_before);
                 }
             }
             Event::MappingEnd => {
@@ -321,19 +335,7 @@ impl Builder<'_> {
                             entries.push((k, v));
                         }
                     }
-                    let node = Node {
-                        kind: NodeKind::Map(entries),
-                        span: Span::new(self.file, s, end.max(s)),
-                        text_offset: None,
-                    };
-                    if !self.spend(1, s, end) {
-                        return false;
-                    }
-                    if anchor != 0 {
-                        let size = self.nodes - nodes_before;
-                        self.anchors.insert(anchor, (node.clone(), size));
-                    }
-                    self.push(node);
+                    return self.close(NodeKind::Map(entries), s, end, anchor, nodes_before);
                 }
             }
             _ => {}
