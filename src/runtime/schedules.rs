@@ -205,18 +205,14 @@ fn build(workflow: &ir::Workflow, schedule: &ir::Schedule) -> Desired {
             ..Default::default()
         },
     };
-    let (pin_key, pin) = versions::start_memo(workflow);
-    let memo = Memo {
-        fields: [
-            (pin_key, payload::encode(&pin)),
-            (
-                DEFINITION_MEMO_KEY.to_owned(),
-                payload::encode(&Json::String(definition.clone())),
-            ),
-        ]
-        .into_iter()
-        .collect(),
-    };
+    let mut memo = Memo::default();
+    for (key, value) in versions::start_memo(workflow) {
+        memo.fields.insert(key, payload::encode(&value));
+    }
+    memo.fields.insert(
+        DEFINITION_MEMO_KEY.to_owned(),
+        payload::encode(&Json::String(definition.clone())),
+    );
     let start = NewWorkflowExecutionInfo {
         // The server appends the scheduled time to keep run ids unique.
         workflow_id: schedule.id.clone(),
@@ -612,10 +608,11 @@ mod tests {
         };
         assert_eq!(start.workflow_type.unwrap().name, "report");
         assert_eq!(start.task_queue.unwrap().name, "tq");
-        // Scheduled runs carry the pin in the same form as runs `stave start` starts.
-        let (key, cli_pin) = versions::start_memo(&b.workflows[0]);
-        let pin = memo_string(start.memo.as_ref(), &key).unwrap();
-        assert_eq!(Some(pin.as_str()), cli_pin.as_str());
+        // Scheduled runs carry the pin (and the program) as runs `stave start` starts do.
+        for (key, value) in versions::start_memo(&b.workflows[0]) {
+            assert_eq!(memo_string(start.memo.as_ref(), &key).as_deref(), value.as_str());
+        }
+        let pin = memo_string(start.memo.as_ref(), versions::MEMO_KEY).unwrap();
         assert_eq!(
             versions::Pin::parse(&pin),
             Some(versions::Pin::of(&b.workflows[0]))

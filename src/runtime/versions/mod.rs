@@ -88,13 +88,17 @@ impl Pin {
     }
 }
 
-/// The start-memo entry that pins a new run to `workflow`: the one form every starter uses
-/// (`stave start`, schedules), read back by the worker on the run's first task.
-pub fn start_memo(workflow: &Workflow) -> (String, serde_json::Value) {
-    (
-        MEMO_KEY.to_owned(),
-        serde_json::Value::String(Pin::of(workflow).to_string()),
-    )
+/// The start memo that pins a new run to `workflow` and carries its program: the one form
+/// every starter uses (`stave start`, schedules, continue-as-new), read back by the worker on
+/// the run's first task — so the run resumes on any worker, whatever its files and store.
+pub fn start_memo(workflow: &Workflow) -> Vec<(String, serde_json::Value)> {
+    vec![
+        (
+            MEMO_KEY.to_owned(),
+            serde_json::Value::String(Pin::of(workflow).to_string()),
+        ),
+        (PROGRAM_MEMO_KEY.to_owned(), program::memo_value(workflow)),
+    ]
 }
 
 impl fmt::Display for Pin {

@@ -33,6 +33,11 @@ const MAX_INFLATED: u64 = 32 * 1024 * 1024;
 
 /// The memo payload recording `program`.
 pub fn encode_program(program: &Workflow) -> Payload {
+    payload::encode(&memo_value(program))
+}
+
+/// The memo value recording `program`: a JSON string `deflate+base64:…`.
+pub(super) fn memo_value(program: &Workflow) -> Json {
     let json = serde_json::to_vec(program).unwrap_or_default();
     let mut encoder = DeflateEncoder::new(Vec::new(), Compression::best());
     // Writing into a Vec cannot fail.
@@ -40,7 +45,7 @@ pub fn encode_program(program: &Workflow) -> Payload {
         .write_all(&json)
         .and_then(|()| encoder.finish())
         .unwrap_or_default();
-    payload::encode(&Json::String(format!("{PREFIX}{}", STANDARD.encode(deflated))))
+    Json::String(format!("{PREFIX}{}", STANDARD.encode(deflated)))
 }
 
 /// The program in a `stave.program` memo payload, verified to be the one `pin` names.

@@ -51,14 +51,37 @@ impl VersionStore {
     }
 
     /// Also looks for missing versions in what `source` reads (the project files as they
-    /// are now), at most every 2 s; what it finds is recorded like a served version.
+    /// are now) when [`VersionStore::refresh_from_source`] is called; what it finds is
+    /// recorded like a served version.
     pub fn with_source(mut self, source: Source) -> VersionStore {
         self.source = Some(source);
         self
     }
 
-    /// Re-reads the project when allowed; true when it ran.
-    fn reload(&self) -> bool {
+    /// Whether the program of `pin` is in memory (no I/O: safe on the activation path).
+    pub fn is_cached(&self, pin: &Pin) -> bool {
+        self.loaded
+            .lock()
+            .is_ok_and(|loaded| loaded.contains_key(&pin.hash))
+    }
+
+    /// Adds a program read from a run's own record (already verified against its pin):
+    /// kept in memory, and written to the directory as a cache for the next process.
+    pub fn insert(&self, program: Workflow) -> Arc<Workflow> {
+        let program = Arc::new(program);
+        if let Err(e) = self.record(&program) {
+            tracing::warn!("{e}");
+            if let Ok(mut loaded) = self.loaded.lock() {
+                loaded.insert(program.hash.clone(), program.clone());
+            }
+        }
+        program
+    }
+
+    /// Re-reads the project files (a run started after an edit by an older `stave start`
+    /// that did not record the program), at most every 2 s; true when it ran. Blocking: call
+    /// it off the activation path.
+    pub fn refresh_from_source(&self) -> bool {
         let Some(source) = &self.source else {
             return false;
         };
@@ -155,15 +178,6 @@ impl VersionStore {
                         loaded.insert(pin.hash.clone(), program.clone());
                     }
                     program
-                }
-                Err(missing @ VersionError::Missing { .. }) => {
-                    let found = self.reload().then(|| {
-                        self.loaded
-                            .lock()
-                            .ok()
-                            .and_then(|loaded| loaded.get(&pin.hash).cloned())
-                    });
-                    found.flatten().ok_or(missing)?
                 }
                 Err(other) => return Err(other),
             },
@@ -286,15 +300,18 @@ pub(crate) mod tests {
         let on_disk = v2.as_ref().clone();
         let store =
             VersionStore::new(dir.path()).with_source(Arc::new(move || vec![on_disk.clone()]));
+        // `get` itself never re-reads the project (it runs on the activation path).
+        assert!(!store.is_cached(&Pin::of(&v2)));
+        assert!(matches!(
+            store.get("greet", &Pin::of(&v2)),
+            Err(VersionError::Missing { .. })
+        ));
+        assert!(store.refresh_from_source());
         let got = store.get("greet", &Pin::of(&v2)).unwrap();
         assert_eq!(got.output, v2.output);
         assert!(dir.path().join(format!("{}.json", v2.hash)).exists());
-        // A version in neither place is still missing (and the re-read is rate-limited).
-        let lost = workflow("greet", "lost");
-        assert!(matches!(
-            store.get("greet", &Pin::of(&lost)),
-            Err(VersionError::Missing { .. })
-        ));
+        // The re-read is rate-limited.
+        assert!(!store.refresh_from_source());
     }
 
     #[test]

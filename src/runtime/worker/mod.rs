@@ -5,6 +5,7 @@
 //! activity only — the worker keeps serving every other run.
 
 pub mod activities;
+mod resolve;
 pub mod workflows;
 
 use std::collections::BTreeMap;
@@ -27,6 +28,7 @@ use crate::runtime::activity::Registry;
 use crate::runtime::connect::Connected;
 use crate::runtime::metrics::{ActivationNote, Observer};
 use crate::runtime::versions::{VersionError, VersionStore};
+use resolve::Resolver;
 
 pub use workflows::{DEFAULT_PAYLOAD_LIMIT, ProgramChoice, Workflows};
 
@@ -252,8 +254,13 @@ pub async fn run(
             let worker = worker.clone();
             let task_queue = task_queue.clone();
             let observer = options.observer.clone();
+            let resolver = Resolver {
+                connection: connected.connection.clone(),
+                namespace: connected.namespace.clone(),
+                store: store.clone(),
+            };
             loops.spawn(async move {
-                serve_workflows(worker, state, observer, task_queue.clone())
+                serve_workflows(worker, state, observer, task_queue.clone(), resolver)
                     .await
                     .map_err(|e| poll_error(&task_queue, e))
             });
@@ -323,20 +330,53 @@ fn poll_error(task_queue: &str, e: PollError) -> WorkerError {
     }
 }
 
-/// The activation loop of one core worker: one poll at a time, completions in their own tasks
-/// (a completion may wait on the server), until core reports `ShutDown`.
+/// The activation loop of one core worker: activations come from a poller task, completions
+/// go out in their own tasks (a completion may wait on the server), until core reports
+/// `ShutDown`. A run whose pinned program is not in memory is resolved in a task of its own
+/// and comes back through `resolved`; the loop serves other runs meanwhile.
 async fn serve_workflows(
     worker: Arc<Worker>,
     mut state: Workflows,
     observer: Observer,
     task_queue: String,
+    resolver: Resolver,
 ) -> Result<(), PollError> {
+    // Polling in its own task: the loop below can then wait on two channels at once without
+    // ever dropping a poll in flight.
+    let (polled_tx, mut polled) = tokio::sync::mpsc::channel(1);
+    let poller = {
+        let worker = worker.clone();
+        tokio::spawn(async move {
+            loop {
+                let next = worker.poll_workflow_activation().await;
+                let last = next.is_err();
+                if polled_tx.send(next).await.is_err() || last {
+                    break;
+                }
+            }
+        })
+    };
+    let (resolved_tx, mut resolved) = tokio::sync::mpsc::unbounded_channel();
     let mut completions = JoinSet::new();
     let result = loop {
-        let activation = match worker.poll_workflow_activation().await {
-            Ok(activation) => activation,
-            Err(PollError::ShutDown) => break Ok(()),
-            Err(e) => break Err(e),
+        let activation = tokio::select! {
+            biased;
+            Some(activation) = resolved.recv() => activation,
+            next = polled.recv() => match next {
+                Some(Ok(activation)) => {
+                    if let Some(missing) = state.missing_program(&activation) {
+                        let (resolver, back) = (resolver.clone(), resolved_tx.clone());
+                        tokio::spawn(async move {
+                            resolver.resolve(&missing).await;
+                            let _ = back.send(activation);
+                        });
+                        continue;
+                    }
+                    activation
+                }
+                Some(Err(PollError::ShutDown)) | None => break Ok(()),
+                Some(Err(e)) => break Err(e),
+            },
         };
         let (completion, note) = activate(&observer, &task_queue, &mut state, &activation);
         let worker = worker.clone();
@@ -348,6 +388,7 @@ async fn serve_workflows(
         });
         while completions.try_join_next().is_some() {}
     };
+    poller.abort();
     while completions.join_next().await.is_some() {}
     result
 }

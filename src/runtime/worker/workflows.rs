@@ -18,7 +18,7 @@ use temporalio_common::protos::coresdk::workflow_commands::{
 use temporalio_common::protos::coresdk::workflow_completion::{
     self, WorkflowActivationCompletion, workflow_activation_completion,
 };
-use temporalio_common::protos::temporal::api::common::v1::Memo;
+use temporalio_common::protos::temporal::api::common::v1::{Memo, Payload};
 use temporalio_common::protos::temporal::api::failure::v1::{
     ApplicationFailureInfo, Failure, failure::FailureInfo,
 };
@@ -27,7 +27,10 @@ use crate::ir::Workflow;
 use crate::runtime::activity::PAYLOAD_TOO_LARGE;
 use crate::runtime::interpreter::{Outcome, Run, RunStatus};
 use crate::runtime::payload;
-use crate::runtime::versions::{MEMO_KEY, Pin, VersionStore};
+use crate::runtime::versions::{
+    MEMO_KEY, PROGRAM_MEMO_KEY, PROGRAM_PATCH, Pin, VersionStore, decode_program,
+    encode_program,
+};
 
 /// Temporal's default per-payload limit (`limit.blobSize.error`), used until the namespace
 /// tells the worker its own.
@@ -59,7 +62,19 @@ pub enum ProgramChoice {
 struct Cached {
     run: Run,
     pin: Pin,
+    program: Arc<Workflow>,
     workflow_type: String,
+}
+
+/// A run seen for the first time whose pinned program this worker does not hold in memory:
+/// the polling loop resolves it (store directory, the run's own record, the project files)
+/// off the activation path, then activates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingProgram {
+    pub workflow_type: String,
+    pub workflow_id: String,
+    pub run_id: String,
+    pub pin: Pin,
 }
 
 impl Workflows {
@@ -151,18 +166,31 @@ impl Workflows {
 
     /// Creates the state of a run seen for the first time: finds its pin, its program, and the
     /// commands that record the pin. Err is a workflow-task failure message.
+    /// What the polling loop must resolve before `activation` can be applied: Some for a run
+    /// not cached here whose pinned program is neither in memory nor in its start memo.
+    pub fn missing_program(&self, activation: &WorkflowActivation) -> Option<MissingProgram> {
+        if self.choice != ProgramChoice::Pinned || self.runs.contains_key(&activation.run_id) {
+            return None;
+        }
+        let init = initialize(activation)?;
+        if start_memo_field(init, PROGRAM_MEMO_KEY).is_some() {
+            return None;
+        }
+        let notified = notified_patches(activation);
+        let pin = memo_pin(init).or_else(|| notified.iter().find_map(|id| Pin::from_patch_id(id)))?;
+        (!self.store.is_cached(&pin)).then(|| MissingProgram {
+            workflow_type: init.workflow_type.clone(),
+            workflow_id: init.workflow_id.clone(),
+            run_id: activation.run_id.clone(),
+            pin,
+        })
+    }
+
     fn start(
         &self,
         activation: &WorkflowActivation,
     ) -> Result<(Cached, Vec<WorkflowCommand>), String> {
-        let init = activation
-            .jobs
-            .iter()
-            .find_map(|j| match &j.variant {
-                Some(Job::InitializeWorkflow(init)) => Some(init),
-                _ => None,
-            })
-            .ok_or_else(|| {
+        let init = initialize(activation).ok_or_else(|| {
                 format!(
                     "activation for run {} arrived without its start and no state is cached for it; \
                      the task is retried from the full history",
@@ -171,14 +199,7 @@ impl Workflows {
             })?;
         let workflow_type = init.workflow_type.as_str();
         let from_memo = memo_pin(init);
-        let notified: Vec<&str> = activation
-            .jobs
-            .iter()
-            .filter_map(|j| match &j.variant {
-                Some(Job::NotifyHasPatch(p)) => Some(p.patch_id.as_str()),
-                _ => None,
-            })
-            .collect();
+        let notified = notified_patches(activation);
         let from_marker = notified.iter().find_map(|id| Pin::from_patch_id(id));
         let recorded = from_memo.clone().or(from_marker);
         let current = || {
@@ -189,6 +210,18 @@ impl Workflows {
         };
         let (pin, program) = match (self.choice, recorded) {
             (ProgramChoice::Pinned, Some(pin)) => {
+                // A starter that recorded the program (stave start, schedules,
+                // continue-as-new) makes the run self-contained.
+                if !self.store.is_cached(&pin)
+                    && let Some(recorded) = start_memo_field(init, PROGRAM_MEMO_KEY)
+                {
+                    match decode_program(recorded, &pin) {
+                        Ok(program) => {
+                            self.store.insert(program);
+                        }
+                        Err(e) => tracing::warn!(run_id = %activation.run_id, "{e}"),
+                    }
+                }
                 let program = self
                     .store
                     .get(workflow_type, &pin)
@@ -205,23 +238,37 @@ impl Workflows {
         // on replay only when history has it (core announced it), so a history recorded
         // without it (another semantics, a failed first task) replays without it too.
         let mut preamble = Vec::new();
+        let mut memo = Memo::default();
         let patch_id = pin.patch_id();
         if !activation.is_replaying || notified.contains(&patch_id.as_str()) {
-            preamble.push(command(Command::SetPatchMarker(SetPatchMarker {
-                patch_id,
-                deprecated: false,
-            })));
+            preamble.push(patch_marker(patch_id));
             if from_memo.is_none() {
-                preamble.push(command(Command::ModifyWorkflowProperties(
-                    ModifyWorkflowProperties {
-                        upserted_memo: Some(pin_memo(&pin)),
-                    },
-                )));
+                memo.fields.insert(
+                    MEMO_KEY.to_owned(),
+                    payload::encode(&serde_json::Value::String(pin.to_string())),
+                );
             }
         }
+        // The program goes into the run's memo behind its own marker, so histories recorded
+        // before programs were recorded replay without it.
+        if !activation.is_replaying || notified.contains(&PROGRAM_PATCH) {
+            preamble.push(patch_marker(PROGRAM_PATCH.to_owned()));
+            if start_memo_field(init, PROGRAM_MEMO_KEY).is_none() {
+                memo.fields
+                    .insert(PROGRAM_MEMO_KEY.to_owned(), encode_program(&program));
+            }
+        }
+        if !memo.fields.is_empty() {
+            preamble.push(command(Command::ModifyWorkflowProperties(
+                ModifyWorkflowProperties {
+                    upserted_memo: Some(memo),
+                },
+            )));
+        }
         let cached = Cached {
-            run: Run::new(program),
+            run: Run::new(program.clone()),
             pin,
+            program,
             workflow_type: workflow_type.to_owned(),
         };
         Ok((cached, preamble))
@@ -317,27 +364,50 @@ impl Workflows {
                 can.memo.entry(MEMO_KEY.to_owned()).or_insert_with(|| {
                     payload::encode(&serde_json::Value::String(cached.pin.to_string()))
                 });
+                can.memo
+                    .entry(PROGRAM_MEMO_KEY.to_owned())
+                    .or_insert_with(|| encode_program(&cached.program));
             }
         }
         commands
     }
 }
 
+fn initialize(activation: &WorkflowActivation) -> Option<&InitializeWorkflow> {
+    activation.jobs.iter().find_map(|j| match &j.variant {
+        Some(Job::InitializeWorkflow(init)) => Some(init),
+        _ => None,
+    })
+}
+
+/// Patch ids core announced (markers already in the run's history).
+fn notified_patches(activation: &WorkflowActivation) -> Vec<&str> {
+    activation
+        .jobs
+        .iter()
+        .filter_map(|j| match &j.variant {
+            Some(Job::NotifyHasPatch(p)) => Some(p.patch_id.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn start_memo_field<'a>(init: &'a InitializeWorkflow, key: &str) -> Option<&'a Payload> {
+    init.memo.as_ref()?.fields.get(key)
+}
+
 fn memo_pin(init: &InitializeWorkflow) -> Option<Pin> {
-    let value = init.memo.as_ref()?.fields.get(MEMO_KEY)?;
-    match payload::decode(value) {
+    match payload::decode(start_memo_field(init, MEMO_KEY)?) {
         Ok(serde_json::Value::String(text)) => Pin::parse(&text),
         _ => None,
     }
 }
 
-fn pin_memo(pin: &Pin) -> Memo {
-    let mut memo = Memo::default();
-    memo.fields.insert(
-        MEMO_KEY.to_owned(),
-        payload::encode(&serde_json::Value::String(pin.to_string())),
-    );
-    memo
+fn patch_marker(patch_id: String) -> WorkflowCommand {
+    command(Command::SetPatchMarker(SetPatchMarker {
+        patch_id,
+        deprecated: false,
+    }))
 }
 
 fn command(variant: Command) -> WorkflowCommand {
