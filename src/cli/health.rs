@@ -37,7 +37,7 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let namespace = super::start::project_namespace(args.project.as_deref());
+    let namespace = super::common::project_namespace(args.project.as_deref());
     let report = runtime.block_on(health::check_server(
         &args.connect,
         namespace.as_deref(),

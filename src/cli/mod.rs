@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand; `main_with` is the entry point for custom workers.
 
 pub mod cancel;
+mod common;
 pub mod compile;
 pub mod convert;
 pub mod describe;

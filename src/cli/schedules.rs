@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use super::start::{CommandError, connect, load_bundle, project_namespace};
+use super::common::{CommandError, connect, load_bundle, print_json, project_namespace};
 use crate::runtime::connect::ConnectArgs;
 use crate::runtime::schedules::{self, Action, Change, Listed, ScheduleError};
 
@@ -98,7 +98,7 @@ async fn sync(args: SyncArgs) -> Result<(), SchedulesCommandError> {
             "dry_run": args.dry_run,
             "changes": changes,
         });
-        super::start::print_json(&value);
+        print_json(&value);
     } else {
         print!(
             "{}",
@@ -117,7 +117,7 @@ async fn list(args: ListArgs) -> Result<(), SchedulesCommandError> {
         .filter(|l| args.all || l.owned)
         .collect();
     if args.json {
-        super::start::print_json(&serde_json::to_value(&listed).unwrap_or_default());
+        print_json(&serde_json::to_value(&listed).unwrap_or_default());
     } else {
         print!("{}", render_list(&listed, client.namespace()));
     }
