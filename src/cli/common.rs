@@ -86,6 +86,11 @@ pub(crate) enum CommandError {
     Runtime(std::io::Error),
 }
 
+/// Parses a duration flag (`30s`, `5m`) the way workflow files write durations.
+pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
+    crate::syntax::duration::parse(text)
+}
+
 /// Parses a JSON argument: text, `@FILE`, or `@-` for stdin.
 pub(super) fn parse_json_arg(what: &str, arg: Option<&str>) -> Result<Option<Json>, CommandError> {
     let Some(arg) = arg else { return Ok(None) };
