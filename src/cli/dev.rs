@@ -2,7 +2,7 @@
 
 use super::common::{
     CommandError, EXIT_RUN_FAILED, find_workflow, load_bundle, parse_json_arg, project_dir,
-    report_finished,
+    report_finished, runtime,
 };
 use super::start::{start_options, validate_input};
 use crate::ir;
@@ -52,22 +52,12 @@ enum DevError {
     Server(#[from] DevServerError),
     #[error("the worker stopped: {0}")]
     Worker(#[from] WorkerError),
-    #[error("cannot start the async runtime: {0}")]
-    Runtime(std::io::Error),
 }
 
 /// Runs `stave dev` with the activities of `registry`.
 pub fn run(args: Args, registry: Registry) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(DevError::Runtime)
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
+    let Some(runtime) = runtime(tokio::runtime::Builder::new_multi_thread()) else {
+        return ExitCode::from(1);
     };
     match runtime.block_on(dev(args, registry)) {
         Ok(code) => code,

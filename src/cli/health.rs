@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::common::parse_duration;
+use super::common::{parse_duration, project_namespace, runtime};
 use crate::runtime::connect::ConnectArgs;
 use crate::runtime::health::{self, ServerHealth};
 
@@ -26,17 +26,10 @@ pub struct Args {
 
 /// Exit 0 when healthy, 1 when not.
 pub fn run(args: Args) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime(tokio::runtime::Builder::new_current_thread()) else {
+        return ExitCode::FAILURE;
     };
-    let namespace = super::common::project_namespace(args.project.as_deref());
+    let namespace = project_namespace(args.project.as_deref());
     let report = runtime.block_on(health::check_server(
         &args.connect,
         namespace.as_deref(),

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use super::common::{CommandError, connect, load_bundle, print_json, project_namespace};
+use super::common::{CommandError, connect, load_bundle, print_json, project_namespace, runtime};
 use crate::runtime::connect::ConnectArgs;
 use crate::runtime::schedules::{self, Action, Change, Listed, ScheduleError};
 
@@ -63,15 +63,8 @@ enum SchedulesCommandError {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime(tokio::runtime::Builder::new_current_thread()) else {
+        return ExitCode::FAILURE;
     };
     let result = match args.command {
         Sub::Sync(args) => runtime.block_on(sync(args)),

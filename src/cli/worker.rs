@@ -5,10 +5,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::common::parse_duration;
+use super::common::{open_project, parse_duration, runtime};
 use crate::check;
-use crate::diagnostics::render::{self, Style};
-use crate::ir;
 use crate::runtime::activity::Registry;
 use crate::runtime::connect::{ConnectArgs, Retry};
 use crate::runtime::http::{OpsSettings, parse_listen_addr};
@@ -116,15 +114,8 @@ pub fn run(args: Args, registry: Registry) -> ExitCode {
         return export_manifest(&registry, path);
     }
     crate::runtime::logging::init(args.ops.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime(tokio::runtime::Builder::new_multi_thread()) else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(serve(args, registry)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -136,8 +127,7 @@ pub fn run(args: Args, registry: Registry) -> ExitCode {
 }
 
 async fn serve(args: Args, registry: Registry) -> Result<(), String> {
-    let dir = project_dir(args.project.as_deref())?;
-    let bundle = load(&dir)?;
+    let (dir, bundle) = open_project(args.project.as_deref())?;
     let plans = crate::runtime::pools::select(
         &bundle,
         &registry,
@@ -224,49 +214,6 @@ fn describe_plan(plan: &worker::QueuePlan) -> String {
         workflows.join(", "),
         if plan.activities { " + activities" } else { "" }
     )
-}
-
-/// The project directory: `--project`, else the nearest parent holding stave.yaml.
-pub(crate) fn project_dir(explicit: Option<&Path>) -> Result<PathBuf, String> {
-    if let Some(dir) = explicit {
-        if !dir.join(check::PROJECT_FILE).is_file() {
-            return Err(format!(
-                "no {} in {}; pass --project DIR pointing at the project",
-                check::PROJECT_FILE,
-                dir.display()
-            ));
-        }
-        return Ok(dir.to_path_buf());
-    }
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    check::find_project_dir(&cwd).ok_or_else(|| {
-        format!(
-            "no {} in {} or any parent; run inside a project or pass --project DIR",
-            check::PROJECT_FILE,
-            cwd.display()
-        )
-    })
-}
-
-/// Loads and checks the project; every error diagnostic is printed.
-pub(crate) fn load(dir: &Path) -> Result<ir::Bundle, String> {
-    let load = check::load_project(dir);
-    match load.bundle {
-        Some(bundle) if !load.has_errors() => Ok(bundle),
-        _ => {
-            let style = Style {
-                color: false,
-                ..Style::default()
-            };
-            for d in load.diagnostics.iter().filter(|d| d.is_error()) {
-                eprint!("{}", render::render_human(&load.sources, d, style));
-            }
-            Err(format!(
-                "the project in {} has errors (above); fix them, `stave lint` shows them too",
-                dir.display()
-            ))
-        }
-    }
 }
 
 fn export_manifest(registry: &Registry, path: &Path) -> ExitCode {
