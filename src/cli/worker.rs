@@ -17,10 +17,10 @@ use crate::runtime::worker::{self, WorkerOptions};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Project directory holding stave.yaml [default: found from the current directory].
-    #[arg(long, visible_alias = "definitions", value_name = "DIR")]
+    #[arg(long, value_name = "DIR")]
     pub project: Option<PathBuf>,
     /// Serve only this Temporal task queue (one of the project's) [default: every queue].
-    #[arg(long, env = "BENCH_TASK_QUEUE", value_name = "QUEUE")]
+    #[arg(long, value_name = "QUEUE")]
     pub task_queue: Option<String>,
     /// Where every served version is kept, so runs replay the definition they started with
     /// [default: PROJECT/.stave/versions; commit it like a lock file].
