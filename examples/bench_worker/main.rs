@@ -1,7 +1,7 @@
 //! The benchmark's worker: the whole `stave` CLI plus the `inc` activity ({"n": k} → {"n": k+1}).
 //!
-//! `bench-worker worker --address HOST:PORT --task-queue bench --definitions bench/stave`
-//! serves the four workloads of /bench (seq3, fanout50, timer_signal, noop).
+//! `bench-worker worker --address HOST:PORT --task-queue bench --project bench/stave`
+//! serves the four workloads of bench/stave (seq3, fanout50, timer_signal, noop).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -1,9 +1,7 @@
 //! `stave cancel ID [--reason TEXT]`: request cancellation; the run compensates and stops.
 
-use super::start::{block_on, connect, finish, print_json, project_namespace};
-use crate::runtime::connect::ConnectArgs;
+use super::common::{RunArgs, block_on, finish, print_json};
 use serde_json::json;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -16,24 +14,17 @@ pub struct Args {
     /// A specific run of the workflow id [default: the latest].
     #[arg(long)]
     pub run_id: Option<String>,
-    /// Project directory, for its namespace [default: found from the current directory].
-    #[arg(long, value_name = "DIR")]
-    pub project: Option<PathBuf>,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
     #[command(flatten)]
-    pub connect: ConnectArgs,
+    pub run: RunArgs,
 }
 
 pub fn run(args: Args) -> ExitCode {
     finish(block_on(async {
-        let namespace = project_namespace(args.project.as_deref());
-        let client = connect(&args.connect, namespace.as_deref()).await?;
+        let client = args.run.client().await?;
         client
             .cancel(&args.id, args.run_id.as_deref(), &args.reason)
             .await?;
-        if args.json {
+        if args.run.json {
             print_json(&json!({"workflow_id": args.id, "cancel_requested": true}));
         } else {
             println!(

@@ -1,5 +1,6 @@
 //! `stave compile FILE|DIR`: the IR of one workflow file, or the bundle of a project, as JSON.
 
+use super::common::write_output;
 use super::lint;
 use crate::check;
 use crate::diagnostics::render::{self, Style};
@@ -26,8 +27,7 @@ pub fn run(args: Args) -> ExitCode {
         (json, load.sources, load.diagnostics)
     } else {
         let report = lint::lint_paths(std::slice::from_ref(&args.path));
-        let mut sources = report.sources;
-        let _ = &mut sources;
+        let sources = report.sources;
         let errors = report.diagnostics.iter().any(|d| d.is_error());
         let json = if errors {
             None
@@ -61,14 +61,5 @@ pub fn run(args: Args) -> ExitCode {
         serde_json::to_string_pretty(&json).unwrap_or_default()
     };
     text.push('\n');
-    match &args.output {
-        Some(path) => {
-            if let Err(e) = std::fs::write(path, text) {
-                eprintln!("error: cannot write `{}`: {e}", path.display());
-                return ExitCode::from(1);
-            }
-        }
-        None => print!("{text}"),
-    }
-    ExitCode::SUCCESS
+    write_output(args.output.as_deref(), &text)
 }

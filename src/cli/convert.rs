@@ -3,6 +3,7 @@
 //! Conversion works on the AST, so it needs no project: both forms lower to the same IR, and
 //! converting back yields the same IR again. Converting a `.stave` file to text formats it.
 
+use super::common::write_output;
 use crate::check::Form;
 use crate::diagnostics::render::{self, Style};
 use crate::diagnostics::{Code, Diagnostic, FileId, Sources, Span};
@@ -141,17 +142,5 @@ pub fn run(args: Args) -> ExitCode {
         );
         return ExitCode::from(1);
     };
-    match &args.output {
-        Some(path) => match std::fs::write(path, out) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: cannot write `{}`: {e}", path.display());
-                ExitCode::from(1)
-            }
-        },
-        None => {
-            print!("{out}");
-            ExitCode::SUCCESS
-        }
-    }
+    write_output(args.output.as_deref(), &out)
 }

@@ -1,10 +1,8 @@
 //! `stave describe ID`: status, times, queue, current steps and the version a run is pinned to.
 
-use super::start::{block_on, connect, finish, print_json, project_namespace, short_version};
+use super::common::{RunArgs, block_on, finish, print_json, short_version};
 use crate::runtime::client::Description;
-use crate::runtime::connect::ConnectArgs;
 use serde_json::Value as Json;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -14,22 +12,15 @@ pub struct Args {
     /// A specific run of the workflow id [default: the latest].
     #[arg(long)]
     pub run_id: Option<String>,
-    /// Project directory, for its namespace [default: found from the current directory].
-    #[arg(long, value_name = "DIR")]
-    pub project: Option<PathBuf>,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
     #[command(flatten)]
-    pub connect: ConnectArgs,
+    pub run: RunArgs,
 }
 
 pub fn run(args: Args) -> ExitCode {
     finish(block_on(async {
-        let namespace = project_namespace(args.project.as_deref());
-        let client = connect(&args.connect, namespace.as_deref()).await?;
+        let client = args.run.client().await?;
         let description = client.describe(&args.id, args.run_id.as_deref()).await?;
-        if args.json {
+        if args.run.json {
             print_json(&serde_json::to_value(&description).unwrap_or(Json::Null));
         } else {
             print!("{}", render(&description));

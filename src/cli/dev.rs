@@ -1,9 +1,10 @@
 //! `stave dev`: a local Temporal dev server, the project's worker, and the Web UI in one command.
 
-use super::start::{
-    CommandError, EXIT_RUN_FAILED, load_bundle, parse_json_arg, project_dir, report_finished,
-    start_options, validate_input,
+use super::common::{
+    CommandError, EXIT_RUN_FAILED, find_workflow, load_bundle, parse_json_arg, project_dir,
+    report_finished, runtime,
 };
+use super::start::{start_options, validate_input};
 use crate::ir;
 use crate::runtime::activity::Registry;
 use crate::runtime::client::devserver::{DevServer, DevServerError, DevServerOptions};
@@ -51,22 +52,12 @@ enum DevError {
     Server(#[from] DevServerError),
     #[error("the worker stopped: {0}")]
     Worker(#[from] WorkerError),
-    #[error("cannot start the async runtime: {0}")]
-    Runtime(std::io::Error),
 }
 
 /// Runs `stave dev` with the activities of `registry`.
 pub fn run(args: Args, registry: Registry) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(DevError::Runtime)
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
+    let Some(runtime) = runtime(tokio::runtime::Builder::new_multi_thread()) else {
+        return ExitCode::from(1);
     };
     match runtime.block_on(dev(args, registry)) {
         Ok(code) => code,
@@ -83,7 +74,7 @@ async fn dev(args: Args, registry: Registry) -> Result<ExitCode, DevError> {
     let bundle = load_bundle(Some(&dir))?;
     let run_request = match &args.run {
         Some(name) => {
-            let workflow = super::start::find_workflow(&bundle, name, Some(&dir))?;
+            let workflow = find_workflow(&bundle, name, Some(&dir))?;
             let input = parse_json_arg("--input", args.input.as_deref())?
                 .unwrap_or(serde_json::Value::Null);
             validate_input(workflow, &input)?;

@@ -1,6 +1,7 @@
 //! `stave graph FILE`: draw a workflow's control flow as Mermaid or DOT, or keep it current in
 //! a Markdown file (`--inject README.md [--check]`).
 
+use super::common::write_output;
 use crate::check;
 use crate::diagnostics::Sources;
 use crate::diagnostics::render::{self, Style};
@@ -58,16 +59,7 @@ pub fn run(args: Args) -> ExitCode {
         Format::Mermaid => graph::mermaid::render(&graph),
         Format::Dot => graph::dot::render(&graph),
     };
-    match &args.output {
-        Some(path) => {
-            if let Err(e) = std::fs::write(path, text) {
-                eprintln!("error: cannot write `{}`: {e}", path.display());
-                return ExitCode::from(1);
-            }
-        }
-        None => print!("{text}"),
-    }
-    ExitCode::SUCCESS
+    write_output(args.output.as_deref(), &text)
 }
 
 /// Compiles one workflow file in its project; prints the errors and returns None if any.

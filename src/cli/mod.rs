@@ -1,6 +1,8 @@
-//! The command line: one file per subcommand; `main_with` is the entry point for custom workers.
+//! The command line: one file per subcommand, `common.rs` for what several share; `main_with` is
+//! the entry point for custom workers.
 
 pub mod cancel;
+mod common;
 pub mod compile;
 pub mod convert;
 pub mod describe;
@@ -103,6 +105,7 @@ pub fn main_with(context: Context) -> ExitCode {
     run(cli, context)
 }
 
+/// Runs a parsed command line.
 pub fn run(cli: Cli, context: Context) -> ExitCode {
     match cli.command {
         Command::Lint(args) => lint::run(args),

@@ -1,13 +1,12 @@
 //! `stave query ID NAME`: ask a run a query and print the answer.
 
-use super::start::{block_on, connect, finish, parse_json_arg, print_json, project_namespace};
-use crate::runtime::connect::ConnectArgs;
+use super::common::{RunArgs, block_on, finish, parse_json_arg, print_json};
 use serde_json::json;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("json", |json| json.help(r#"Print JSON (`{"workflow_id", "query", "result"}`) instead of the bare answer"#)))]
 pub struct Args {
     /// Workflow id of the run.
     pub id: String,
@@ -22,21 +21,14 @@ pub struct Args {
     /// How long to wait for a worker to answer, in seconds.
     #[arg(long, default_value_t = 10, value_name = "SECS")]
     pub timeout: u64,
-    /// Project directory, for its namespace [default: found from the current directory].
-    #[arg(long, value_name = "DIR")]
-    pub project: Option<PathBuf>,
-    /// Print JSON (`{"workflow_id", "query", "result"}`) instead of the bare answer.
-    #[arg(long)]
-    pub json: bool,
     #[command(flatten)]
-    pub connect: ConnectArgs,
+    pub run: RunArgs,
 }
 
 pub fn run(args: Args) -> ExitCode {
     finish(block_on(async {
         let input = parse_json_arg("--input", args.input.as_deref())?;
-        let namespace = project_namespace(args.project.as_deref());
-        let client = connect(&args.connect, namespace.as_deref()).await?;
+        let client = args.run.client().await?;
         let answer = client
             .query(
                 &args.id,
@@ -46,7 +38,7 @@ pub fn run(args: Args) -> ExitCode {
                 Duration::from_secs(args.timeout),
             )
             .await?;
-        if args.json {
+        if args.run.json {
             print_json(&json!({"workflow_id": args.id, "query": args.name, "result": answer}));
         } else {
             print_json(&answer);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::worker::{load, project_dir};
+use super::common::{open_project, runtime};
 use crate::ir;
 use crate::runtime::connect::{ConnectArgs, Retry};
 use crate::runtime::replay::{self, Outcome, Verdict};
@@ -48,15 +48,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_INPUT);
-        }
+    let Some(runtime) = runtime(tokio::runtime::Builder::new_multi_thread()) else {
+        return ExitCode::from(EXIT_INPUT);
     };
     match runtime.block_on(replay_all(&args)) {
         Ok(outcomes) => report(&outcomes, args.json),
@@ -71,8 +64,7 @@ async fn replay_all(args: &Args) -> Result<Vec<Outcome>, String> {
     if args.history.is_empty() && args.workflow_id.is_none() {
         return Err("give --history FILE (or a directory) or --workflow-id ID".into());
     }
-    let dir = project_dir(args.project.as_deref())?;
-    let bundle = load(&dir)?;
+    let (dir, bundle) = open_project(args.project.as_deref())?;
     let mut histories = Vec::new();
     for path in &args.history {
         for file in history_files(path)? {

@@ -1,12 +1,11 @@
 //! `stave result ID`: wait for a run to finish; print its result, or its failure and exit 3.
 
-use super::start::{block_on, connect, finish, project_namespace, report_finished};
-use crate::runtime::connect::ConnectArgs;
-use std::path::PathBuf;
+use super::common::{RunArgs, block_on, finish, report_finished};
 use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("json", |json| json.help(r#"Print JSON (`{"workflow_id", "run_id", "status", "result"|"failure"}`)"#)))]
 pub struct Args {
     /// Workflow id of the run.
     pub id: String,
@@ -16,20 +15,13 @@ pub struct Args {
     /// Give up after this many seconds (exit 1; the run goes on) [default: wait forever].
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
-    /// Project directory, for its namespace [default: found from the current directory].
-    #[arg(long, value_name = "DIR")]
-    pub project: Option<PathBuf>,
-    /// Print JSON (`{"workflow_id", "run_id", "status", "result"|"failure"}`).
-    #[arg(long)]
-    pub json: bool,
     #[command(flatten)]
-    pub connect: ConnectArgs,
+    pub run: RunArgs,
 }
 
 pub fn run(args: Args) -> ExitCode {
     finish(block_on(async {
-        let namespace = project_namespace(args.project.as_deref());
-        let client = connect(&args.connect, namespace.as_deref()).await?;
+        let client = args.run.client().await?;
         let finished = client
             .result(
                 &args.id,
@@ -37,6 +29,6 @@ pub fn run(args: Args) -> ExitCode {
                 args.timeout.map(Duration::from_secs),
             )
             .await?;
-        Ok(report_finished(&finished, args.json, None))
+        Ok(report_finished(&finished, args.run.json, None))
     }))
 }

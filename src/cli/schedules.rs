@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use super::start::{CommandError, connect, load_bundle, project_namespace};
+use super::common::{CommandError, connect, load_bundle, print_json, project_namespace, runtime};
 use crate::runtime::connect::ConnectArgs;
 use crate::runtime::schedules::{self, Action, Change, Listed, ScheduleError};
 
@@ -63,15 +63,8 @@ enum SchedulesCommandError {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime(tokio::runtime::Builder::new_current_thread()) else {
+        return ExitCode::FAILURE;
     };
     let result = match args.command {
         Sub::Sync(args) => runtime.block_on(sync(args)),
@@ -98,7 +91,7 @@ async fn sync(args: SyncArgs) -> Result<(), SchedulesCommandError> {
             "dry_run": args.dry_run,
             "changes": changes,
         });
-        super::start::print_json(&value);
+        print_json(&value);
     } else {
         print!(
             "{}",
@@ -117,7 +110,7 @@ async fn list(args: ListArgs) -> Result<(), SchedulesCommandError> {
         .filter(|l| args.all || l.owned)
         .collect();
     if args.json {
-        super::start::print_json(&serde_json::to_value(&listed).unwrap_or_default());
+        print_json(&serde_json::to_value(&listed).unwrap_or_default());
     } else {
         print!("{}", render_list(&listed, client.namespace()));
     }

@@ -1,5 +1,6 @@
 //! `stave schema [--project]`: the JSON Schema of workflow files (or of `stave.yaml`) for editors.
 
+use super::common::write_output;
 use crate::schema;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,14 +22,5 @@ pub fn run(args: Args) -> ExitCode {
         schema::workflow_schema()
     };
     let text = schema::to_text(&schema);
-    match &args.output {
-        Some(path) => {
-            if let Err(e) = std::fs::write(path, text) {
-                eprintln!("error: cannot write `{}`: {e}", path.display());
-                return ExitCode::from(1);
-            }
-        }
-        None => print!("{text}"),
-    }
-    ExitCode::SUCCESS
+    write_output(args.output.as_deref(), &text)
 }

@@ -1,26 +1,19 @@
 //! `stave start WORKFLOW --input JSON|@FILE`: check the input, start a pinned run, say where it is.
-//!
-//! Also home of what the client commands share: the error type, the project lookup, the
-//! connection and the async runtime.
 
-use crate::check;
-use crate::diagnostics::did_you_mean;
-use crate::diagnostics::render::{self, Style};
+use super::common::{
+    CommandError, block_on, connect, find_workflow, finish, load_bundle, parse_json_arg,
+    print_json, report_finished, short_version,
+};
 use crate::ir;
 use crate::runtime::client::{
-    Client, ClientError, Finished, Outcome, StartOptions, Started, VERSION_MEMO_KEY,
-    new_workflow_id, web_ui_link,
+    StartOptions, Started, VERSION_MEMO_KEY, new_workflow_id, web_ui_link,
 };
-use crate::runtime::connect::{ConnectArgs, ConnectError, Retry};
+use crate::runtime::connect::ConnectArgs;
 use crate::runtime::versions::Pin;
 use serde_json::{Value as Json, json};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
-use thiserror::Error;
-
-/// Exit code when the run itself did not complete (failed, canceled, terminated, timed out).
-pub const EXIT_RUN_FAILED: u8 = 3;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -51,53 +44,6 @@ pub struct Args {
     pub json: bool,
     #[command(flatten)]
     pub connect: ConnectArgs,
-}
-
-/// What the client commands report instead of panicking.
-#[derive(Debug, Error)]
-pub enum CommandError {
-    #[error(transparent)]
-    Connect(#[from] ConnectError),
-    #[error(transparent)]
-    Client(#[from] ClientError),
-    /// `stave start x` outside any project.
-    #[error(
-        "no stave.yaml in `{0}` or its parents; pass --project DIR (or --task-queue QUEUE for a workflow outside the project)"
-    )]
-    NoProject(PathBuf),
-    /// A workflow file of the project does not compile; the diagnostics were printed above.
-    #[error(
-        "the project in `{0}` has errors (shown above); fix them (see `stave lint`) before starting runs"
-    )]
-    ProjectErrors(PathBuf),
-    /// `stave start order-fulfilmnet`.
-    #[error("unknown workflow `{name}` in the project in `{dir}`{hint}")]
-    UnknownWorkflow {
-        name: String,
-        dir: PathBuf,
-        /// ` — did you mean …?` or the list of known workflows.
-        hint: String,
-    },
-    /// `--input '{"amount": "ten"}'` against `amount: {type: number}`.
-    #[error(
-        "invalid input for `{workflow}`:\n{problems}\n  help: the input must match the workflow's `input:` schema"
-    )]
-    InvalidInput { workflow: String, problems: String },
-    /// `--input '{oops'`.
-    #[error("{what} is not valid JSON: {error}")]
-    BadJson {
-        what: String,
-        error: serde_json::Error,
-    },
-    /// `--input @missing.json`.
-    #[error("cannot read input file `{path}`: {error}")]
-    InputFile {
-        path: PathBuf,
-        error: std::io::Error,
-    },
-    /// The tokio runtime could not start (out of threads or file descriptors).
-    #[error("cannot start the async runtime: {0}")]
-    Runtime(std::io::Error),
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -205,159 +151,13 @@ fn print_started(
     }
 }
 
-/// Prints how a run ended and returns the exit code: 0 completed, 3 otherwise.
-pub fn report_finished(finished: &Finished, as_json: bool, elapsed: Option<Duration>) -> ExitCode {
-    if as_json {
-        print_json(&serde_json::to_value(finished).unwrap_or(Json::Null));
-    } else {
-        let took = elapsed
-            .map(|d| format!(" in {:.1}s", d.as_secs_f64()))
-            .unwrap_or_default();
-        match &finished.outcome {
-            Outcome::Completed { result } => {
-                eprintln!("completed {}{took}", finished.workflow_id);
-                print_json(result);
-            }
-            Outcome::Failed { failure } => {
-                eprintln!(
-                    "workflow `{}` failed{took}: {failure}",
-                    finished.workflow_id
-                );
-                let root = failure.root();
-                if !root.details.is_null() {
-                    eprintln!("  details: {}", root.details);
-                }
-            }
-            Outcome::Canceled { .. } => {
-                eprintln!("workflow `{}` was canceled{took}", finished.workflow_id)
-            }
-            Outcome::Terminated { reason } => {
-                eprintln!(
-                    "workflow `{}` was terminated{took}: {reason}",
-                    finished.workflow_id
-                )
-            }
-            Outcome::TimedOut => eprintln!(
-                "workflow `{}` timed out{took} (its execution timeout passed)",
-                finished.workflow_id
-            ),
-        }
-    }
-    if finished.outcome.is_success() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(EXIT_RUN_FAILED)
-    }
-}
-
 /// The version a run of `workflow` is pinned to: `HASH@SEMANTICS`.
 pub fn pin_of(workflow: &ir::Workflow) -> String {
     Pin::of(workflow).to_string()
 }
 
-/// A pin (`HASH@SEMANTICS`) shortened to 12 hex digits: enough to tell versions apart.
-pub fn short_version(version: &str) -> String {
-    match Pin::parse(version) {
-        Some(pin) => format!("{}@{}", pin.short(), pin.semantics),
-        None => version.to_string(),
-    }
-}
-
-/// Parses a JSON argument: text, `@FILE`, or `@-` for stdin.
-pub fn parse_json_arg(what: &str, arg: Option<&str>) -> Result<Option<Json>, CommandError> {
-    let Some(arg) = arg else { return Ok(None) };
-    let (text, what) = match arg.strip_prefix('@') {
-        Some("-") => {
-            let mut text = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|error| {
-                CommandError::InputFile {
-                    path: PathBuf::from("-"),
-                    error,
-                }
-            })?;
-            (text, format!("{what} (stdin)"))
-        }
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|error| CommandError::InputFile {
-                path: PathBuf::from(path),
-                error,
-            })?;
-            (text, format!("{what} file `{path}`"))
-        }
-        None => (arg.to_string(), what.to_string()),
-    };
-    serde_json::from_str(&text)
-        .map(Some)
-        .map_err(|error| CommandError::BadJson { what, error })
-}
-
-/// The project directory: `--project`, else the nearest directory with stave.yaml.
-pub fn project_dir(explicit: Option<&Path>) -> Result<PathBuf, CommandError> {
-    if let Some(dir) = explicit {
-        if !dir.join(check::PROJECT_FILE).is_file() {
-            return Err(CommandError::NoProject(dir.to_path_buf()));
-        }
-        return Ok(dir.to_path_buf());
-    }
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    check::find_project_dir(&cwd).ok_or(CommandError::NoProject(cwd))
-}
-
-/// Loads and checks the project; prints its error diagnostics when it has any.
-pub fn load_bundle(explicit: Option<&Path>) -> Result<ir::Bundle, CommandError> {
-    let dir = project_dir(explicit)?;
-    let load = check::load_project(&dir);
-    match load.bundle {
-        Some(bundle) if !load.has_errors() => Ok(bundle),
-        _ => {
-            let style = Style {
-                color: false,
-                ..Style::default()
-            };
-            for d in load.diagnostics.iter().filter(|d| d.is_error()) {
-                eprint!("{}", render::render_human(&load.sources, d, style));
-            }
-            Err(CommandError::ProjectErrors(dir))
-        }
-    }
-}
-
-/// The namespace of the project around the current directory (or `--project`), if any:
-/// commands that address a run by id use it when no flag, env or profile names one.
-pub fn project_namespace(explicit: Option<&Path>) -> Option<String> {
-    let dir = project_dir(explicit).ok()?;
-    let mut sources = crate::diagnostics::Sources::default();
-    let mut diagnostics = Vec::new();
-    let context = check::load_project_context(&dir, &mut sources, &mut diagnostics);
-    Some(context.settings.namespace)
-}
-
-pub fn find_workflow<'a>(
-    bundle: &'a ir::Bundle,
-    name: &str,
-    explicit: Option<&Path>,
-) -> Result<&'a ir::Workflow, CommandError> {
-    if let Some(workflow) = bundle.workflows.iter().find(|w| w.name == name) {
-        return Ok(workflow);
-    }
-    let names: Vec<&str> = bundle.workflows.iter().map(|w| w.name.as_str()).collect();
-    let hint = match did_you_mean(name, names.iter().copied()) {
-        Some(hint) => format!("; {hint}"),
-        None if names.is_empty() => "; the project has no workflow files".to_string(),
-        None => format!("; known workflows: {}", names.join(", ")),
-    };
-    Err(CommandError::UnknownWorkflow {
-        name: name.to_string(),
-        dir: explicit
-            .map(Path::to_path_buf)
-            .or_else(|| project_dir(None).ok())
-            .unwrap_or_default(),
-        hint,
-    })
-}
-
 /// Checks the input against the workflow's `input:` schema, listing every problem.
-pub fn validate_input(workflow: &ir::Workflow, input: &Json) -> Result<(), CommandError> {
+pub(super) fn validate_input(workflow: &ir::Workflow, input: &Json) -> Result<(), CommandError> {
     let Some(schema) = &workflow.input_schema else {
         return Ok(());
     };
@@ -373,96 +173,4 @@ pub fn validate_input(workflow: &ir::Workflow, input: &Json) -> Result<(), Comma
             .collect::<Vec<_>>()
             .join("\n"),
     })
-}
-
-/// Connects once (interactive commands report an unreachable server at once).
-pub async fn connect(
-    args: &ConnectArgs,
-    project_namespace: Option<&str>,
-) -> Result<Client, CommandError> {
-    let connected = args.connect(project_namespace, "", Retry::Once).await?;
-    Ok(Client::new(connected))
-}
-
-/// Runs a command's future on a fresh runtime.
-pub fn block_on<T>(
-    future: impl std::future::Future<Output = Result<T, CommandError>>,
-) -> Result<T, CommandError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(CommandError::Runtime)?
-        .block_on(future)
-}
-
-/// Prints an error the way every command does and maps the outcome to an exit code.
-pub fn finish(result: Result<ExitCode, CommandError>) -> ExitCode {
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
-        }
-    }
-}
-
-/// Pretty JSON on stdout.
-pub fn print_json(value: &Json) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
-    );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_arguments_come_from_text_or_a_file() {
-        assert_eq!(
-            parse_json_arg("--input", Some(r#"{"a": 1}"#)).unwrap(),
-            Some(json!({"a": 1}))
-        );
-        assert_eq!(parse_json_arg("--input", None).unwrap(), None);
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("order.json");
-        std::fs::write(&file, "[1, 2]").unwrap();
-        let arg = format!("@{}", file.display());
-        assert_eq!(
-            parse_json_arg("--input", Some(&arg)).unwrap(),
-            Some(json!([1, 2]))
-        );
-    }
-
-    #[test]
-    fn bad_json_arguments_name_the_flag_or_the_file() {
-        let err = parse_json_arg("--input", Some("{oops"))
-            .unwrap_err()
-            .to_string();
-        assert!(err.starts_with("--input is not valid JSON: "), "{err}");
-        let err = parse_json_arg("--input", Some("@/nonexistent/order.json"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.starts_with("cannot read input file `/nonexistent/order.json`"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn versions_are_shortened_for_people() {
-        let hash = "c446ee9cd60bfb08123a6975d4560cd6cb545d95187450319a25eca6be7f796b";
-        assert_eq!(short_version(&format!("{hash}@1")), "c446ee9cd60b@1");
-        assert_eq!(short_version("not-a-pin"), "not-a-pin");
-    }
-
-    #[test]
-    fn a_missing_project_says_how_to_point_at_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = project_dir(Some(dir.path())).unwrap_err().to_string();
-        assert!(err.contains("no stave.yaml in"), "{err}");
-        assert!(err.contains("--project DIR"), "{err}");
-    }
 }

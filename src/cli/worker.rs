@@ -5,21 +5,22 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::common::{open_project, parse_duration, runtime};
 use crate::check;
-use crate::diagnostics::render::{self, Style};
-use crate::ir;
 use crate::runtime::activity::Registry;
 use crate::runtime::connect::{ConnectArgs, Retry};
+use crate::runtime::http::{OpsSettings, parse_listen_addr};
+use crate::runtime::logging::LogFormat;
 use crate::runtime::versions::{self, VersionStore};
 use crate::runtime::worker::{self, WorkerOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Project directory holding stave.yaml [default: found from the current directory].
-    #[arg(long, visible_alias = "definitions", value_name = "DIR")]
+    #[arg(long, value_name = "DIR")]
     pub project: Option<PathBuf>,
     /// Serve only this Temporal task queue (one of the project's) [default: every queue].
-    #[arg(long, env = "BENCH_TASK_QUEUE", value_name = "QUEUE")]
+    #[arg(long, value_name = "QUEUE")]
     pub task_queue: Option<String>,
     /// Where every served version is kept, so runs replay the definition they started with
     /// [default: PROJECT/.stave/versions; commit it like a lock file].
@@ -39,13 +40,72 @@ pub struct Args {
     #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = parse_duration)]
     pub wait_for_server: Duration,
     #[command(flatten)]
-    pub ops: crate::cli::health::WorkerOpsArgs,
+    pub ops: WorkerOpsArgs,
     #[command(flatten)]
     pub connect: ConnectArgs,
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    crate::syntax::duration::parse(text)
+/// Operations flags of `stave worker`: queue pools, rate, metrics, probes, logs. All but
+/// `--queue-depth-interval` also read a `STAVE_*` variable, which is how the deployment
+/// manifests set them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WorkerOpsArgs {
+    /// Serve only these project queues (names from stave.yaml, comma-separated), plus the
+    /// queues their workflows' activities run on [default: every queue].
+    #[arg(
+        long,
+        env = "STAVE_QUEUES",
+        value_delimiter = ',',
+        value_name = "QUEUE,..."
+    )]
+    pub queues: Vec<String>,
+    /// Activities per second this worker starts at most on each task queue (stave.yaml's
+    /// `rate_limit` is the limit of the whole task queue, across workers).
+    #[arg(
+        long,
+        env = "STAVE_WORKER_ACTIVITIES_PER_SECOND",
+        value_name = "N",
+        value_parser = positive
+    )]
+    pub worker_activities_per_second: Option<f64>,
+    /// Serve Prometheus metrics at http://HOST:PORT/metrics (and /healthz, /readyz there too);
+    /// `:9090` listens on every interface.
+    #[arg(long, env = "STAVE_METRICS_ADDR", value_name = "HOST:PORT", value_parser = parse_listen_addr)]
+    pub metrics_addr: Option<String>,
+    /// Serve Temporal core's own SDK metrics (slots, polls, latencies) at
+    /// http://HOST:PORT/metrics, a second endpoint.
+    #[arg(long, env = "STAVE_CORE_METRICS_ADDR", value_name = "HOST:PORT", value_parser = parse_listen_addr)]
+    pub core_metrics_addr: Option<String>,
+    /// Serve the Kubernetes probes /healthz (alive) and /readyz (connected, every queue
+    /// polled) at HOST:PORT; may equal --metrics-addr.
+    #[arg(long, env = "STAVE_HEALTH_ADDR", value_name = "HOST:PORT", value_parser = parse_listen_addr)]
+    pub health_addr: Option<String>,
+    /// How often the queue-depth gauge and the connection state are refreshed.
+    #[arg(long, default_value = "15s", value_name = "DURATION", value_parser = parse_duration)]
+    pub queue_depth_interval: Duration,
+    /// Log lines on stderr as text or JSON (one object per line).
+    #[arg(long, env = "STAVE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+impl WorkerOpsArgs {
+    /// Where the operations endpoints listen.
+    pub fn settings(&self) -> OpsSettings {
+        OpsSettings {
+            metrics_addr: self.metrics_addr.clone(),
+            health_addr: self.health_addr.clone(),
+            core_metrics_addr: self.core_metrics_addr.clone(),
+            queue_depth_interval: self.queue_depth_interval,
+        }
+    }
+}
+
+/// A rate flag: a finite number above zero.
+fn positive(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 => Ok(n),
+        _ => Err(format!("`{text}` is not a positive number")),
+    }
 }
 
 /// Runs `stave worker` with the activities of `registry`.
@@ -54,15 +114,8 @@ pub fn run(args: Args, registry: Registry) -> ExitCode {
         return export_manifest(&registry, path);
     }
     crate::runtime::logging::init(args.ops.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime(tokio::runtime::Builder::new_multi_thread()) else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(serve(args, registry)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -74,8 +127,7 @@ pub fn run(args: Args, registry: Registry) -> ExitCode {
 }
 
 async fn serve(args: Args, registry: Registry) -> Result<(), String> {
-    let dir = project_dir(args.project.as_deref())?;
-    let bundle = load(&dir)?;
+    let (dir, bundle) = open_project(args.project.as_deref())?;
     let plans = crate::runtime::pools::select(
         &bundle,
         &registry,
@@ -163,49 +215,6 @@ fn describe_plan(plan: &worker::QueuePlan) -> String {
     )
 }
 
-/// The project directory: `--project`, else the nearest parent holding stave.yaml.
-pub(crate) fn project_dir(explicit: Option<&Path>) -> Result<PathBuf, String> {
-    if let Some(dir) = explicit {
-        if !dir.join(check::PROJECT_FILE).is_file() {
-            return Err(format!(
-                "no {} in {}; pass --project DIR pointing at the project",
-                check::PROJECT_FILE,
-                dir.display()
-            ));
-        }
-        return Ok(dir.to_path_buf());
-    }
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    check::find_project_dir(&cwd).ok_or_else(|| {
-        format!(
-            "no {} in {} or any parent; run inside a project or pass --project DIR",
-            check::PROJECT_FILE,
-            cwd.display()
-        )
-    })
-}
-
-/// Loads and checks the project; every error diagnostic is printed.
-pub(crate) fn load(dir: &Path) -> Result<ir::Bundle, String> {
-    let load = check::load_project(dir);
-    match load.bundle {
-        Some(bundle) if !load.has_errors() => Ok(bundle),
-        _ => {
-            let style = Style {
-                color: false,
-                ..Style::default()
-            };
-            for d in load.diagnostics.iter().filter(|d| d.is_error()) {
-                eprint!("{}", render::render_human(&load.sources, d, style));
-            }
-            Err(format!(
-                "the project in {} has errors (above); fix them, `stave lint` shows them too",
-                dir.display()
-            ))
-        }
-    }
-}
-
 fn export_manifest(registry: &Registry, path: &Path) -> ExitCode {
     let text = registry.manifest().to_json();
     if path == Path::new("-") {
@@ -225,5 +234,18 @@ fn export_manifest(registry: &Registry, path: &Path) -> ExitCode {
             eprintln!("error: cannot write {}: {e}", path.display());
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_must_be_positive() {
+        assert_eq!(positive("2.5"), Ok(2.5));
+        assert!(positive("0").is_err());
+        assert!(positive("-1").is_err());
+        assert!(positive("fast").is_err());
     }
 }
