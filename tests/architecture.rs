@@ -134,7 +134,10 @@ fn every_file_opens_with_a_one_line_summary() {
         .filter(|f| !f.text.starts_with("//! "))
         .map(|f| f.rel)
         .collect();
-    assert!(missing.is_empty(), "files without a `//!` summary: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "files without a `//!` summary: {missing:?}"
+    );
 }
 
 #[test]
@@ -273,7 +276,14 @@ const BOUNDARIES: &[(&str, &[&str])] = &[
     // grammar (shared by files and run-time values), checked below.
     (
         "runtime",
-        &["ir", "expr", "diagnostics", "jsonschema", "manifest", "syntax"],
+        &[
+            "ir",
+            "expr",
+            "diagnostics",
+            "jsonschema",
+            "manifest",
+            "syntax",
+        ],
     ),
 ];
 
@@ -296,7 +306,10 @@ fn each_stage_imports_only_what_its_boundary_allows() {
             }
         }
     }
-    assert!(violations.is_empty(), "boundary violations: {violations:#?}");
+    assert!(
+        violations.is_empty(),
+        "boundary violations: {violations:#?}"
+    );
 }
 
 #[test]

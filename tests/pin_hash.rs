@@ -96,7 +96,8 @@ struct Noise {
 }
 
 fn noise() -> impl Strategy<Value = Noise> {
-    (any::<bool>(), prop::collection::vec(0u8..3, 8)).prop_map(|(flow, filler)| Noise { flow, filler })
+    (any::<bool>(), prop::collection::vec(0u8..3, 8))
+        .prop_map(|(flow, filler)| Noise { flow, filler })
 }
 
 impl Noise {
@@ -104,7 +105,10 @@ impl Noise {
         match self.filler[at % self.filler.len()] {
             0 => String::new(),
             1 => "\n".into(),
-            _ => format!("{}# a comment that moves everything below\n", " ".repeat(indent)),
+            _ => format!(
+                "{}# a comment that moves everything below\n",
+                " ".repeat(indent)
+            ),
         }
     }
 }
@@ -115,7 +119,10 @@ fn flow(d: &Data) -> String {
         Data::Bool(b) => b.to_string(),
         Data::Int(i) => i.to_string(),
         Data::Str(s) => format!("{s:?}"),
-        Data::List(items) => format!("[{}]", items.iter().map(flow).collect::<Vec<_>>().join(", ")),
+        Data::List(items) => format!(
+            "[{}]",
+            items.iter().map(flow).collect::<Vec<_>>().join(", ")
+        ),
         Data::Map(entries) => format!(
             "{{{}}}",
             entries
@@ -163,7 +170,9 @@ fn render_steps(steps: &[Step], indent: usize, noise: &Noise, out: &mut String) 
     for (i, step) in steps.iter().enumerate() {
         out.push_str(&noise.filler(i + 3, indent));
         match step {
-            Step::Add(n) => out.push_str(&format!("{pad}- set: {{ n: \"${{ vars.n + {n} }}\" }}\n")),
+            Step::Add(n) => {
+                out.push_str(&format!("{pad}- set: {{ n: \"${{ vars.n + {n} }}\" }}\n"))
+            }
             Step::SetData(d) => {
                 out.push_str(&format!("{pad}- set:\n"));
                 entry("d", d, indent + 4, noise, out);

@@ -5,9 +5,7 @@ use super::common::{
     print_json, report_finished, short_version,
 };
 use crate::ir;
-use crate::runtime::client::{
-    StartOptions, Started, VERSION_MEMO_KEY, new_workflow_id, web_ui_link,
-};
+use crate::runtime::client::{StartOptions, Started, new_workflow_id, web_ui_link};
 use crate::runtime::connect::ConnectArgs;
 use crate::runtime::versions::Pin;
 use serde_json::{Value as Json, json};
@@ -121,14 +119,15 @@ async fn start(args: Args) -> Result<ExitCode, CommandError> {
     ))
 }
 
-/// The start options of a Stave workflow: its queue, its timeout, and its pin.
+/// The start options of a Stave workflow: its queue, its timeout, and the start memo that
+/// pins it and carries its program (`versions::start_memo`, the same as schedules).
 pub fn start_options(workflow: &ir::Workflow, input: Json) -> StartOptions {
     StartOptions {
         workflow_type: workflow.name.clone(),
         workflow_id: String::new(),
         task_queue: workflow.task_queue.clone(),
         input,
-        memo: vec![(VERSION_MEMO_KEY.to_string(), Json::String(pin_of(workflow)))],
+        memo: crate::runtime::versions::start_memo(workflow),
         execution_timeout: workflow.execution_timeout_ms.map(Duration::from_millis),
     }
 }

@@ -11,7 +11,11 @@ mod print;
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Expr {
     pub kind: ExprKind,
-    #[serde(with = "span_serde", default, skip_serializing_if = "span_serde::is_unknown")]
+    #[serde(
+        with = "span_serde",
+        default,
+        skip_serializing_if = "span_serde::is_unknown"
+    )]
     pub span: Span,
 }
 
@@ -81,7 +85,11 @@ pub enum ExprKind {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Name {
     pub name: String,
-    #[serde(with = "span_serde", default, skip_serializing_if = "span_serde::is_unknown")]
+    #[serde(
+        with = "span_serde",
+        default,
+        skip_serializing_if = "span_serde::is_unknown"
+    )]
     pub span: Span,
 }
 

@@ -610,14 +610,20 @@ mod tests {
         assert_eq!(start.task_queue.unwrap().name, "tq");
         // Scheduled runs carry the pin (and the program) as runs `stave start` starts do.
         for (key, value) in versions::start_memo(&b.workflows[0]) {
-            assert_eq!(memo_string(start.memo.as_ref(), &key).as_deref(), value.as_str());
+            assert_eq!(
+                memo_string(start.memo.as_ref(), &key).as_deref(),
+                value.as_str()
+            );
         }
         let pin = memo_string(start.memo.as_ref(), versions::MEMO_KEY).unwrap();
         assert_eq!(
             versions::Pin::parse(&pin),
             Some(versions::Pin::of(&b.workflows[0]))
         );
-        assert!(pin.ends_with(&format!("@{}", ir::SEMANTICS_VERSION)), "{pin}");
+        assert!(
+            pin.ends_with(&format!("@{}", ir::SEMANTICS_VERSION)),
+            "{pin}"
+        );
         let every = d[1].schedule.spec.clone().unwrap().interval[0]
             .interval
             .unwrap();

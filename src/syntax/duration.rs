@@ -33,8 +33,7 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         return Err("empty duration".into());
     }
     if let Some(iso) = s.strip_prefix('P').or_else(|| s.strip_prefix('p')) {
-        let millis =
-            parse_iso(iso).ok_or_else(|| format!("`{s}` is not an ISO 8601 duration"))?;
+        let millis = parse_iso(iso).ok_or_else(|| format!("`{s}` is not an ISO 8601 duration"))?;
         return within_max(millis, s);
     }
     // Summed in f64: every part is checked finite, and the total is checked against MAX

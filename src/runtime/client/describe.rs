@@ -1,5 +1,6 @@
 //! `describe`: a run's status, times, queue, pinned version, pending work and progress.
 
+use crate::runtime::versions::PROGRAM_MEMO_KEY;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -65,7 +66,15 @@ impl Client {
                 .map(|m| {
                     m.fields
                         .into_iter()
-                        .map(|(k, v)| (k, decode_payload(&v)))
+                        .map(|(k, v)| {
+                            // The recorded program is for workers; people see its size.
+                            let shown = if k == PROGRAM_MEMO_KEY {
+                                Json::String(format!("<program, {} bytes>", v.data.len()))
+                            } else {
+                                decode_payload(&v)
+                            };
+                            (k, shown)
+                        })
                         .collect()
                 })
                 .unwrap_or_default();

@@ -176,6 +176,5 @@ pub enum VersionError {
     },
 }
 
-
 #[cfg(test)]
 pub(crate) use store::tests;

@@ -116,7 +116,9 @@ mod tests {
     fn the_sample_programs_record_in_a_few_kilobytes() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let load = crate::check::load_project(root);
-        let bundle = load.bundle.unwrap_or_else(|| panic!("{:?}", load.diagnostics));
+        let bundle = load
+            .bundle
+            .unwrap_or_else(|| panic!("{:?}", load.diagnostics));
         for program in &bundle.workflows {
             let bytes = encode_program(program).data.len();
             eprintln!("{}: {bytes} bytes recorded", program.name);

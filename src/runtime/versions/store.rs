@@ -233,7 +233,10 @@ impl VersionStore {
 fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     std::fs::create_dir_all(dir)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("version");
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("version");
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
@@ -381,7 +384,12 @@ pub(crate) mod tests {
             .record(&Arc::new(forged))
             .unwrap_err();
         assert!(matches!(err, VersionError::Unverified { .. }), "{err}");
-        assert_eq!(std::fs::read_dir(dir.path()).map(|d| d.count()).unwrap_or(0), 0);
+        assert_eq!(
+            std::fs::read_dir(dir.path())
+                .map(|d| d.count())
+                .unwrap_or(0),
+            0
+        );
     }
 
     #[test]

@@ -24,8 +24,7 @@ impl Resolver {
         let store = self.store.clone();
         let (workflow_type, pin) = (missing.workflow_type.clone(), missing.pin.clone());
         let on_disk =
-            tokio::task::spawn_blocking(move || store.get(&workflow_type, &pin).map(|_| ()))
-                .await;
+            tokio::task::spawn_blocking(move || store.get(&workflow_type, &pin).map(|_| ())).await;
         if matches!(on_disk, Ok(Ok(()))) {
             return;
         }

@@ -28,8 +28,7 @@ use crate::runtime::activity::PAYLOAD_TOO_LARGE;
 use crate::runtime::interpreter::{Outcome, Run, RunStatus};
 use crate::runtime::payload;
 use crate::runtime::versions::{
-    MEMO_KEY, PROGRAM_MEMO_KEY, PROGRAM_PATCH, Pin, VersionStore, decode_program,
-    encode_program,
+    MEMO_KEY, PROGRAM_MEMO_KEY, PROGRAM_PATCH, Pin, VersionStore, decode_program, encode_program,
 };
 
 /// Temporal's default per-payload limit (`limit.blobSize.error`), used until the namespace
@@ -177,7 +176,8 @@ impl Workflows {
             return None;
         }
         let notified = notified_patches(activation);
-        let pin = memo_pin(init).or_else(|| notified.iter().find_map(|id| Pin::from_patch_id(id)))?;
+        let pin =
+            memo_pin(init).or_else(|| notified.iter().find_map(|id| Pin::from_patch_id(id)))?;
         (!self.store.is_cached(&pin)).then(|| MissingProgram {
             workflow_type: init.workflow_type.clone(),
             workflow_id: init.workflow_id.clone(),
@@ -191,12 +191,12 @@ impl Workflows {
         activation: &WorkflowActivation,
     ) -> Result<(Cached, Vec<WorkflowCommand>), String> {
         let init = initialize(activation).ok_or_else(|| {
-                format!(
-                    "activation for run {} arrived without its start and no state is cached for it; \
+            format!(
+                "activation for run {} arrived without its start and no state is cached for it; \
                      the task is retried from the full history",
-                    activation.run_id
-                )
-            })?;
+                activation.run_id
+            )
+        })?;
         let workflow_type = init.workflow_type.as_str();
         let from_memo = memo_pin(init);
         let notified = notified_patches(activation);

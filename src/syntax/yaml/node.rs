@@ -549,7 +549,11 @@ mod tests {
         assert!(node.is_none());
         assert_eq!(diags.len(), 1, "{diags:?}");
         assert_eq!(diags[0].code, Code::E002);
-        assert!(diags[0].message.contains("YAML nodes"), "{}", diags[0].message);
+        assert!(
+            diags[0].message.contains("YAML nodes"),
+            "{}",
+            diags[0].message
+        );
         // Stopped at the budget, not after expanding: well under a second even in debug.
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
         // Small, honest aliases are untouched.
