@@ -366,9 +366,10 @@ fn sleep_ms(cx: &Cx, step: &Step, sleep: &Sleep) -> Result<u64, Fault> {
             Json::String(s) => crate::syntax::duration::parse(&s)
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
                 .map_err(|e| cx.error(site, &format!("sleep: {e}"))),
-            Json::Number(n) => match n.as_f64() {
-                Some(secs) if secs >= 0.0 && secs.is_finite() => Ok((secs * 1000.0).round() as u64),
-                _ => Err(cx.error(site, &format!("sleep: {n} is not a number of seconds"))),
+            Json::Number(n) => match n.as_f64().map(crate::syntax::duration::from_secs) {
+                Some(Ok(d)) => Ok(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                Some(Err(e)) => Err(cx.error(site, &format!("sleep: {e}"))),
+                None => Err(cx.error(site, &format!("sleep: {n} is not a number of seconds"))),
             },
             other => Err(cx.error(
                 site,

@@ -34,6 +34,10 @@ use crate::runtime::versions::{
 /// Temporal's default per-payload limit (`limit.blobSize.error`), used until the namespace
 /// tells the worker its own.
 pub const DEFAULT_PAYLOAD_LIMIT: usize = 2 * 1024 * 1024;
+/// Most bytes of commands one workflow-task completion may carry: gRPC's default message
+/// limit (4 MiB) less room for the request's other fields. Each command can be under the
+/// payload limit while a wide fan-out's commands together are not.
+pub const COMPLETION_LIMIT: usize = 4 * 1024 * 1024 - 64 * 1024;
 
 /// The workflow types served on one task queue and the state of their cached runs.
 pub struct Workflows {
@@ -148,8 +152,8 @@ impl Workflows {
                     .get(&run_id)
                     .map(|c| c.workflow_type.clone())
                     .unwrap_or_default();
-                let all = self.guard_sizes(&workflow_type, all);
                 let all = self.carry_pin(&run_id, all);
+                let all = self.guard_sizes(&workflow_type, all);
                 successful(run_id, all)
             }
             Outcome::TaskFailure(message) => {
@@ -300,19 +304,34 @@ impl Workflows {
     ) -> Vec<WorkflowCommand> {
         let limit = self.payload_limit;
         let mut out = Vec::with_capacity(commands.len());
+        // Query answers travel in their own responses; everything else in one completion.
+        let mut completion = 0usize;
         for cmd in commands {
             let size = cmd.encoded_len();
-            if size <= limit {
+            let is_query = matches!(cmd.variant, Some(Command::RespondToQuery(_)));
+            if !is_query {
+                completion += size;
+            }
+            if size <= limit && completion <= COMPLETION_LIMIT {
                 out.push(cmd);
                 continue;
             }
-            let what = describe_command(cmd.variant.as_ref());
-            let message = format!(
-                "{what} in workflow `{workflow_type}` is {} — over the namespace's payload limit of {}; \
-                 pass a reference (a URL or object key) instead of the data",
-                mib(size),
-                mib(limit)
-            );
+            let message = if size > limit {
+                format!(
+                    "{} in workflow `{workflow_type}` is {} — over the namespace's payload limit of {}; \
+                     pass a reference (a URL or object key) instead of the data",
+                    describe_command(cmd.variant.as_ref()),
+                    mib(size),
+                    mib(limit)
+                )
+            } else {
+                format!(
+                    "one workflow task of workflow `{workflow_type}` issues over {} of commands — more \
+                     than a task completion may carry; start fewer activities at once (lower \
+                     `concurrency` of a `foreach`) or pass references instead of data",
+                    mib(COMPLETION_LIMIT)
+                )
+            };
             if let Some(Command::RespondToQuery(answer)) = &cmd.variant {
                 out.push(command(Command::RespondToQuery(QueryResult {
                     query_id: answer.query_id.clone(),
@@ -544,16 +563,25 @@ mod tests {
             panic!("first command is not the version marker: {cmds:?}");
         };
         assert_eq!(marker.patch_id, Pin::of(&v1).patch_id());
-        assert!(matches!(cmds[1], Command::ModifyWorkflowProperties(_)));
+        assert!(matches!(&cmds[1], Command::SetPatchMarker(m) if m.patch_id == PROGRAM_PATCH));
+        // One upsert records the pin and the program, which reads back under the pin.
+        let Command::ModifyWorkflowProperties(upsert) = &cmds[2] else {
+            panic!("third command is not the memo upsert: {cmds:?}");
+        };
+        let memo = &upsert.upserted_memo.as_ref().unwrap().fields;
+        assert!(memo.contains_key(MEMO_KEY));
+        let recorded = decode_program(&memo[PROGRAM_MEMO_KEY], &Pin::of(&v1)).unwrap();
+        assert_eq!(recorded.hash, v1.hash);
         assert_eq!(output(&cmds), json!("v1"));
         assert_eq!(wf.status("r1").map(|(pin, _)| pin), Some(Pin::of(&v1)));
     }
 
     #[test]
-    fn a_start_memo_pin_is_not_upserted_again() {
+    fn what_the_start_memo_holds_is_not_upserted_again() {
         let dir = tempfile::tempdir().unwrap();
         let v1 = workflow("greet", "v1");
         let mut wf = served(dir.path(), &v1);
+        // A pin only (an earlier `stave start`): the program alone is upserted.
         let done = wf.activate(&activation(
             "r1",
             false,
@@ -561,11 +589,68 @@ mod tests {
         ));
         let cmds = commands(&done);
         assert!(matches!(cmds[0], Command::SetPatchMarker(_)));
+        let upserted: Vec<&String> = cmds
+            .iter()
+            .filter_map(|c| match c {
+                Command::ModifyWorkflowProperties(m) => m.upserted_memo.as_ref(),
+                _ => None,
+            })
+            .flat_map(|m| m.fields.keys())
+            .collect();
+        assert_eq!(upserted, vec![PROGRAM_MEMO_KEY]);
+        // Pin and program (today's `stave start` and schedules): nothing is upserted.
+        let mut start = Memo::default();
+        for (key, value) in crate::runtime::versions::start_memo(&v1) {
+            start.fields.insert(key, payload::encode(&value));
+        }
+        let full = Job::InitializeWorkflow(InitializeWorkflow {
+            workflow_type: "greet".into(),
+            workflow_id: "wf-2".into(),
+            memo: Some(start),
+            ..Default::default()
+        });
+        let cmds = commands(&wf.activate(&activation("r2", false, vec![full])));
         assert!(
             !cmds
                 .iter()
                 .any(|c| matches!(c, Command::ModifyWorkflowProperties(_)))
         );
+    }
+
+    #[test]
+    fn a_program_in_the_start_memo_runs_on_a_worker_that_never_saw_it() {
+        let v1 = workflow("greet", "v1");
+        let mut start = Memo::default();
+        for (key, value) in crate::runtime::versions::start_memo(&v1) {
+            start.fields.insert(key, payload::encode(&value));
+        }
+        // This worker serves v2 and its store is empty.
+        let dir = tempfile::tempdir().unwrap();
+        let mut wf = served(dir.path(), &workflow("greet", "v2"));
+        let job = Job::InitializeWorkflow(InitializeWorkflow {
+            workflow_type: "greet".into(),
+            workflow_id: "wf-1".into(),
+            memo: Some(start),
+            ..Default::default()
+        });
+        let first = activation("r1", true, vec![job]);
+        assert_eq!(wf.missing_program(&first), None);
+        let cmds = commands(&wf.activate(&first));
+        assert_eq!(output(&cmds), json!("v1"));
+    }
+
+    #[test]
+    fn a_pinned_run_not_in_memory_is_reported_missing_before_activation() {
+        let v1 = workflow("greet", "v1");
+        let dir = tempfile::tempdir().unwrap();
+        let wf = served(dir.path(), &workflow("greet", "v2"));
+        let marker = Job::NotifyHasPatch(NotifyHasPatch {
+            patch_id: Pin::of(&v1).patch_id(),
+        });
+        let replay = activation("r1", true, vec![init("greet", None), marker]);
+        let missing = wf.missing_program(&replay).expect("v1 is missing");
+        assert_eq!(missing.pin, Pin::of(&v1));
+        assert_eq!(missing.workflow_id, "wf-1");
     }
 
     #[test]
@@ -664,5 +749,43 @@ mod tests {
             Some(FailureInfo::ApplicationFailureInfo(info)) if info.r#type == PAYLOAD_TOO_LARGE && info.non_retryable
         ));
         assert!(matches!(cmds[0], Command::SetPatchMarker(_)));
+    }
+
+    #[test]
+    fn a_fan_out_too_wide_for_one_completion_fails_the_run() {
+        // 48 activities of 100 KB each: every command is under the payload limit, together
+        // they are over what one completion may carry.
+        let branch = |i: usize| {
+            serde_json::json!({"name": format!("b{i}"), "steps": [{
+                "index": i + 1, "id": null, "guard": null,
+                "kind": {"activity": {
+                    "activity": "log", "args": {"input": {"literal": "x".repeat(100_000)}},
+                    "task_queue": "default", "start_to_close_ms": 1000,
+                    "schedule_to_close_ms": null, "schedule_to_start_ms": null,
+                    "heartbeat_ms": null, "retry": null, "summary": null, "compensate": null
+                }}
+            }]})
+        };
+        let mut wide = workflow("wide", "done").as_ref().clone();
+        wide.steps = serde_json::from_value(serde_json::json!([{
+            "index": 0, "id": "fan", "guard": null,
+            "kind": {"parallel": {"branches": (0..48).map(branch).collect::<Vec<_>>(), "race": false}}
+        }]))
+        .unwrap();
+        wide.step_count = 49;
+        wide.hash = wide.compute_hash();
+        let dir = tempfile::tempdir().unwrap();
+        let mut wf = served(dir.path(), &Arc::new(wide));
+        let cmds = commands(&wf.activate(&activation("r1", false, vec![init("wide", None)])));
+        let Some(Command::FailWorkflowExecution(fail)) = cmds.last() else {
+            panic!("the run is not failed: {} commands", cmds.len());
+        };
+        let message = &fail.failure.as_ref().unwrap().message;
+        assert!(
+            message.contains("more than a task completion may carry"),
+            "{message}"
+        );
+        let total: usize = cmds.iter().map(|c| command(c.clone()).encoded_len()).sum();
+        assert!(total < COMPLETION_LIMIT);
     }
 }

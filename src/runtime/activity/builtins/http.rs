@@ -130,7 +130,9 @@ fn client() -> Result<&'static reqwest::Client, ActivityError> {
 fn timeout_of(timeout: &Option<Timeout>) -> Result<Duration, ActivityError> {
     match timeout {
         None => Ok(DEFAULT_TIMEOUT),
-        Some(Timeout::Seconds(s)) if s.is_finite() && *s > 0.0 => Ok(Duration::from_secs_f64(*s)),
+        // Checked arithmetic: a huge number is an input error, never a panic.
+        Some(Timeout::Seconds(s)) if *s > 0.0 => crate::syntax::duration::from_secs(*s)
+            .map_err(|e| invalid(format!("http.request: `timeout`: {e}"))),
         Some(Timeout::Seconds(s)) => Err(invalid(format!(
             "http.request: `timeout` must be a positive number of seconds, got {s}"
         ))),
@@ -403,5 +405,17 @@ mod tests {
             .await
             .unwrap_err();
         assert!(e.message.contains("`timeout`"), "{}", e.message);
+    }
+
+    #[test]
+    fn huge_or_odd_timeouts_are_input_errors_not_panics() {
+        for s in [1e300, f64::MAX, f64::INFINITY, f64::NAN, -1.0, 0.0] {
+            let err = timeout_of(&Some(Timeout::Seconds(s))).unwrap_err();
+            assert_eq!(err.error_type, INVALID_INPUT, "{s}");
+        }
+        assert_eq!(
+            timeout_of(&Some(Timeout::Seconds(2.5))).unwrap(),
+            Duration::from_millis(2500)
+        );
     }
 }
