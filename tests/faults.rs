@@ -366,12 +366,20 @@ async fn worker_rides_out_a_server_restart() {
     let status = |n: u64| json!({"n": n, "version": 1});
 
     server.kill_hard();
+    let killed = Instant::now();
+    assert!(
+        support::server::probe(&server.url()).is_err(),
+        "the server still answers after SIGKILL"
+    );
     let down = readyz_becomes(&health, 503, &worker).await;
+    let not_ready_after = killed.elapsed();
     assert!(down.contains("not ready"), "{down}");
     assert!(worker.is_running(), "the worker exited:\n{}", worker.log());
 
     server.restart();
+    let restarted = Instant::now();
     readyz_becomes(&health, 200, &worker).await;
+    let ready_after = restarted.elapsed();
     assert!(worker.is_running(), "the worker exited:\n{}", worker.log());
     assert_eq!(worker.pid(), pid, "the worker was restarted");
     assert_eq!(worker.log().matches(READY_LINE).count(), 1, "{}", worker.log());
@@ -382,7 +390,9 @@ async fn worker_rides_out_a_server_restart() {
     let runs = [(across, status(1)), (after, status(2))];
     let tally = tally(&client, &runs, Instant::now() + LIMIT).await;
     println!(
-        "outage: {} completed, {} failed, {} stuck in {:.0?}",
+        "outage: /readyz 503 {not_ready_after:.1?} after the kill ({}), 200 {ready_after:.1?} \
+         after the restart; {} completed, {} failed, {} stuck in {:.0?}",
+        down.trim(),
         tally.completed,
         tally.failed,
         tally.stuck,
