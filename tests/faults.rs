@@ -226,30 +226,38 @@ async fn chaos_runs_survive_killed_worker_killed_server_and_an_edit() {
     let v1 = support::load_bundle(project.path());
     let half = CHAOS_RUNS / 2;
 
-    // Half the runs start on v1; a quarter pass their gate, and the worker dies while their
-    // workflow and activity tasks are in flight. The server keeps them.
+    let quarter = CHAOS_RUNS / 8;
+
+    // Half the runs start on v1. A quarter of those pass their gate and the worker dies with
+    // their workflow and activity tasks in flight; another quarter is signalled while no
+    // worker lives. The server keeps it all.
     let old = start_gated(&client, &v1, 0, half).await;
-    open_gates(&client, &old[..half / 2]).await;
+    open_gates(&client, &old[..quarter]).await;
     worker.kill_hard();
+    open_gates(&client, &old[quarter..2 * quarter]).await;
     worker.restart();
     wait_ready(&mut worker, 2);
 
-    // The server dies under the restarted worker, which sticky-queue fallbacks and
-    // activity retries keep busy, and comes back on the same file.
-    server.kill_hard();
-    server.restart();
-
-    // Redeploy: the file changes, the worker restarts on it. Runs started from now on are
-    // pinned to v2; the old ones must keep running v1.
+    // Redeploy: the file changes between a SIGKILL and a restart. Runs started from now on
+    // are pinned to v2; the old ones must keep running v1 (from the version store).
     project.write("faults-gate.stave.yaml", &gate_v2());
     let v2 = support::load_bundle(project.path());
-    assert_ne!(v1.workflows[0].hash, v2.workflows[0].hash, "the edit changed nothing");
+    assert_ne!(
+        v1.workflows[0].hash, v2.workflows[0].hash,
+        "the edit changed nothing"
+    );
     worker.kill_hard();
     worker.restart();
     wait_ready(&mut worker, 3);
     let new = start_gated(&client, &v2, half, half).await;
-    open_gates(&client, &old[half / 2..]).await;
-    open_gates(&client, &new).await;
+    open_gates(&client, &new[..half / 2]).await;
+
+    // All 200 runs are open — v1 and v2 mixed, fifty just signalled — when the
+    // server dies under the worker; it comes back on the same SQLite file.
+    server.kill_hard();
+    server.restart();
+    open_gates(&client, &old[2 * quarter..]).await;
+    open_gates(&client, &new[half / 2..]).await;
     let faults_done = began.elapsed();
 
     let expected: Vec<(String, Json)> = old
@@ -382,7 +390,12 @@ async fn worker_rides_out_a_server_restart() {
     let ready_after = restarted.elapsed();
     assert!(worker.is_running(), "the worker exited:\n{}", worker.log());
     assert_eq!(worker.pid(), pid, "the worker was restarted");
-    assert_eq!(worker.log().matches(READY_LINE).count(), 1, "{}", worker.log());
+    assert_eq!(
+        worker.log().matches(READY_LINE).count(),
+        1,
+        "{}",
+        worker.log()
+    );
 
     let after = unique_id("outage");
     start(&client, &bundle, "faults-gate", &after, json!({"n": 2})).await;
@@ -497,7 +510,8 @@ async fn sigterm_drains_in_flight_activities_and_exits_zero() {
     support::wait_until("every activity to reach the endpoint", LIMIT, || {
         (endpoint.begun.load(Ordering::SeqCst) >= RUNS).then_some(())
     });
-    let in_flight = endpoint.begun.load(Ordering::SeqCst) - endpoint.answered.load(Ordering::SeqCst);
+    let in_flight =
+        endpoint.begun.load(Ordering::SeqCst) - endpoint.answered.load(Ordering::SeqCst);
 
     let status = worker.terminate(Duration::from_secs(60));
     let answered_at_exit = endpoint.answered.load(Ordering::SeqCst);
@@ -627,13 +641,19 @@ async fn while_loop_continues_as_new_on_a_real_server() {
         began.elapsed()
     );
     assert!(runs.len() > 1, "no continue-as-new: {runs:?}");
-    assert_eq!(runs.last().map(|r| r.0.as_str()), Some(finished.run_id.as_str()));
+    assert_eq!(
+        runs.last().map(|r| r.0.as_str()),
+        Some(finished.run_id.as_str())
+    );
     assert!(
         runs[..runs.len() - 1]
             .iter()
             .all(|(_, s)| *s == "continued_as_new"),
         "{runs:?}"
     );
-    let first = client.describe(&id, Some(&first_run)).await.expect("describe");
+    let first = client
+        .describe(&id, Some(&first_run))
+        .await
+        .expect("describe");
     assert_eq!(first.status, "continued_as_new");
 }

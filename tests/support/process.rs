@@ -190,7 +190,7 @@ impl Proc {
     }
 
     /// SIGTERM (what Kubernetes and systemd send), then waits up to `limit` for the exit;
-    /// returns the exit status, or `None` while the process still runs.
+    /// returns the exit status, or `None` when it still runs (or was not running).
     pub fn terminate(&mut self, limit: Duration) -> Option<ExitStatus> {
         let child = self.child.as_mut()?;
         let _ = Command::new("kill")
