@@ -13,8 +13,8 @@ use stave::ir::Bundle;
 use stave::runtime::client::{Client, ClientError, Outcome};
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use support::{Proc, ServerOptions, TestProject, TestServer, stave_bin, unique_id};
 use temporalio_client::tonic::IntoRequest as _;
@@ -62,10 +62,11 @@ fn gate_v2() -> String {
         .replace("'version': 1", "'version': 2")
 }
 
-fn serial() -> MutexGuard<'static, ()> {
-    static SERIAL: Mutex<()> = Mutex::new(());
-    // A failed test poisons the lock; the next one still runs alone.
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+/// Held for the whole of each test. An async mutex: the guard lives across awaits, and a
+/// failed test does not poison it for the next.
+async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
+    static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    SERIAL.lock().await
 }
 
 /// A project holding `files`, served on its `standard` queue only.
@@ -89,10 +90,28 @@ fn spawn_worker(project: &TestProject, server: &TestServer, extra: &[&str]) -> P
 
 /// Waits until the worker's log (every incarnation) holds `count` ready lines.
 fn wait_ready(worker: &mut Proc, count: usize) {
-    support::wait_until("the worker to poll", LIMIT, || {
-        assert!(worker.is_running(), "the worker exited:\n{}", worker.log());
-        (worker.log().matches(READY_LINE).count() >= count).then_some(())
+    wait_with_log("the worker to poll", worker, |w| {
+        w.log().matches(READY_LINE).count() >= count
     });
+}
+
+/// Polls `done` every 50 ms while the worker runs; fails with the worker's log when the
+/// worker exits or [`LIMIT`] passes.
+fn wait_with_log(what: &str, worker: &mut Proc, mut done: impl FnMut(&Proc) -> bool) {
+    let deadline = Instant::now() + LIMIT;
+    while !done(worker) {
+        assert!(
+            worker.is_running(),
+            "the worker exited while waiting for {what}:\n{}",
+            worker.log()
+        );
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {LIMIT:?} waiting for {what}\n--- worker log ---\n{}",
+            worker.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Retries `call` while it fails (a client call may meet a server that just restarted).
@@ -214,7 +233,7 @@ async fn tally(client: &Client, runs: &[(String, Json)], deadline: Instant) -> T
 /// of the definition it started with.
 #[tokio::test(flavor = "multi_thread")]
 async fn chaos_runs_survive_killed_worker_killed_server_and_an_edit() {
-    let _serial = serial();
+    let _serial = serial().await;
     let began = Instant::now();
     let mut server = TestServer::start_with(ServerOptions {
         sqlite: true,
@@ -351,7 +370,7 @@ async fn readyz_becomes(addr: &str, status: u16, worker: &Proc) -> String {
 /// outage, one started after — complete without a worker restart.
 #[tokio::test(flavor = "multi_thread")]
 async fn worker_rides_out_a_server_restart() {
-    let _serial = serial();
+    let _serial = serial().await;
     let began = Instant::now();
     let mut server = TestServer::start_with(ServerOptions {
         sqlite: true,
@@ -490,7 +509,7 @@ output: "${ {'n': input.n, 'status': steps.call.status, 'body': steps.call.body}
 /// started afterwards completes every run — none fails.
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_drains_in_flight_activities_and_exits_zero() {
-    let _serial = serial();
+    let _serial = serial().await;
     let began = Instant::now();
     let server = TestServer::start();
     let endpoint = SlowEndpoint::start();
@@ -507,8 +526,8 @@ async fn sigterm_drains_in_flight_activities_and_exits_zero() {
         start(&client, &bundle, "faults-slow", &id, input).await;
         runs.push((id, json!({"n": n, "status": 200, "body": "ok"})));
     }
-    support::wait_until("every activity to reach the endpoint", LIMIT, || {
-        (endpoint.begun.load(Ordering::SeqCst) >= RUNS).then_some(())
+    wait_with_log("every activity to reach the endpoint", &mut worker, |_| {
+        endpoint.begun.load(Ordering::SeqCst) >= RUNS
     });
     let in_flight =
         endpoint.begun.load(Ordering::SeqCst) - endpoint.answered.load(Ordering::SeqCst);
@@ -614,7 +633,7 @@ async fn chain(client: &Client, id: &str, first_run: &str) -> Vec<(String, &'sta
 /// its state: the last run completes with the output of the whole loop.
 #[tokio::test(flavor = "multi_thread")]
 async fn while_loop_continues_as_new_on_a_real_server() {
-    let _serial = serial();
+    let _serial = serial().await;
     let began = Instant::now();
     let server = TestServer::start();
     let project = project("can", &[("faults-loop.stave.yaml", LOOP)]);
