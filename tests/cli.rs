@@ -131,7 +131,7 @@ fn compile_prints_the_ir() {
     let out = stave(&["compile", "workflows/fraud-review.stave.yaml"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let ir: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(ir["ir_version"], 1);
+    assert_eq!(ir["ir_version"], stave::ir::IR_VERSION);
     assert_eq!(ir["name"], "fraud-review");
     assert_eq!(ir["task_queue"], "project-ai-standard");
     assert_eq!(ir["hash"].as_str().map(str::len), Some(64));

@@ -38,6 +38,9 @@ fn corpus() -> Vec<(String, String)> {
 
 /// Tokens that stress the parsers: YAML indicators, template and expression syntax, text-form keywords.
 const TOKENS: &[&str] = &[
+    "1e999999",
+    "99999999999999999999999999999d",
+    "P9999999999999999999999W",
     "${",
     "}",
     "${ steps.",
@@ -125,4 +128,73 @@ fn mutated_inputs_never_panic() {
         };
         let _ = (name, check::compile_source(path, &text, &context));
     }
+}
+
+/// Inputs built to exhaust memory or time: each must end in diagnostics, promptly.
+#[test]
+fn hostile_inputs_end_in_diagnostics() {
+    let context = ProjectContext::default();
+    let mut laughs = String::from("stave: 1\nworkflow: w\nvars:\n  a0: &a0 [lol]\n");
+    for level in 1..=12 {
+        let refs = vec![format!("*a{}", level - 1); 10].join(", ");
+        laughs.push_str(&format!("  a{level}: &a{level} [{refs}]\n"));
+    }
+    laughs.push_str("steps:\n  - set: { a0: 1 }\n");
+    let deep_yaml = format!(
+        "stave: 1\nworkflow: w\nvars:\n  v: {}{}\nsteps: []\n",
+        "[".repeat(50_000),
+        "]".repeat(50_000)
+    );
+    let deep_expr = format!(
+        "stave: 1\nworkflow: w\nsteps:\n  - if: \"${{ {}1{} }}\"\n    set: {{}}\n",
+        "(".repeat(50_000),
+        ")".repeat(50_000)
+    );
+    let huge_numbers = "stave: 1\nworkflow: w\nvars: { n: 1e999999, m: -99999999999999999999999999999 }\nsteps:\n  - sleep: 99999999999999999999999999d\n  - sleep: \"${ 1e300 }\"\n";
+    let text_form = format!(
+        "stave 1\nworkflow w\nsteps {{\n  sleep {}d\n}}\n",
+        "9".repeat(400)
+    );
+    for (name, path, text) in [
+        ("billion laughs", "w.stave.yaml", laughs.as_str()),
+        ("deep YAML", "w.stave.yaml", deep_yaml.as_str()),
+        ("deep expression", "w.stave.yaml", deep_expr.as_str()),
+        ("huge numbers", "w.stave.yaml", huge_numbers),
+        ("huge text-form duration", "w.stave", text_form.as_str()),
+    ] {
+        let started = std::time::Instant::now();
+        let (_, ir, diagnostics) = check::compile_source(path, text, &context);
+        assert!(ir.is_none(), "{name}: compiled");
+        assert!(diagnostics.iter().any(|d| d.is_error()), "{name}: no error");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{name}: {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+/// A project whose directories link back to themselves loads in bounded time.
+#[cfg(unix)]
+#[test]
+fn symlink_loops_in_a_project_end_the_walk() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("stave.yaml"), "namespace: default\n").unwrap();
+    let flows = dir.path().join("flows");
+    std::fs::create_dir(&flows).unwrap();
+    std::fs::write(
+        flows.join("a.stave.yaml"),
+        "stave: 1\nworkflow: a\nsteps:\n  - set: {}\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(dir.path(), flows.join("loop")).unwrap();
+    let load = check::load_project(dir.path());
+    let sources: Vec<_> = load
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.message.clone())
+        .collect();
+    assert!(sources.is_empty(), "{sources:?}");
+    assert_eq!(load.bundle.map(|b| b.workflows.len()), Some(1));
 }
