@@ -676,3 +676,112 @@ async fn while_loop_continues_as_new_on_a_real_server() {
         .expect("describe");
     assert_eq!(first.status, "continued_as_new");
 }
+
+/// One broken file in a deploy does not take the project offline: the worker serves every
+/// valid workflow, `/readyz` says "degraded" naming the file, the metric counts it, and a run
+/// of the broken workflow already in flight finishes on its pinned version. `--strict`
+/// refuses to start instead.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broken_file_is_refused_and_the_rest_served() {
+    let _serial = serial().await;
+    let server = TestServer::start();
+    let hello = support::workflow_source("e2e-hello");
+    let project = project(
+        "degraded",
+        &[
+            ("faults-gate.stave.yaml", GATE_V1),
+            ("hello.stave.yaml", &hello),
+        ],
+    );
+    let mut worker = spawn_worker(&project, &server, &[]);
+    let client = support::client(&server).await;
+    let bundle = support::load_bundle(project.path());
+    let in_flight = unique_id("degraded-gate");
+    start(&client, &bundle, "faults-gate", &in_flight, json!({"n": 1})).await;
+    wait_with_log("the gated run's first task", &mut worker, |w| {
+        w.log()
+            .contains(&format!("run started workflow_id={in_flight}"))
+    });
+
+    // A deploy breaks the gate's file.
+    worker.kill_hard();
+    project.write(
+        "faults-gate.stave.yaml",
+        &GATE_V1.replace("timeout: 10m", "timeout: forever"),
+    );
+    let strict = support::run_bounded(
+        {
+            let mut cmd = support::command(&stave_bin(), &server);
+            cmd.args(["worker", "--project", &project.path_string(), "--strict"]);
+            cmd
+        },
+        LIMIT,
+    );
+    assert_ne!(
+        strict.status.code(),
+        Some(0),
+        "--strict started a broken project"
+    );
+
+    let addr = format!("127.0.0.1:{}", support::free_ports(1)[0]);
+    let dir = project.path_string();
+    let mut degraded = Proc::spawn_in(
+        &stave_bin(),
+        &[
+            "worker",
+            "--project",
+            &dir,
+            "--queues",
+            "standard",
+            "--metrics-addr",
+            &addr,
+        ],
+        Some(project.path()),
+        &server,
+    );
+    wait_ready(&mut degraded, 1);
+    let body = readyz_becomes(&addr, 200, &degraded).await;
+    assert!(body.contains("degraded"), "{body}");
+    assert!(body.contains("faults-gate.stave.yaml"), "{body}");
+    let metrics = tokio::task::spawn_blocking({
+        let addr = addr.clone();
+        move || http_get(&addr, "/metrics")
+    })
+    .await
+    .expect("join")
+    .expect("GET /metrics");
+    assert!(
+        metrics.1.contains("stave_workflow_files_refused 1"),
+        "{}",
+        metrics.1
+    );
+
+    // The valid workflow runs; the in-flight run of the broken one finishes on its version.
+    let hello_id = unique_id("degraded-hello");
+    start(
+        &client,
+        &bundle,
+        "e2e-hello",
+        &hello_id,
+        json!({"name": "still here"}),
+    )
+    .await;
+    client
+        .signal(&in_flight, None, "go", None)
+        .await
+        .expect("signal");
+    let deadline = Instant::now() + LIMIT;
+    for (id, expected) in [
+        (&hello_id, json!({"hello": "still here"})),
+        (&in_flight, json!({"n": 1, "version": 1})),
+    ] {
+        match outcome_by(&client, id, deadline).await {
+            Some(Outcome::Completed { result }) => assert_eq!(result, expected, "{id}"),
+            other => panic!("{id}: {other:?}\n{}", tail(&degraded.log(), 40)),
+        }
+    }
+    println!(
+        "degraded: 1 file refused, /readyz 200 \"{}\"; 2 completed, 0 failed, 0 stuck",
+        body.trim()
+    );
+}

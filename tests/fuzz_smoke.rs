@@ -179,7 +179,11 @@ fn hostile_inputs_end_in_diagnostics() {
 #[test]
 fn symlink_loops_in_a_project_end_the_walk() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("stave.yaml"), "namespace: default\n").unwrap();
+    std::fs::write(
+        dir.path().join("stave.yaml"),
+        "namespace: default\nqueues:\n  standard: { task_queue: t }\n",
+    )
+    .unwrap();
     let flows = dir.path().join("flows");
     std::fs::create_dir(&flows).unwrap();
     std::fs::write(

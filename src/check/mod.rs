@@ -210,6 +210,18 @@ pub struct ProjectLoad {
     pub context: ProjectContext,
     /// Present only when there is no error (warnings are allowed).
     pub bundle: Option<ir::Bundle>,
+    /// When the errors are confined to workflow files (`stave.yaml` and the manifest are
+    /// sound): the bundle of the other files, which a worker can serve while the broken ones
+    /// are fixed. None when there is no error or the project itself is broken.
+    pub partial: Option<Partial>,
+}
+
+/// What of a project with broken workflow files can still run.
+#[derive(Debug, Clone)]
+pub struct Partial {
+    pub bundle: ir::Bundle,
+    /// Each refused file and its number of errors, by path.
+    pub refused: Vec<(PathBuf, usize)>,
 }
 
 impl ProjectLoad {
@@ -257,13 +269,41 @@ pub fn load_project(dir: &Path) -> ProjectLoad {
             }
         }
     }
+    let partial = partial_bundle(&context, &workflows, &sources, &diagnostics);
     let bundle = finish_bundle(&context, workflows, &sources, &mut diagnostics);
     ProjectLoad {
         sources,
         diagnostics,
         context,
         bundle,
+        partial,
     }
+}
+
+/// The bundle of the error-free workflow files, when every error lies in a workflow file.
+fn partial_bundle(
+    context: &ProjectContext,
+    workflows: &[ir::Workflow],
+    sources: &Sources,
+    diagnostics: &[Diagnostic],
+) -> Option<Partial> {
+    let mut refused: std::collections::BTreeMap<PathBuf, usize> = Default::default();
+    for d in diagnostics.iter().filter(|d| d.is_error()) {
+        let path = sources.path(d.labels.first()?.span.file);
+        // An error in `stave.yaml` or the manifest concerns every workflow.
+        Form::of(path)?;
+        *refused.entry(path.to_path_buf()).or_default() += 1;
+    }
+    if refused.is_empty() {
+        return None;
+    }
+    let mut more = Vec::new();
+    let bundle = finish_bundle(context, workflows.to_vec(), sources, &mut more)
+        .filter(|b| !b.workflows.is_empty())?;
+    Some(Partial {
+        bundle,
+        refused: refused.into_iter().collect(),
+    })
 }
 
 /// Reads and compiles one file into `sources`/`diagnostics`.
@@ -420,5 +460,31 @@ mod tests {
         std::os::unix::fs::symlink(&sub, sub.join("self")).unwrap();
         let files = workflow_files(dir.path()).unwrap();
         assert_eq!(files, vec![sub.join("a.stave.yaml")]);
+    }
+
+    #[test]
+    fn a_broken_file_leaves_the_others_servable() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = "namespace: default\nqueues:\n  standard: { task_queue: t }\n";
+        std::fs::write(dir.path().join(PROJECT_FILE), settings).unwrap();
+        let good = "stave: 1\nworkflow: good\nsteps:\n  - set: {}\n";
+        std::fs::write(dir.path().join("good.stave.yaml"), good).unwrap();
+        let broken = "stave: 1\nworkflow: broken\nsteps:\n  - sleep: forever\n";
+        std::fs::write(dir.path().join("broken.stave.yaml"), broken).unwrap();
+        let load = load_project(dir.path());
+        assert!(load.bundle.is_none());
+        let partial = load.partial.expect("the good file is servable");
+        let names: Vec<&str> = partial
+            .bundle
+            .workflows
+            .iter()
+            .map(|w| w.name.as_str())
+            .collect();
+        assert_eq!(names, vec!["good"]);
+        assert_eq!(partial.refused.len(), 1);
+        assert!(partial.refused[0].0.ends_with("broken.stave.yaml"));
+        // A broken `stave.yaml` concerns every workflow: nothing is servable.
+        std::fs::write(dir.path().join(PROJECT_FILE), "namespace: [\n").unwrap();
+        assert!(load_project(dir.path()).partial.is_none());
     }
 }

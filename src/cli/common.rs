@@ -143,15 +143,19 @@ fn checked_bundle(dir: &Path) -> Option<ir::Bundle> {
     match load.bundle {
         Some(bundle) if !load.has_errors() => Some(bundle),
         _ => {
-            let style = Style {
-                color: false,
-                ..Style::default()
-            };
-            for d in load.diagnostics.iter().filter(|d| d.is_error()) {
-                eprint!("{}", render::render_human(&load.sources, d, style));
-            }
+            print_errors(&load);
             None
         }
+    }
+}
+
+fn print_errors(load: &check::ProjectLoad) {
+    let style = Style {
+        color: false,
+        ..Style::default()
+    };
+    for d in load.diagnostics.iter().filter(|d| d.is_error()) {
+        eprint!("{}", render::render_human(&load.sources, d, style));
     }
 }
 
@@ -164,7 +168,32 @@ pub(super) fn load_bundle(explicit: Option<&Path>) -> Result<ir::Bundle, Command
 /// The directory and checked bundle of the project `stave worker` serves or `stave replay`
 /// replays against; the error says how to point at the project.
 pub(super) fn open_project(explicit: Option<&Path>) -> Result<(PathBuf, ir::Bundle), String> {
-    let dir = locate_project(explicit).map_err(|looked| match explicit {
+    let dir = located(explicit)?;
+    let bundle = checked_bundle(&dir).ok_or_else(|| project_errors(&dir))?;
+    Ok((dir, bundle))
+}
+
+/// What `stave worker` serves: the whole project, or — unless `strict` — the workflow files
+/// without errors when the errors lie only in some workflow files (their diagnostics are
+/// printed; the refused files and their error counts are returned).
+pub(super) fn open_project_to_serve(
+    explicit: Option<&Path>,
+    strict: bool,
+) -> Result<(PathBuf, ir::Bundle, Vec<(PathBuf, usize)>), String> {
+    let dir = located(explicit)?;
+    let load = check::load_project(&dir);
+    if let Some(bundle) = load.bundle.clone().filter(|_| !load.has_errors()) {
+        return Ok((dir, bundle, Vec::new()));
+    }
+    print_errors(&load);
+    match load.partial {
+        Some(partial) if !strict => Ok((dir, partial.bundle, partial.refused)),
+        _ => Err(project_errors(&dir)),
+    }
+}
+
+fn located(explicit: Option<&Path>) -> Result<PathBuf, String> {
+    locate_project(explicit).map_err(|looked| match explicit {
         Some(_) => format!(
             "no {} in {}; pass --project DIR pointing at the project",
             check::PROJECT_FILE,
@@ -175,14 +204,14 @@ pub(super) fn open_project(explicit: Option<&Path>) -> Result<(PathBuf, ir::Bund
             check::PROJECT_FILE,
             looked.display()
         ),
-    })?;
-    let bundle = checked_bundle(&dir).ok_or_else(|| {
-        format!(
-            "the project in {} has errors (above); fix them, `stave lint` shows them too",
-            dir.display()
-        )
-    })?;
-    Ok((dir, bundle))
+    })
+}
+
+fn project_errors(dir: &Path) -> String {
+    format!(
+        "the project in {} has errors (above); fix them, `stave lint` shows them too",
+        dir.display()
+    )
 }
 
 /// The namespace of the project around the current directory (or `--project`), if any:

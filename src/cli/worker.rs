@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::common::{open_project, parse_duration, runtime};
+use super::common::{open_project_to_serve, parse_duration, runtime};
 use crate::check;
 use crate::runtime::activity::Registry;
 use crate::runtime::connect::{ConnectArgs, Retry};
@@ -26,6 +26,11 @@ pub struct Args {
     /// [default: PROJECT/.stave/versions; commit it like a lock file].
     #[arg(long, value_name = "DIR")]
     pub versions_dir: Option<PathBuf>,
+    /// Refuse to start when any workflow file has errors (for CI). By default the worker
+    /// serves every valid workflow, reports the broken files in its log, `/readyz`
+    /// ("degraded") and `stave_workflow_files_refused`, and runs in flight keep their version.
+    #[arg(long, env = "STAVE_STRICT")]
+    pub strict: bool,
     /// Write the activity manifest (activities.json) of this binary's activities to FILE
     /// (`-` for stdout) and exit.
     #[arg(long, value_name = "FILE")]
@@ -127,7 +132,7 @@ pub fn run(args: Args, registry: Registry) -> ExitCode {
 }
 
 async fn serve(args: Args, registry: Registry) -> Result<(), String> {
-    let (dir, bundle) = open_project(args.project.as_deref())?;
+    let (dir, bundle, refused) = open_project_to_serve(args.project.as_deref(), args.strict)?;
     let plans = crate::runtime::pools::select(
         &bundle,
         &registry,
@@ -141,6 +146,23 @@ async fn serve(args: Args, registry: Registry) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     ops.expect(&plans);
+    if !refused.is_empty() {
+        let files: Vec<String> = refused
+            .iter()
+            .map(|(path, errors)| format!("{} ({errors} errors)", path.display()))
+            .collect();
+        let why = format!(
+            "{} workflow file(s) refused: {}",
+            refused.len(),
+            files.join(", ")
+        );
+        tracing::error!(
+            refused = refused.len(),
+            "{why}; serving the rest (--strict refuses to start)"
+        );
+        eprintln!("stave worker: {why}; serving the rest");
+        ops.degraded(refused.len(), &why);
+    }
     for endpoint in ops.endpoints() {
         eprintln!("stave worker: serving {endpoint}");
     }
@@ -152,8 +174,9 @@ async fn serve(args: Args, registry: Registry) -> Result<(), String> {
                 .unwrap_or_else(|| dir.join(versions::DEFAULT_DIR)),
         )
         .with_source(Arc::new(move || {
-            check::load_project(&project)
-                .bundle
+            let load = check::load_project(&project);
+            load.bundle
+                .or(load.partial.map(|p| p.bundle))
                 .map(|b| b.workflows)
                 .unwrap_or_default()
         })),

@@ -31,6 +31,8 @@ struct State {
     expected: BTreeSet<String>,
     polling: BTreeSet<String>,
     stopping: bool,
+    /// Why the worker serves less than the whole project (refused workflow files).
+    degraded: Option<String>,
 }
 
 impl Readiness {
@@ -67,6 +69,12 @@ impl Readiness {
         self.state().polling.insert(task_queue.to_owned());
     }
 
+    /// The worker serves, but not everything: `/readyz` stays ready (the served workflows
+    /// run) and says "degraded" with `why`.
+    pub fn degraded(&self, why: impl Into<String>) {
+        self.state().degraded = Some(why.into());
+    }
+
     /// Shutdown started: no longer ready, whatever else holds.
     pub fn stopping(&self) {
         self.state().stopping = true;
@@ -96,7 +104,10 @@ impl Readiness {
             return Err(format!("pollers not running yet on {}", missing.join(", ")));
         }
         let queues: Vec<&str> = state.polling.iter().map(String::as_str).collect();
-        Ok(format!("ready: polling {}", queues.join(", ")))
+        match &state.degraded {
+            Some(why) => Ok(format!("degraded: {why}; polling {}", queues.join(", "))),
+            None => Ok(format!("ready: polling {}", queues.join(", "))),
+        }
     }
 }
 

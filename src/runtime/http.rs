@@ -213,6 +213,15 @@ impl Ops {
         self.core.as_ref().map(|(addr, _)| *addr)
     }
 
+    /// The worker serves all but `refused` workflow files: `/readyz` says "degraded" with
+    /// `why`, and `stave_workflow_files_refused` counts them.
+    pub fn degraded(&self, refused: usize, why: &str) {
+        self.readiness.degraded(why);
+        if let Some(metrics) = &self.metrics {
+            metrics.refused_files(refused);
+        }
+    }
+
     /// The pools the worker will run: `/readyz` waits for their pollers, and their metric
     /// series exist (at zero) from now on.
     pub fn expect(&mut self, plans: &[QueuePlan]) {

@@ -50,6 +50,7 @@ pub mod names {
     pub const ACTIVITY_DURATION: &str = "temporal_activity_duration_seconds";
     pub const TASK_QUEUE_DEPTH: &str = "temporal_task_queue_depth";
     pub const TASK_QUEUE_PROCESSED: &str = "temporal_task_queue_processed_total";
+    pub const FILES_REFUSED: &str = "stave_workflow_files_refused";
 }
 
 /// Why the metrics could not be set up.
@@ -76,6 +77,7 @@ struct Families {
     activity_seconds: HistogramVec,
     depth: IntGaugeVec,
     processed: IntCounterVec,
+    refused: prometheus::IntGauge,
 }
 
 impl fmt::Debug for Metrics {
@@ -145,7 +147,12 @@ impl Metrics {
         registry.register(Box::new(activities.clone()))?;
         registry.register(Box::new(activity_seconds.clone()))?;
         registry.register(Box::new(depth.clone()))?;
+        let refused = prometheus::IntGauge::new(
+            names::FILES_REFUSED,
+            "Workflow files with errors this worker refused to serve (the rest are served).",
+        )?;
         registry.register(Box::new(processed.clone()))?;
+        registry.register(Box::new(refused.clone()))?;
         Ok(Metrics {
             families: Arc::new(Families {
                 registry,
@@ -156,8 +163,16 @@ impl Metrics {
                 activity_seconds,
                 depth,
                 processed,
+                refused,
             }),
         })
+    }
+
+    /// How many workflow files the worker refused (0 when it serves the whole project).
+    pub fn refused_files(&self, count: usize) {
+        self.families
+            .refused
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
     }
 
     /// Creates the series of the served task queues and workflow types at zero, so dashboards
