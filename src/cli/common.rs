@@ -173,21 +173,37 @@ pub(super) fn open_project(explicit: Option<&Path>) -> Result<(PathBuf, ir::Bund
     Ok((dir, bundle))
 }
 
+/// What `stave worker` serves.
+pub(super) struct Served {
+    pub dir: PathBuf,
+    pub bundle: ir::Bundle,
+    /// Workflow files refused for their errors, with the number of errors each.
+    pub refused: Vec<(PathBuf, usize)>,
+}
+
 /// What `stave worker` serves: the whole project, or — unless `strict` — the workflow files
 /// without errors when the errors lie only in some workflow files (their diagnostics are
-/// printed; the refused files and their error counts are returned).
+/// printed).
 pub(super) fn open_project_to_serve(
     explicit: Option<&Path>,
     strict: bool,
-) -> Result<(PathBuf, ir::Bundle, Vec<(PathBuf, usize)>), String> {
+) -> Result<Served, String> {
     let dir = located(explicit)?;
     let load = check::load_project(&dir);
     if let Some(bundle) = load.bundle.clone().filter(|_| !load.has_errors()) {
-        return Ok((dir, bundle, Vec::new()));
+        return Ok(Served {
+            dir,
+            bundle,
+            refused: Vec::new(),
+        });
     }
     print_errors(&load);
     match load.partial {
-        Some(partial) if !strict => Ok((dir, partial.bundle, partial.refused)),
+        Some(partial) if !strict => Ok(Served {
+            dir,
+            bundle: partial.bundle,
+            refused: partial.refused,
+        }),
         _ => Err(project_errors(&dir)),
     }
 }

@@ -132,7 +132,8 @@ pub fn run(args: Args, registry: Registry) -> ExitCode {
 }
 
 async fn serve(args: Args, registry: Registry) -> Result<(), String> {
-    let (dir, bundle, refused) = open_project_to_serve(args.project.as_deref(), args.strict)?;
+    let served = open_project_to_serve(args.project.as_deref(), args.strict)?;
+    let (dir, bundle, refused) = (served.dir, served.bundle, served.refused);
     let plans = crate::runtime::pools::select(
         &bundle,
         &registry,
