@@ -178,3 +178,41 @@ fn the_readme_graph_is_current() {
         text(&out.stderr)
     );
 }
+
+/// `stave start` of a valid workflow is not blocked by another file's errors (it prints
+/// them); a start of the broken workflow itself is refused. No server is needed to see it:
+/// the first reaches the connection step, the second stops before.
+#[test]
+fn start_is_not_blocked_by_another_files_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = "namespace: default\nqueues:\n  standard: { task_queue: t }\n";
+    std::fs::write(dir.path().join("stave.yaml"), settings).unwrap();
+    std::fs::write(
+        dir.path().join("good.stave.yaml"),
+        "stave: 1\nworkflow: good\nsteps:\n  - set: {}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("broken.stave.yaml"),
+        "stave: 1\nworkflow: broken\nsteps:\n  - sleep: forever\n",
+    )
+    .unwrap();
+    let project = dir.path().display().to_string();
+    let start = |workflow: &str| {
+        Command::new(env!("CARGO_BIN_EXE_stave"))
+            .args(["start", workflow, "--project", &project])
+            // Nothing listens here: the valid start fails at connecting, after the check.
+            .env("TEMPORAL_ADDRESS", "127.0.0.1:9")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run stave")
+    };
+    let good = text(&start("good").stderr);
+    assert!(good.contains("starting `good`, which has none"), "{good}");
+    assert!(good.contains("broken.stave.yaml"), "{good}");
+    let broken = start("broken");
+    let stderr = text(&broken.stderr);
+    assert_ne!(broken.status.code(), Some(0));
+    assert!(!stderr.contains("starting `broken`"), "{stderr}");
+    assert!(stderr.contains("has errors"), "{stderr}");
+}

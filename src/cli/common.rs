@@ -165,6 +165,28 @@ pub(super) fn load_bundle(explicit: Option<&Path>) -> Result<ir::Bundle, Command
     checked_bundle(&dir).ok_or(CommandError::ProjectErrors(dir))
 }
 
+/// The checked workflow `name` for `stave start`: another workflow file's errors are printed
+/// but do not stop it (as the worker serves the valid files); its own errors do.
+pub(super) fn load_workflow_to_start(
+    explicit: Option<&Path>,
+    name: &str,
+) -> Result<ir::Bundle, CommandError> {
+    let dir = project_dir(explicit)?;
+    let served = open_project_to_serve(Some(&dir), false)
+        .map_err(|_| CommandError::ProjectErrors(dir.clone()))?;
+    let broken = !served.refused.is_empty();
+    if broken && !served.bundle.workflows.iter().any(|w| w.name == name) {
+        return Err(CommandError::ProjectErrors(dir));
+    }
+    if broken {
+        eprintln!(
+            "stave start: {} other workflow file(s) have errors (above); starting `{name}`, which has none",
+            served.refused.len()
+        );
+    }
+    Ok(served.bundle)
+}
+
 /// The directory and checked bundle of the project `stave worker` serves or `stave replay`
 /// replays against; the error says how to point at the project.
 pub(super) fn open_project(explicit: Option<&Path>) -> Result<(PathBuf, ir::Bundle), String> {

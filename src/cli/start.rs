@@ -1,7 +1,7 @@
 //! `stave start WORKFLOW --input JSON|@FILE`: check the input, start a pinned run, say where it is.
 
 use super::common::{
-    CommandError, block_on, connect, find_workflow, finish, load_bundle, parse_json_arg,
+    CommandError, block_on, connect, find_workflow, finish, load_workflow_to_start, parse_json_arg,
     print_json, report_finished, short_version,
 };
 use crate::ir;
@@ -64,7 +64,7 @@ async fn start(args: Args) -> Result<ExitCode, CommandError> {
             None,
         ),
         None => {
-            let bundle = load_bundle(args.project.as_deref())?;
+            let bundle = load_workflow_to_start(args.project.as_deref(), &args.workflow)?;
             let workflow = find_workflow(&bundle, &args.workflow, args.project.as_deref())?;
             validate_input(workflow, &input)?;
             (

@@ -106,6 +106,30 @@ pub enum WorkerError {
     /// Core's runtime could not start.
     #[error("cannot start Temporal core: {0}")]
     Runtime(String),
+    /// A polling loop panicked (a bug): the worker stops and exits non-zero so that its
+    /// supervisor restarts it, instead of running on with a queue nobody polls.
+    #[error("a polling loop of the worker panicked: {0}; the worker stops (please report this)")]
+    Panicked(String),
+}
+
+/// The error a finished polling loop ends the worker with, panics included.
+fn loop_error(
+    ended: Result<Result<(), WorkerError>, tokio::task::JoinError>,
+) -> Option<WorkerError> {
+    match ended {
+        Ok(result) => result.err(),
+        Err(join) if join.is_panic() => {
+            let panic = join.into_panic();
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            Some(WorkerError::Panicked(message))
+        }
+        // Cancelled: only at shutdown, which is not an error.
+        Err(_) => None,
+    }
 }
 
 /// Groups the project by task queue: which workflows and whether activities run on each.
@@ -292,7 +316,7 @@ pub async fn run(
     tokio::select! {
         () = shutdown => {}
         Some(ended) = loops.join_next() => {
-            first_error = ended.ok().and_then(Result::err);
+            first_error = loop_error(ended);
         }
     }
     options.observer.stopping();
@@ -300,7 +324,7 @@ pub async fn run(
         worker.initiate_shutdown();
     }
     while let Some(ended) = loops.join_next().await {
-        if let Ok(Err(e)) = ended {
+        if let Some(e) = loop_error(ended) {
             first_error.get_or_insert(e);
         }
     }
@@ -494,5 +518,19 @@ mod tests {
         assert_eq!(metrics.workflow_count("greet", "completed"), 1);
         assert_eq!(metrics.active("greet"), 0);
         assert_eq!(metrics.processed("tq"), 2);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_loop_is_an_error_not_a_clean_exit() {
+        let panicked = tokio::spawn(async {
+            if std::hint::black_box(true) {
+                panic!("boom in the loop");
+            }
+            Ok::<(), WorkerError>(())
+        })
+        .await;
+        let error = loop_error(panicked).expect("a panic is an error");
+        assert!(matches!(&error, WorkerError::Panicked(m) if m.contains("boom in the loop")));
+        assert!(loop_error(Ok(Ok(()))).is_none());
     }
 }
