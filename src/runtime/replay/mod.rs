@@ -31,7 +31,8 @@ use thiserror::Error;
 
 use crate::ir::Workflow;
 use crate::runtime::connect::Connected;
-use crate::runtime::versions::VersionStore;
+use crate::runtime::payload;
+use crate::runtime::versions::{MEMO_KEY, PROGRAM_MEMO_KEY, Pin, VersionStore, decode_program};
 use crate::runtime::worker::{ProgramChoice, Workflows};
 
 /// `temporal.api.history.v1` and its dependencies, as a protobuf `FileDescriptorSet`.
@@ -184,6 +185,32 @@ fn recorded(
     })
 }
 
+/// Adds the program a history recorded (memo `stave.program`, at start or upserted on the
+/// first task) to `store`, verified against the pin recorded beside it: a history replays
+/// against its own program even when neither the files nor the store have that version.
+fn seed_program(history: &History, store: &VersionStore) {
+    let memos = history.events.iter().filter_map(|e| match &e.attributes {
+        Some(Attributes::WorkflowExecutionStartedEventAttributes(a)) => a.memo.as_ref(),
+        Some(Attributes::WorkflowPropertiesModifiedEventAttributes(a)) => a.upserted_memo.as_ref(),
+        _ => None,
+    });
+    let (mut pin, mut program) = (None, None);
+    for memo in memos {
+        if let Some(Ok(Json::String(text))) = memo.fields.get(MEMO_KEY).map(payload::decode) {
+            pin = pin.or_else(|| Pin::parse(&text));
+        }
+        program = program.or_else(|| memo.fields.get(PROGRAM_MEMO_KEY).cloned());
+    }
+    if let (Some(pin), Some(program)) = (pin, program) {
+        match decode_program(&program, &pin) {
+            Ok(program) => {
+                store.insert(program);
+            }
+            Err(e) => tracing::warn!("{e}"),
+        }
+    }
+}
+
 /// Fetches a run's whole history from the server (the latest run when `run_id` is None).
 pub async fn fetch_history(
     connected: &Connected,
@@ -250,6 +277,9 @@ pub async fn replay(
         .collect();
     let worker = init_replay_worker(ReplayWorkerInput::new(config, futures::stream::iter(feed)))
         .map_err(|e| ReplayError::Worker(e.to_string()))?;
+    for recorded in &histories {
+        seed_program(&recorded.history, &store);
+    }
     let mut state = Workflows::new("stave-replay", current, store);
     state.set_program_choice(choice);
     let mut failures: HashMap<String, String> = HashMap::new();
@@ -398,5 +428,55 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("z.json"), "{err}");
+    }
+
+    #[test]
+    fn a_history_brings_its_own_program() {
+        use temporalio_common::protos::temporal::api::common::v1::Memo;
+        use temporalio_common::protos::temporal::api::history::v1::{
+            HistoryEvent, WorkflowExecutionStartedEventAttributes,
+            WorkflowPropertiesModifiedEventAttributes,
+        };
+        let program = crate::runtime::versions::tests::workflow("greet", "recorded");
+        let pin = Pin::of(&program);
+        let memo =
+            |key: &str, value: temporalio_common::protos::temporal::api::common::v1::Payload| {
+                let mut memo = Memo::default();
+                memo.fields.insert(key.to_owned(), value);
+                memo
+            };
+        let history = History {
+            events: vec![
+                HistoryEvent {
+                    attributes: Some(Attributes::WorkflowExecutionStartedEventAttributes(
+                        WorkflowExecutionStartedEventAttributes {
+                            memo: Some(memo(
+                                MEMO_KEY,
+                                payload::encode(&Json::from(pin.to_string())),
+                            )),
+                            ..Default::default()
+                        },
+                    )),
+                    ..Default::default()
+                },
+                HistoryEvent {
+                    attributes: Some(Attributes::WorkflowPropertiesModifiedEventAttributes(
+                        WorkflowPropertiesModifiedEventAttributes {
+                            upserted_memo: Some(memo(
+                                PROGRAM_MEMO_KEY,
+                                crate::runtime::versions::encode_program(&program),
+                            )),
+                            ..Default::default()
+                        },
+                    )),
+                    ..Default::default()
+                },
+            ],
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let store = VersionStore::new(dir.path());
+        assert!(!store.is_cached(&pin));
+        seed_program(&history, &store);
+        assert_eq!(store.get("greet", &pin).unwrap().hash, program.hash);
     }
 }
