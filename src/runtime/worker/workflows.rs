@@ -47,6 +47,9 @@ pub struct Workflows {
     store: Arc<VersionStore>,
     runs: HashMap<String, Cached>,
     payload_limit: usize,
+    /// Each program's `stave.program` memo payload, deflated once per version rather than
+    /// once per run (deflating is most of a short run's first-task cost).
+    recorded: std::sync::Mutex<HashMap<String, Payload>>,
     choice: ProgramChoice,
 }
 
@@ -93,6 +96,7 @@ impl Workflows {
             store,
             runs: HashMap::new(),
             payload_limit: DEFAULT_PAYLOAD_LIMIT,
+            recorded: Default::default(),
             choice: ProgramChoice::Pinned,
         }
     }
@@ -259,7 +263,7 @@ impl Workflows {
             preamble.push(patch_marker(PROGRAM_PATCH.to_owned()));
             if start_memo_field(init, PROGRAM_MEMO_KEY).is_none() {
                 memo.fields
-                    .insert(PROGRAM_MEMO_KEY.to_owned(), encode_program(&program));
+                    .insert(PROGRAM_MEMO_KEY.to_owned(), self.recorded_program(&program));
             }
         }
         if !memo.fields.is_empty() {
@@ -372,6 +376,15 @@ impl Workflows {
 
     /// Continue-as-new of the same workflow type keeps the run's version: the pin rides along
     /// in the new run's start memo.
+    /// The memo payload recording `program`, encoded on first use.
+    fn recorded_program(&self, program: &Workflow) -> Payload {
+        let mut recorded = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
+        recorded
+            .entry(program.hash.clone())
+            .or_insert_with(|| encode_program(program))
+            .clone()
+    }
+
     fn carry_pin(&self, run_id: &str, mut commands: Vec<WorkflowCommand>) -> Vec<WorkflowCommand> {
         let Some(cached) = self.runs.get(run_id) else {
             return commands;
@@ -385,7 +398,7 @@ impl Workflows {
                 });
                 can.memo
                     .entry(PROGRAM_MEMO_KEY.to_owned())
-                    .or_insert_with(|| encode_program(&cached.program));
+                    .or_insert_with(|| self.recorded_program(&cached.program));
             }
         }
         commands
