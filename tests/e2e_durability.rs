@@ -50,13 +50,7 @@ async fn killed_worker_restarts_and_edited_file_keeps_old_runs_pinned() {
 
     // The file changes before the restart: a new first step and a new output. Replaying the
     // old runs against this version would be nondeterministic (a different first command).
-    let v2_source = support::workflow_source("e2e-durable")
-        .replace(
-            "steps:\n",
-            "steps:\n  - { id: zeroth, activity: log, input: { message: \"v2\" } }\n",
-        )
-        .replace("'version': 1", "'version': 2");
-    project.write("e2e-durable.stave.yaml", &v2_source);
+    project.write("e2e-durable.stave.yaml", &support::durable_v2_source());
     worker.restart();
 
     for id in &ids[2..] {

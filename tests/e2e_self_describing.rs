@@ -110,13 +110,7 @@ async fn runs_resume_on_a_worker_that_never_saw_their_version() {
 
     // Redeploy B with an edited file and nothing in its store; A dies for good.
     worker_b.kill_hard();
-    let v2_source = v1_source
-        .replace(
-            "steps:\n",
-            "steps:\n  - { id: zeroth, activity: log, input: { message: \"v2\" } }\n",
-        )
-        .replace("'version': 1", "'version': 2");
-    b.write("flow.stave.yaml", &v2_source);
+    b.write("flow.stave.yaml", &support::durable_v2_source());
     empty(versions_b.path());
     worker_b.restart();
     worker_a.kill_hard();

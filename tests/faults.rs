@@ -317,40 +317,13 @@ fn tail(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// GET http://ADDR/PATH → (status, body), blocking, bounded.
-fn http_get(addr: &str, path: &str) -> Result<(u16, String), String> {
-    let mut stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .map_err(|e| e.to_string())?;
-    stream
-        .write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
-        .map_err(|e| e.to_string())?;
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .map_err(|e| e.to_string())?;
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("malformed response: {response:?}"))?;
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
-}
-
 /// Polls `/readyz` until it answers `status`; returns the body. Fails with the last answer
 /// and the worker's log.
 async fn readyz_becomes(addr: &str, status: u16, worker: &Proc) -> String {
     let deadline = Instant::now() + LIMIT;
     loop {
         let probe = addr.to_string();
-        let answer = tokio::task::spawn_blocking(move || http_get(&probe, "/readyz"))
+        let answer = tokio::task::spawn_blocking(move || support::http_get(&probe, "/readyz"))
             .await
             .unwrap_or_else(|e| Err(e.to_string()));
         match answer {
@@ -745,7 +718,7 @@ async fn a_broken_file_is_refused_and_the_rest_served() {
     assert!(body.contains("faults-gate.stave.yaml"), "{body}");
     let metrics = tokio::task::spawn_blocking({
         let addr = addr.clone();
-        move || http_get(&addr, "/metrics")
+        move || support::http_get(&addr, "/metrics")
     })
     .await
     .expect("join")

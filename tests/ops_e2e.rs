@@ -15,8 +15,6 @@ use stave::runtime::http::{Ops, OpsSettings};
 use stave::runtime::metrics::{Metrics, Observer};
 use stave::runtime::versions::{self, VersionStore};
 use stave::runtime::worker::{self, WorkerOptions};
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -162,33 +160,6 @@ fn project(name: &str, queues: &[(&str, &str)], files: &[(&str, String)]) -> Tes
         project.write(file, text);
     }
     project
-}
-
-/// GET http://ADDR/PATH → (status, body), blocking, bounded.
-fn http_get(addr: &str, path: &str) -> Result<(u16, String), String> {
-    let mut stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .map_err(|e| e.to_string())?;
-    stream
-        .write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
-        .map_err(|e| e.to_string())?;
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .map_err(|e| e.to_string())?;
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("malformed response: {response:?}"))?;
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
 }
 
 /// The value of one sample line of a scrape (`NAME{LABELS} VALUE`), if present.
@@ -498,7 +469,7 @@ async fn metrics_count_each_run_once_across_replays_and_restarts() {
     }
     let addr = ops.local_addr().unwrap().to_string();
     let scrape = || {
-        let (status, body) = http_get(&addr, "/metrics").expect("scrape /metrics");
+        let (status, body) = support::http_get(&addr, "/metrics").expect("scrape /metrics");
         assert_eq!(status, 200, "{body}");
         body
     };
@@ -700,23 +671,23 @@ async fn worker_binary_is_unready_until_connected_then_logs_json_and_serves_metr
         server,
     );
     wait_for("/healthz", Duration::from_secs(30), || {
-        http_get(&health_addr, "/healthz")
+        support::http_get(&health_addr, "/healthz")
             .ok()
             .filter(|(status, _)| *status == 200)
     })
     .await;
-    let (status, body) = http_get(&health_addr, "/readyz").unwrap();
+    let (status, body) = support::http_get(&health_addr, "/readyz").unwrap();
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("not ready"), "{body}");
     // The metrics port answers the probes too.
-    assert_eq!(http_get(&metrics_addr, "/readyz").unwrap().0, 503);
+    assert_eq!(support::http_get(&metrics_addr, "/readyz").unwrap().0, 503);
     assert!(worker.is_running(), "{}", worker.log());
 
     // The server "comes up": a proxy on `late` forwards to the real one.
     let listener = std::net::TcpListener::bind(&late).expect("bind the late address");
     let _proxy = proxy(listener, server.address());
     let body = wait_for("/readyz to turn ready", Duration::from_secs(60), || {
-        http_get(&health_addr, "/readyz")
+        support::http_get(&health_addr, "/readyz")
             .ok()
             .filter(|(status, _)| *status == 200)
             .map(|(_, body)| body)
@@ -729,7 +700,7 @@ async fn worker_binary_is_unready_until_connected_then_logs_json_and_serves_metr
     start_pinned(&client, &bundle, "ops-log", &id, json!(null)).await;
     assert_eq!(completed(&client, &id).await, json!("done"));
 
-    let (status, scrape) = http_get(&metrics_addr, "/metrics").unwrap();
+    let (status, scrape) = support::http_get(&metrics_addr, "/metrics").unwrap();
     assert_eq!(status, 200);
     assert_eq!(
         sample(
@@ -749,7 +720,7 @@ async fn worker_binary_is_unready_until_connected_then_logs_json_and_serves_metr
     );
 
     // Core's own SDK metrics, on their own endpoint.
-    let (status, core) = http_get(&core_addr, "/metrics").unwrap();
+    let (status, core) = support::http_get(&core_addr, "/metrics").unwrap();
     assert_eq!(status, 200);
     assert!(core.contains("temporal_workflow_completed_total"), "{core}");
     assert!(

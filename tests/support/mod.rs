@@ -14,10 +14,13 @@ pub mod runs;
 pub mod server;
 pub mod worker;
 
-pub use process::{Proc, command, example_bin, run_bounded, run_stave, stave_bin, stdout_ok};
+pub use process::{
+    Proc, command, example_bin, http_get, run_bounded, run_stave, stave_bin, stdout_ok,
+};
 pub use project::TestProject;
 pub use runs::{
-    client, load_bundle, record_history, start_pinned, wait_for_query, workflow_source,
+    client, durable_v2_source, load_bundle, record_history, start_pinned, wait_for_query,
+    workflow_source,
 };
 pub use server::{INSTALL_HINT, ServerOptions, TestServer, free_ports, require_temporal_cli};
 pub use worker::{InProcessWorker, SharedWorker};

@@ -17,6 +17,17 @@ pub fn workflow_source(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
+/// `e2e-durable` edited as a redeploy would: a new first step and output `version: 2`.
+/// Replaying a run of the original against it would be nondeterministic.
+pub fn durable_v2_source() -> String {
+    workflow_source("e2e-durable")
+        .replace(
+            "steps:\n",
+            "steps:\n  - { id: zeroth, activity: log, input: { message: \"v2\" } }\n",
+        )
+        .replace("'version': 1", "'version': 2")
+}
+
 /// A library client of `server`'s `default` namespace.
 pub async fn client(server: &TestServer) -> Client {
     let args = ConnectArgs {
