@@ -65,6 +65,14 @@ impl VersionStore {
             .is_ok_and(|loaded| loaded.contains_key(&pin.hash))
     }
 
+    /// Keeps a program read from a run's start memo (already verified against its pin) in
+    /// memory only: no I/O, so it is safe on the activation path.
+    pub fn remember(&self, program: Workflow) {
+        if let Ok(mut loaded) = self.loaded.lock() {
+            loaded.insert(program.hash.clone(), Arc::new(program));
+        }
+    }
+
     /// Adds a program read from a run's own record (already verified against its pin):
     /// kept in memory, and written to the directory as a cache for the next process.
     pub fn insert(&self, program: Workflow) -> Arc<Workflow> {

@@ -224,9 +224,7 @@ impl Workflows {
                     && let Some(recorded) = start_memo_field(init, PROGRAM_MEMO_KEY)
                 {
                     match decode_program(recorded, &pin) {
-                        Ok(program) => {
-                            self.store.insert(program);
-                        }
+                        Ok(program) => self.store.remember(program),
                         Err(e) => tracing::warn!(run_id = %activation.run_id, "{e}"),
                     }
                 }
