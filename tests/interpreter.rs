@@ -876,6 +876,55 @@ fn if_switch_and_guards_take_the_right_paths() {
 }
 
 #[test]
+fn coverage_records_the_steps_and_branches_a_run_takes() {
+    use stave::ir::{CoveragePoint as P, coverage};
+    let program = Program::new(vec![
+        step(
+            Some("check"),
+            StepKind::If {
+                cond: v("${ input.amount > 100 }"),
+                then: vec![act("big", "review.big", lit(json!(null)))],
+                otherwise: vec![],
+            },
+        ),
+        step(
+            Some("route"),
+            StepKind::Switch {
+                arms: vec![SwitchArm {
+                    when: v("${ input.country == 'DE' }"),
+                    steps: vec![act("de", "ship.de", lit(json!(null)))],
+                }],
+                default: vec![],
+            },
+        ),
+        guarded(
+            act("skipped", "never.runs", lit(json!(null))),
+            v("${ false }"),
+        ),
+    ])
+    .build();
+    let universe = coverage::points(&program);
+    assert_eq!(universe.len(), 10, "{universe:?}");
+    let mut h = Harness::new(program);
+    h.run.enable_coverage();
+    h.feed(vec![init_job(json!({"amount": 500, "country": "FR"}))]);
+    h.feed(vec![ok(1, json!("big-ok"))]);
+    let reached: Vec<P> = h.run.coverage().into_iter().collect();
+    assert_eq!(
+        reached,
+        vec![
+            P::Step { step: 0 },
+            P::Then { step: 0 },
+            P::Step { step: 1 },
+            P::Step { step: 2 },
+            P::Default { step: 2 },
+            P::Skipped { step: 4 },
+        ]
+    );
+    assert!(reached.iter().all(|p| universe.contains(p)));
+}
+
+#[test]
 fn set_evaluates_against_the_old_state() {
     let program = Program::new(vec![set(&[
         ("a", v("${ vars.b }")),

@@ -6,8 +6,11 @@
 //! for error messages, but they are not part of a program's identity: the content hash is
 //! taken over the IR with its position fields and source path removed (`hash.rs`).
 
+pub mod coverage;
 mod hash;
 mod legacy;
+
+pub use coverage::CoveragePoint;
 
 use crate::expr::{Expr, TemplatePart};
 use serde::{Deserialize, Serialize};

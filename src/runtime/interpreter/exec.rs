@@ -16,7 +16,7 @@ use temporalio_common::protos::coresdk::{
 use temporalio_common::protos::temporal::api::common::v1::{Memo, Payload, SearchAttributes};
 use temporalio_common::protos::temporal::api::failure::v1::Failure;
 
-use crate::ir::{ActivityCall, Args, ChildCall, Sleep, Step, StepKind, Value};
+use crate::ir::{ActivityCall, Args, ChildCall, CoveragePoint, Sleep, Step, StepKind, Value};
 use crate::runtime::payload;
 use crate::runtime::time::parse_rfc3339;
 
@@ -53,11 +53,13 @@ pub fn exec_step<'a>(cx: &'a Cx, step: &'a Step) -> StepFut<'a> {
             && let Some(guard) = &step.guard
             && !cx.eval_bool(guard, site)?
         {
+            cx.sh.cover(CoveragePoint::Skipped { step: step.index });
             if let Some(id) = &step.id {
                 cx.record(id, Json::Null);
             }
             return Ok(Json::Null);
         }
+        cx.sh.cover(CoveragePoint::Step { step: step.index });
         let result = match &step.kind {
             StepKind::Activity(call) => activity(cx, step, call).await?,
             StepKind::Child(call) => child(cx, step, call).await?,
@@ -72,11 +74,17 @@ pub fn exec_step<'a>(cx: &'a Cx, step: &'a Step) -> StepFut<'a> {
                 } else {
                     cx.eval_bool(cond, site)?
                 };
+                cx.sh.cover(if take_then {
+                    CoveragePoint::Then { step: step.index }
+                } else {
+                    CoveragePoint::Else { step: step.index }
+                });
                 exec_block(cx, if take_then { then } else { otherwise }).await?
             }
             StepKind::Switch { arms, default } => {
                 let mut chosen: &[Step] = default;
-                for arm in arms {
+                let mut point = CoveragePoint::Default { step: step.index };
+                for (i, arm) in arms.iter().enumerate() {
                     let hit = if resumed {
                         resume_enters(cx, &arm.steps)
                     } else {
@@ -84,9 +92,14 @@ pub fn exec_step<'a>(cx: &'a Cx, step: &'a Step) -> StepFut<'a> {
                     };
                     if hit {
                         chosen = &arm.steps;
+                        point = CoveragePoint::Case {
+                            step: step.index,
+                            arm: i as u32,
+                        };
                         break;
                     }
                 }
+                cx.sh.cover(point);
                 exec_block(cx, chosen).await?
             }
             StepKind::Parallel { branches, race } => {
@@ -104,6 +117,10 @@ pub fn exec_step<'a>(cx: &'a Cx, step: &'a Step) -> StepFut<'a> {
                             .collect(),
                     ),
                     GroupDone::Winner(i, result) => {
+                        cx.sh.cover(CoveragePoint::Won {
+                            step: step.index,
+                            branch: i as u32,
+                        });
                         serde_json::json!({"branch": branches[i].name, "result": result})
                     }
                     GroupDone::Held { .. } => {
@@ -156,7 +173,7 @@ pub fn exec_step<'a>(cx: &'a Cx, step: &'a Step) -> StepFut<'a> {
             StepKind::Try { steps, catches } => match exec_block(cx, steps).await {
                 Err(Fault::Error(error)) => {
                     let mut handled = None;
-                    for catch in catches {
+                    for (clause, catch) in catches.iter().enumerate() {
                         if !catch.errors.is_empty() && !catch.errors.contains(&error.error_type) {
                             continue;
                         }
@@ -166,6 +183,10 @@ pub fn exec_step<'a>(cx: &'a Cx, step: &'a Step) -> StepFut<'a> {
                         {
                             continue;
                         }
+                        cx.sh.cover(CoveragePoint::Catch {
+                            step: step.index,
+                            clause: clause as u32,
+                        });
                         handled = Some(exec_block(&catch_cx, &catch.steps).await);
                         break;
                     }

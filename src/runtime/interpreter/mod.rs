@@ -73,6 +73,7 @@ use temporalio_common::protos::coresdk::{
 };
 use temporalio_common::protos::temporal::api::failure::v1::Failure;
 
+pub use crate::ir::CoveragePoint;
 use crate::ir::{StepKind, Workflow};
 use crate::runtime::payload;
 
@@ -226,6 +227,19 @@ impl Run {
             state,
             current_steps: self.sh.st().current_steps(),
         }
+    }
+
+    /// Records the coverage points this run reaches from now on (for `stave test`).
+    pub fn enable_coverage(&mut self) {
+        let mut st = self.sh.st();
+        if st.coverage.is_none() {
+            st.coverage = Some(BTreeSet::new());
+        }
+    }
+
+    /// The coverage points reached so far (empty unless [`Run::enable_coverage`] was called).
+    pub fn coverage(&self) -> BTreeSet<CoveragePoint> {
+        self.sh.st().coverage.clone().unwrap_or_default()
     }
 
     /// The program this run interprets.
@@ -629,6 +643,9 @@ impl Run {
         let sh = self.sh.clone();
         let fut: UnwindFut = Box::pin(async move {
             for c in compensations.into_iter().rev() {
+                sh.cover(CoveragePoint::Compensated {
+                    step: c.step_index,
+                });
                 let op = ops::ActivityOp::schedule(
                     &sh,
                     (c.step_index, c.step_name.clone()),

@@ -19,7 +19,7 @@ use temporalio_common::protos::coresdk::{
 };
 use temporalio_common::protos::temporal::api::common::v1::RetryPolicy as ProtoRetryPolicy;
 
-use crate::ir::{ActivityCall, ChildCall, OnTimeout, ParentClose, RetryPolicy, Step, Value};
+use crate::ir::{ActivityCall, ChildCall, CoveragePoint, OnTimeout, ParentClose, RetryPolicy, Step, Value};
 use crate::runtime::payload;
 
 use super::failure::{Fault, WAIT_TIMEOUT, WfError};
@@ -338,6 +338,9 @@ impl<'a> WaitOp<'a> {
 
     /// The result of a wait whose timeout fired.
     fn timed_out(&self) -> Result<Json, Fault> {
+        self.cx.sh.cover(CoveragePoint::TimedOut {
+            step: self.step.index,
+        });
         match self.on_timeout {
             OnTimeout::Continue => Ok(Json::Null),
             OnTimeout::Fail => {

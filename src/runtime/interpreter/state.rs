@@ -1,7 +1,7 @@
 //! The run's state shared by every strand: data (input, vars, step results), pending operations
 //! by per-kind sequence number, buffered signals, the saga, and the commands of this activation.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
@@ -16,7 +16,7 @@ use temporalio_common::protos::coresdk::{
 use temporalio_common::protos::temporal::api::sdk::v1::UserMetadata;
 
 use super::carry::Resume;
-use crate::ir::{ActivityCall, Workflow};
+use crate::ir::{ActivityCall, CoveragePoint, Workflow};
 use crate::runtime::payload;
 
 /// A pending operation: its result once core resolved it, and the waker of the strand that
@@ -139,6 +139,8 @@ pub struct State {
     pub resume: Option<Resume>,
     /// How many times this run continued as new before.
     pub generation: u32,
+    /// The coverage points reached, when recording (`Run::enable_coverage`).
+    pub coverage: Option<BTreeSet<CoveragePoint>>,
 }
 
 impl State {
@@ -173,6 +175,7 @@ impl State {
             resumable: BTreeMap::new(),
             resume: None,
             generation: 0,
+            coverage: None,
         }
     }
 
@@ -247,6 +250,13 @@ impl Shared {
 
     /// Locks the state. A poisoned lock only means a panic elsewhere (which the run reports as
     /// a task failure); the data is still consistent because no code panics mid-update.
+    /// Records a coverage point when the run records coverage.
+    pub fn cover(&self, point: CoveragePoint) {
+        if let Some(points) = &mut self.st().coverage {
+            points.insert(point);
+        }
+    }
+
     pub fn st(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
