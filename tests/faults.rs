@@ -78,10 +78,14 @@ fn project(name: &str, files: &[(&str, &str)]) -> TestProject {
     project
 }
 
-/// `stave worker` for `project`'s `standard` queue, plus `extra` flags.
+/// `stave worker` for `project`'s `standard` queue (unless `extra` names `--queues`), plus
+/// `extra` flags.
 fn spawn_worker(project: &TestProject, server: &TestServer, extra: &[&str]) -> Proc {
     let dir = project.path_string();
-    let mut args = vec!["worker", "--project", &dir, "--queues", "standard"];
+    let mut args = vec!["worker", "--project", &dir];
+    if !extra.contains(&"--queues") {
+        args.extend(["--queues", "standard"]);
+    }
     args.extend_from_slice(extra);
     let mut worker = Proc::spawn_in(&stave_bin(), &args, Some(project.path()), server);
     wait_ready(&mut worker, 1);
@@ -652,21 +656,23 @@ async fn while_loop_continues_as_new_on_a_real_server() {
 
 /// One broken file in a deploy does not take the project offline: the worker serves every
 /// valid workflow, `/readyz` says "degraded" naming the file, the metric counts it, and a run
-/// of the broken workflow already in flight finishes on its pinned version. `--strict`
-/// refuses to start instead.
+/// of the broken workflow already in flight finishes on its pinned version — on a queue no
+/// valid workflow shares. `--strict` refuses to start instead.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_broken_file_is_refused_and_the_rest_served() {
     let _serial = serial().await;
     let server = TestServer::start();
     let hello = support::workflow_source("e2e-hello");
+    // The gate runs alone on `background`: only the refused file's runs need its poller.
+    let gate = GATE_V1.replace("queue: standard", "queue: background");
     let project = project(
         "degraded",
         &[
-            ("faults-gate.stave.yaml", GATE_V1),
+            ("faults-gate.stave.yaml", &gate),
             ("hello.stave.yaml", &hello),
         ],
     );
-    let mut worker = spawn_worker(&project, &server, &[]);
+    let mut worker = spawn_worker(&project, &server, &["--queues", "standard,background"]);
     let client = support::client(&server).await;
     let bundle = support::load_bundle(project.path());
     let in_flight = unique_id("degraded-gate");
@@ -680,7 +686,7 @@ async fn a_broken_file_is_refused_and_the_rest_served() {
     worker.kill_hard();
     project.write(
         "faults-gate.stave.yaml",
-        &GATE_V1.replace("timeout: 10m", "timeout: forever"),
+        &gate.replace("timeout: 10m", "timeout: forever"),
     );
     let strict = support::run_bounded(
         {
@@ -705,7 +711,7 @@ async fn a_broken_file_is_refused_and_the_rest_served() {
             "--project",
             &dir,
             "--queues",
-            "standard",
+            "standard,background",
             "--metrics-addr",
             &addr,
         ],

@@ -134,13 +134,21 @@ pub fn run(args: Args, registry: Registry) -> ExitCode {
 async fn serve(args: Args, registry: Registry) -> Result<(), String> {
     let served = open_project_to_serve(args.project.as_deref(), args.strict)?;
     let (dir, bundle, refused) = (served.dir, served.bundle, served.refused);
-    let plans = crate::runtime::pools::select(
+    let mut plans = crate::runtime::pools::select(
         &bundle,
         &registry,
         args.task_queue.as_deref(),
         &args.ops.queues,
     )
     .map_err(|e| e.to_string())?;
+    if !refused.is_empty() {
+        crate::runtime::pools::resume_refused(
+            &mut plans,
+            &bundle,
+            args.task_queue.as_deref(),
+            &args.ops.queues,
+        );
+    }
     // Endpoints come up before connecting: a busy port fails fast, and /readyz says
     // "connecting" while the server is unreachable.
     let mut ops = crate::runtime::http::Ops::start(&args.ops.settings())
@@ -232,9 +240,14 @@ async fn serve(args: Args, registry: Registry) -> Result<(), String> {
 fn describe_plan(plan: &worker::QueuePlan) -> String {
     let workflows: Vec<&str> = plan.workflows.iter().map(|w| w.name.as_str()).collect();
     format!(
-        "task queue {}: workflows [{}]{}",
+        "task queue {}: workflows [{}]{}{}",
         plan.queue.task_queue,
         workflows.join(", "),
+        if plan.resume_pinned {
+            " + runs of refused files"
+        } else {
+            ""
+        },
         if plan.activities { " + activities" } else { "" }
     )
 }

@@ -103,6 +103,37 @@ pub fn select(
     Ok(pools)
 }
 
+/// While some workflow files are refused (their errors keep them out of `bundle`), polls
+/// workflow tasks on every queue this worker serves — `--task-queue`, the `--queues`
+/// selection, or every project queue — so runs of the refused workflows already in flight
+/// resume on their pinned versions even where no valid workflow shares their queue. (A
+/// refused file's own queue is unknown: its text may not even parse.)
+pub fn resume_refused(
+    plans: &mut Vec<QueuePlan>,
+    bundle: &Bundle,
+    only_task_queue: Option<&str>,
+    queues: &[String],
+) {
+    let served = bundle.project.queues.iter().filter(|q| match only_task_queue {
+        Some(only) => q.task_queue == only,
+        None => queues.is_empty() || queues.contains(&q.name),
+    });
+    for queue in served {
+        match plans
+            .iter_mut()
+            .find(|p| p.queue.task_queue == queue.task_queue)
+        {
+            Some(plan) => plan.resume_pinned = true,
+            None => plans.push(QueuePlan {
+                queue: queue.clone(),
+                workflows: Vec::new(),
+                activities: false,
+                resume_pinned: true,
+            }),
+        }
+    }
+}
+
 /// Every task queue the activities (and compensations) of `workflows` are scheduled on.
 pub fn activity_task_queues(workflows: &[&Workflow]) -> BTreeSet<String> {
     fn add(call: &ActivityCall, out: &mut BTreeSet<String>) {
@@ -201,5 +232,31 @@ mod tests {
         assert!(matches!(err, PoolError::Conflict));
         let err = select(&bundle(), &Registry::new(), None, &["background".into()]).unwrap_err();
         assert!(err.to_string().contains("nothing to serve"), "{err}");
+    }
+
+    #[test]
+    fn refused_files_make_every_served_queue_poll_workflow_tasks() {
+        let polls = |pools: &[QueuePlan]| -> Vec<(String, bool)> {
+            pools
+                .iter()
+                .map(|p| (p.queue.task_queue.clone(), p.polls_workflows()))
+                .collect()
+        };
+        let bundle = bundle();
+        let mut pools = select(&bundle, &Registry::new(), None, &["standard".into()]).unwrap();
+        assert_eq!(polls(&pools), vec![("tq-standard".into(), true)]);
+        resume_refused(&mut pools, &bundle, None, &["standard".into(), "background".into()]);
+        assert_eq!(
+            polls(&pools),
+            vec![("tq-standard".into(), true), ("tq-background".into(), true)]
+        );
+        assert!(!pools[1].activities);
+        let mut pools = select(&bundle, &registry(), None, &[]).unwrap();
+        assert!(!pools[0].polls_workflows());
+        resume_refused(&mut pools, &bundle, None, &[]);
+        assert!(pools.iter().all(QueuePlan::polls_workflows));
+        let mut pools = select(&bundle, &registry(), Some("tq-high"), &[]).unwrap();
+        resume_refused(&mut pools, &bundle, Some("tq-high"), &[]);
+        assert_eq!(polls(&pools), vec![("tq-high".into(), true)]);
     }
 }

@@ -67,6 +67,16 @@ pub struct QueuePlan {
     pub workflows: Vec<Arc<Workflow>>,
     /// Whether activity tasks are polled (there are registered activities).
     pub activities: bool,
+    /// Poll workflow tasks even without a served workflow: while some workflow files are
+    /// refused, their runs in flight on this queue resume on their pinned versions.
+    pub resume_pinned: bool,
+}
+
+impl QueuePlan {
+    /// Whether workflow tasks are polled on this queue.
+    pub fn polls_workflows(&self) -> bool {
+        !self.workflows.is_empty() || self.resume_pinned
+    }
 }
 
 /// Why the worker could not start or stopped with an error.
@@ -146,6 +156,7 @@ pub fn plan(
                 queue: queue.clone(),
                 workflows: Vec::new(),
                 activities: !registry.is_empty(),
+                resume_pinned: false,
             });
     }
     for workflow in &bundle.workflows {
@@ -191,7 +202,7 @@ pub fn worker_config(
         reason,
     };
     let task_types = WorkerTaskTypes {
-        enable_workflows: !plan.workflows.is_empty(),
+        enable_workflows: plan.polls_workflows(),
         enable_local_activities: false,
         enable_remote_activities: plan.activities,
         enable_nexus: false,
@@ -272,7 +283,7 @@ pub async fn run(
             .unwrap_or(DEFAULT_PAYLOAD_LIMIT);
         let worker = Arc::new(worker);
         let task_queue = plan.queue.task_queue.clone();
-        if !plan.workflows.is_empty() {
+        if plan.polls_workflows() {
             let mut state = Workflows::new(&task_queue, plan.workflows.clone(), store.clone());
             state.set_payload_limit(limit);
             let worker = worker.clone();
