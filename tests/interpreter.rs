@@ -1747,6 +1747,8 @@ fn foreach_continues_as_new_after_draining() {
     let out = h.feed(vec![ok(3, json!("r30"))]);
     let carried = out[0]["continue_as_new"]["carried"].clone();
     assert_eq!(carried["iteration"], json!(3));
+    // Only the items not started travel; the results do because `steps.each` is read.
+    assert_eq!(carried["items"], json!([40, 50]));
     assert_eq!(carried["results"], json!(["r10", "r20", "r30"]));
 
     let mut resumed = Harness::new(program);
@@ -1765,6 +1767,69 @@ fn foreach_continues_as_new_after_draining() {
         done,
         vec![json!({"complete": ["r10", "r20", "r30", "r40", "r50"]})]
     );
+}
+
+/// A run continued by the previous release carries format 1 (the whole list): it resumes at
+/// the first item not done, and the loop's index keeps counting from there.
+#[test]
+fn a_version_1_foreach_carry_resumes() {
+    let program = Program::new(vec![foreach(
+        "each",
+        v("${ input.items }"),
+        "i",
+        Some(2),
+        vec![child("sub", "sub-flow", v("${ i }"))],
+    )])
+    .output(v("${ steps.each }"))
+    .continue_after(10)
+    .build();
+    let carried = json!({
+        "version": 1, "program": program.hash, "path": [0], "iteration": 3,
+        "items": [10, 20, 30, 40, 50], "results": ["r10", "r20", "r30"],
+        "vars": {}, "steps": {"each": null, "sub": null}
+    });
+    let mut resumed = Harness::new(program);
+    let mut init = match init_job(json!({"items": [10, 20, 30, 40, 50]})) {
+        Job::InitializeWorkflow(i) => i,
+        _ => unreachable!(),
+    };
+    init.headers
+        .insert("stave-continue".to_string(), payload::encode(&carried));
+    let first = resumed.feed(vec![Job::InitializeWorkflow(init)]);
+    // Default child ids count items from the start of the list, as before the continuation.
+    let ids: Vec<&Json> = first.iter().map(|c| &c["start_child"]["workflow_id"]).collect();
+    assert_eq!(ids, [&json!("wf-1/sub/3"), &json!("wf-1/sub/4")], "{first:?}");
+    resumed.feed(vec![child_started(1), child_done(1, json!("r40"))]);
+    let done = resumed.feed(vec![child_started(2), child_done(2, json!("r50"))]);
+    assert_eq!(
+        done,
+        vec![json!({"complete": ["r10", "r20", "r30", "r40", "r50"]})]
+    );
+}
+
+/// A `foreach` whose result nothing reads carries no results across continue-as-new.
+#[test]
+fn an_unread_foreach_carries_no_results() {
+    let mut each = foreach(
+        "each",
+        v("${ input.items }"),
+        "i",
+        Some(2),
+        vec![act("work", "work", v("${ i }"))],
+    );
+    each.id = None;
+    let program = Program::new(vec![each])
+        .output(lit(json!("done")))
+        .continue_after(10)
+        .build();
+    let mut h = Harness::start(program, json!({"items": [10, 20, 30, 40, 50]}));
+    h.feed(vec![ok(1, json!("r10"))]);
+    h.feed(vec![ok(2, json!("r20"))]);
+    let out = h.feed(vec![ok(3, json!("r30"))]);
+    let carried = out[0]["continue_as_new"]["carried"].clone();
+    assert_eq!(carried["iteration"], json!(3));
+    assert_eq!(carried["items"], json!([40, 50]));
+    assert_eq!(carried["results"], json!([]));
 }
 
 #[test]

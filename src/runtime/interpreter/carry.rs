@@ -1,15 +1,17 @@
 //! Continue-as-new: the state a run carries into its next run, in the `stave-continue` header.
 //!
 //! When a loop reaches an iteration boundary and the history is longer than the program's
-//! `continue_as_new_after` (or the server suggests it), the run ends with `ContinueAsNewWorkflowExecution`: same workflow
-//! type and task queue, the *original* input as the argument (so `input` and its schema stay
-//! as they were), and this state as a `json/plain` payload in the header `stave-continue`:
+//! `continue_as_new_after` (or the server suggests it), the run ends with
+//! `ContinueAsNewWorkflowExecution`: same workflow type and task queue, the *original* input
+//! as the argument (so `input` and its schema stay as they were), and this state as a
+//! `json/plain` payload in the header `stave-continue`:
 //!
 //! ```json
-//! {"version": 1, "program": "<IR hash>", "path": [4, 9], "iteration": 120,
-//!  "last": <while: last body result>, "items": [<foreach: the list>], "results": [<foreach:
-//!  results of items 0..iteration>], "vars": {..}, "steps": {..}, "signals": {"name": [..]},
-//!  "compensations": [{"step": 3, "args": [..]}], "uuid_counter": 7, "generation": 2}
+//! {"version": 2, "program": "<IR hash>", "path": [4, 9], "iteration": 120,
+//!  "last": <while: last body result>, "items": [<foreach: items not started yet>],
+//!  "results": [<foreach: results of items 0..iteration, only when read>], "vars": {..},
+//!  "steps": {..}, "signals": {"name": [..]}, "compensations": [{"step": 3, "args": [..]}],
+//!  "uuid_counter": 7, "generation": 2}
 //! ```
 //!
 //! `path` lists step indices from a top-level step down to the loop; the new run skips to it
@@ -21,8 +23,15 @@
 //! the same program: the worker pins it through the version memo it adds to the command
 //! (`worker::workflows`), and the interpreter fails the task of a run whose `program` (the
 //! IR hash) is not the one it runs.
+//!
+//! Bounded state: a `foreach` carries only the items it has not started, so the carried
+//! list shrinks with every continuation; it carries its earlier results only when the loop's
+//! result is read ([`results_read`]: the loop, or a block it ends, has an `id`). Signals are
+//! queued only for names a `wait` consumes, at most `MAX_QUEUED_SIGNALS` each. What is left —
+//! `vars`, step results, the saga — is the program's own state; a carry over the namespace's
+//! payload limit fails the run with `PayloadTooLarge` (`worker::workflows` guards it).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -33,8 +42,8 @@ use crate::runtime::payload;
 
 /// Header holding the carried state.
 pub const HEADER: &str = "stave-continue";
-/// Version of the carried format.
-pub const CARRY_VERSION: u32 = 1;
+/// Version of the carried format. Version 1 (every item, every result) is still read.
+pub const CARRY_VERSION: u32 = 2;
 
 /// State carried across continue-as-new.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,10 +58,10 @@ pub struct Carry {
     /// `while`: the last iteration's result.
     #[serde(default)]
     pub last: Json,
-    /// `foreach`: the list being iterated (evaluated once, in the first run).
+    /// `foreach`: the items not started yet (the list is evaluated once, in the first run).
     #[serde(default)]
     pub items: Vec<Json>,
-    /// `foreach`: results of items `0..iteration`.
+    /// `foreach`: results of items `0..iteration` when the loop's result is read, else empty.
     #[serde(default)]
     pub results: Vec<Json>,
     pub vars: Json,
@@ -77,15 +86,57 @@ pub struct CarriedCompensation {
     pub summary: Option<Json>,
 }
 
-/// The carried state of a continued run, if its start holds one.
+/// The carried state of a continued run, if its start holds one (version 1 upgraded).
 pub fn from_init(init: &InitializeWorkflow) -> Option<Result<Carry, String>> {
     let payload = init.headers.get(HEADER)?;
     Some(
         payload::decode(payload)
             .map_err(|e| e.to_string())
             .and_then(|json| serde_json::from_value(json).map_err(|e| e.to_string()))
-            .map_err(|e| format!("the `{HEADER}` header of this continued run is unreadable: {e}")),
+            .map_err(|e| format!("the `{HEADER}` header of this continued run is unreadable: {e}"))
+            .and_then(upgrade),
     )
+}
+
+/// A carry of an earlier format in the current one.
+fn upgrade(mut carry: Carry) -> Result<Carry, String> {
+    match carry.version {
+        CARRY_VERSION => Ok(carry),
+        // Version 1 held the whole list: keep the items not started yet.
+        1 => {
+            let done = usize::try_from(carry.iteration).unwrap_or(usize::MAX);
+            carry.items = carry.items.split_off(done.min(carry.items.len()));
+            carry.version = CARRY_VERSION;
+            Ok(carry)
+        }
+        newer => Err(format!(
+            "this continued run carries state of format {newer}, newer than this worker reads \
+             ({CARRY_VERSION}); serve it with the Stave release that started it, or a later one"
+        )),
+    }
+}
+
+/// The `foreach` loops (by step index) whose result something reads: the loop has an `id`,
+/// or it ends a block whose step's result is read (an `if`, `switch`, `try` or `steps` block
+/// with an `id`, or ending such a block in turn). Other loops carry no results across
+/// continue-as-new. Top-level results are never read: the workflow's output is explicit.
+pub fn results_read(program: &Workflow) -> BTreeSet<u32> {
+    fn go(steps: &[Step], enclosing_read: bool, out: &mut BTreeSet<u32>) {
+        for (i, step) in steps.iter().enumerate() {
+            let read = step.id.is_some() || (enclosing_read && i + 1 == steps.len());
+            if read && matches!(step.kind, StepKind::Foreach { .. }) {
+                out.insert(step.index);
+            }
+            // A block's last step is the block's result; a loop body's results are the
+            // loop's, so whatever the body holds is read when the loop is.
+            for child in step.kind.children() {
+                go(child, read, out);
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    go(&program.steps, false, &mut out);
+    out
 }
 
 /// Paths (step indices from the top) of every loop that may continue as new, by loop index.

@@ -429,10 +429,12 @@ async fn foreach(
 ) -> Result<Json, Fault> {
     let site = Site::Step(step);
     let carried = if resumed { take_carry(cx) } else { None };
-    let (items, done) = match carried {
-        Some(carry) => (carry.items, carry.results),
+    // A continued run holds only the items not started yet, and the earlier results only
+    // when something reads the loop's result (`carry::results_read`).
+    let (items, offset, mut results) = match carried {
+        Some(carry) => (carry.items, carry.iteration, carry.results),
         None => match cx.eval(over, site)? {
-            Json::Array(items) => (items, Vec::new()),
+            Json::Array(items) => (items, 0, Vec::new()),
             other => {
                 return Err(cx.error(
                     site,
@@ -450,25 +452,36 @@ async fn foreach(
         let items = &items;
         let body_ids = &body_ids;
         Box::new(move |i: usize| -> StepFut<'_> {
-            let item_cx = cx.iteration(var, items[i].clone(), i as u64, body_ids);
+            let item_cx = cx.iteration(var, items[i].clone(), offset + i as u64, body_ids);
             Box::pin(async move { exec_block(&item_cx, steps).await })
         })
     };
     let mut group = Group::new(cx.sh.clock.clone(), items.len(), limit, false, factory);
-    group.skip_done(done);
     if resumable(cx, step) {
         group = group.with_hold_check(Box::new(move || should_continue_as_new(cx)));
     }
     match group.await? {
-        GroupDone::All(results) => Ok(Json::Array(results)),
-        GroupDone::Held { started, results } => Err(Fault::ContinueAsNew(Box::new(carry(
-            cx,
-            step,
-            started as u64,
-            Json::Null,
-            items.clone(),
-            results,
-        )))),
+        GroupDone::All(done) => {
+            results.extend(done);
+            Ok(Json::Array(results))
+        }
+        GroupDone::Held { started, results: done } => {
+            let keep = cx.sh.st().results_read.contains(&step.index);
+            if keep {
+                results.extend(done);
+            } else {
+                results.clear();
+            }
+            let remaining = items.get(started..).unwrap_or_default().to_vec();
+            Err(Fault::ContinueAsNew(Box::new(carry(
+                cx,
+                step,
+                offset + started as u64,
+                Json::Null,
+                remaining,
+                results,
+            ))))
+        }
         GroupDone::Winner(..) => Err(Fault::Internal("a foreach step raced".into())),
     }
 }

@@ -79,8 +79,6 @@ pub struct Group<'a> {
     /// `Held` when the in-flight ones are done (continue-as-new drains a `foreach` first).
     hold_check: Option<Box<dyn FnMut() -> bool + Send + 'a>>,
     hold: bool,
-    /// Children marked done by [`Group::skip_done`].
-    skipped: usize,
 }
 
 impl<'a> Group<'a> {
@@ -107,7 +105,6 @@ impl<'a> Group<'a> {
             }),
             hold_check: None,
             hold: false,
-            skipped: 0,
         }
     }
 
@@ -115,19 +112,6 @@ impl<'a> Group<'a> {
     pub fn with_hold_check(mut self, check: Box<dyn FnMut() -> bool + Send + 'a>) -> Self {
         self.hold_check = Some(check);
         self
-    }
-
-    /// Marks the first `n` children as already done with these results (resuming a run that
-    /// continued as new in the middle of a `foreach`).
-    pub fn skip_done(&mut self, results: Vec<Json>) {
-        let n = results.len().min(self.total);
-        for (slot, value) in self.results.iter_mut().zip(results) {
-            *slot = value;
-        }
-        self.children.extend((0..n).map(|_| None));
-        self.started = n;
-        self.finished = n;
-        self.skipped = n;
     }
 
     fn in_flight(&self) -> usize {
@@ -138,7 +122,7 @@ impl<'a> Group<'a> {
         while self.started < self.total && self.in_flight() < self.limit {
             // Asked between children only: a resumed run always makes progress first.
             if !self.hold
-                && self.started > self.skipped
+                && self.started > 0
                 && let Some(check) = self.hold_check.as_mut()
             {
                 self.hold = check();

@@ -347,8 +347,10 @@ impl Run {
             Some(Err(e)) => return Err(e),
             None => None,
         };
+        // A run continued by an earlier release names the version-1 hash of the same program.
         if let Some(c) = &carried
             && c.program != program.hash
+            && program.v1_alias().as_ref() != Some(&c.program)
         {
             return Err(format!(
                 "this run continued a run of program {} but is being interpreted by program {} \
@@ -380,6 +382,7 @@ impl Run {
             });
             st.steps = Json::Object(steps);
             st.resumable = carry::resumable_loops(&program);
+            st.results_read = carry::results_read(&program);
         }
         let input = match payload::decode_args(&init.arguments) {
             Ok(input) => input,

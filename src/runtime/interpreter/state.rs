@@ -135,6 +135,8 @@ pub struct State {
     pub last_memo: Option<Json>,
     /// Loops that may continue as new, with their paths (see `carry`).
     pub resumable: BTreeMap<u32, Vec<u32>>,
+    /// `foreach` loops whose result is read: they carry their results (see `carry`).
+    pub results_read: BTreeSet<u32>,
     /// A continued run on its way back to its loop.
     pub resume: Option<Resume>,
     /// How many times this run continued as new before.
@@ -176,6 +178,7 @@ impl State {
             resume: None,
             generation: 0,
             coverage: None,
+            results_read: BTreeSet::new(),
         }
     }
 
