@@ -1,0 +1,274 @@
+//! The virtual-time simulator on children, continue-as-new, execution timeouts, input checks and determinism.
+
+mod sim_support;
+
+use serde_json::{Value as Json, json};
+use sim_support::*;
+use stave::runtime::sim::{ChildStatus, SimStatus};
+
+// --- children ------------------------------------------------------------------------------
+
+const PARENT: &str = r#"
+stave: 1
+workflow: parent
+defaults:
+  timeout: 1m
+steps:
+  - id: review
+    workflow: review
+    input: { order: "${ input.order }" }
+  - id: fraud
+    workflow: fraud-check
+    input: { order: "${ input.order }" }
+output: "${ {'review': steps.review, 'fraud': steps.fraud} }"
+"#;
+
+const REVIEW: &str = r#"
+stave: 1
+workflow: review
+defaults:
+  timeout: 1m
+  retry: { max_attempts: 2 }
+steps:
+  - id: score
+    activity: review.score
+    input: { order: "${ input.order }" }
+output: "${ {'order': input.order, 'score': steps.score.score} }"
+"#;
+
+#[test]
+fn a_real_child_runs_in_the_same_virtual_time_and_a_mocked_one_answers() {
+    let sim = simulator(&[PARENT, REVIEW]);
+    let mut mocks = Script::default()
+        .on("score", vec![ok(json!({"score": 0.2}), 2_000)])
+        .child("fraud-check", ok(json!({"verdict": "clean"}), 3_000));
+    let result = sim.run(&case("parent", json!({"order": "o-1"})), &mut mocks);
+    assert_eq!(
+        completed(&result),
+        json!({"review": {"order": "o-1", "score": 0.2}, "fraud": {"verdict": "clean"}})
+    );
+    assert_eq!(result.virtual_ms, 5_000);
+    // The child's activity ran under the child's id (`{parent id}/{step}` by default).
+    assert_eq!(result.attempts.len(), 1);
+    assert_eq!(result.attempts[0].workflow_id, "parent-test/review");
+    assert_eq!(result.attempts[0].input, json!({"order": "o-1"}));
+    let children: Vec<(&str, &str, bool, &ChildStatus, u64)> = result
+        .children
+        .iter()
+        .map(|c| {
+            (
+                c.workflow_type.as_str(),
+                c.workflow_id.as_str(),
+                c.mocked,
+                &c.status,
+                c.at_ms,
+            )
+        })
+        .collect();
+    assert_eq!(
+        children,
+        [
+            (
+                "review",
+                "parent-test/review",
+                false,
+                &ChildStatus::Completed {
+                    output: json!({"order": "o-1", "score": 0.2})
+                },
+                0
+            ),
+            (
+                "fraud-check",
+                "parent-test/fraud",
+                true,
+                &ChildStatus::Completed {
+                    output: json!({"verdict": "clean"})
+                },
+                2_000
+            ),
+        ]
+    );
+    assert!(
+        result.coverage.contains_key("review"),
+        "{:?}",
+        result.coverage
+    );
+}
+
+#[test]
+fn a_child_failure_reaches_the_parent_with_its_type() {
+    let sim = simulator(&[PARENT, REVIEW]);
+    let mut mocks = Script::default()
+        .on("score", vec![err("ScoringDown", 100)])
+        .child("fraud-check", ok(json!({}), 0));
+    let result = sim.run(&case("parent", json!({"order": "o-2"})), &mut mocks);
+    assert_eq!(failed(&result).0, "ScoringDown");
+    assert!(matches!(
+        &result.children[0].status,
+        ChildStatus::Failed { error_type, .. } if error_type == "ScoringDown"
+    ));
+    // A mocked child's error is the parent's error too.
+    let mut mocks = Script::default()
+        .on("score", vec![ok(json!({"score": 0}), 0)])
+        .child("fraud-check", err("Suspicious", 10));
+    let result = sim.run(&case("parent", json!({"order": "o-3"})), &mut mocks);
+    assert_eq!(failed(&result).0, "Suspicious");
+}
+
+#[test]
+fn an_unknown_child_type_that_is_not_mocked_is_stuck() {
+    let sim = simulator(&[PARENT, REVIEW]);
+    let mut mocks = Script::default().on("score", vec![ok(json!({"score": 0}), 0)]);
+    let result = sim.run(&case("parent", json!({"order": "o-4"})), &mut mocks);
+    match &result.status {
+        SimStatus::Stuck { reason } => assert!(reason.contains("`fraud-check`"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_child_with_a_taken_id_fails_to_start() {
+    let text = r#"
+stave: 1
+workflow: clash
+defaults:
+  timeout: 1m
+steps:
+  - try:
+      - id: twin
+        workflow: review
+        workflow_id: "${ workflow.id }"
+    catch:
+      - errors: [ChildWorkflowStartFailed]
+        steps: [ { return: "clash" } ]
+"#;
+    let sim = simulator(&[text, REVIEW]);
+    let result = sim.run(&case("clash", json!(null)), &mut Script::default());
+    assert_eq!(completed(&result), json!("clash"));
+    assert_eq!(
+        result.children[0].status,
+        ChildStatus::StartFailed {
+            cause: "WorkflowAlreadyExists".into()
+        }
+    );
+}
+
+// --- continue-as-new, timeouts, input ------------------------------------------------------
+
+const POLLER: &str = r#"
+stave: 1
+workflow: poller
+continue_as_new_after: 40
+vars: { n: 0 }
+defaults:
+  timeout: 1m
+steps:
+  - id: poll
+    while: "${ vars.n < 10 }"
+    max_iterations: 100
+    steps:
+      - id: check
+        activity: status.check
+        input: { n: "${ vars.n }" }
+      - set: { n: "${ vars.n + 1 }" }
+output: "${ {'n': vars.n, 'checks': steps.poll} }"
+"#;
+
+#[test]
+fn continue_as_new_is_followed_transparently() {
+    let sim = simulator(&[POLLER]);
+    let mut mocks = Script::default().on("check", vec![ok(json!("up"), 1_000)]);
+    let result = sim.run(&case("poller", json!(null)), &mut mocks);
+    assert_eq!(completed(&result)["n"], json!(10));
+    assert!(
+        result.runs > 1,
+        "{} runs\n{}",
+        result.runs,
+        result.trace.join("\n")
+    );
+    assert_eq!(result.history_lengths.len() as u32, result.runs);
+    // Each run stops soon after passing the threshold.
+    assert!(
+        result.history_lengths.iter().all(|h| *h <= 60),
+        "{:?}",
+        result.history_lengths
+    );
+    let inputs: Vec<Json> = result
+        .attempts
+        .iter()
+        .map(|a| a.input["n"].clone())
+        .collect();
+    assert_eq!(inputs, (0..10).map(|n| json!(n)).collect::<Vec<_>>());
+    assert!(result.trace.iter().any(|l| l.contains("continued as new")));
+}
+
+#[test]
+fn the_execution_timeout_ends_the_workflow() {
+    let text = r#"
+stave: 1
+workflow: slow
+timeout: 1h
+steps:
+  - sleep: 2h
+"#;
+    let sim = simulator(&[text]);
+    let result = sim.run(&case("slow", json!(null)), &mut Script::default());
+    assert_eq!(result.status, SimStatus::TimedOut);
+    assert_eq!(result.virtual_ms, 3_600_000);
+}
+
+#[test]
+fn input_failing_the_schema_is_rejected() {
+    let text = r#"
+stave: 1
+workflow: typed
+input:
+  type: object
+  required: [order_id]
+  properties: { order_id: { type: string } }
+steps:
+  - set: {}
+"#;
+    let sim = simulator(&[text]);
+    let result = sim.run(
+        &case("typed", json!({"order_id": 7})),
+        &mut Script::default(),
+    );
+    match &result.status {
+        SimStatus::Rejected { message } => {
+            assert!(message.contains("input.order_id"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(result.attempts.is_empty());
+    let result = sim.run(&case("typo", json!({})), &mut Script::default());
+    assert!(
+        matches!(&result.status, SimStatus::Rejected { message } if message.contains("`typo`"))
+    );
+}
+
+#[test]
+fn the_same_case_gives_the_same_result() {
+    let sim = simulator(&[PARENT, REVIEW, APPROVAL]);
+    let mut c = case("parent", json!({"order": "o-9"}));
+    c.events = vec![at(500, query("__stave_status"))];
+    let play = || {
+        let mut mocks = Script::default()
+            .on(
+                "score",
+                vec![err("Flaky", 300), ok(json!({"score": 1}), 700)],
+            )
+            .child("fraud-check", ok(json!({"verdict": "ok"}), 1_500));
+        sim.run(&c, &mut mocks)
+    };
+    let first = play();
+    assert_eq!(first, play());
+    assert!(!first.trace.is_empty());
+    let mut a = case("approval", json!({}));
+    a.events = vec![
+        at(10, signal("approve", json!({"by": "x"}))),
+        at(10, query("status")),
+    ];
+    let approval = || sim.run(&a, &mut Script::default());
+    assert_eq!(approval(), approval());
+}
