@@ -4,7 +4,7 @@ mod sim_support;
 
 use serde_json::{Value as Json, json};
 use sim_support::*;
-use stave::runtime::sim::{ChildStatus, SimStatus};
+use stave::runtime::sim::{ChildStatus, MockReply, SimStatus};
 
 // --- children ------------------------------------------------------------------------------
 
@@ -271,4 +271,203 @@ fn the_same_case_gives_the_same_result() {
     ];
     let approval = || sim.run(&a, &mut Script::default());
     assert_eq!(approval(), approval());
+}
+
+const WAITER: &str = r#"
+stave: 1
+workflow: waiter
+defaults:
+  timeout: 1m
+  retry: { max_attempts: 1 }
+signals:
+  go: {}
+steps:
+  - id: setup
+    activity: env.setup
+    compensate: { activity: env.teardown }
+  - id: hold
+    wait: go
+"#;
+
+#[test]
+fn a_cancelled_child_winds_down_on_its_own() {
+    let racer = r#"
+stave: 1
+workflow: racer
+defaults:
+  timeout: 1m
+steps:
+  - id: first
+    parallel:
+      quick: [ { id: fast, activity: quick.check } ]
+      long: [ { id: helper, workflow: waiter } ]
+    race: true
+  - id: after
+    activity: quick.after
+output: "${ steps.first.branch }"
+"#;
+    let sim = simulator(&[racer, WAITER]);
+    let mut mocks = Script::default()
+        .on("fast", vec![ok(json!(1), 5_000)])
+        .on("after", vec![ok(json!(2), 10_000)]);
+    let result = sim.run(&case("racer", json!(null)), &mut mocks);
+    assert_eq!(completed(&result), json!("quick"));
+    assert_eq!(result.virtual_ms, 15_000);
+    assert_eq!(result.children[0].status, ChildStatus::Cancelled);
+    let runs: Vec<(&str, &str, u64)> = result
+        .attempts
+        .iter()
+        .map(|a| (a.activity.as_str(), a.workflow_id.as_str(), a.at_ms))
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            ("quick.check", "racer-test", 0),
+            ("env.setup", "racer-test/helper", 0),
+            ("quick.after", "racer-test", 5_000),
+            ("env.teardown", "racer-test/helper", 5_000),
+        ]
+    );
+}
+
+#[test]
+fn children_get_their_parent_close_policy() {
+    let boss = r#"
+stave: 1
+workflow: boss
+timeout: 1h
+steps:
+  - id: all
+    parallel:
+      a: [ { id: term, workflow: waiter } ]
+      b: [ { id: left, workflow: waiter, parent_close: abandon } ]
+      c: [ { id: asked, workflow: waiter, parent_close: request_cancel } ]
+"#;
+    let sim = simulator(&[boss, WAITER]);
+    let result = sim.run(&case("boss", json!(null)), &mut Script::default());
+    assert_eq!(result.status, SimStatus::TimedOut);
+    assert_eq!(result.virtual_ms, 3_600_000);
+    let statuses: Vec<(&str, &ChildStatus)> = result
+        .children
+        .iter()
+        .map(|c| (c.workflow_id.as_str(), &c.status))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("boss-test/term", &ChildStatus::Terminated),
+            ("boss-test/left", &ChildStatus::Running),
+            ("boss-test/asked", &ChildStatus::Cancelled),
+        ]
+    );
+    // Only the child asked to cancel ran its compensation.
+    let teardowns: Vec<(&str, u64)> = result
+        .attempts
+        .iter()
+        .filter(|a| a.activity == "env.teardown")
+        .map(|a| (a.workflow_id.as_str(), a.at_ms))
+        .collect();
+    assert_eq!(teardowns, [("boss-test/asked", 3_600_000)]);
+}
+
+#[test]
+fn a_child_retry_policy_starts_new_runs() {
+    let text = r#"
+stave: 1
+workflow: retrier
+steps:
+  - id: job
+    workflow: worker
+    retry: { max_attempts: 3, initial_interval: 2s }
+output: "${ steps.job }"
+"#;
+    let worker = r#"
+stave: 1
+workflow: worker
+defaults:
+  timeout: 1m
+  retry: { max_attempts: 1 }
+steps:
+  - id: work
+    activity: job.work
+output: "${ {'attempt': workflow.attempt, 'result': steps.work} }"
+"#;
+    let sim = simulator(&[text, worker]);
+    let mut mocks = Script::default().queue(
+        "work",
+        vec![err("Broken", 0), err("Broken", 0), ok(json!(7), 0)],
+    );
+    let result = sim.run(&case("retrier", json!(null)), &mut mocks);
+    assert_eq!(completed(&result), json!({"attempt": 3, "result": 7}));
+    // Backoff 2s, then 4s, between runs of the child.
+    let at: Vec<u64> = result.attempts.iter().map(|a| a.at_ms).collect();
+    assert_eq!(at, [0, 2_000, 6_000]);
+    assert_eq!(
+        result.children[0].status,
+        ChildStatus::Completed {
+            output: json!({"attempt": 3, "result": 7})
+        }
+    );
+}
+
+#[test]
+fn a_mocked_child_that_never_answers_times_out() {
+    let text = r#"
+stave: 1
+workflow: asker
+steps:
+  - try:
+      - id: ask
+        workflow: oracle
+        timeout: 30s
+    catch:
+      - errors: [Timeout]
+        steps: [ { return: "${ err.type }" } ]
+"#;
+    let sim = simulator(&[text]);
+    let mut mocks = Script::default().child("oracle", MockReply::Timeout);
+    let result = sim.run(&case("asker", json!(null)), &mut mocks);
+    assert_eq!(completed(&result), json!("Timeout"));
+    assert_eq!(result.virtual_ms, 30_000);
+    assert_eq!(result.children[0].status, ChildStatus::TimedOut);
+}
+
+#[test]
+fn runs_are_at_least_a_second_apart() {
+    // Each run's iterations take no virtual time: the server still spaces runs by 1s.
+    let sim = simulator(&[POLLER]);
+    let result = sim.run(&case("poller", json!(null)), &mut Script::default());
+    assert_eq!(completed(&result)["n"], json!(10));
+    assert!(result.runs > 1);
+    assert_eq!(result.virtual_ms, u64::from(result.runs - 1) * 1_000);
+}
+
+#[test]
+fn history_length_counts_events_like_the_server() {
+    // 1 started; task 1: scheduled, started, completed, 2 version markers, memo, activity
+    // scheduled; activity started, completed; task 2: 3; workflow completed.
+    let text = r#"
+stave: 1
+workflow: one
+steps:
+  - { id: only, activity: x.y, timeout: 5s }
+"#;
+    let sim = simulator(&[text]);
+    let result = sim.run(&case("one", json!(null)), &mut Script::default());
+    assert_eq!(result.history_lengths, [14]);
+    // A signal adds its event and a task; a timer its start and fire, then a task.
+    let text = r#"
+stave: 1
+workflow: two
+signals:
+  go: {}
+steps:
+  - { id: hold, wait: go }
+  - sleep: 1m
+"#;
+    let sim = simulator(&[text]);
+    let mut c = case("two", json!(null));
+    c.events = vec![at(5, signal("go", json!(null)))];
+    let result = sim.run(&c, &mut Script::default());
+    assert_eq!(result.history_lengths, [7 + 4 + 1 + 4 + 1]);
 }

@@ -3,7 +3,7 @@
 // Every test binary compiles this module but uses only part of it.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use serde_json::{Value as Json, json};
@@ -37,6 +37,9 @@ pub fn simulator(texts: &[&str]) -> Simulator {
 #[derive(Default)]
 pub struct Script {
     pub activities: BTreeMap<String, Vec<MockReply>>,
+    /// Replies per step (or activity type) in call order, whatever the attempt: runs of a
+    /// retried child each start at attempt 1.
+    pub queued: BTreeMap<String, VecDeque<MockReply>>,
     pub children: BTreeMap<String, MockReply>,
     pub calls: Vec<ActivityAttempt>,
 }
@@ -44,6 +47,11 @@ pub struct Script {
 impl Script {
     pub fn on(mut self, step: &str, replies: Vec<MockReply>) -> Script {
         self.activities.insert(step.to_owned(), replies);
+        self
+    }
+
+    pub fn queue(mut self, step: &str, replies: Vec<MockReply>) -> Script {
+        self.queued.insert(step.to_owned(), replies.into());
         self
     }
 
@@ -56,6 +64,11 @@ impl Script {
 impl Mocks for Script {
     fn activity(&mut self, call: &ActivityAttempt) -> MockReply {
         self.calls.push(call.clone());
+        for key in [&call.step, &call.activity] {
+            if let Some(reply) = self.queued.get_mut(key).and_then(VecDeque::pop_front) {
+                return reply;
+            }
+        }
         let replies = self
             .activities
             .get(&call.step)

@@ -23,9 +23,10 @@ use super::retry::{Next, duration_ms};
 use super::shapes;
 use super::world::{Closure, Ev, StartArgs, World, fmt_ms};
 
-/// What this completion itself scheduled, by seq.
+/// What the workflow task in progress scheduled, by seq: core sends a task's commands
+/// together when its last activation completes, so cancelling one of these drops both.
 #[derive(Default)]
-struct Fresh {
+pub(super) struct Fresh {
     activities: BTreeSet<u32>,
     timers: BTreeSet<u32>,
     children: BTreeSet<u32>,
@@ -33,9 +34,8 @@ struct Fresh {
 
 impl World<'_> {
     /// Applies one activation's commands to the execution's current run.
-    pub fn apply(&mut self, exec: usize, commands: Vec<WorkflowCommand>) {
+    pub fn apply(&mut self, exec: usize, commands: Vec<WorkflowCommand>, fresh: &mut Fresh) {
         let run = self.execs[exec].run_no;
-        let mut fresh = Fresh::default();
         for command in commands {
             let e = &self.execs[exec];
             if self.stuck.is_some() || !e.open || e.run_no != run {

@@ -20,6 +20,7 @@ use temporalio_common::protos::temporal::api::failure::v1::Failure;
 
 use super::activity::{Activity, AttemptEnd};
 use super::child::{ChildLink, MockEnd, MockedChild, ParentLink};
+use super::commands::Fresh;
 use super::retry::Policy;
 use super::{
     AttemptRecord, Case, ChildRecord, Event, MAX_EVENTS, Mocks, QueryRecord, SimResult, SimStatus,
@@ -345,13 +346,14 @@ impl<'a> World<'a> {
         e.history += 1 + std::mem::take(&mut e.preamble);
         let run_no = e.run_no;
         let mut activation = self.activation(exec, jobs, history_length);
+        let mut fresh = Fresh::default();
         loop {
             match self.execs[exec].run.activate(&activation) {
                 Outcome::TaskFailure(message) => {
                     self.task_failed(exec, &message);
                     return;
                 }
-                Outcome::Commands(commands) => self.apply(exec, commands),
+                Outcome::Commands(commands) => self.apply(exec, commands, &mut fresh),
             }
             let stuck = self.stuck.is_some();
             let e = &mut self.execs[exec];
