@@ -471,3 +471,32 @@ steps:
     let result = sim.run(&c, &mut Script::default());
     assert_eq!(result.history_lengths, [7 + 4 + 1 + 4 + 1]);
 }
+
+#[test]
+fn closing_a_deep_chain_of_children_does_not_recurse() {
+    // Each level starts the next and waits; the top's timeout terminates the whole chain.
+    let text = r#"
+stave: 1
+workflow: nest
+timeout: 1h
+steps:
+  - id: deeper
+    if: "${ input.depth > 0 }"
+    workflow: nest
+    input: { depth: "${ input.depth - 1 }" }
+  - sleep: 2h
+"#;
+    let sim = simulator(&[text]);
+    let result = sim.run(
+        &case("nest", json!({"depth": 3000})),
+        &mut Script::default(),
+    );
+    assert_eq!(result.status, SimStatus::TimedOut);
+    assert_eq!(result.children.len(), 3000);
+    assert!(
+        result
+            .children
+            .iter()
+            .all(|c| c.status == ChildStatus::Terminated)
+    );
+}

@@ -1,6 +1,8 @@
 //! Temporal's retry and timeout arithmetic, as the server applies it to activities and to workflow runs.
 //!
-//! Every rule here is the server's (`temporalio/temporal` 1.31), cited where it lives:
+//! The rules are documented at <https://docs.temporal.io/encyclopedia/retry-policies> and in
+//! the `RetryPolicy` proto; every rule here is the server's (`temporalio/temporal` 1.31),
+//! cited where it lives:
 //! - Defaults (`common/retrypolicy/retry_policy.go`, `DefaultDefaultRetrySettings` and
 //!   `EnsureDefaults`): a missing or zero field takes initial interval 1 s, backoff coefficient
 //!   2.0, maximum interval 100 × the initial interval, maximum attempts 0 (unlimited). The

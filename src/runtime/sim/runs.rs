@@ -180,8 +180,15 @@ impl World<'_> {
         e.local_jobs.clear();
         e.task_at = None;
         let children = std::mem::take(&mut e.children);
-        for link in children.into_values() {
-            self.parent_closed(link);
+        self.orphans.extend(children.into_values());
+        // Iterative, not recursive: closing a child may orphan its own children, and
+        // nesting has no fixed depth.
+        if !self.settling {
+            self.settling = true;
+            while let Some(link) = self.orphans.pop_front() {
+                self.parent_closed(link);
+            }
+            self.settling = false;
         }
     }
 

@@ -5,7 +5,7 @@
 //! task at the same instant, queued behind every event already due then: all jobs of one
 //! instant meet in one activation, as they would in one workflow task on a server.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use serde_json::Value as Json;
@@ -160,6 +160,9 @@ pub(super) struct World<'a> {
     pub top_end: Option<(SimStatus, u64)>,
     /// Why the case cannot go on (a failed workflow task, a child no one defines).
     pub stuck: Option<String>,
+    /// Children of closed runs waiting for their parent-close policy.
+    pub orphans: VecDeque<ChildLink>,
+    pub settling: bool,
     events: Vec<Timed>,
     limit_ms: u64,
     next_query: u64,
@@ -189,6 +192,8 @@ impl<'a> World<'a> {
             coverage: BTreeMap::new(),
             top_end: None,
             stuck: None,
+            orphans: VecDeque::new(),
+            settling: false,
             events: case.events.clone(),
             limit_ms: case.max_virtual_ms,
             next_query: 0,
