@@ -4,7 +4,10 @@ mod sim_support;
 
 use serde_json::{Value as Json, json};
 use sim_support::*;
+use stave::ir::StepKind;
+use stave::runtime::sim::Simulator;
 use stave::runtime::sim::{AttemptOutcome, Event, MockReply, SimStatus};
+use std::sync::Arc;
 
 // --- activities: retries and timeouts ------------------------------------------------------
 
@@ -427,4 +430,32 @@ fn cancellation_stops_the_work_and_compensates() {
         ]
     );
     assert_eq!(result.virtual_ms, 60_000);
+}
+
+#[test]
+fn options_the_server_rejects_fail_the_workflow_task_and_the_case_is_stuck() {
+    // The checker refuses a backoff coefficient below 1; a program built otherwise gets the
+    // server's answer: the workflow task fails (and is retried forever).
+    let text = r#"
+stave: 1
+workflow: untimed
+steps:
+  - { id: call, activity: x.y, timeout: 5s, retry: { backoff: 1.5 } }
+"#;
+    let mut ir = (*program(text)).clone();
+    if let StepKind::Activity(call) = &mut ir.steps[0].kind
+        && let Some(retry) = call.retry.as_mut()
+    {
+        retry.backoff = Some(0.5);
+    }
+    let sim = Simulator::new([Arc::new(ir)]);
+    let result = sim.run(&case("untimed", json!(null)), &mut Script::default());
+    match &result.status {
+        SimStatus::Stuck { reason } => assert!(
+            reason.contains("BackoffCoefficient cannot be less than 1"),
+            "{reason}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(result.attempts.is_empty());
 }

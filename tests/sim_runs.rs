@@ -470,6 +470,11 @@ steps:
     c.events = vec![at(5, signal("go", json!(null)))];
     let result = sim.run(&c, &mut Script::default());
     assert_eq!(result.history_lengths, [7 + 4 + 1 + 4 + 1]);
+    // A signal at the start joins the first task (as signal-with-start does).
+    c.events = vec![at(0, signal("go", json!(null)))];
+    let result = sim.run(&c, &mut Script::default());
+    assert_eq!(result.history_lengths, [1 + 1 + 6 + 1 + 1 + 3 + 1]);
+    assert_eq!(result.virtual_ms, 60_000);
 }
 
 #[test]

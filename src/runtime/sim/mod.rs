@@ -31,14 +31,21 @@
 //!   `next_retry_delay` cannot be set by a mock.
 //! - **Children** (`child.rs`): mocked by type through [`Mocks::child`], or run for real as
 //!   nested executions in the same virtual time, with their own retry policy, execution
-//!   timeout, cancellation and parent-close policy.
-//! - **Continue-as-new and retries of a run**: a new run (new run id, history reset), started
-//!   no sooner than one second after the previous run's first task, as the server enforces.
+//!   timeout, cancellation and parent-close policy. A type that is neither mocked nor in the
+//!   project makes the case stuck (Temporal does not check types at start: the child would
+//!   wait for a worker that defines it).
+//! - **Continue-as-new and retries of a run** (`runs.rs`, `commands.rs`): a new run (new run
+//!   id, history reset), its first task no sooner than one second after the previous run's
+//!   first task, as the server enforces (`ContinueAsNewMinBackoff`).
 //! - **Execution timeout** across continue-as-new, and the top workflow's input schema,
 //!   checked as `stave start` checks it.
+//! - **Workflow-task failures** (the interpreter's `TaskFailure`, options the server refuses):
+//!   a server retries the task until the execution timeout; the case stops at once as
+//!   [`SimStatus::Stuck`] with the message.
 //!
 //! The simulator runs the interpreter, not the whole worker: version pinning, the program
-//! memo and the payload size guard of `worker::workflows` are not exercised.
+//! memo and the payload size guard of `worker::workflows` are not exercised. Timing has the
+//! virtual clock's resolution, one millisecond.
 
 mod activity;
 mod child;
