@@ -12,6 +12,7 @@
 //!   `ScheduleToClose` with the message "Not enough time to schedule next retry…"
 //!   (`processSingleActivityTimeoutTask`); the interpreter reads all of these as `Timeout`.
 //! - An attempt ends with its reply only if the reply comes strictly before its timeout.
+//! - Cancellation is `TRY_CANCEL`, the only kind Stave issues (`ops.rs`): resolved at once.
 
 use serde_json::Value as Json;
 use temporalio_common::protos::coresdk::workflow_commands::ScheduleActivity;

@@ -244,7 +244,8 @@ impl<'a> World<'a> {
             processed += 1;
             if processed > MAX_EVENTS {
                 self.stuck = Some(format!(
-                    "more than {MAX_EVENTS} events by t={}: the workflow loops without end",
+                    "more than {MAX_EVENTS} events by t={}: the case does not end (a loop, or \
+                     an activity retried without a limit: Temporal's default policy has none)",
                     fmt_ms(at)
                 ));
                 break;
