@@ -15,3 +15,4 @@ pub mod project;
 pub mod runtime;
 pub mod schema;
 pub mod syntax;
+pub mod testing;

@@ -127,7 +127,10 @@ impl Driver {
                         ..Default::default()
                     }));
                 }
-                assert!(!jobs.is_empty(), "the run waits for nothing the driver sends");
+                assert!(
+                    !jobs.is_empty(),
+                    "the run waits for nothing the driver sends"
+                );
             };
             match ended {
                 End::Completed(output) => {
@@ -142,9 +145,7 @@ impl Driver {
                     };
                 }
                 End::ContinuedAsNew(args, next_headers) => {
-                    let carried = next_headers
-                        .get(CARRY_HEADER)
-                        .map_or(0, |p| p.data.len());
+                    let carried = next_headers.get(CARRY_HEADER).map_or(0, |p| p.data.len());
                     runs.push(RunTally {
                         history,
                         carried_bytes: carried,
@@ -209,12 +210,20 @@ fn a_10000_item_foreach_keeps_history_and_carried_state_bounded() {
         .iter()
         .map(|i| i["n"].as_i64().unwrap_or(-1))
         .collect();
-    assert_eq!(seen, (0..10_000).collect::<Vec<i64>>(), "each item once, in order");
+    assert_eq!(
+        seen,
+        (0..10_000).collect::<Vec<i64>>(),
+        "each item once, in order"
+    );
     // One batch past the threshold: 20 activities × 3 events + a task + 20 commands.
     let bound = 2000 + 20 * 3 + 3 + 20 + 3;
     let histories: Vec<u32> = chain.runs.iter().map(|r| r.history).collect();
     assert!(histories.iter().all(|h| *h <= bound), "{histories:?}");
-    assert!(chain.runs.len() >= 10, "continued {} times", chain.runs.len());
+    assert!(
+        chain.runs.len() >= 10,
+        "continued {} times",
+        chain.runs.len()
+    );
     let carried: Vec<usize> = chain.runs.iter().map(|r| r.carried_bytes).collect();
     assert!(
         carried.windows(2).all(|w| w[1] <= w[0]),
@@ -252,7 +261,12 @@ output: "${ {'count': vars.count, 'last': vars.last} }"
 #[test]
 fn a_100000_signal_run_keeps_history_and_carried_state_bounded() {
     let signals: Vec<(String, Json)> = (0..100_000)
-        .flat_map(|i| [("tick".to_string(), json!(i)), ("noise".to_string(), json!(i))])
+        .flat_map(|i| {
+            [
+                ("tick".to_string(), json!(i)),
+                ("noise".to_string(), json!(i)),
+            ]
+        })
         .collect();
     let mut driver = Driver {
         program: compile(SIGNALS),
@@ -272,7 +286,10 @@ fn a_100000_signal_run_keeps_history_and_carried_state_bounded() {
         carried.iter().max().copied().unwrap_or(0),
     );
     assert!(max < 1_000, "carried state {min}..{max} bytes");
-    assert!(max - min < 16, "carried state must not grow: {min}..{max} bytes");
+    assert!(
+        max - min < 16,
+        "carried state must not grow: {min}..{max} bytes"
+    );
     println!(
         "100,000 signals: {} runs, max history {}, carried {min}..{max} bytes",
         chain.runs.len(),

@@ -110,7 +110,13 @@ fn fixture_dir() -> PathBuf {
     PathBuf::from("tests/fixtures/lint")
 }
 
-/// The fixture that should fire `code`: `CODE.stave.yaml`, `CODE.stave` or a `CODE/` project.
+/// The project of the test-file fixtures (E080–E089, `stave test`).
+fn test_fixture_dir() -> PathBuf {
+    PathBuf::from("tests/fixtures/testfiles")
+}
+
+/// The fixture that should fire `code`: `CODE.stave.yaml`, `CODE.stave`, a `CODE/` project,
+/// or a test file `CODE.test.yaml`.
 fn firing_fixture(code: Code) -> Option<PathBuf> {
     let base = fixture_dir();
     [
@@ -120,6 +126,7 @@ fn firing_fixture(code: Code) -> Option<PathBuf> {
     ]
     .into_iter()
     .map(|n| base.join(n))
+    .chain([test_fixture_dir().join(format!("{code}.test.yaml"))])
     .find(|p| p.exists())
 }
 
@@ -128,7 +135,23 @@ fn quiet_fixture(code: Code) -> Option<PathBuf> {
     [format!("{code}.ok.stave.yaml"), format!("{code}.ok.stave")]
         .into_iter()
         .map(|n| base.join(n))
+        .chain([test_fixture_dir().join(format!("{code}.ok.test.yaml"))])
         .find(|p| p.exists())
+}
+
+/// Diagnostics of a fixture: lint for workflow files, the `stave test` checks for test files.
+fn diagnose(path: &std::path::Path) -> stave::cli::lint::Report {
+    if !path.to_string_lossy().ends_with(".test.yaml") {
+        return lint_paths(&[path.to_path_buf()]);
+    }
+    let mut project = stave::check::load_project(&test_fixture_dir());
+    assert!(!project.has_errors(), "{:?}", project.diagnostics);
+    let suite = stave::testing::load(&mut project, &[path.to_path_buf()]);
+    stave::cli::lint::Report {
+        sources: project.sources,
+        diagnostics: suite.diagnostics,
+        files: 1,
+    }
 }
 
 #[test]
@@ -140,7 +163,7 @@ fn every_code_has_a_firing_and_a_quiet_fixture() {
             missing.push(format!("{code}: no fixture that fires it"));
             continue;
         };
-        let report = lint_paths(std::slice::from_ref(&fire));
+        let report = diagnose(&fire);
         let fired: Vec<&stave::diagnostics::Diagnostic> = report
             .diagnostics
             .iter()
@@ -179,7 +202,7 @@ fn every_code_has_a_firing_and_a_quiet_fixture() {
             missing.push(format!("{code}: no `.ok` fixture that does not fire it"));
             continue;
         };
-        let report = lint_paths(std::slice::from_ref(&quiet));
+        let report = diagnose(&quiet);
         let codes: Vec<Code> = report.diagnostics.iter().map(|d| d.code).collect();
         assert!(!codes.contains(&code), "{} fires {code}", quiet.display());
         assert!(

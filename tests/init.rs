@@ -37,11 +37,27 @@ fn init_scaffolds_a_project_that_lints_clean() {
         "activities.json",
         "workflows/hello.stave.yaml",
         "workflows/hello.stave",
+        "workflows/tests/hello.test.yaml",
         "stave.schema.json",
+        "stave.test.schema.json",
         "README.md",
     ] {
         assert!(dir.join(file).is_file(), "missing {file}");
     }
+    // The scaffolded test file passes offline, covering every step and branch.
+    let out = stave(&["test", "--min-coverage", "100"], &dir);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("2 passed, 0 failed"),
+        "{}",
+        text(&out.stdout)
+    );
 
     let out = stave(&["lint"], &dir);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

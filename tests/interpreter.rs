@@ -1797,8 +1797,15 @@ fn a_version_1_foreach_carry_resumes() {
         .insert("stave-continue".to_string(), payload::encode(&carried));
     let first = resumed.feed(vec![Job::InitializeWorkflow(init)]);
     // Default child ids count items from the start of the list, as before the continuation.
-    let ids: Vec<&Json> = first.iter().map(|c| &c["start_child"]["workflow_id"]).collect();
-    assert_eq!(ids, [&json!("wf-1/sub/3"), &json!("wf-1/sub/4")], "{first:?}");
+    let ids: Vec<&Json> = first
+        .iter()
+        .map(|c| &c["start_child"]["workflow_id"])
+        .collect();
+    assert_eq!(
+        ids,
+        [&json!("wf-1/sub/3"), &json!("wf-1/sub/4")],
+        "{first:?}"
+    );
     resumed.feed(vec![child_started(1), child_done(1, json!("r40"))]);
     let done = resumed.feed(vec![child_started(2), child_done(2, json!("r50"))]);
     assert_eq!(

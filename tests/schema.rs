@@ -48,6 +48,7 @@ fn committed_schemas_are_current() {
     for (path, schema) in [
         ("stave.schema.json", schema::workflow_schema()),
         ("stave.project.schema.json", schema::project_schema()),
+        ("stave.test.schema.json", schema::test_schema()),
     ] {
         let committed = std::fs::read_to_string(path).unwrap_or_default();
         assert!(
@@ -55,6 +56,8 @@ fn committed_schemas_are_current() {
             "`{path}` is stale: regenerate it with `cargo run -- schema{} -o {path}`",
             if path.contains("project") {
                 " --project"
+            } else if path.contains("test") {
+                " --test"
             } else {
                 ""
             }
@@ -488,4 +491,36 @@ fn the_project_schema_and_the_project_loader_agree_on_every_key() {
         }
     }
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+}
+
+/// Every test file the repository ships (samples, fixtures that read cleanly, the init
+/// template) matches `stave.test.schema.json`, and the schema refuses what the reader refuses.
+#[test]
+fn test_files_match_the_test_schema() {
+    let v = validator(&schema::test_schema());
+    let mut files = check::test_files(Path::new("workflows")).expect("list workflows/");
+    files.push(PathBuf::from("src/init/templates/hello.test.yaml"));
+    files.extend(
+        check::test_files(Path::new("tests/fixtures/testfiles"))
+            .expect("fixtures")
+            .into_iter()
+            .filter(|p| p.to_string_lossy().ends_with(".ok.test.yaml")),
+    );
+    assert!(files.len() >= 13, "{files:?}");
+    for path in &files {
+        let problems = errors(&v, &yaml_json(path));
+        assert!(
+            problems.is_empty(),
+            "{} does not match the test schema:\n{}",
+            path.display(),
+            problems.join("\n")
+        );
+    }
+    for bad in [
+        serde_json::json!({"stave_test": 1, "workflow": "w", "cases": [{"expect": {"statsu": "completed"}}]}),
+        serde_json::json!({"stave_test": 1, "workflow": "w", "cases": [{"mocks": [{"activity": "a"}]}]}),
+        serde_json::json!({"stave_test": 1, "cases": []}),
+    ] {
+        assert!(!errors(&v, &bad).is_empty(), "accepted {bad}");
+    }
 }

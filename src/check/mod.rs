@@ -178,6 +178,22 @@ pub fn load_project_context(
 /// followed, but each directory is entered once (by its canonical path), so a link loop
 /// ends the walk instead of recursing until the path is too long.
 pub fn workflow_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    files_under(dir, |path| Form::of(path).is_some())
+}
+
+/// Test files (`*.test.yaml`) under `dir`, walked like [`workflow_files`].
+pub fn test_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    files_under(dir, |path| {
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(TEST_FILE_SUFFIX))
+    })
+}
+
+/// How test files end.
+pub const TEST_FILE_SUFFIX: &str = ".test.yaml";
+
+fn files_under(dir: &Path, keep: impl Fn(&Path) -> bool) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut entered = std::collections::HashSet::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -193,7 +209,7 @@ pub fn workflow_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
                 if !nested && !name.starts_with('.') && name != "target" && name != "node_modules" {
                     stack.push(path);
                 }
-            } else if Form::of(&path).is_some() {
+            } else if keep(&path) {
                 out.push(path);
             }
         }

@@ -20,6 +20,7 @@ pub mod schedules;
 pub mod schema;
 pub mod signal;
 pub mod start;
+pub mod test;
 pub mod worker;
 
 use clap::{Parser, Subcommand};
@@ -73,6 +74,8 @@ pub enum Command {
     Schema(schema::Args),
     /// Scaffold a project: stave.yaml, an example workflow in both forms, activities.json.
     Init(init::Args),
+    /// Run the project's test files (`*.test.yaml`) offline: mocked activities, virtual time.
+    Test(test::Args),
 }
 
 /// What a binary brings to the CLI: custom workers pass their own activities.
@@ -127,5 +130,6 @@ pub fn run(cli: Cli, context: Context) -> ExitCode {
         Command::Graph(args) => graph::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Init(args) => init::run(args),
+        Command::Test(args) => test::run(args),
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Never reuse or renumber a code. Ranges: E001–E009 sources and YAML shape, E010–E029
 //! expressions, E030–E059 checking against the project, E060–E079 the text form,
-//! W001–W049 warnings.
+//! E080–E089 test files (`stave test`), W001–W049 warnings.
 
 use super::Severity;
 
@@ -559,6 +559,68 @@ retry { max_attempts 99999999999999999999 }
 ```
 ## Fix
 Write a smaller number."#,
+    E080 Error "invalid test file" => r#"## What
+A `*.test.yaml` file is malformed: no `stave_test: 1`, no `workflow:` or `cases:`, a mock
+that names no target or several, a response that is not exactly one of `output:`, `error:`
+or `timeout: true`, an unknown expected status.
+## Why
+`stave test` cannot tell what to run or what to compare.
+## Example
+```yaml
+stave_test: 1
+workflow: order-fulfilment
+cases:
+  - name: declined
+    mocks:
+      - { activity: payments.charge, respond: { output: 1, timeout: true } }
+```
+## Fix
+Give each mock one target and each response one kind; docs/testing.md lists every key."#,
+    E081 Error "test of an unknown workflow" => r#"## What
+A test file's `workflow:` names no workflow of the project.
+## Why
+There is nothing to run the cases against.
+## Example
+```yaml
+stave_test: 1
+workflow: order-fulfillment
+```
+## Fix
+Name a workflow type the project defines (the message suggests the closest)."#,
+    E082 Error "mock of something the workflow never calls" => r#"## What
+A mock names an activity, a step or a child workflow type that the workflow under test never
+calls (nor do the project workflows it starts as children).
+## Why
+The mock can never answer: usually a typo, or a test left behind by a rename.
+## Example
+```yaml
+mocks:
+  - { activity: payments.chrage, respond: { output: { id: ch_1 } } }
+```
+## Fix
+Use the activity type, step id or workflow type the file calls (see the suggestion)."#,
+    E083 Error "mock response does not match the output schema" => r#"## What
+A mocked `output:` does not satisfy the output schema the activity manifest declares for
+that activity.
+## Why
+A real activity could never answer that, so the test would pin down impossible behaviour.
+## Example
+```yaml
+mocks:
+  - { activity: payments.charge, respond: { output: { id: 42 } } }   # id is a string
+```
+## Fix
+Make the mocked output match the activity's `output` schema in `activities.json`."#,
+    E084 Error "signal or query the workflow does not declare" => r#"## What
+A case sends a signal, or asks a query, that the workflow under test does not declare.
+## Why
+The workflow would ignore the signal or reject the query, so the case tests nothing.
+## Example
+```yaml
+signals: [ { at: 1h, name: aprove } ]
+```
+## Fix
+Use a name from the workflow's `signals:` or `queries:` (the message suggests the closest)."#,
     W001 Warning "step result never used" => r#"## What
 A step has an `id` and its activity declares an output, but no expression reads
 `steps.ID`.

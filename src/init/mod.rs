@@ -12,6 +12,7 @@ pub const EXAMPLE_ACTIVITIES: &[&str] = &["http.request", "log"];
 const STAVE_YAML: &str = include_str!("templates/stave.yaml");
 const HELLO_YAML: &str = include_str!("templates/hello.stave.yaml");
 const HELLO_TEXT: &str = include_str!("templates/hello.stave");
+const HELLO_TEST: &str = include_str!("templates/hello.test.yaml");
 const README: &str = include_str!("templates/README.md");
 
 #[derive(Debug, Error)]
@@ -105,8 +106,16 @@ pub fn files(name: &str, activities: &Manifest) -> Vec<(PathBuf, String)> {
             HELLO_TEXT.to_string(),
         ),
         (
+            PathBuf::from("workflows/tests/hello.test.yaml"),
+            HELLO_TEST.to_string(),
+        ),
+        (
             PathBuf::from("stave.schema.json"),
             crate::schema::to_text(&crate::schema::workflow_schema()),
+        ),
+        (
+            PathBuf::from("stave.test.schema.json"),
+            crate::schema::to_text(&crate::schema::test_schema()),
         ),
         (PathBuf::from("README.md"), README.replace("{{name}}", name)),
     ]

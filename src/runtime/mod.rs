@@ -15,6 +15,6 @@ pub mod pools;
 pub mod replay;
 pub mod schedules;
 pub mod sim;
-mod time;
+pub(crate) mod time;
 pub mod versions;
 pub mod worker;

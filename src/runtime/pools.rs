@@ -114,10 +114,14 @@ pub fn resume_refused(
     only_task_queue: Option<&str>,
     queues: &[String],
 ) {
-    let served = bundle.project.queues.iter().filter(|q| match only_task_queue {
-        Some(only) => q.task_queue == only,
-        None => queues.is_empty() || queues.contains(&q.name),
-    });
+    let served = bundle
+        .project
+        .queues
+        .iter()
+        .filter(|q| match only_task_queue {
+            Some(only) => q.task_queue == only,
+            None => queues.is_empty() || queues.contains(&q.name),
+        });
     for queue in served {
         match plans
             .iter_mut()
@@ -245,7 +249,12 @@ mod tests {
         let bundle = bundle();
         let mut pools = select(&bundle, &Registry::new(), None, &["standard".into()]).unwrap();
         assert_eq!(polls(&pools), vec![("tq-standard".into(), true)]);
-        resume_refused(&mut pools, &bundle, None, &["standard".into(), "background".into()]);
+        resume_refused(
+            &mut pools,
+            &bundle,
+            None,
+            &["standard".into(), "background".into()],
+        );
         assert_eq!(
             polls(&pools),
             vec![("tq-standard".into(), true), ("tq-background".into(), true)]

@@ -8,6 +8,7 @@
 mod project;
 mod shapes;
 mod steps;
+mod testfile;
 mod workflow;
 
 pub use crate::syntax::yaml::keys::STEP_SHAPES;
@@ -64,6 +65,29 @@ pub fn workflow_schema() -> Json {
         object(WORKFLOW_KEYS, workflow_field, &["workflow", "steps"]),
     );
     schema["definitions"] = Json::Object(definitions);
+    schema
+}
+
+/// The schema of test files (`*.test.yaml`).
+pub fn test_schema() -> Json {
+    let head = json!({
+        "$schema": DRAFT,
+        "title": "Stave test file (*.test.yaml)",
+        "description": "Test cases of one workflow for `stave test`: input, mocked activities, signals and queries at virtual times, expectations. See docs/testing.md.",
+    });
+    let mut schema = merge(
+        head,
+        object(
+            crate::syntax::yaml::testfile::FILE_KEYS,
+            testfile::file_field,
+            &["stave_test", "workflow", "cases"],
+        ),
+    );
+    schema["definitions"] = json!({
+        "case": object(testfile::case_keys(), testfile::case_field, &[]),
+        "mock": object(testfile::mock_keys(), testfile::mock_field, &["respond"]),
+        "response": object(testfile::response_keys(), testfile::response_field, &[]),
+    });
     schema
 }
 

@@ -465,7 +465,10 @@ async fn foreach(
             results.extend(done);
             Ok(Json::Array(results))
         }
-        GroupDone::Held { started, results: done } => {
+        GroupDone::Held {
+            started,
+            results: done,
+        } => {
             let keep = cx.sh.st().results_read.contains(&step.index);
             if keep {
                 results.extend(done);

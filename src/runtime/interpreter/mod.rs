@@ -646,9 +646,7 @@ impl Run {
         let sh = self.sh.clone();
         let fut: UnwindFut = Box::pin(async move {
             for c in compensations.into_iter().rev() {
-                sh.cover(CoveragePoint::Compensated {
-                    step: c.step_index,
-                });
+                sh.cover(CoveragePoint::Compensated { step: c.step_index });
                 let op = ops::ActivityOp::schedule(
                     &sh,
                     (c.step_index, c.step_name.clone()),

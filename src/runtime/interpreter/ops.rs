@@ -19,7 +19,9 @@ use temporalio_common::protos::coresdk::{
 };
 use temporalio_common::protos::temporal::api::common::v1::RetryPolicy as ProtoRetryPolicy;
 
-use crate::ir::{ActivityCall, ChildCall, CoveragePoint, OnTimeout, ParentClose, RetryPolicy, Step, Value};
+use crate::ir::{
+    ActivityCall, ChildCall, CoveragePoint, OnTimeout, ParentClose, RetryPolicy, Step, Value,
+};
 use crate::runtime::payload;
 
 use super::failure::{Fault, WAIT_TIMEOUT, WfError};

@@ -9,6 +9,7 @@ pub mod node;
 mod options;
 mod read;
 mod steps;
+pub mod testfile;
 mod workflow;
 
 use super::ast::*;
