@@ -224,3 +224,84 @@ cases:
         text(&out.stderr)
     );
 }
+
+/// Histories recorded from a real server become test cases that pass in the simulator: the
+/// recorded answers, retries, signals and outcome reproduce the run. A history of an older
+/// definition (`e2e-fanout` was edited since) fails, naming the call the file no longer makes
+/// the same way — what a regression test is for.
+#[test]
+fn recorded_runs_replay_in_the_simulator() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("stave.yaml"),
+        "namespace: default\ndefault_queue: standard\nqueues:\n  standard: { task_queue: rec-standard }\n  high-priority: { task_queue: rec-high }\n  background: { task_queue: rec-background }\n  scheduled: { task_queue: rec-scheduled }\n",
+    )
+    .expect("write stave.yaml");
+    for entry in std::fs::read_dir(root().join("tests/support/workflows")).expect("workflows") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().expect("name");
+        std::fs::copy(&path, dir.path().join(name)).expect("copy");
+    }
+    let histories = [
+        "e2e-durable-killed-worker-edited-file",
+        "e2e-parent-children",
+        "e2e-retry",
+        "e2e-saga",
+        "e2e-signals",
+        "e2e-fanout",
+    ];
+    for name in histories {
+        let history = root().join(format!("tests/histories/{name}.json"));
+        let out = stave_in(
+            dir.path(),
+            &[
+                "test",
+                "--record-history",
+                &history.display().to_string(),
+                "--name",
+                name,
+                "-o",
+                &format!("{name}.test.yaml"),
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let saga = std::fs::read_to_string(dir.path().join("e2e-saga.test.yaml")).expect("read");
+    assert!(saga.contains("error: { type: \"PaymentFailed\""), "{saga}");
+    let out = stave_in(dir.path(), &["test"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    for name in &histories[..5] {
+        assert!(
+            stdout.contains(&format!("PASS {name} (")),
+            "{name}: {stdout}"
+        );
+    }
+    assert!(stdout.contains("FAIL e2e-fanout"), "{stdout}");
+    assert!(
+        stdout.contains("no mock answers activity `test.track`"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("5 passed, 1 failed"), "{stdout}");
+
+    // A recording never overwrites a file.
+    let out = stave_in(
+        dir.path(),
+        &[
+            "test",
+            "--record-history",
+            &root()
+                .join("tests/histories/e2e-saga.json")
+                .display()
+                .to_string(),
+            "-o",
+            "e2e-saga.test.yaml",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("exists"),
+        "{}",
+        text(&out.stderr)
+    );
+}

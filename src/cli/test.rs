@@ -8,6 +8,8 @@ use std::process::ExitCode;
 
 use crate::check;
 use crate::diagnostics::render::{self, Style};
+use crate::runtime::connect::{ConnectArgs, Retry};
+use crate::runtime::replay;
 use crate::testing::{self, report, run};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -27,8 +29,9 @@ pub struct Args {
     /// Report format on stdout.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
-    /// Also write the report to this file (e.g. JUnit XML for CI) in `--format`.
-    #[arg(long, value_name = "FILE")]
+    /// Also write the report to this file (e.g. JUnit XML for CI) in `--format`; with
+    /// `--record`, the file the recorded test case is written to.
+    #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Show coverage: steps and branches of each workflow file that no case reached.
     #[arg(long)]
@@ -36,6 +39,22 @@ pub struct Args {
     /// Fail (exit 1) when a tested workflow file's coverage is below N percent.
     #[arg(long, value_name = "N")]
     pub min_coverage: Option<f64>,
+    /// Instead of running tests: write a test case replaying the finished run with this
+    /// workflow id (its latest run, or `--run-id`), fetched from the server.
+    #[arg(long, value_name = "WORKFLOW_ID", conflicts_with = "record_history")]
+    pub record: Option<String>,
+    /// The run to record (with `--record`).
+    #[arg(long, value_name = "RUN_ID", requires = "record")]
+    pub run_id: Option<String>,
+    /// Instead of running tests: write a test case replaying this history file
+    /// (`temporal workflow show --output json`, or `stave replay`'s input).
+    #[arg(long, value_name = "FILE")]
+    pub record_history: Option<PathBuf>,
+    /// Name of the recorded case.
+    #[arg(long, value_name = "TEXT", default_value = "recorded run")]
+    pub name: String,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -46,6 +65,9 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.record.is_some() || args.record_history.is_some() {
+        return record(&args);
+    }
     let mut project = check::load_project(&dir);
     let style = Style {
         color: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
@@ -73,7 +95,7 @@ pub fn run(args: Args) -> ExitCode {
     };
     if paths.is_empty() {
         eprintln!(
-            "error: no test files (`*{}`) in {}\nhelp: `stave init --test WORKFLOW` scaffolds one; docs/testing.md describes the format",
+            "error: no test files (`*{}`) in {}\nhelp: write one (docs/testing.md describes the format), or record one from a finished run with `stave test --record WORKFLOW_ID -o FILE`",
             check::TEST_FILE_SUFFIX,
             dir.display()
         );
@@ -131,5 +153,70 @@ pub fn run(args: Args) -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `--record` / `--record-history`: the run's history as a test file, on stdout or into
+/// `--output` (never over an existing file).
+fn record(args: &Args) -> ExitCode {
+    let recorded = match (&args.record_history, &args.record) {
+        (Some(path), _) => std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))
+            .and_then(|text| {
+                replay::parse_history(&path.display().to_string(), &text).map_err(|e| e.to_string())
+            }),
+        (None, Some(id)) => {
+            let Some(runtime) =
+                super::common::runtime(tokio::runtime::Builder::new_current_thread())
+            else {
+                return ExitCode::from(2);
+            };
+            let namespace = super::common::project_namespace(args.project.as_deref());
+            runtime.block_on(async {
+                let connected = args
+                    .connect
+                    .connect(namespace.as_deref(), "", Retry::Once)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                replay::fetch_history(&connected, id, args.run_id.as_deref())
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        }
+        (None, None) => Err("nothing to record".into()),
+    };
+    let text = match recorded.and_then(|r| testing::record::test_file(&r, &args.name)) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match &args.output {
+        Some(path) if path.exists() => {
+            eprintln!(
+                "error: {} exists; record into a new file (then move the case into a test file)",
+                path.display()
+            );
+            ExitCode::from(2)
+        }
+        Some(path) => match std::fs::write(path, &text) {
+            Ok(()) => {
+                eprintln!(
+                    "wrote {}; `stave test {}` replays the run offline",
+                    path.display(),
+                    path.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                ExitCode::from(2)
+            }
+        },
+        None => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
     }
 }

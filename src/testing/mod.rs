@@ -5,12 +5,14 @@
 //! Pipeline: [`load`] (discover, read with spans, `check` against the project: E080–E084),
 //! `run` (each case through the simulator with `mocks` answering activities), `expect`
 //! (actual vs expected, one mismatch per difference), `coverage` (steps and branches reached,
-//! per workflow file), `report` (human, JSON, JUnit).
+//! per workflow file), `report` (human, JSON, JUnit); `record` turns a run's history into a
+//! case.
 
 pub mod check;
 pub mod coverage;
 pub mod expect;
 pub mod mocks;
+pub mod record;
 pub mod report;
 pub mod run;
 
