@@ -714,4 +714,19 @@ Reading a field of `null` fails the run, on exactly the path that skipped the st
 Guard the read: `${ has(steps.review.score) ? steps.review.score : 0 }` or
 `${ steps.review != null && steps.review.score > 5 }`; or move the reading step into the
 same branch."#,
+    W010 Warning "timer outlives the workflow" => r#"## What
+A `wait` timeout or a fixed `sleep` is at least as long as the workflow's own execution
+`timeout:`.
+## Why
+The run times out first: the timeout branch (or whatever follows the sleep) never happens,
+and its compensations do not run either. `stave test` found one in a sample: a 24 h approval
+wait in a workflow with a 2 h timeout.
+## Example
+```yaml
+timeout: 2h
+steps:
+  - wait: { signal: approve, timeout: 24h, on_timeout: fail }
+```
+## Fix
+Raise the workflow's `timeout:` above the timer, or shorten the timer."#,
 }

@@ -2,6 +2,7 @@
 
 mod kebab_name;
 mod no_retry;
+mod timer_outlives_run;
 mod unbounded_foreach;
 mod unreachable;
 mod unused_result;
@@ -60,6 +61,10 @@ pub const RULES: &[Rule] = &[
     Rule {
         code: Code::W008,
         check: unused_var::check,
+    },
+    Rule {
+        code: Code::W010,
+        check: timer_outlives_run::check,
     },
 ];
 
