@@ -503,4 +503,55 @@ mod tests {
         std::fs::write(dir.path().join(PROJECT_FILE), "namespace: [\n").unwrap();
         assert!(load_project(dir.path()).partial.is_none());
     }
+
+    /// E037 checks only what is known: an activity that declares no `errors` (a manifest
+    /// exported from another SDK) may raise anything, and so may a child workflow.
+    #[test]
+    fn unknown_error_types_are_reported_only_where_the_answer_is_known() {
+        let manifest = crate::manifest::Manifest::from_json(
+            r#"{"activities": [{"name": "py.charge"}, {"name": "pay", "errors": ["Declined"]}]}"#,
+        )
+        .expect("manifest");
+        let project = ProjectContext {
+            manifest: Some(manifest),
+            ..ProjectContext::default()
+        };
+        let e037 = |text: &str| -> usize {
+            let (_, _, diagnostics) = compile_source("w.stave.yaml", text, &project);
+            diagnostics.iter().filter(|d| d.code == Code::E037).count()
+        };
+        let head = "stave: 1\nworkflow: w\ndefaults: { timeout: 5s }\nsteps:\n";
+        // Undeclared errors: anything goes.
+        assert_eq!(
+            e037(&format!(
+                "{head}  - activity: py.charge\n    retry: {{ non_retryable: [CardDeclined] }}\n"
+            )),
+            0
+        );
+        assert_eq!(
+            e037(&format!(
+                "{head}  - try: [ {{ activity: py.charge }} ]\n    catch: [ {{ errors: [CardDeclined], steps: [] }} ]\n"
+            )),
+            0
+        );
+        assert_eq!(
+            e037(&format!(
+                "{head}  - try: [ {{ activity: pay }}, {{ workflow: other }} ]\n    catch: [ {{ errors: [Anything], steps: [] }} ]\n"
+            )),
+            0
+        );
+        // Declared errors: a typo is caught, Stave's own types are known.
+        assert_eq!(
+            e037(&format!(
+                "{head}  - activity: pay\n    retry: {{ non_retryable: [Declinde] }}\n"
+            )),
+            1
+        );
+        assert_eq!(
+            e037(&format!(
+                "{head}  - try: [ {{ activity: pay }} ]\n    catch: [ {{ errors: [Declinde, ChildWorkflowStartFailed, PayloadError, Timeout], steps: [] }} ]\n"
+            )),
+            1
+        );
+    }
 }

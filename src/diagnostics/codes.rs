@@ -361,8 +361,11 @@ steps:
 Declare the variable under `vars:` or fix its name."#,
     E037 Error "unknown error type" => r#"## What
 A `catch.errors` or `retry.non_retryable` entry names an error type that no activity in the
-manifest declares and that Stave does not raise itself (`WaitTimeout`, `InvalidInput`,
-`ActivityFailure`, `ChildWorkflowFailure`, `Cancelled`, `Timeout`), and no `fail` step raises.
+manifest declares, that Stave does not raise itself (`WaitTimeout`, `Timeout`, `Cancelled`,
+`ChildWorkflowStartFailed`, `Terminated`, `PayloadError`, `ExpressionError`,
+`MaxIterationsExceeded`, `Error`, …) and that no `fail` step raises. It is checked only where
+the answer is known: `non_retryable` of an activity whose manifest entry lists its `errors`,
+and a `catch` whose `try` body calls only such activities (no child workflow).
 ## Why
 A misspelt error type would never match, so the catch or the retry rule would never apply.
 ## Example
@@ -371,7 +374,10 @@ catch:
   - errors: [CardDeclinde]
 ```
 ## Fix
-Use an error type listed in the activity's `errors` in `activities.json`."#,
+Use an error type listed in the activity's `errors` in `activities.json`. Declare them there:
+`stave worker --export-manifest` writes the `errors` each activity was registered with, and a
+manifest written for workers in other languages takes `"errors": ["CardDeclined", ...]` per
+activity."#,
     E038 Error "invalid schedule" => r#"## What
 A schedule has a malformed cron expression, both or neither of `cron:` and `every:`, an
 unknown overlap policy, or an unknown time zone form.

@@ -7,6 +7,7 @@
 //! taken over the IR with its position fields and source path removed (`hash.rs`).
 
 pub mod coverage;
+pub mod errors;
 mod hash;
 mod legacy;
 

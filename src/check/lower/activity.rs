@@ -251,7 +251,11 @@ impl<'a> Lowerer<'a> {
                 .with_label(i.span, "initial interval"),
             );
         }
-        if let (Some(spec), Some(_)) = (spec, self.manifest) {
+        // An activity that declares no error types (a manifest exported from another SDK)
+        // may raise anything: its `non_retryable` types cannot be checked.
+        if let (Some(spec), Some(_)) = (spec, self.manifest)
+            && !spec.errors.is_empty()
+        {
             for t in &r.non_retryable {
                 if !spec.errors.contains(&t.value) && !self.known_errors.contains(&t.value) {
                     let mut d = Diagnostic::new(
@@ -263,14 +267,7 @@ impl<'a> Lowerer<'a> {
                     d.help = Some(
                         did_you_mean(&t.value, spec.errors.iter().map(String::as_str))
                             .unwrap_or_else(|| {
-                                if spec.errors.is_empty() {
-                                    format!(
-                                        "`{}` declares no error types in activities.json",
-                                        spec.name
-                                    )
-                                } else {
-                                    format!("`{}` raises: {}", spec.name, spec.errors.join(", "))
-                                }
+                                format!("`{}` raises: {}", spec.name, spec.errors.join(", "))
                             }),
                     );
                     self.error(d);

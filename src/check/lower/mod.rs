@@ -29,18 +29,6 @@ use project::unknown_queue;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-/// Error types the runtime raises itself; `catch` may name them without a manifest entry.
-const BUILTIN_ERRORS: &[&str] = &[
-    "WaitTimeout",
-    "InvalidInput",
-    "ActivityFailure",
-    "ChildWorkflowFailure",
-    "Cancelled",
-    "Timeout",
-    "ExpressionError",
-    "MaxIterationsExceeded",
-];
-
 /// Default history length after which loops continue as new.
 const CONTINUE_AS_NEW_AFTER: u64 = 10_000;
 
@@ -82,8 +70,10 @@ struct Lowerer<'a> {
 impl<'a> Lowerer<'a> {
     fn new(ast: &'a ast::Workflow, sources: &'a Sources, project: &'a ProjectContext) -> Self {
         let manifest = project.manifest.as_ref();
-        let mut known_errors: BTreeSet<String> =
-            BUILTIN_ERRORS.iter().map(|s| s.to_string()).collect();
+        let mut known_errors: BTreeSet<String> = crate::ir::errors::RAISED_BY_STAVE
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         if let Some(m) = manifest {
             for a in &m.activities {
                 known_errors.extend(a.errors.iter().cloned());

@@ -463,10 +463,25 @@ impl Lowerer<'_> {
     ) -> ir::StepKind {
         let (body, a) = self.nested(steps, scope);
         escaped.extend(a);
+        // Error types can be checked only when everything the body calls declares what it
+        // raises: a manifest exported from another SDK lists no `errors`, and a child
+        // workflow may raise any type. Silence then means "unknown", not "none".
+        let mut closed = self.manifest.is_some();
+        crate::lint::walk_steps(steps, &mut |step| match &step.kind {
+            ast::StepKind::Activity(call) => {
+                let declares = self
+                    .manifest
+                    .and_then(|m| m.get(&call.activity.value))
+                    .is_some_and(|spec| !spec.errors.is_empty());
+                closed &= declares;
+            }
+            ast::StepKind::Workflow(_) => closed = false,
+            _ => {}
+        });
         let mut lowered = Vec::new();
         for c in catches {
             for e in &c.errors {
-                if self.manifest.is_some() && !self.known_errors.contains(&e.value) {
+                if closed && !self.known_errors.contains(&e.value) {
                     let mut d = Diagnostic::new(
                         Code::E037,
                         e.span,

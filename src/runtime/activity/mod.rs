@@ -49,7 +49,7 @@ pub const PANIC: &str = "ActivityPanic";
 /// Failure type of a task whose activity type no handler is registered for.
 pub const UNKNOWN_ACTIVITY: &str = "UnknownActivity";
 /// Failure type of a result over the namespace's payload size limit.
-pub const PAYLOAD_TOO_LARGE: &str = "PayloadTooLarge";
+pub use crate::ir::errors::PAYLOAD_TOO_LARGE;
 
 /// An activity failure: a Temporal `ApplicationFailure` with a type that retry policies and
 /// `catch.errors` match on.

@@ -27,8 +27,7 @@ use super::ops::{ActivityOp, ChildOp, ChildOutcome, TimerOp, WaitOp, step_tag};
 use super::scope::{Cx, Site};
 use super::state::{Compensation, State};
 
-/// Error type of an activity or child result that is not JSON.
-pub const PAYLOAD_ERROR: &str = "PayloadError";
+pub use crate::ir::errors::PAYLOAD_ERROR;
 
 /// Runs a block; its result is its last step's result (null when empty).
 pub fn exec_block<'a>(cx: &'a Cx, steps: &'a [Step]) -> StepFut<'a> {

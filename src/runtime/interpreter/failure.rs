@@ -7,24 +7,10 @@ use temporalio_common::protos::temporal::api::failure::v1::{
 
 use crate::runtime::payload;
 
-/// Error type of a bad workflow input (non-retryable).
-pub const INVALID_INPUT: &str = "InvalidInput";
-/// Error type of a failed expression evaluation.
-pub const EXPRESSION_ERROR: &str = "ExpressionError";
-/// Error type of a `while` loop that ran `max_iterations` times and still wanted more.
-pub const MAX_ITERATIONS_EXCEEDED: &str = "MaxIterationsExceeded";
-/// Error type of a `wait` whose timeout fired with `on_timeout: fail`.
-pub const WAIT_TIMEOUT: &str = "WaitTimeout";
-/// Error type of an activity or child timeout (start-to-close, schedule-to-close, …).
-pub const TIMEOUT: &str = "Timeout";
-/// Error type of a cancelled activity or child workflow.
-pub const CANCELLED: &str = "Cancelled";
-/// Error type of a child workflow that could not be started (e.g. its id is taken).
-pub const CHILD_START_FAILED: &str = "ChildWorkflowStartFailed";
-/// Error type of a terminated child workflow.
-pub const TERMINATED: &str = "Terminated";
-/// Error type of a failure without a more specific type.
-pub const GENERIC_ERROR: &str = "Error";
+pub use crate::ir::errors::{
+    CANCELLED, CHILD_START_FAILED, EXPRESSION_ERROR, GENERIC_ERROR, INVALID_INPUT,
+    MAX_ITERATIONS_EXCEEDED, TERMINATED, TIMEOUT, WAIT_TIMEOUT,
+};
 
 /// A typed error inside a run: what `catch` matches and what fails the workflow.
 #[derive(Debug, Clone, PartialEq)]

@@ -173,8 +173,7 @@ pub struct Run {
 /// carries) without bound; the arrival past the limit fails the run with
 /// [`SIGNAL_QUEUE_FULL`].
 pub const MAX_QUEUED_SIGNALS: usize = 1_000;
-/// Error type of a run failed by a signal arriving at a full queue.
-pub const SIGNAL_QUEUE_FULL: &str = "SignalQueueFull";
+pub use crate::ir::errors::SIGNAL_QUEUE_FULL;
 
 impl Run {
     /// A run of `program`; created on the run's first activation (which holds InitializeWorkflow).
