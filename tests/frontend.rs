@@ -297,3 +297,23 @@ fn malformed_input_never_panics() {
         let _ = check::compile_source("bad.stave.yaml", text, &context);
     }
 }
+
+/// docs/language.md lists exactly the error types Stave raises (`ir::errors`).
+#[test]
+fn the_language_doc_lists_the_error_types_stave_raises() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/language.md"))
+            .expect("docs/language.md");
+    let row = doc
+        .lines()
+        .find(|l| l.starts_with("| error types Stave raises |"))
+        .expect("the row of error types");
+    let listed: Vec<&str> = row
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|t| !t.contains('/') && !t.contains('.'))
+        .collect();
+    let known: Vec<&str> = stave::ir::errors::RAISED_BY_STAVE.to_vec();
+    assert_eq!(listed[..known.len()], known[..], "{row}");
+}
