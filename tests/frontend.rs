@@ -317,3 +317,80 @@ fn the_language_doc_lists_the_error_types_stave_raises() {
     let known: Vec<&str> = stave::ir::errors::RAISED_BY_STAVE.to_vec();
     assert_eq!(listed[..known.len()], known[..], "{row}");
 }
+
+/// A condition that can never be a bool, a forgotten `${ }`, and a `foreach` over something
+/// that can never be a list are E014 at the value, in both forms — not a failed run later.
+#[test]
+fn conditions_and_lists_of_the_wrong_type_are_errors_in_both_forms() {
+    let context = stave::project::ProjectContext::default();
+    let yaml = r#"stave: 1
+workflow: shapes
+input: { type: object, required: [n, name], properties: { n: { type: integer }, name: { type: string } } }
+vars: { count: 0, go: false }
+signals:
+  go: { set: { go: true } }
+steps:
+  - if: "${ input.n }"
+    set: { count: 1 }
+  - if: "input.n > 3"
+    set: { count: 2 }
+  - while: "${ vars.count + 1 }"
+    max_iterations: 3
+    steps: [ { set: { count: 3 } } ]
+  - foreach: "${ input.name }"
+    concurrency: 2
+    steps: [ { set: { count: 4 } } ]
+  - wait: { signal: go, until: "${ input.n }" }
+  - switch:
+      - when: "${ input.name }"
+        steps: []
+  - if: "${ input.n > 3 && vars.go }"
+    set: { count: 5 }
+  - foreach: "${ [1, 2] }"
+    steps: []
+"#;
+    let (sources, _, diagnostics) =
+        stave::check::compile_source("shapes.stave.yaml", yaml, &context);
+    let found: Vec<String> = diagnostics
+        .iter()
+        .filter(|d| d.code == Code::E014)
+        .map(|d| format!("{} {}", sources.locate(d.span()), d.message))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "shapes.stave.yaml:8:9 a condition must be a bool, but this is int",
+            "shapes.stave.yaml:10:9 a condition must be a bool, but this is plain text",
+            "shapes.stave.yaml:12:12 a `while` condition must be a bool, but this is int",
+            "shapes.stave.yaml:15:14 what a `foreach` iterates over must be a list, but this is string",
+            "shapes.stave.yaml:18:32 an `until` condition must be a bool, but this is int",
+            "shapes.stave.yaml:20:15 a switch case's condition must be a bool, but this is string",
+        ],
+        "{diagnostics:#?}"
+    );
+    let text = r#"stave 1
+
+workflow shapes {
+  input { n: integer }
+  var count = 0
+  count = 1 when input.n
+  for i in "abc" concurrency 2 {
+    count = 2
+  }
+}
+"#;
+    let (_, _, diagnostics) = stave::check::compile_source("shapes.stave", text, &context);
+    let messages: Vec<&str> = diagnostics
+        .iter()
+        .filter(|d| d.code == Code::E014)
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "a condition must be a bool, but this is int",
+            "what a `foreach` iterates over must be a list, but this is string"
+        ],
+        "{diagnostics:#?}"
+    );
+}

@@ -37,7 +37,10 @@ impl Lowerer<'_> {
         if let Some(id) = &step.id {
             self.step_id(id);
         }
-        let mut guard = step.when.as_ref().map(|w| self.value(w, scope));
+        let mut guard = step
+            .when
+            .as_ref()
+            .map(|w| self.condition(w, scope, "a condition"));
         let conditional = guard.is_some();
         // Ids of nested steps that escape, and whether they surely ran.
         let mut escaped: Escaped = BTreeMap::new();
@@ -228,7 +231,7 @@ impl Lowerer<'_> {
     ) -> ir::StepKind {
         let mut lowered = Vec::new();
         for arm in arms {
-            let when = self.value(&arm.when, scope);
+            let when = self.condition(&arm.when, scope, "a switch case's condition");
             let (steps, a) = self.nested(&arm.steps, scope);
             escaped.extend(a);
             lowered.push(ir::SwitchArm { when, steps });
@@ -301,7 +304,7 @@ impl Lowerer<'_> {
         steps: &[ast::Step],
         scope: &mut Scope,
     ) -> ir::StepKind {
-        let over = self.value(over, scope);
+        let over = self.list(over, scope, "what a `foreach` iterates over");
         let item_name = item.map_or_else(
             || "item".to_string(),
             |i| {
@@ -370,7 +373,7 @@ impl Lowerer<'_> {
             v.may_not_have_run = Some(k.clone());
             scope.add_step(k, v);
         }
-        let cond = self.value(cond, scope);
+        let cond = self.condition(cond, scope, "a `while` condition");
         scope.take_since(mark);
         escaped.extend(a);
         ir::StepKind::While {
@@ -422,7 +425,7 @@ impl Lowerer<'_> {
         };
         ir::StepKind::Wait {
             signal: signal.value.clone(),
-            until: until.map(|u| self.value(u, scope)),
+            until: until.map(|u| self.condition(u, scope, "an `until` condition")),
             timeout_ms: timeout.map(|t| ms(t.value)),
             on_timeout,
         }
@@ -501,7 +504,10 @@ impl Lowerer<'_> {
             );
             let was_in_catch = std::mem::replace(&mut scope.in_catch, true);
             let previous = scope.bind_local(&name, error_ty());
-            let when = c.when.as_ref().map(|w| self.value(w, scope));
+            let when = c
+                .when
+                .as_ref()
+                .map(|w| self.condition(w, scope, "a catch's condition"));
             let (steps, b) = self.nested(&c.steps, scope);
             scope.restore_local(&name, previous);
             scope.in_catch = was_in_catch;

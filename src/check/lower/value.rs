@@ -2,7 +2,8 @@
 
 use super::Lowerer;
 use super::scope::Scope;
-use crate::expr::{self, Expr, ExprKind, Template, TypeScope};
+use crate::diagnostics::{Code, Diagnostic};
+use crate::expr::{self, Expr, ExprKind, Template, Ty, TypeScope};
 use crate::ir;
 use crate::syntax::ast::{self, ValueKind};
 use serde_json::Value as Json;
@@ -13,6 +14,79 @@ impl Lowerer<'_> {
     pub(super) fn value(&mut self, v: &ast::Value, scope: &Scope) -> ir::Value {
         if has_expr(v) {
             self.check_value(v, &scope.types);
+        }
+        lower_value(v)
+    }
+
+    /// Lowers a condition (`if`, `while`, `until`, `when`): it must be a bool, and a plain
+    /// string is a forgotten `${ }`. Types that can never be a bool are E014 here rather than
+    /// a failed run (`condition must be a boolean`) later.
+    pub(super) fn condition(&mut self, v: &ast::Value, scope: &Scope, what: &str) -> ir::Value {
+        self.shaped(v, scope, what, Shape::Bool)
+    }
+
+    /// Lowers the list of a `foreach`: a value whose type can never be a list is E014.
+    pub(super) fn list(&mut self, v: &ast::Value, scope: &Scope, what: &str) -> ir::Value {
+        self.shaped(v, scope, what, Shape::List)
+    }
+
+    fn shaped(&mut self, v: &ast::Value, scope: &Scope, what: &str, shape: Shape) -> ir::Value {
+        let found = match &v.kind {
+            ValueKind::Str(Template::Literal(text)) => {
+                let hint = match shape {
+                    Shape::Bool => {
+                        format!("write the condition as an expression: \"${{ {text} }}\"")
+                    }
+                    Shape::List => format!(
+                        "write the list as an expression: \"${{ {text} }}\", or as a YAML list"
+                    ),
+                };
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::E014,
+                        v.span,
+                        format!("{what} must be {}, but this is plain text", shape.name()),
+                    )
+                    .label("a string, not an expression")
+                    .help(hint),
+                );
+                return lower_value(v);
+            }
+            ValueKind::Str(t) => {
+                let (ty, d) = expr::check_template(t, &scope.types);
+                self.diags.extend(d);
+                Some(ty)
+            }
+            ValueKind::Expr(e) => {
+                let (ty, d) = expr::check_expr(e, &scope.types);
+                self.diags.extend(d);
+                Some(ty)
+            }
+            ValueKind::Bool(_) => Some(Ty::Bool),
+            ValueKind::List(_) => {
+                self.check_value(v, &scope.types);
+                Some(Ty::List(Box::new(Ty::Dyn)))
+            }
+            ValueKind::Null => Some(Ty::Null),
+            ValueKind::Int(_) => Some(Ty::Int),
+            ValueKind::Float(_) => Some(Ty::Double),
+            ValueKind::Map(_) => {
+                self.check_value(v, &scope.types);
+                Some(Ty::Map(Box::new(Ty::Dyn)))
+            }
+        };
+        if let Some(ty) = found
+            && shape.never(&ty)
+        {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::E014,
+                    v.span,
+                    format!("{what} must be {}, but this is {ty}", shape.name()),
+                )
+                .label(format!("{ty}, never {}", shape.name()))
+                .help(shape.help()),
+            );
         }
         lower_value(v)
     }
@@ -140,5 +214,41 @@ fn fold(v: ir::Value) -> ir::Value {
             ))
         }
         other => other,
+    }
+}
+
+/// What a slot needs.
+#[derive(Clone, Copy)]
+enum Shape {
+    Bool,
+    List,
+}
+
+impl Shape {
+    fn name(self) -> &'static str {
+        match self {
+            Shape::Bool => "a bool",
+            Shape::List => "a list",
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            Shape::Bool => {
+                "compare it (`x > 0`, `x != ''`, `size(x) > 0`) or test for presence with `has(...)`"
+            }
+            Shape::List => "iterate over a list: pass one in the input, or build one with `[...]`",
+        }
+    }
+
+    /// Whether a value of type `ty` can never have this shape (unknown types can).
+    fn never(self, ty: &Ty) -> bool {
+        match (self, ty) {
+            (_, Ty::Dyn) => false,
+            (shape, Ty::Optional(inner)) => shape.never(inner),
+            (Shape::Bool, Ty::Bool) => false,
+            (Shape::List, Ty::List(_)) => false,
+            _ => true,
+        }
     }
 }
