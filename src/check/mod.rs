@@ -554,4 +554,31 @@ mod tests {
             1
         );
     }
+
+    /// A schedule whose input the workflow's schema refuses would fail every run it starts.
+    #[test]
+    fn a_schedule_input_must_satisfy_the_input_schema() {
+        let text = |input: &str| {
+            format!(
+                "stave: 1\nworkflow: w\ninput: {{ type: object, required: [n], properties: {{ n: {{ type: integer }} }} }}\nsteps: []\nschedules:\n  - {{ id: s, every: 1h, input: {input} }}\n"
+            )
+        };
+        let e038 = |input: &str| -> Vec<String> {
+            let (_, _, diagnostics) =
+                compile_source("w.stave.yaml", &text(input), &ProjectContext::default());
+            diagnostics
+                .iter()
+                .filter(|d| d.code == Code::E038)
+                .map(|d| d.message.clone())
+                .collect()
+        };
+        assert!(e038("{ n: 3 }").is_empty());
+        assert_eq!(
+            e038("{ n: x }"),
+            [
+                "schedule `s` would start every run with an input the workflow refuses: input.n: expected integer, got string"
+            ]
+        );
+        assert_eq!(e038("{}").len(), 1);
+    }
 }

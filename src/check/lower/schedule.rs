@@ -9,7 +9,11 @@ use serde_json::Value as Json;
 use std::time::Duration;
 
 impl Lowerer<'_> {
-    pub(super) fn schedule(&mut self, s: &ast::Schedule) -> Option<ir::Schedule> {
+    pub(super) fn schedule(
+        &mut self,
+        s: &ast::Schedule,
+        input_schema: Option<&Json>,
+    ) -> Option<ir::Schedule> {
         self.check_temporal_name(&s.id, "schedule");
         let spec = match (&s.cron, &s.every) {
             (Some(cron), None) => {
@@ -101,6 +105,28 @@ impl Lowerer<'_> {
                 }
             },
         };
+        // The server would start every scheduled run with this input, and every run would
+        // fail at once with InvalidInput: say so now.
+        if let Some(schema) = input_schema {
+            let errors = crate::jsonschema::validate(schema, &input, "input");
+            if let Some(first) = errors.first() {
+                let span = s.input.as_ref().map_or(s.id.span, |v| v.span);
+                let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                self.error(
+                    Diagnostic::new(
+                        Code::E038,
+                        span,
+                        format!(
+                            "schedule `{}` would start every run with an input the workflow refuses: {}",
+                            s.id.value,
+                            list.join("; ")
+                        ),
+                    )
+                    .label(first.to_string())
+                    .help("make the schedule's `input` match the workflow's `input` schema"),
+                );
+            }
+        }
         Some(ir::Schedule {
             id: s.id.value.clone(),
             spec,

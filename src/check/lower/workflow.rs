@@ -135,7 +135,7 @@ impl Lowerer<'_> {
         let schedules = ast
             .schedules
             .iter()
-            .filter_map(|s| self.schedule(s))
+            .filter_map(|s| self.schedule(s, ast.input.as_ref().map(|i| &i.value)))
             .collect();
         let search_attributes = ast
             .search_attributes
