@@ -305,3 +305,28 @@ fn recorded_runs_replay_in_the_simulator() {
         text(&out.stderr)
     );
 }
+
+/// A `step:` mock answers its step's activity only: the compensation that later runs under
+/// the step's name (the refund of `charge`) is answered by its own `activity:` mock.
+#[test]
+fn a_step_mock_does_not_answer_the_steps_compensation() {
+    let test = r#"stave_test: 1
+workflow: shop
+cases:
+  - name: the review fails, the charge is refunded
+    input: { amount: 5 }
+    mocks:
+      - { step: charge, respond: { output: { charge_id: ch_9, amount: 5 } } }
+      - { activity: payments.refund, respond: { output: { refund_id: rf_9 } } }
+      - { workflow: review, respond: { error: { type: Rejected, message: no } } }
+    expect:
+      error: { type: Rejected }
+      activities:
+        payments.refund: { attempts: 1, inputs: [ { charge_id: ch_9 } ] }
+        step:charge: { attempts: 2 }
+"#;
+    let project = fixture_project(&[("shop.test.yaml", test)]);
+    let out = stave_in(project.path(), &["test"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+}

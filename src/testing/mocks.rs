@@ -2,6 +2,8 @@
 //! before the file's; within each, `step:` mocks before `activity:` ones), each consuming its
 //! responses one per call, the last repeating.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value as Json};
 
 use crate::runtime::sim::{ActivityAttempt, ChildStart, MockReply, Mocks};
@@ -16,12 +18,19 @@ pub const UNMOCKED: &str = "UnmockedActivity";
 pub struct CaseMocks<'t> {
     mocks: Vec<&'t Mock>,
     used: Vec<usize>,
+    /// Step name → the activity type it calls: a `step:` mock answers that activity only
+    /// (a compensation runs under its step's name but calls another activity).
+    step_activities: BTreeMap<String, String>,
     /// Calls no mock answered, or whose `when:` failed: each fails the case.
     pub problems: Vec<String>,
 }
 
 impl<'t> CaseMocks<'t> {
-    pub fn new(case: &'t [Mock], file: &'t [Mock]) -> CaseMocks<'t> {
+    pub fn new(
+        case: &'t [Mock],
+        file: &'t [Mock],
+        step_activities: BTreeMap<String, String>,
+    ) -> CaseMocks<'t> {
         let by_step = |m: &&Mock| matches!(m.target, MockTarget::Step(_));
         let mut mocks: Vec<&Mock> = Vec::new();
         for group in [case, file] {
@@ -29,6 +38,7 @@ impl<'t> CaseMocks<'t> {
             mocks.extend(group.iter().filter(|m| !by_step(m)));
         }
         CaseMocks {
+            step_activities,
             used: vec![0; mocks.len()],
             mocks,
             problems: Vec::new(),
@@ -105,12 +115,20 @@ fn reply(response: &Response) -> MockReply {
 
 impl Mocks for CaseMocks<'_> {
     fn activity(&mut self, call: &ActivityAttempt) -> MockReply {
+        let steps = std::mem::take(&mut self.step_activities);
         let applies = |t: &MockTarget| match t {
             MockTarget::Activity(n) => n.value == call.activity,
-            MockTarget::Step(n) => n.value == call.step,
+            MockTarget::Step(n) => {
+                n.value == call.step
+                    && steps
+                        .get(&call.step)
+                        .is_none_or(|activity| *activity == call.activity)
+            }
             MockTarget::Workflow(_) => false,
         };
-        match self.answer(applies, &call.input, call.attempt) {
+        let answer = self.answer(applies, &call.input, call.attempt);
+        self.step_activities = steps;
+        match answer {
             Some(response) => reply(response),
             None => {
                 let message = format!(

@@ -124,8 +124,9 @@ pub fn simulate(project: &ProjectLoad, suite: &Suite) -> Report {
     let simulator = Simulator::new(programs.iter().map(|w| Arc::new((*w).clone())));
     let mut reached: BTreeMap<String, BTreeSet<CoveragePoint>> = BTreeMap::new();
     let mut files = Vec::new();
+    let steps = step_activities(&simulator);
     for loaded in &suite.files {
-        files.push(run_file(project, &simulator, loaded, &mut reached));
+        files.push(run_file(project, &simulator, &steps, loaded, &mut reached));
     }
     Report {
         files,
@@ -145,6 +146,7 @@ pub fn simulate(project: &ProjectLoad, suite: &Suite) -> Report {
 fn run_file(
     project: &ProjectLoad,
     simulator: &Simulator,
+    steps: &BTreeMap<String, String>,
     loaded: &LoadedFile,
     reached: &mut BTreeMap<String, BTreeSet<CoveragePoint>>,
 ) -> FileReport {
@@ -170,7 +172,7 @@ fn run_file(
                 continue;
             }
         };
-        let mut mocks = CaseMocks::new(&case.mocks, &test.mocks);
+        let mut mocks = CaseMocks::new(&case.mocks, &test.mocks, steps.clone());
         let result = simulator.run(&sim_case, &mut mocks);
         for (workflow, points) in &result.coverage {
             reached
@@ -237,4 +239,18 @@ fn outcome(result: &SimResult) -> String {
         SimStatus::Rejected { message } => format!("rejected: {message}"),
         SimStatus::Stuck { reason } => format!("stuck: {reason}"),
     }
+}
+
+/// Step name → activity type, over every program the simulator runs.
+pub fn step_activities(simulator: &Simulator) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for program in simulator.programs() {
+        program.walk(&mut |step| {
+            if let crate::ir::StepKind::Activity(call) = &step.kind {
+                out.entry(step.name())
+                    .or_insert_with(|| call.activity.clone());
+            }
+        });
+    }
+    out
 }

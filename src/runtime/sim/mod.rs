@@ -335,6 +335,11 @@ impl Simulator {
         }
     }
 
+    /// Every program, by workflow type.
+    pub fn programs(&self) -> impl Iterator<Item = &Arc<ir::Workflow>> {
+        self.programs.values()
+    }
+
     /// The program of a workflow type.
     pub fn program(&self, workflow_type: &str) -> Option<&Arc<ir::Workflow>> {
         self.programs.get(workflow_type)
