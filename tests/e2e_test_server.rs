@@ -28,9 +28,8 @@ fn text(bytes: &[u8]) -> String {
 /// The time-skipping test server's executable; the test fails with the install hint
 /// when it is missing.
 fn test_server_exe() -> std::path::PathBuf {
-    server::find_executable().unwrap_or_else(|e| {
-        panic!("{e}\n(these tests need it: `{}`)", server::INSTALL_HINT)
-    })
+    server::find_executable()
+        .unwrap_or_else(|e| panic!("{e}\n(these tests need it: `{}`)", server::INSTALL_HINT))
 }
 
 /// `stave ARGS` in the repository (the sample project), bounded.
@@ -74,7 +73,10 @@ fn every_sample_case_passes_on_the_time_skipping_test_server() {
     assert!(cases >= 22, "{report:#}");
     assert_eq!(report["runner"]["kind"], "server");
     assert_eq!(report["runner"]["time_skipping"], true);
-    assert!(report["coverage"].is_null(), "coverage is not measured on a server");
+    assert!(
+        report["coverage"].is_null(),
+        "coverage is not measured on a server"
+    );
     println!(
         "--dev: {cases} sample cases passed in {:.1} s of wall time (24 h, 7 d and 2 d waits among them)",
         wall.as_secs_f64()

@@ -221,12 +221,19 @@ async fn serve_and_play(
         tolerance_ms: DURATION_TOLERANCE_MS,
     };
     let play = async {
+        let mut played = 0;
         let mut files = Vec::new();
         let mut results = Vec::new();
         for loaded in &suite.files {
             let mut cases = Vec::new();
             let mut file_results = Vec::new();
             for (i, case) in loaded.test.cases.iter().enumerate() {
+                played += 1;
+                let suffix = format!("{token}-{played}");
+                let env = case::Env {
+                    suffix: &suffix,
+                    ..env
+                };
                 let (report, result) = case::run(&env, loaded, case, i).await;
                 cases.push(report);
                 file_results.push(result);

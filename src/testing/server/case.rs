@@ -22,6 +22,7 @@ use crate::testing::run::{CaseReport, case_report};
 const QUERY_LIMIT: Duration = Duration::from_secs(30);
 
 /// What every case of a run shares.
+#[derive(Clone, Copy)]
 pub struct Env<'a, 't> {
     pub project: &'a ProjectLoad,
     pub client: &'a Client,
@@ -29,7 +30,7 @@ pub struct Env<'a, 't> {
     /// The isolated programs, by workflow type.
     pub programs: &'a BTreeMap<String, Workflow>,
     pub book: &'a RefCell<Book<'t>>,
-    /// Appended to workflow ids, so that runs of earlier sessions never collide.
+    /// Appended to the case's workflow id: unique to the case in this run, and to the run.
     pub suffix: &'a str,
     /// Real time a case may take (beyond its last event, without time skipping) before it
     /// is reported stuck.

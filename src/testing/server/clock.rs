@@ -136,22 +136,81 @@ impl Clock {
 /// How far the server's clock may skip before this attempt's deadline, less the margin;
 /// None when the deadline or the server's clock is unknown (then nothing is skipped).
 async fn before_deadline(clock: &TimeSkipping, info: &ActivityInfo) -> Option<Duration> {
+    let deadline = deadline_ms(info)?;
+    let now = clock.now_ms().await.ok()?;
+    Some(skippable(deadline, now))
+}
+
+/// When the server gives up on this attempt (epoch ms, its clock): the first of its
+/// start-to-close and heartbeat timeouts (a mock never heartbeats) from its start, and the
+/// activity's schedule-to-close timeout from its first schedule.
+fn deadline_ms(info: &ActivityInfo) -> Option<i64> {
     // A zero timeout is an unset one.
     let ms = |d: Option<Duration>| {
         d.filter(|d| !d.is_zero())
             .and_then(|d| i64::try_from(d.as_millis()).ok())
     };
     let started = info.started_ms?;
-    let deadlines = [
+    [
         ms(info.start_to_close_timeout).map(|t| started.saturating_add(t)),
         ms(info.heartbeat_timeout).map(|t| started.saturating_add(t)),
         ms(info.schedule_to_close_timeout)
             .zip(info.scheduled_ms)
             .map(|(t, s)| s.saturating_add(t)),
-    ];
-    let deadline = deadlines.into_iter().flatten().min()?;
-    let now = clock.now_ms().await.ok()?;
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+}
+
+/// From `now` to [`DEADLINE_MARGIN`] before `deadline`; zero when that is past.
+fn skippable(deadline: i64, now: i64) -> Duration {
     let margin = i64::try_from(DEADLINE_MARGIN.as_millis()).unwrap_or(i64::MAX);
     let left = deadline.saturating_sub(now).saturating_sub(margin);
-    Some(Duration::from_millis(u64::try_from(left).unwrap_or(0)))
+    Duration::from_millis(u64::try_from(left).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info() -> ActivityInfo {
+        ActivityInfo {
+            scheduled_ms: Some(1_000),
+            started_ms: Some(5_000),
+            start_to_close_timeout: Some(Duration::from_secs(60)),
+            heartbeat_timeout: Some(Duration::ZERO),
+            ..ActivityInfo::default()
+        }
+    }
+
+    #[test]
+    fn the_deadline_is_the_first_timeout_to_fire() {
+        assert_eq!(deadline_ms(&info()), Some(65_000), "zero heartbeat = none");
+        let heartbeat = ActivityInfo {
+            heartbeat_timeout: Some(Duration::from_secs(10)),
+            ..info()
+        };
+        assert_eq!(deadline_ms(&heartbeat), Some(15_000));
+        let schedule = ActivityInfo {
+            schedule_to_close_timeout: Some(Duration::from_secs(30)),
+            ..info()
+        };
+        assert_eq!(deadline_ms(&schedule), Some(31_000));
+        let unknown = ActivityInfo {
+            started_ms: None,
+            ..info()
+        };
+        assert_eq!(deadline_ms(&unknown), None);
+    }
+
+    #[test]
+    fn skipping_stops_a_margin_before_the_deadline() {
+        assert_eq!(
+            skippable(65_000, 5_000),
+            Duration::from_millis(60_000) - DEADLINE_MARGIN
+        );
+        assert_eq!(skippable(65_000, 64_900), Duration::ZERO);
+        assert_eq!(skippable(65_000, 70_000), Duration::ZERO);
+    }
 }

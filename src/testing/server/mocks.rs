@@ -131,7 +131,7 @@ async fn attempt(
 pub struct Book<'t> {
     entries: Vec<Entry<'t>>,
     /// The case now running: it answers for workflow ids no entry names (a child with an
-    /// explicit `workflow_id:`).
+    /// explicit `workflow_id:`). The latest case of an id answers for it.
     current: Option<usize>,
 }
 
@@ -171,7 +171,7 @@ impl<'t> Book<'t> {
         let index = self
             .entries
             .iter()
-            .position(|e| {
+            .rposition(|e| {
                 workflow_id == &e.workflow_id
                     || workflow_id
                         .strip_prefix(e.workflow_id.as_str())
@@ -263,5 +263,86 @@ impl<'t> Book<'t> {
         attempts.sort_by(|a, b| a.0.cmp(&b.0));
         let problems = std::mem::take(&mut entry.mocks.problems);
         (attempts.into_iter().map(|(_, a)| a).collect(), problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn request(
+        workflow_id: &str,
+        activity_id: &str,
+        began_ms: i64,
+    ) -> (Request, oneshot::Receiver<Answer>) {
+        let (reply, answer) = oneshot::channel();
+        let request = Request {
+            call: ActivityAttempt {
+                activity: "a".into(),
+                step: "s".into(),
+                attempt: 1,
+                input: json!({"n": activity_id}),
+                at_ms: 0,
+                workflow_id: workflow_id.into(),
+            },
+            activity_id: activity_id.into(),
+            began_ms: Some(began_ms),
+            reply,
+        };
+        (request, answer)
+    }
+
+    #[test]
+    fn children_answer_from_their_case_and_attempts_come_in_schedule_order() {
+        let mut book = Book::default();
+        let first = book.open("case-1-t", CaseMocks::new(&[], &[]));
+        book.started(first, 1_000);
+        let handle = book.open("case-2-t", CaseMocks::new(&[], &[]));
+        book.started(handle, 10_000);
+        // Polled out of order: seq 2 before seq 1 of the same instant, then a child's.
+        for (workflow_id, seq, at) in [
+            ("case-2-t", "2", 10_000),
+            ("case-2-t", "1", 10_000),
+            ("case-2-t/review", "1", 10_500),
+        ] {
+            let (request, mut answer) = request(workflow_id, seq, at);
+            book.answer(request);
+            let answer = answer.try_recv().expect("answered at once");
+            assert!(
+                matches!(answer.reply, MockReply::Error { ref error_type, .. } if error_type == UNMOCKED)
+            );
+        }
+        let (attempts, problems) = book.close(handle);
+        let order: Vec<(String, u64, Json)> = attempts
+            .into_iter()
+            .map(|a| (a.workflow_id, a.at_ms, a.input))
+            .collect();
+        assert_eq!(
+            order,
+            vec![
+                ("case-2-t".into(), 0, json!({"n": "1"})),
+                ("case-2-t".into(), 0, json!({"n": "2"})),
+                ("case-2-t/review".into(), 500, json!({"n": "1"})),
+            ]
+        );
+        assert_eq!(problems.len(), 3, "unmocked calls are the case's problems");
+        assert!(book.close(first).0.is_empty());
+    }
+
+    #[test]
+    fn an_attempt_of_no_case_is_refused() {
+        let mut book = Book::default();
+        let (request, mut answer) = request("stray", "1", 0);
+        book.answer(request);
+        let answer = answer.try_recv().expect("answered");
+        assert!(matches!(
+            answer.reply,
+            MockReply::Error {
+                non_retryable: true,
+                ..
+            }
+        ));
+        assert!(*answer.over.borrow());
     }
 }
