@@ -1,7 +1,7 @@
 //! `stave test` on real Temporal servers: the samples' test files on the time-skipping test
 //! server (`--dev`) all pass, and agree case by case with the simulator (status, output,
-//! error type, attempts per activity); a short real-time test file passes with `--server`
-//! against a dev server this harness starts. Tests that need a server binary fail — never
+//! error type, attempts per activity), as do the real-time files of `tests/fixtures/server/`,
+//! which pass with `--server` against a dev server this harness starts. Tests that need a server binary fail — never
 //! skip — with how to install it.
 
 mod support;
@@ -104,7 +104,15 @@ fn summary(result: &SimResult) -> (String, Json, String, BTreeMap<String, usize>
 fn the_simulator_and_the_test_server_agree_case_by_case() {
     let exe = test_server_exe();
     let mut project = stave::check::load_project(root());
-    let paths = testing::discover(&project, &[]).expect("test files");
+    // The samples' test files and the real-time ones (a cancellation among them).
+    let paths = testing::discover(
+        &project,
+        &[
+            root().join("workflows"),
+            root().join("tests/fixtures/server"),
+        ],
+    )
+    .expect("test files");
     let suite = testing::load(&mut project, &paths);
     assert!(!suite.has_errors(), "{:#?}", suite.diagnostics);
 
@@ -155,7 +163,7 @@ fn the_simulator_and_the_test_server_agree_case_by_case() {
         "the simulator and the server disagree:\n{}",
         differences.join("\n")
     );
-    assert!(compared >= 22, "only {compared} cases compared");
+    assert!(compared >= 29, "only {compared} cases compared");
     println!(
         "{compared} cases agree ({attempts} activity attempts): simulator {:.1} ms, time-skipping test server {:.1} s",
         sim_wall.as_secs_f64() * 1000.0,
@@ -186,9 +194,9 @@ fn a_short_test_file_passes_in_real_time_on_a_dev_server() {
         server.log()
     );
     assert!(stdout.contains("(real time)"), "{stdout}");
-    assert!(stdout.contains("6 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("7 passed, 0 failed"), "{stdout}");
     println!(
-        "--server: 6 real-time cases passed in {:.1} s of wall time",
+        "--server: 7 real-time cases passed in {:.1} s of wall time",
         wall.as_secs_f64()
     );
 }
