@@ -216,3 +216,25 @@ fn a_missing_test_server_is_exit_2_with_how_to_install_it() {
     let out = stave(&["test", "--dev", "--server", "localhost:7233"], &[]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn an_activity_left_running_by_its_run_does_not_stop_the_test_servers_clock() {
+    test_server_exe();
+    let project = root().join("tests/fixtures/server-orphan");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stave"));
+    cmd.args(["test", "--dev"])
+        .current_dir(&project)
+        .env("NO_COLOR", "1");
+    let began = Instant::now();
+    let out = run_bounded(cmd, Duration::from_secs(180));
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("3 passed, 0 failed"), "{stdout}");
+    // Without the release, each day-long case would wait out the 60 s limit.
+    assert!(began.elapsed() < Duration::from_secs(30), "{stdout}");
+}

@@ -1,6 +1,7 @@
-//! A workflow's runs as its history records them: start and close times, history length and the last workflow-task failure of each run, following continue-as-new and retries.
+//! A workflow's runs as its history records them: start and close times, history length and the last workflow-task failure of each run, following continue-as-new and retries; and the activities a run left running.
 
 use temporalio_client::tonic::IntoRequest as _;
+use temporalio_common::protos::temporal::api::enums::v1::PendingActivityState;
 use temporalio_common::protos::temporal::api::history::v1::HistoryEvent;
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 use temporalio_common::protos::temporal::api::workflowservice::v1::GetWorkflowExecutionHistoryRequest;
@@ -67,6 +68,27 @@ impl Client {
             run_id = next;
         }
         Ok(out)
+    }
+
+    /// The types of the activities run `run_id` still has started (or asked to cancel):
+    /// after the run closed, attempts that can no longer report to it.
+    pub async fn running_activities(
+        &self,
+        id: &str,
+        run_id: &str,
+    ) -> Result<Vec<String>, ClientError> {
+        let (response, _) = self.describe_raw(id, Some(run_id)).await?;
+        Ok(response
+            .pending_activities
+            .into_iter()
+            .filter(|a| {
+                matches!(
+                    PendingActivityState::try_from(a.state),
+                    Ok(PendingActivityState::Started | PendingActivityState::CancelRequested)
+                )
+            })
+            .map(|a| a.activity_type.map(|t| t.name).unwrap_or_default())
+            .collect())
     }
 
     async fn events(&self, id: &str, run_id: &str) -> Result<Vec<HistoryEvent>, ClientError> {

@@ -172,6 +172,18 @@ impl TimeSkipping {
             .map_err(|s| format!("sleeping on the test server: {}", s.message()))
     }
 
+    /// Releases one lock that its holder can no longer release: the test server keeps the
+    /// lock of an activity attempt still running when its workflow closed (the attempt's
+    /// result and timeout then find no workflow), and its clock would never skip again.
+    pub async fn release_orphan(&self) -> Result<(), String> {
+        self.connection
+            .test_service()
+            .unlock_time_skipping(UnlockTimeSkippingRequest {}.into_request())
+            .await
+            .map(|_| ())
+            .map_err(|s| format!("releasing an orphaned lock: {}", s.message()))
+    }
+
     /// Runs `wait` with this handle's lock released: the clock skips to each timer while
     /// `wait` waits (for a run to close). The lock is taken back however `wait` ends.
     pub async fn unlocked<T>(&self, wait: impl Future<Output = T>) -> Result<T, String> {

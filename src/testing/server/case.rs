@@ -10,6 +10,7 @@ use super::clock::{Clock, Started};
 use super::mocks::Book;
 use crate::check::ProjectLoad;
 use crate::ir::Workflow;
+use crate::runtime::client::testserver::TimeSkipping;
 use crate::runtime::client::{Client, Finished, Outcome, RunSummary, StartOptions};
 use crate::runtime::sim::{AttemptOutcome, AttemptRecord, QueryRecord, SimResult, SimStatus};
 use crate::syntax::yaml::testfile::{Case, MockTarget};
@@ -313,6 +314,9 @@ async fn play(
             Clock::Real => server_ms + i64::try_from(local.elapsed().as_millis()).unwrap_or(0),
         },
     };
+    if let Clock::Skipping(clock) = env.clock {
+        release_orphans(env.client, clock, workflow_id, &runs, &mut notes).await;
+    }
     let virtual_ms = u64::try_from(end_ms - server_ms).unwrap_or(0);
     notes.push((virtual_ms, format!("run {}", describe(&status))));
     let result = SimResult {
@@ -330,6 +334,42 @@ async fn play(
         coverage: BTreeMap::new(),
     };
     Ok((result, notes))
+}
+
+/// Releases the test server's clock from the attempts the closed runs left running (a race's
+/// loser still in its `delay`, a parallel branch's activity when another failed the run):
+/// the test server would hold its clock for each until it stops, and every later case would
+/// run in real time.
+async fn release_orphans(
+    client: &Client,
+    clock: &TimeSkipping,
+    workflow_id: &str,
+    runs: &[RunSummary],
+    notes: &mut Vec<(u64, String)>,
+) {
+    let start = runs.first().and_then(|r| r.start_ms).unwrap_or_default();
+    for run in runs.iter().filter(|r| r.close_ms.is_some()) {
+        let at = u64::try_from(run.close_ms.unwrap_or(start) - start).unwrap_or(0);
+        let running = match client.running_activities(workflow_id, &run.run_id).await {
+            Ok(running) => running,
+            Err(e) => {
+                notes.push((at, format!("cannot list the activities left running: {e}")));
+                continue;
+            }
+        };
+        for activity in running {
+            let released = clock.release_orphan().await;
+            notes.push((
+                at,
+                match released {
+                    Ok(()) => format!(
+                        "activity {activity} still running as the run closed (the test server's clock released)"
+                    ),
+                    Err(e) => format!("activity {activity} still running as the run closed: {e}"),
+                },
+            ));
+        }
+    }
 }
 
 fn status_of(finished: Finished) -> SimStatus {
