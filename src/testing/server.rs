@@ -99,14 +99,20 @@ async fn run_async(
     let scratch = std::env::temp_dir().join(format!("stave-test-{token}"));
     std::fs::create_dir_all(&scratch)
         .map_err(|e| ServerError::Worker(format!("cannot create {}: {e}", scratch.display())))?;
-    let test_server = match target {
-        Target::Address(_) => None,
-        Target::TestServer(exe) => Some(TestServer::start(exe, &scratch.join("server.log")).await?),
-    };
-    let address = match (&test_server, target) {
-        (Some(server), _) => server.address().to_string(),
-        (None, Target::Address(address)) => address.clone(),
-        (None, Target::TestServer(_)) => unreachable!("a test server target starts one"),
+    let (test_server, address) = match target {
+        Target::Address(address) => (None, address.clone()),
+        Target::TestServer(exe) => {
+            match TestServer::start(exe, &scratch.join("server.log")).await {
+                Ok(server) => {
+                    let address = server.address().to_string();
+                    (Some(server), address)
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_dir_all(&scratch);
+                    return Err(e.into());
+                }
+            }
+        }
     };
     let result = serve_and_play(
         project,

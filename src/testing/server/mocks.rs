@@ -154,8 +154,9 @@ impl<'t> Book<'t> {
             attempts: Vec::new(),
             over: watch::Sender::new(false),
         });
-        self.current = Some(self.entries.len() - 1);
-        self.current.unwrap_or_default()
+        let handle = self.entries.len() - 1;
+        self.current = Some(handle);
+        handle
     }
 
     /// The run of case `handle` started at `start_ms` (server clock): offsets count from it.
