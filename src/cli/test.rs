@@ -1,6 +1,7 @@
 //! `stave test [PATHS]`: run a project's test files in the simulator (virtual time, mocked
-//! activities); exit 0 when every case passes, 1 when one fails or coverage is too low, 2 on
-//! bad input (a broken test file or project), like `stave lint`.
+//! activities) — or on Temporal with `--server ADDRESS` / `--dev` — exit 0 when every case
+//! passes, 1 when one fails or coverage is too low, 2 on bad input (a broken test file or
+//! project, a missing test server), like `stave lint`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -10,7 +11,7 @@ use crate::check;
 use crate::diagnostics::render::{self, Style};
 use crate::runtime::connect::{ConnectArgs, Retry};
 use crate::runtime::replay;
-use crate::testing::{self, report, run};
+use crate::testing::{self, report, run, server};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -37,7 +38,7 @@ pub struct Args {
     #[arg(long)]
     pub coverage: bool,
     /// Fail (exit 1) when a tested workflow file's coverage is below N percent.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with_all = ["server", "dev"])]
     pub min_coverage: Option<f64>,
     /// Instead of running tests: write a test case replaying the finished run with this
     /// workflow id (its latest run, or `--run-id`), fetched from the server.
@@ -55,6 +56,16 @@ pub struct Args {
     pub name: String,
     #[command(flatten)]
     pub connect: ConnectArgs,
+    /// Run the cases on this Temporal server (HOST:PORT, e.g. `temporal server start-dev`)
+    /// in real time: the project's workflows on a worker whose activities answer from the
+    /// mocks.
+    #[arg(long, value_name = "ADDRESS", conflicts_with = "dev")]
+    pub server: Option<String>,
+    /// Run the cases on Temporal's time-skipping test server, started here and stopped at
+    /// the end (`temporal-test-server` on PATH, or $TEMPORAL_TEST_SERVER): long waits pass
+    /// in seconds.
+    #[arg(long)]
+    pub dev: bool,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -113,7 +124,27 @@ pub fn run(args: Args) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let report = run::simulate(&project, &suite);
+    let target = if args.dev {
+        match server::find_executable() {
+            Ok(exe) => Some(server::Target::TestServer(exe)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        args.server.clone().map(server::Target::Address)
+    };
+    let report = match &target {
+        None => run::simulate(&project, &suite),
+        Some(target) => match server::run(&project, &suite, target) {
+            Ok(run) => run.report,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
     let text = match args.format {
         Format::Human => report::human(&report, args.coverage || args.min_coverage.is_some()),
         Format::Json => report::json(&report),

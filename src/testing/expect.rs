@@ -196,6 +196,12 @@ fn describe_status(status: &SimStatus) -> String {
 
 /// Every expectation of `case` that `result` does not meet.
 pub fn compare(case: &Case, result: &SimResult) -> Vec<Mismatch> {
+    compare_within(case, result, 0)
+}
+
+/// [`compare`], with `duration` met within `tolerance_ms` either way: on a server, workflow
+/// and activity tasks take real time that the simulator's virtual clock does not have.
+pub fn compare_within(case: &Case, result: &SimResult, tolerance_ms: u64) -> Vec<Mismatch> {
     let mut out = Vec::new();
     let expect = &case.expect;
     let wanted = match &expect.status {
@@ -276,11 +282,15 @@ pub fn compare(case: &Case, result: &SimResult) -> Vec<Mismatch> {
         }
     }
     if let Some(d) = &expect.duration_ms
-        && d.value != result.virtual_ms
+        && d.value.abs_diff(result.virtual_ms) > tolerance_ms
     {
         out.push(Mismatch {
             what: "virtual duration".into(),
-            expected: format_ms(d.value),
+            expected: if tolerance_ms == 0 {
+                format_ms(d.value)
+            } else {
+                format!("{} (± {})", format_ms(d.value), format_ms(tolerance_ms))
+            },
             actual: format_ms(result.virtual_ms),
             path: None,
             at: d.span,

@@ -3,10 +3,11 @@
 //! their expectations.
 //!
 //! Pipeline: [`load`] (discover, read with spans, `check` against the project: E080–E084),
-//! `run` (each case through the simulator with `mocks` answering activities), `expect`
+//! `run` (each case through the simulator with `mocks` answering activities) or `server`
+//! (each case on Temporal, the mocks answering through a mock-activity worker), `expect`
 //! (actual vs expected, one mismatch per difference), `coverage` (steps and branches reached,
-//! per workflow file), `report` (human, JSON, JUnit); `record` turns a run's history into a
-//! case.
+//! per workflow file, in the simulator), `report` (human, JSON, JUnit); `record` turns a
+//! run's history into a case.
 
 pub mod check;
 pub mod coverage;
@@ -15,6 +16,7 @@ pub mod mocks;
 pub mod record;
 pub mod report;
 pub mod run;
+pub mod server;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::coverage::FileCoverage;
 use super::expect::format_ms;
-use super::run::{CaseReport, Report};
+use super::run::{CaseReport, Report, Runner};
 
 /// Timeline lines shown under a failing case.
 const TIMELINE: usize = 12;
@@ -15,13 +15,35 @@ const TIMELINE: usize = 12;
 /// The human report.
 pub fn human(report: &Report, show_coverage: bool) -> String {
     let mut out = String::new();
+    if let Runner::Server {
+        address,
+        time_skipping,
+        duration_tolerance_ms,
+    } = &report.runner
+    {
+        let _ = writeln!(
+            out,
+            "on Temporal at {address} ({}); durations within ± {}",
+            if *time_skipping {
+                "time-skipping test server"
+            } else {
+                "real time"
+            },
+            format_ms(*duration_tolerance_ms)
+        );
+    }
     for file in &report.files {
         let _ = writeln!(out, "{} ({})", file.path, file.workflow);
         for case in &file.cases {
             human_case(&mut out, case);
         }
     }
-    if show_coverage {
+    if show_coverage && !report.runner.measures_coverage() {
+        let _ = writeln!(
+            out,
+            "coverage: not measured on a server (the simulator measures it: `stave test --coverage`)"
+        );
+    } else if show_coverage {
         let _ = writeln!(out, "coverage (steps and branches reached by some case):");
         for c in report.coverage.iter().filter(|c| c.tested) {
             human_coverage(&mut out, c);
@@ -105,7 +127,8 @@ fn human_coverage(out: &mut String, c: &FileCoverage) {
     }
 }
 
-/// The JSON report: every case, every mismatch, coverage per file.
+/// The JSON report: where the cases ran, every case, every mismatch, coverage per file
+/// (`null` on a server).
 pub fn json(report: &Report) -> String {
     let total = report.cases().count();
     let value = json!({
@@ -116,8 +139,9 @@ pub fn json(report: &Report) -> String {
             "failed": report.failed(),
             "elapsed_ms": report.elapsed_ms,
         },
+        "runner": report.runner,
         "files": report.files,
-        "coverage": report.coverage.iter().map(|c| json!({
+        "coverage": (report.runner.measures_coverage()).then(|| report.coverage.iter().map(|c| json!({
             "workflow": c.workflow,
             "source": c.source,
             "tested": c.tested,
@@ -125,7 +149,7 @@ pub fn json(report: &Report) -> String {
             "total": c.total,
             "percent": (c.percent() * 10.0).round() / 10.0,
             "missed": c.missed,
-        })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>()),
     });
     serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
 }

@@ -12,7 +12,7 @@ use crate::runtime::sim::{self, Event, SimResult, Simulator, Timed};
 use crate::syntax::yaml::testfile::Case;
 
 use super::coverage::{self, FileCoverage};
-use super::expect::{Mismatch, compare};
+use super::expect::{Mismatch, compare_within};
 use super::mocks::CaseMocks;
 use super::{LoadedFile, Suite, display_path};
 
@@ -20,9 +20,32 @@ use super::{LoadedFile, Suite, display_path};
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub files: Vec<FileReport>,
+    /// Empty when the cases ran on a server: coverage is a simulator measurement.
     pub coverage: Vec<FileCoverage>,
     /// Real time of the whole run.
     pub elapsed_ms: f64,
+    pub runner: Runner,
+}
+
+/// Where the cases ran.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Runner {
+    /// In-process, virtual time (`runtime::sim`); coverage measured.
+    Simulator,
+    /// On a Temporal server (`testing::server`): real time, or the test server's skipped time.
+    Server {
+        address: String,
+        time_skipping: bool,
+        /// How far `duration` expectations may be off.
+        duration_tolerance_ms: u64,
+    },
+}
+
+impl Runner {
+    pub fn measures_coverage(&self) -> bool {
+        matches!(self, Runner::Simulator)
+    }
 }
 
 impl Report {
@@ -124,7 +147,7 @@ pub fn simulate(project: &ProjectLoad, suite: &Suite) -> Report {
     let simulator = Simulator::new(programs.iter().map(|w| Arc::new((*w).clone())));
     let mut reached: BTreeMap<String, BTreeSet<CoveragePoint>> = BTreeMap::new();
     let mut files = Vec::new();
-    let steps = step_activities(&simulator);
+    let steps = step_activities(simulator.programs().map(|p| p.as_ref()));
     for loaded in &suite.files {
         files.push(run_file(project, &simulator, &steps, loaded, &mut reached));
     }
@@ -140,6 +163,7 @@ pub fn simulate(project: &ProjectLoad, suite: &Suite) -> Report {
                 .collect(),
         ),
         elapsed_ms: began.elapsed().as_secs_f64() * 1000.0,
+        runner: Runner::Simulator,
     }
 }
 
@@ -187,6 +211,7 @@ fn run_file(
             &result,
             mocks.problems,
             began,
+            0,
         ));
     }
     FileReport {
@@ -196,7 +221,8 @@ fn run_file(
     }
 }
 
-/// Compares one finished case and packages the verdict.
+/// Compares one finished case and packages the verdict; `duration` expectations hold within
+/// `tolerance_ms` (0 in the simulator).
 pub fn case_report(
     project: &ProjectLoad,
     case: &Case,
@@ -204,8 +230,9 @@ pub fn case_report(
     result: &SimResult,
     problems: Vec<String>,
     began: Instant,
+    tolerance_ms: u64,
 ) -> CaseReport {
-    let mismatches: Vec<MismatchReport> = compare(case, result)
+    let mismatches: Vec<MismatchReport> = compare_within(case, result, tolerance_ms)
         .into_iter()
         .map(|m| MismatchReport {
             location: project.sources.locate(m.at),
@@ -241,10 +268,12 @@ fn outcome(result: &SimResult) -> String {
     }
 }
 
-/// Step name → activity type, over every program the simulator runs.
-pub fn step_activities(simulator: &Simulator) -> BTreeMap<String, String> {
+/// Step name → activity type, over `programs`.
+pub fn step_activities<'p>(
+    programs: impl IntoIterator<Item = &'p Workflow>,
+) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    for program in simulator.programs() {
+    for program in programs {
         program.walk(&mut |step| {
             if let crate::ir::StepKind::Activity(call) = &step.kind {
                 out.entry(step.name())

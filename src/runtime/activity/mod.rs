@@ -140,8 +140,18 @@ pub struct ActivityInfo {
     pub task_queue: String,
     /// 1 for the first attempt.
     pub attempt: u32,
+    /// The step of the Stave workflow that scheduled it (its `stave-step` header); empty
+    /// when the workflow is not a Stave one.
+    pub step: String,
     /// The details of the last heartbeat of the previous attempt, to resume from.
     pub heartbeat_details: Option<Json>,
+    /// When the activity was first scheduled, in epoch milliseconds of the server's clock.
+    pub scheduled_ms: Option<i64>,
+    /// When this attempt was scheduled (after any retry backoff), server's clock.
+    pub attempt_scheduled_ms: Option<i64>,
+    /// When this attempt started (was handed to this worker), server's clock.
+    pub started_ms: Option<i64>,
+    pub schedule_to_close_timeout: Option<Duration>,
     pub start_to_close_timeout: Option<Duration>,
     pub heartbeat_timeout: Option<Duration>,
 }

@@ -1,4 +1,4 @@
-//! What the client sends to a running run: signals, queries and cancellation requests.
+//! What the client sends to a running run: signals, queries, cancellation requests and termination.
 
 use std::time::Duration;
 
@@ -8,6 +8,7 @@ use temporalio_common::protos::temporal::api::enums::v1::WorkflowExecutionStatus
 use temporalio_common::protos::temporal::api::query::v1::WorkflowQuery;
 use temporalio_common::protos::temporal::api::workflowservice::v1::{
     QueryWorkflowRequest, RequestCancelWorkflowExecutionRequest, SignalWorkflowExecutionRequest,
+    TerminateWorkflowExecutionRequest,
 };
 
 use super::describe::status_name;
@@ -123,6 +124,29 @@ impl Client {
             .request_cancel_workflow_execution(request.into_request())
             .await
             .map_err(|status| self.rpc_error("cancel", id, status))?;
+        Ok(())
+    }
+
+    /// Terminates the run at once: no compensation, no cleanup (`stave test` on a server
+    /// ends the runs a case left open this way).
+    pub async fn terminate(
+        &self,
+        id: &str,
+        run_id: Option<&str>,
+        reason: &str,
+    ) -> Result<(), ClientError> {
+        let request = TerminateWorkflowExecutionRequest {
+            namespace: self.namespace.clone(),
+            workflow_execution: Some(execution(id, run_id)),
+            reason: reason.to_string(),
+            identity: self.connection.identity().to_string(),
+            ..Default::default()
+        };
+        self.connection
+            .workflow_service()
+            .terminate_workflow_execution(request.into_request())
+            .await
+            .map_err(|status| self.rpc_error("terminate", id, status))?;
         Ok(())
     }
 }

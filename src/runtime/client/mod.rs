@@ -4,16 +4,20 @@
 //! query names are runtime strings from workflow files. Payloads are `json/plain`, the
 //! encoding the Temporal Web UI and CLI show readably.
 //!
-//! One file per concern: `start`, `messages` (signal, query, cancel), `outcome` (waiting for
-//! the result, failure decoding), `describe`, `links` (Web UI), `ids`.
+//! One file per concern: `start`, `messages` (signal, query, cancel, terminate), `outcome`
+//! (waiting for the result, failure decoding), `describe`, `history` (a workflow's runs),
+//! `links` (Web UI), `ids`; `devserver` runs `temporal server start-dev`, `testserver`
+//! Temporal's time-skipping test server and its clock.
 
 mod describe;
 pub mod devserver;
+mod history;
 mod ids;
 mod links;
 mod messages;
 mod outcome;
 mod start;
+pub mod testserver;
 
 use crate::runtime::connect::Connected;
 use crate::runtime::payload;
@@ -25,6 +29,7 @@ use temporalio_common::protos::temporal::api::common::v1::{Payload, Payloads, Wo
 use thiserror::Error;
 
 pub use describe::{Description, PendingActivity, status_name};
+pub use history::RunSummary;
 pub use ids::new_workflow_id;
 pub use links::web_ui_link;
 pub use outcome::{Finished, Outcome, RunFailure, run_failure};

@@ -1,4 +1,4 @@
-//! Starting a run: `StartWorkflowExecution` with `json/plain` input and memo.
+//! Starting a run: `StartWorkflowExecution` (or `SignalWithStartWorkflowExecution`) with `json/plain` input and memo.
 
 use std::time::Duration;
 
@@ -8,7 +8,9 @@ use temporalio_client::tonic::{Code, IntoRequest as _};
 use temporalio_common::protos::temporal::api::common::v1::{Memo, WorkflowType};
 use temporalio_common::protos::temporal::api::enums::v1::{TaskQueueKind, WorkflowIdReusePolicy};
 use temporalio_common::protos::temporal::api::taskqueue::v1::TaskQueue;
-use temporalio_common::protos::temporal::api::workflowservice::v1::StartWorkflowExecutionRequest;
+use temporalio_common::protos::temporal::api::workflowservice::v1::{
+    SignalWithStartWorkflowExecutionRequest, StartWorkflowExecutionRequest,
+};
 
 use super::ids::request_id;
 use super::{Client, ClientError, payloads};
@@ -81,6 +83,55 @@ impl Client {
             }
             Err(status) => return Err(self.rpc_error("start", &options.workflow_id, status)),
         };
+        Ok(Started {
+            workflow_id: options.workflow_id.clone(),
+            run_id: response.run_id,
+        })
+    }
+
+    /// Starts a run with signal `signal` (one argument, `input`) already in its history, so
+    /// its first workflow task sees it. A run with the id still open just gets the signal.
+    pub async fn signal_with_start(
+        &self,
+        options: &StartOptions,
+        signal: &str,
+        input: &Json,
+    ) -> Result<Started, ClientError> {
+        let memo = (!options.memo.is_empty()).then(|| Memo {
+            fields: options
+                .memo
+                .iter()
+                .map(|(k, v)| (k.clone(), payload::encode(v)))
+                .collect(),
+        });
+        let request = SignalWithStartWorkflowExecutionRequest {
+            namespace: self.namespace.clone(),
+            workflow_id: options.workflow_id.clone(),
+            workflow_type: Some(WorkflowType {
+                name: options.workflow_type.clone(),
+            }),
+            task_queue: Some(TaskQueue {
+                name: options.task_queue.clone(),
+                kind: TaskQueueKind::Normal as i32,
+                ..Default::default()
+            }),
+            input: Some(payloads(&options.input)),
+            workflow_execution_timeout: options.execution_timeout.map(duration),
+            identity: self.connection.identity().to_string(),
+            request_id: request_id(),
+            workflow_id_reuse_policy: WorkflowIdReusePolicy::AllowDuplicate as i32,
+            signal_name: signal.to_string(),
+            signal_input: Some(payloads(input)),
+            memo,
+            ..Default::default()
+        };
+        let response = self
+            .connection
+            .workflow_service()
+            .signal_with_start_workflow_execution(request.into_request())
+            .await
+            .map_err(|status| self.rpc_error("signal-with-start", &options.workflow_id, status))?
+            .into_inner();
         Ok(Started {
             workflow_id: options.workflow_id.clone(),
             run_id: response.run_id,

@@ -216,10 +216,22 @@ fn info_of(start: &Start, task_queue: &str) -> ActivityInfo {
         namespace: start.workflow_namespace.clone(),
         task_queue: task_queue.to_owned(),
         attempt: start.attempt,
+        step: crate::runtime::logging::step_of(&start.header_fields),
         heartbeat_details: payload::decode_args(&start.heartbeat_details)
             .ok()
             .filter(|d| !d.is_null()),
+        scheduled_ms: start.scheduled_time.as_ref().map(epoch_ms),
+        attempt_scheduled_ms: start.current_attempt_scheduled_time.as_ref().map(epoch_ms),
+        started_ms: start.started_time.as_ref().map(epoch_ms),
+        schedule_to_close_timeout: duration(&start.schedule_to_close_timeout),
         start_to_close_timeout: duration(&start.start_to_close_timeout),
         heartbeat_timeout: duration(&start.heartbeat_timeout),
     }
+}
+
+/// A server timestamp in epoch milliseconds.
+fn epoch_ms(ts: &prost_wkt_types::Timestamp) -> i64 {
+    ts.seconds
+        .saturating_mul(1000)
+        .saturating_add(i64::from(ts.nanos / 1_000_000))
 }
