@@ -297,9 +297,9 @@ mod tests {
     #[test]
     fn children_answer_from_their_case_and_attempts_come_in_schedule_order() {
         let mut book = Book::default();
-        let first = book.open("case-1-t", CaseMocks::new(&[], &[]));
+        let first = book.open("case-1-t", CaseMocks::new(&[], &[], Default::default()));
         book.started(first, 1_000);
-        let handle = book.open("case-2-t", CaseMocks::new(&[], &[]));
+        let handle = book.open("case-2-t", CaseMocks::new(&[], &[], Default::default()));
         book.started(handle, 10_000);
         // Polled out of order: seq 2 before seq 1 of the same instant, then a child's.
         for (workflow_id, seq, at) in [
