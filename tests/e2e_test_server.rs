@@ -125,7 +125,11 @@ fn the_simulator_and_the_test_server_agree_case_by_case() {
         for (i, case) in file.test.cases.iter().enumerate() {
             let sim_case =
                 run::sim_case(&file.test.workflow.value, case, i).expect("a simulator case");
-            let mut mocks = CaseMocks::new(&case.mocks, &file.test.mocks);
+            let mut mocks = CaseMocks::new(
+                &case.mocks,
+                &file.test.mocks,
+                run::step_activities(programs.iter().copied()),
+            );
             results.push(simulator.run(&sim_case, &mut mocks));
         }
         simulated.push(results);
