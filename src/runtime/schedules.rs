@@ -650,9 +650,12 @@ mod tests {
         assert_ne!(hash, definition_hash(workflow, &other));
     }
 
+    /// Lint refuses such a file (E038); a bundle compiled elsewhere is checked again here.
     #[test]
     fn input_is_checked_against_the_workflow_schema() {
-        let err = desired(&bundle("  - { id: s, every: 1m, input: { day: 3 } }\n")).unwrap_err();
+        let mut b = bundle("  - { id: s, every: 1m, input: { day: monday } }\n");
+        b.workflows[0].schedules[0].input = serde_json::json!({ "day": 3 });
+        let err = desired(&b).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("schedule `s` of workflow `report`"), "{text}");
         assert!(text.contains("day"), "{text}");

@@ -169,28 +169,11 @@ pub fn pretty(value: &Json) -> String {
     }
 }
 
-fn status_name(status: &SimStatus) -> &'static str {
-    match status {
-        SimStatus::Completed { .. } => "completed",
-        SimStatus::Failed { .. } => "failed",
-        SimStatus::Cancelled => "cancelled",
-        SimStatus::TimedOut => "timed_out",
-        SimStatus::Rejected { .. } => "rejected",
-        SimStatus::Stuck { .. } => "stuck",
-    }
-}
-
-fn describe_status(status: &SimStatus) -> String {
+/// How a run ended, with its output when it completed.
+pub fn describe_status(status: &SimStatus) -> String {
     match status {
         SimStatus::Completed { output } => format!("completed with {}", pretty(output)),
-        SimStatus::Failed {
-            error_type,
-            message,
-            ..
-        } => format!("failed: {error_type}: {message}"),
-        SimStatus::Rejected { message } => format!("rejected: {message}"),
-        SimStatus::Stuck { reason } => format!("stuck: {reason}"),
-        other => status_name(other).to_string(),
+        other => other.summary(),
     }
 }
 
@@ -209,7 +192,7 @@ pub fn compare_within(case: &Case, result: &SimResult, tolerance_ms: u64) -> Vec
         None if expect.error_type.is_some() || expect.error_message.is_some() => Status::Failed,
         None => Status::Completed,
     };
-    if status_name(&result.status) != wanted.as_str() {
+    if result.status.name() != wanted.as_str() {
         out.push(Mismatch {
             what: "status".into(),
             expected: wanted.as_str().into(),

@@ -243,28 +243,12 @@ pub fn case_report(
         name: case.name.value.clone(),
         location,
         passed: mismatches.is_empty() && problems.is_empty(),
-        outcome: outcome(result),
+        outcome: result.status.summary(),
         mismatches,
         problems,
         virtual_ms: result.virtual_ms,
         real_us: u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX),
         trace: result.trace.clone(),
-    }
-}
-
-fn outcome(result: &SimResult) -> String {
-    use crate::runtime::sim::SimStatus;
-    match &result.status {
-        SimStatus::Completed { .. } => "completed".into(),
-        SimStatus::Failed {
-            error_type,
-            message,
-            ..
-        } => format!("failed: {error_type}: {message}"),
-        SimStatus::Cancelled => "cancelled".into(),
-        SimStatus::TimedOut => "timed out".into(),
-        SimStatus::Rejected { message } => format!("rejected: {message}"),
-        SimStatus::Stuck { reason } => format!("stuck: {reason}"),
     }
 }
 

@@ -38,13 +38,7 @@ pub struct Started {
 impl Client {
     /// Starts a run. An id still running is an error; a closed one may be reused.
     pub async fn start(&self, options: &StartOptions) -> Result<Started, ClientError> {
-        let memo = (!options.memo.is_empty()).then(|| Memo {
-            fields: options
-                .memo
-                .iter()
-                .map(|(k, v)| (k.clone(), payload::encode(v)))
-                .collect(),
-        });
+        let memo = memo(options);
         let request = StartWorkflowExecutionRequest {
             namespace: self.namespace.clone(),
             workflow_id: options.workflow_id.clone(),
@@ -97,13 +91,7 @@ impl Client {
         signal: &str,
         input: &Json,
     ) -> Result<Started, ClientError> {
-        let memo = (!options.memo.is_empty()).then(|| Memo {
-            fields: options
-                .memo
-                .iter()
-                .map(|(k, v)| (k.clone(), payload::encode(v)))
-                .collect(),
-        });
+        let memo = memo(options);
         let request = SignalWithStartWorkflowExecutionRequest {
             namespace: self.namespace.clone(),
             workflow_id: options.workflow_id.clone(),
@@ -144,4 +132,15 @@ fn duration(d: Duration) -> prost_wkt_types::Duration {
         seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         nanos: i32::try_from(d.subsec_nanos()).unwrap_or(0),
     }
+}
+
+/// The start memo of `options`, if it has one.
+fn memo(options: &StartOptions) -> Option<Memo> {
+    (!options.memo.is_empty()).then(|| Memo {
+        fields: options
+            .memo
+            .iter()
+            .map(|(k, v)| (k.clone(), payload::encode(v)))
+            .collect(),
+    })
 }

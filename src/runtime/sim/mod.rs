@@ -212,6 +212,36 @@ pub enum SimStatus {
     },
 }
 
+impl SimStatus {
+    /// The status as test files name it: `completed`, `failed`, `cancelled`, `timed_out`,
+    /// `rejected` (and `stuck`, which no file expects).
+    pub fn name(&self) -> &'static str {
+        match self {
+            SimStatus::Completed { .. } => "completed",
+            SimStatus::Failed { .. } => "failed",
+            SimStatus::Cancelled => "cancelled",
+            SimStatus::TimedOut => "timed_out",
+            SimStatus::Rejected { .. } => "rejected",
+            SimStatus::Stuck { .. } => "stuck",
+        }
+    }
+
+    /// One line for reports, without the output: "failed: CardDeclined: declined".
+    pub fn summary(&self) -> String {
+        match self {
+            SimStatus::Failed {
+                error_type,
+                message,
+                ..
+            } => format!("failed: {error_type}: {message}"),
+            SimStatus::Rejected { message } => format!("rejected: {message}"),
+            SimStatus::Stuck { reason } => format!("stuck: {reason}"),
+            SimStatus::TimedOut => "timed out".into(),
+            other => other.name().into(),
+        }
+    }
+}
+
 /// One activity attempt and how it went.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AttemptRecord {
@@ -312,7 +342,8 @@ pub struct SimResult {
 }
 
 impl SimResult {
-    fn rejected(message: String) -> SimResult {
+    /// The result of a case that never started: its input fails the workflow's schema.
+    pub fn rejected(message: String) -> SimResult {
         SimResult {
             status: SimStatus::Rejected { message },
             virtual_ms: 0,

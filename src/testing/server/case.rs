@@ -74,9 +74,9 @@ pub async fn run<'t>(
         );
     }
     let result = match env.programs.get(workflow) {
-        None => rejected(format!("unknown workflow `{workflow}`")),
+        None => SimResult::rejected(format!("unknown workflow `{workflow}`")),
         Some(program) => match input_problems(program, &case.input.value) {
-            Some(message) => rejected(message),
+            Some(message) => SimResult::rejected(message),
             None => {
                 let base = case
                     .id
@@ -158,20 +158,6 @@ fn input_problems(program: &Workflow, input: &Json) -> Option<String> {
             problems.join("; ")
         )
     })
-}
-
-fn rejected(message: String) -> SimResult {
-    SimResult {
-        status: SimStatus::Rejected { message },
-        virtual_ms: 0,
-        attempts: Vec::new(),
-        queries: Vec::new(),
-        children: Vec::new(),
-        runs: 0,
-        history_lengths: Vec::new(),
-        trace: Vec::new(),
-        coverage: BTreeMap::new(),
-    }
 }
 
 /// Starts the run, plays the case's events, waits for the outcome; returns what happened
@@ -322,7 +308,10 @@ async fn play(
         release_orphans(env.client, clock, workflow_id, &runs, &mut notes).await;
     }
     let virtual_ms = u64::try_from(end_ms - server_ms).unwrap_or(0);
-    notes.push((virtual_ms, format!("run {}", describe(&status))));
+    notes.push((
+        virtual_ms,
+        format!("run {}", crate::testing::expect::describe_status(&status)),
+    ));
     let result = SimResult {
         status,
         virtual_ms,
@@ -406,21 +395,6 @@ fn stuck(limit: Duration, runs: &[RunSummary], skipping: bool) -> SimStatus {
     };
     SimStatus::Stuck {
         reason: format!("no outcome within {limit:?} of real time{hint}{failure}; terminated"),
-    }
-}
-
-fn describe(status: &SimStatus) -> String {
-    match status {
-        SimStatus::Completed { output } => format!("completed: {}", pretty(output)),
-        SimStatus::Failed {
-            error_type,
-            message,
-            ..
-        } => format!("failed: {error_type}: {message}"),
-        SimStatus::Cancelled => "cancelled".into(),
-        SimStatus::TimedOut => "timed out".into(),
-        SimStatus::Rejected { message } => format!("rejected: {message}"),
-        SimStatus::Stuck { reason } => format!("stuck: {reason}"),
     }
 }
 
