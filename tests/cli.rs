@@ -216,3 +216,30 @@ fn start_is_not_blocked_by_another_files_errors() {
     assert!(!stderr.contains("starting `broken`"), "{stderr}");
     assert!(stderr.contains("has errors"), "{stderr}");
 }
+
+/// W001 (an id whose result nothing reads) is off by default: ids name steps in graphs, logs
+/// and the Web UI. `--warn W001` turns it on; `--warn` of a warning that is on is refused.
+#[test]
+fn unused_results_are_reported_only_when_asked() {
+    let file = "tests/fixtures/lint/W001.stave.yaml";
+    let out = stave(&["lint", file]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stderr).contains("checked: 0 errors, 0 warnings"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = stave(&["lint", "--warn", "W001", file]);
+    assert!(
+        text(&out.stderr).contains("W001 at "),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = stave(&["lint", "--warn", "W004", file]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("already on"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -29,6 +29,9 @@ pub struct Args {
     /// Silence a warning code (repeatable), e.g. --allow W007.
     #[arg(long, value_name = "CODE")]
     pub allow: Vec<String>,
+    /// Turn on a warning that is off by default (repeatable), e.g. --warn W001.
+    #[arg(long, short = 'W', value_name = "CODE")]
+    pub warn: Vec<String>,
     /// Colour: auto, always or never.
     #[arg(long, default_value = "auto")]
     pub color: String,
@@ -144,13 +147,33 @@ pub fn run(args: Args) -> ExitCode {
             }
         }
     }
+    let mut warned = Vec::new();
+    for w in &args.warn {
+        match Code::parse(w) {
+            Some(c) if c.off_by_default() => warned.push(c),
+            Some(c) => {
+                eprintln!(
+                    "error: {c} is already on; only warnings that are off by default can be turned on"
+                );
+                return ExitCode::from(2);
+            }
+            None => {
+                eprintln!(
+                    "error: unknown code `{w}` in --warn\nhelp: `stave explain --list` lists every code"
+                );
+                return ExitCode::from(2);
+            }
+        }
+    }
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
         args.paths.clone()
     };
     let mut report = lint_paths(&paths);
-    report.diagnostics.retain(|d| !allowed.contains(&d.code));
+    report.diagnostics.retain(|d| {
+        !allowed.contains(&d.code) && (!d.code.off_by_default() || warned.contains(&d.code))
+    });
     let errors = report.diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = report.diagnostics.len() - errors;
     match args.format {

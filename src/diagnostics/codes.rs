@@ -41,6 +41,12 @@ impl Code {
         let s = s.trim().to_ascii_uppercase();
         Code::ALL.iter().copied().find(|c| c.as_str() == s)
     }
+
+    /// Warnings `stave lint` reports only when asked (`--warn CODE`): on real files they
+    /// mostly flag a deliberate style, not a mistake.
+    pub fn off_by_default(self) -> bool {
+        matches!(self, Code::W001)
+    }
 }
 
 impl std::fmt::Display for Code {
@@ -638,7 +644,10 @@ Often a sign that a later step reads the wrong step, or that the id has a typo.
 - { id: charge, activity: payments.charge, input: { amount: "${ input.amount }" } }
 ```
 ## Fix
-Use the result, or drop the `id`."#,
+Use the result, or drop the `id`.
+## Off by default
+Authors give steps ids as names too (they show in the graph, the logs and the Web UI), so
+`stave lint` reports W001 only with `--warn W001`."#,
     W002 Warning "unreachable steps" => r#"## What
 Steps follow a `fail`, `return` or `rethrow` in the same block.
 ## Why
