@@ -7,9 +7,10 @@
 //! `properties`, `additionalProperties` (bool or schema), `items` (a schema), `enum`, `const`,
 //! `minimum`/`maximum`, `exclusiveMinimum`/`exclusiveMaximum` (numeric form), `minLength`/
 //! `maxLength` (in characters), `minItems`/`maxItems`, `pattern` (unanchored regex, as in JSON
-//! Schema), `anyOf`/`oneOf`/`allOf`. Other keywords (`description`, `title`, `format`,
-//! `$schema`, …) are ignored, so schemas derived with `schemars` validate as far as these go.
-//! `true` accepts anything and `false` nothing.
+//! Schema), `anyOf`/`oneOf`/`allOf`. Annotations (`description`, `title`, `format`,
+//! `$schema`, …) are ignored. Any other keyword (`$ref`, `if`, `uniqueItems`, …) is not
+//! checked: [`unchecked`] names it, so the checker says so (E043 in an input schema, W011 in
+//! the manifest). `true` accepts anything and `false` nothing.
 
 use std::fmt;
 
@@ -30,6 +31,98 @@ impl fmt::Display for SchemaError {
 }
 
 impl std::error::Error for SchemaError {}
+
+/// The keywords `validate` checks.
+pub const CHECKED_KEYWORDS: &[&str] = &[
+    "type",
+    "required",
+    "properties",
+    "additionalProperties",
+    "items",
+    "enum",
+    "const",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "pattern",
+    "anyOf",
+    "oneOf",
+    "allOf",
+];
+
+/// Keywords that only annotate (documentation, formats shown to people): never checked, and
+/// nothing to warn about.
+pub const ANNOTATIONS: &[&str] = &[
+    "description",
+    "title",
+    "format",
+    "$schema",
+    "$id",
+    "$comment",
+    "examples",
+    "default",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+];
+
+/// What in `schema` `validate` would not check as written: keywords it does not implement
+/// (so they accept anything, `$ref` included) and `pattern`s that are not valid regular
+/// expressions (every value would then fail). Each names its place, from `root`.
+pub fn unchecked(schema: &Json, root: &str) -> Vec<String> {
+    fn walk(s: &Json, path: &str, out: &mut Vec<String>) {
+        let Json::Object(map) = s else {
+            return;
+        };
+        for key in map.keys() {
+            if CHECKED_KEYWORDS.contains(&key.as_str()) || ANNOTATIONS.contains(&key.as_str()) {
+                continue;
+            }
+            out.push(if key == "$ref" {
+                format!("{path}: `$ref` is not resolved, so this part accepts anything; inline the definition")
+            } else if key == "$defs" || key == "definitions" {
+                format!("{path}: `{key}` is only reachable through `$ref`, which is not resolved; inline the definitions")
+            } else {
+                format!("{path}: the keyword `{key}` is not checked, so it accepts anything")
+            });
+        }
+        if let Some(Json::String(pattern)) = map.get("pattern")
+            && let Err(e) = regex::Regex::new(pattern)
+        {
+            let why = e.to_string();
+            let why = why.lines().last().unwrap_or_default().trim().to_string();
+            out.push(format!(
+                "{path}: the pattern `{pattern}` is not a valid regular expression ({why})"
+            ));
+        }
+        if let Some(Json::Object(props)) = map.get("properties") {
+            for (k, v) in props {
+                walk(v, &format!("{path}.{k}"), out);
+            }
+        }
+        if let Some(items) = map.get("items") {
+            walk(items, &format!("{path}[]"), out);
+        }
+        if let Some(extra) = map.get("additionalProperties") {
+            walk(extra, &format!("{path}.*"), out);
+        }
+        for key in ["anyOf", "oneOf", "allOf"] {
+            if let Some(Json::Array(options)) = map.get(key) {
+                for (i, option) in options.iter().enumerate() {
+                    walk(option, &format!("{path} ({key} {})", i + 1), out);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(schema, root, &mut out);
+    out
+}
 
 /// Validates `instance` against `schema`; `root` names the instance in paths (`input`).
 /// Returns every violation found, in document order (empty when valid).
@@ -277,6 +370,7 @@ fn check_string(
                 ),
             ),
             Ok(_) => {}
+            // `unchecked` reports it where the schema is written (E043, W011).
             Err(_) => push(
                 errors,
                 path,
@@ -513,5 +607,47 @@ mod tests {
             errs(json!({"properties": {"x": false}}), json!({"x": 1})),
             ["input.x: no value is allowed here"]
         );
+    }
+
+    #[test]
+    fn unchecked_keywords_and_bad_patterns_are_named_with_their_place() {
+        let schema = json!({
+            "type": "object",
+            "description": "fine",
+            "properties": {
+                "email": {"type": "string", "format": "email", "pattern": "(["},
+                "tags": {"type": "array", "items": {"$ref": "#/$defs/tag"}, "uniqueItems": true},
+                "kind": {"anyOf": [{"const": "a"}, {"if": {"const": "b"}}]}
+            },
+            "$defs": {"tag": {"type": "string"}}
+        });
+        let found = unchecked(&schema, "input");
+        assert_eq!(found.len(), 5, "{found:#?}");
+        assert!(
+            found[0].starts_with("input: `$defs` is only reachable through `$ref`"),
+            "{found:#?}"
+        );
+        assert!(
+            found.iter().any(|f| f
+                .starts_with("input.email: the pattern `([` is not a valid regular expression")),
+            "{found:#?}"
+        );
+        assert!(
+            found.iter().any(|f| f
+                == "input.tags: the keyword `uniqueItems` is not checked, so it accepts anything"),
+            "{found:#?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|f| f.starts_with("input.tags[]: `$ref` is not resolved")),
+            "{found:#?}"
+        );
+        assert!(
+            found.iter().any(|f| f
+                == "input.kind (anyOf 2): the keyword `if` is not checked, so it accepts anything"),
+            "{found:#?}"
+        );
+        assert!(unchecked(&json!({"type": "object", "title": "t", "properties": {"n": {"type": "integer", "minimum": 1}}}), "input").is_empty());
     }
 }

@@ -581,4 +581,25 @@ mod tests {
         );
         assert_eq!(e038("{}").len(), 1);
     }
+
+    /// An input schema keyword the validator does not check would accept anything: E043.
+    #[test]
+    fn unchecked_input_schema_keywords_are_errors() {
+        let text = "stave: 1\nworkflow: w\ninput: { type: object, properties: { tags: { type: array, uniqueItems: true }, code: { type: string, pattern: \"([\" } } }\nsteps: []\n";
+        let (_, _, diagnostics) = compile_source("w.stave.yaml", text, &ProjectContext::default());
+        let messages: Vec<&str> = diagnostics
+            .iter()
+            .filter(|d| d.code == Code::E043)
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(messages.len(), 2, "{messages:#?}");
+        assert!(
+            messages[0].contains("input.tags: the keyword `uniqueItems` is not checked"),
+            "{messages:#?}"
+        );
+        assert!(
+            messages[1].contains("input.code: the pattern `([` is not a valid regular expression"),
+            "{messages:#?}"
+        );
+    }
 }

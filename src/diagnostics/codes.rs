@@ -744,4 +744,22 @@ steps:
 ```
 ## Fix
 Raise the workflow's `timeout:` above the timer, or shorten the timer."#,
+    W011 Warning "manifest schema not fully checked" => r##"## What
+An activity's `input` or `output` schema in the manifest uses JSON Schema keywords Stave's
+validator does not check (`$ref`/`$defs`, `if`/`then`, `uniqueItems`, `patternProperties`,
+…), or a `pattern` that is not a valid regular expression.
+## Why
+Those parts accept anything: lint cannot catch a wrong input or a wrong read of the output
+there, and `stave test` cannot check mocked outputs against them. A manifest exported by
+another SDK (Pydantic, Zod) often uses `$ref`.
+## Example
+```json
+{ "name": "crm.lookup", "input": { "$ref": "#/$defs/Lookup", "$defs": { "Lookup": {} } } }
+```
+## Fix
+Inline `$ref` definitions, and keep to the checked keywords: `type`, `required`,
+`properties`, `additionalProperties`, `items`, `enum`, `const`, `minimum`, `maximum`,
+`exclusiveMinimum`, `exclusiveMaximum`, `minLength`, `maxLength`, `minItems`, `maxItems`,
+`pattern`, `anyOf`, `oneOf`, `allOf` (and annotations such as `description`, `title`,
+`format`)."##,
 }

@@ -109,7 +109,10 @@ pub(in crate::check) fn lower_project(
             Ok(text) => {
                 let file = sources.add(&full, text);
                 match Manifest::from_json(sources.text(file)) {
-                    Ok(m) => Some(m),
+                    Ok(m) => {
+                        unchecked_manifest_schemas(&m, sources.text(file), file, diags);
+                        Some(m)
+                    }
                     Err(e) => {
                         let text = sources.text(file);
                         let offset = line_col_offset(text, e.line(), e.column());
@@ -176,4 +179,46 @@ pub(super) fn unknown_queue(name: &Name, queues: &[ir::Queue]) -> Diagnostic {
         None => format!("the project's queues are: {}", names.join(", ")),
     });
     d
+}
+
+/// W011 for each activity whose input or output schema the validator would not fully check
+/// (a manifest written for workers in other languages may use `$ref`, `if`, `uniqueItems`…).
+/// A warning, not an error: the activity works, only those parts go unchecked.
+fn unchecked_manifest_schemas(
+    manifest: &Manifest,
+    text: &str,
+    file: crate::diagnostics::FileId,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for activity in &manifest.activities {
+        let mut found = Vec::new();
+        for (side, schema) in [("input", &activity.input), ("output", &activity.output)] {
+            if let Some(schema) = schema {
+                found.extend(crate::jsonschema::unchecked(schema, side));
+            }
+        }
+        if found.is_empty() {
+            continue;
+        }
+        let needle = format!("\"{}\"", activity.name);
+        let start = text.find(&needle).unwrap_or(0);
+        let end = if start == 0 && !text.starts_with(&needle) {
+            0
+        } else {
+            start + needle.len()
+        };
+        diags.push(
+            Diagnostic::new(
+                Code::W011,
+                Span::new(file, start, end),
+                format!(
+                    "the schemas of `{}` are not fully checked: {}",
+                    activity.name,
+                    found.join("; ")
+                ),
+            )
+            .label("declared here")
+            .help("inline `$ref` definitions and use the keywords `stave explain W011` lists, or accept that these parts go unchecked"),
+        );
+    }
 }

@@ -7,7 +7,8 @@ use serde_json::Value as Json;
 
 impl Lowerer<'_> {
     /// E043 for each part of the schema that `Ty::from_json_schema` and `jsonschema` would
-    /// misread: unknown type names, a non-list `required`, non-mapping `properties`.
+    /// misread: unknown type names, a non-list `required`, non-mapping `properties`, keywords
+    /// the validator does not check (they would accept anything), invalid `pattern`s.
     pub(super) fn check_schema(&mut self, schema: &Json, span: Span) {
         let mut problems = Vec::new();
         fn walk(s: &Json, path: &str, problems: &mut Vec<String>) {
@@ -55,6 +56,7 @@ impl Lowerer<'_> {
             }
         }
         walk(schema, "input", &mut problems);
+        problems.extend(crate::jsonschema::unchecked(schema, "input"));
         for p in problems {
             self.error(
                 Diagnostic::new(Code::E043, span, format!("invalid input schema: {p}"))
