@@ -524,3 +524,31 @@ fn test_files_match_the_test_schema() {
         assert!(!errors(&v, &bad).is_empty(), "accepted {bad}");
     }
 }
+
+/// The schema and lint agree on retry limits: `max_attempts: 0` is refused by both (E044),
+/// and a single `non_retryable` name is accepted by both.
+#[test]
+fn the_schema_and_lint_agree_on_retry_policies() {
+    let v = validator(&schema::workflow_schema());
+    let file = |retry: &str| {
+        format!(
+            "stave: 1\nworkflow: r\nsteps:\n  - {{ activity: log, input: {{ message: m }}, timeout: 5s, retry: {retry} }}\n"
+        )
+    };
+    for (retry, ok) in [
+        ("{ max_attempts: 0 }", false),
+        ("{ max_attempts: 1 }", true),
+        ("{ max_attempts: 3, non_retryable: Boom }", true),
+    ] {
+        let text = file(retry);
+        let mut sources = Sources::default();
+        let id = sources.add("r.stave.yaml", text.clone());
+        let (node, _) = yaml::node::parse(id, &text);
+        let instance = node.map(|n| n.to_json()).unwrap_or(Json::Null);
+        assert_eq!(errors(&v, &instance).is_empty(), ok, "schema on {retry}");
+        let (_, _, diagnostics) =
+            check::compile_source("r.stave.yaml", &text, &ProjectContext::default());
+        let e044 = diagnostics.iter().any(|d| d.code == Code::E044);
+        assert_eq!(!e044, ok, "lint on {retry}: {diagnostics:?}");
+    }
+}

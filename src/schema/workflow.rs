@@ -155,8 +155,8 @@ pub(super) fn retry_object() -> Json {
 fn retry_field(key: &str) -> Json {
     match key {
         "max_attempts" => doc(
-            json!({"type": "integer"}),
-            "Attempts in all, the first included; 0 = unlimited.",
+            json!({"type": "integer", "minimum": 1}),
+            "Attempts in all, the first included (1 = no retries); leave it out for unlimited.",
             json!([3, 5]),
         ),
         "initial_interval" => duration("Wait before the first retry.", json!(["1s"])),
