@@ -243,3 +243,57 @@ fn unused_results_are_reported_only_when_asked() {
         text(&out.stderr)
     );
 }
+
+/// docs/codes.md is every code's page, as `stave explain --markdown` prints them; SARIF and
+/// JSON point each diagnostic at its page there.
+#[test]
+fn the_codes_page_is_current_and_every_diagnostic_links_to_it() {
+    let out = stave(&["explain", "--markdown"]);
+    assert_eq!(out.status.code(), Some(0));
+    let committed =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/codes.md"))
+            .unwrap_or_default();
+    assert!(
+        committed == text(&out.stdout),
+        "docs/codes.md is stale: run `cargo run -- explain --markdown > docs/codes.md`"
+    );
+    assert!(committed.contains("\n## E037\n"));
+
+    let out = stave(&[
+        "lint",
+        "--format",
+        "sarif",
+        "tests/fixtures/lint/E030.stave.yaml",
+    ]);
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).expect("SARIF");
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let e030 = rules.iter().find(|r| r["id"] == "E030").expect("rule E030");
+    assert!(
+        e030["helpUri"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/docs/codes.md#e030")),
+        "{e030}"
+    );
+    assert!(
+        e030["help"]["markdown"]
+            .as_str()
+            .is_some_and(|m| m.contains("## Fix"))
+    );
+
+    let out = stave(&[
+        "lint",
+        "--format",
+        "json",
+        "tests/fixtures/lint/E030.stave.yaml",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json[0]["explain"], "stave explain E030", "{json}");
+    assert!(
+        json[0]["help_uri"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("#e030"))
+    );
+}

@@ -10,9 +10,16 @@ pub struct Args {
     /// List every code with its title.
     #[arg(long)]
     pub list: bool,
+    /// Print every page as one Markdown document (docs/codes.md).
+    #[arg(long, conflicts_with = "list")]
+    pub markdown: bool,
 }
 
 pub fn run(args: Args) -> ExitCode {
+    if args.markdown {
+        print!("{}", crate::diagnostics::codes::markdown());
+        return ExitCode::SUCCESS;
+    }
     if args.list || args.code.is_none() {
         for code in Code::ALL {
             println!(

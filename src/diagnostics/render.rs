@@ -130,6 +130,8 @@ pub fn to_json(sources: &Sources, diagnostics: &[Diagnostic]) -> Value {
                     "severity": d.severity,
                     "message": d.message,
                     "help": d.help,
+                    "explain": format!("stave explain {}", d.code.as_str()),
+                    "help_uri": d.code.help_uri(),
                     "location": location_json(sources, d.span()),
                     "labels": d.labels.iter().map(|l| json!({
                         "message": l.message,
@@ -151,6 +153,8 @@ pub fn to_sarif(sources: &Sources, diagnostics: &[Diagnostic]) -> Value {
                 "shortDescription": { "text": c.title() },
                 "fullDescription": { "text": c.page() },
                 "defaultConfiguration": { "level": sarif_level(c.severity()) },
+                "helpUri": c.help_uri(),
+                "help": { "text": c.page(), "markdown": c.page() },
             })
         })
         .collect();
