@@ -297,3 +297,20 @@ fn the_codes_page_is_current_and_every_diagnostic_links_to_it() {
             .is_some_and(|u| u.ends_with("#e030"))
     );
 }
+
+/// No false alarms on real, correct workflows: files written in the style of other engines'
+/// examples (Step Functions, Airflow, Argo, Conductor, Serverless Workflow, a Temporal cron
+/// sample), against a manifest exported the way other SDKs export it (no `errors` lists),
+/// lint with no error and no warning.
+#[test]
+fn realistic_workflows_lint_without_a_single_diagnostic() {
+    let out = stave(&["lint", "tests/fixtures/realistic"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr
+            .trim_end()
+            .ends_with("checked: 0 errors, 0 warnings in 6 files"),
+        "{stderr}"
+    );
+}

@@ -394,3 +394,23 @@ workflow shapes {
         "{diagnostics:#?}"
     );
 }
+
+/// After a `try` whose every catch ends the run, the body surely ran: reading its result is
+/// not W009. With a catch that completes normally, it may not have.
+#[test]
+fn a_try_whose_catches_all_fail_leaves_its_body_surely_run() {
+    let context = stave::project::ProjectContext::default();
+    let file = |catch_steps: &str| {
+        format!(
+            "stave: 1\nworkflow: t\ninput: {{ type: object }}\nsteps:\n  - try:\n      - {{ id: place, workflow: other, input: {{}} }}\n    catch:\n      - steps: {catch_steps}\n  - set: {{}}\noutput: \"${{ steps.place.id }}\"\n"
+        )
+    };
+    let w009 = |catch_steps: &str| {
+        let (_, _, diagnostics) =
+            stave::check::compile_source("t.stave.yaml", &file(catch_steps), &context);
+        diagnostics.iter().filter(|d| d.code == Code::W009).count()
+    };
+    assert_eq!(w009("[ { fail: { type: Down, message: down } } ]"), 0);
+    assert_eq!(w009("[ { rethrow: true } ]"), 0);
+    assert_eq!(w009("[]"), 1);
+}

@@ -71,6 +71,7 @@ fn every_sample_and_clean_fixture_is_valid() {
     let mut files = check::workflow_files(Path::new("workflows")).expect("list workflows/");
     files.push(PathBuf::from("src/init/templates/hello.stave.yaml"));
     files.push(PathBuf::from("tests/fixtures/graph/constructs.stave.yaml"));
+    files.extend(check::workflow_files(Path::new("tests/fixtures/realistic")).expect("realistic"));
     let mut fixtures: Vec<PathBuf> = std::fs::read_dir("tests/fixtures/lint")
         .expect("fixtures")
         .map(|e| e.expect("entry").path())

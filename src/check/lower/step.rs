@@ -101,8 +101,11 @@ impl Lowerer<'_> {
             ast::StepKind::Sleep(sleep) => ir::StepKind::Sleep(self.sleep(sleep, scope)),
             ast::StepKind::Set(set) => ir::StepKind::Set(self.assignments(set, scope)),
             ast::StepKind::Try { steps, catches } => {
-                maybe = true;
-                self.try_catch(steps, catches, scope, &mut escaped)
+                // After a `try` whose every catch ends the run (`fail`, `rethrow`, `return`),
+                // the body surely ran: only the catches' own ids may not have.
+                let abrupt = catches.iter().all(|c| ends_abruptly(&c.steps));
+                maybe = !abrupt;
+                self.try_catch(steps, catches, scope, &mut escaped, abrupt)
             }
             ast::StepKind::Fail {
                 error_type,
@@ -463,6 +466,7 @@ impl Lowerer<'_> {
         catches: &[ast::Catch],
         scope: &mut Scope,
         escaped: &mut Escaped,
+        abrupt_catches: bool,
     ) -> ir::StepKind {
         let (body, a) = self.nested(steps, scope);
         escaped.extend(a);
@@ -511,7 +515,13 @@ impl Lowerer<'_> {
             let (steps, b) = self.nested(&c.steps, scope);
             scope.restore_local(&name, previous);
             scope.in_catch = was_in_catch;
-            escaped.extend(b);
+            for (k, mut v) in b {
+                // When the caller does not mark every id as maybe-run, mark the catches'.
+                if abrupt_catches && v.may_not_have_run.is_none() {
+                    v.may_not_have_run = Some(k.clone());
+                }
+                escaped.insert(k, v);
+            }
             lowered.push(ir::Catch {
                 errors: c.errors.iter().map(|e| e.value.clone()).collect(),
                 when,
@@ -524,6 +534,18 @@ impl Lowerer<'_> {
             catches: lowered,
         }
     }
+}
+
+/// Whether a block never completes normally: its last step is an unguarded `fail`,
+/// `rethrow` or `return`.
+fn ends_abruptly(steps: &[ast::Step]) -> bool {
+    steps.last().is_some_and(|s| {
+        s.when.is_none()
+            && matches!(
+                s.kind,
+                ast::StepKind::Fail { .. } | ast::StepKind::Rethrow | ast::StepKind::Return(_)
+            )
+    })
 }
 
 /// The type of the name a `catch` binds (`err`).
