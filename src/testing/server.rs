@@ -42,8 +42,9 @@ use crate::runtime::worker::{self, WorkerOptions};
 
 pub use crate::runtime::client::testserver::{INSTALL_HINT, find_executable};
 
-/// How far a run's duration may be from a `duration:` expectation on a server.
-pub const DURATION_TOLERANCE_MS: u64 = 500;
+/// How far a run's duration may be from a `duration:` expectation on a server: tasks take
+/// real time there, and on a loaded 2-core CI box a worker's first poll has taken 1.7 s.
+pub const DURATION_TOLERANCE_MS: u64 = 2_000;
 /// Real time one case may take (beyond its last event, without time skipping) before it is
 /// reported stuck and terminated.
 pub const CASE_LIMIT: Duration = Duration::from_secs(60);
