@@ -58,7 +58,7 @@ pub struct Args {
     pub connect: ConnectArgs,
     /// Run the cases on this Temporal server (HOST:PORT, e.g. `temporal server start-dev`)
     /// in real time: the project's workflows on a worker whose activities answer from the
-    /// mocks.
+    /// mocks. The TLS, API-key, namespace and profile flags apply.
     #[arg(long, value_name = "ADDRESS", conflicts_with = "dev")]
     pub server: Option<String>,
     /// Run the cases on Temporal's time-skipping test server, started here and stopped at
@@ -133,7 +133,12 @@ pub fn run(args: Args) -> ExitCode {
             }
         }
     } else {
-        args.server.clone().map(server::Target::Address)
+        args.server.clone().map(|address| {
+            server::Target::Server(ConnectArgs {
+                address: Some(address),
+                ..args.connect.clone()
+            })
+        })
     };
     let report = match &target {
         None => run::simulate(&project, &suite),

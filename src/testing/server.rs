@@ -50,10 +50,11 @@ pub const DURATION_TOLERANCE_MS: u64 = 2_000;
 pub const CASE_LIMIT: Duration = Duration::from_secs(60);
 
 /// Which server the cases run on.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Target {
-    /// A running server (`host:port`): real time.
-    Address(String),
+    /// A running server, with the connection flags of the run commands (address, TLS, API
+    /// key, profile): real time.
+    Server(ConnectArgs),
     /// Temporal's time-skipping test server, started from this executable.
     TestServer(PathBuf),
 }
@@ -100,13 +101,16 @@ async fn run_async(
     let scratch = std::env::temp_dir().join(format!("stave-test-{token}"));
     std::fs::create_dir_all(&scratch)
         .map_err(|e| ServerError::Worker(format!("cannot create {}: {e}", scratch.display())))?;
-    let (test_server, address) = match target {
-        Target::Address(address) => (None, address.clone()),
+    let (test_server, connect) = match target {
+        Target::Server(connect) => (None, connect.clone()),
         Target::TestServer(exe) => {
             match TestServer::start(exe, &scratch.join("server.log")).await {
                 Ok(server) => {
-                    let address = server.address().to_string();
-                    (Some(server), address)
+                    let connect = ConnectArgs {
+                        address: Some(server.address().to_string()),
+                        ..ConnectArgs::default()
+                    };
+                    (Some(server), connect)
                 }
                 Err(e) => {
                     let _ = std::fs::remove_dir_all(&scratch);
@@ -118,7 +122,7 @@ async fn run_async(
     let result = serve_and_play(
         project,
         suite,
-        &address,
+        &connect,
         test_server.is_some(),
         &token,
         &scratch,
@@ -134,7 +138,10 @@ async fn run_async(
         coverage: Vec::new(),
         elapsed_ms: began.elapsed().as_secs_f64() * 1000.0,
         runner: Runner::Server {
-            address,
+            address: connect
+                .address
+                .clone()
+                .unwrap_or_else(|| "the configured address".into()),
             time_skipping: matches!(target, Target::TestServer(_)),
             duration_tolerance_ms: DURATION_TOLERANCE_MS,
         },
@@ -148,7 +155,7 @@ type Played = (Vec<FileReport>, Vec<Vec<Option<SimResult>>>);
 async fn serve_and_play(
     project: &ProjectLoad,
     suite: &Suite,
-    address: &str,
+    connect: &ConnectArgs,
     time_skipping: bool,
     token: &str,
     scratch: &std::path::Path,
@@ -167,10 +174,6 @@ async fn serve_and_play(
         &project_programs(project),
         &format!("stave-test-{token}-"),
     );
-    let connect = ConnectArgs {
-        address: Some(address.to_string()),
-        ..ConnectArgs::default()
-    };
     let connected = connect
         .connect(
             Some(bundle.project.namespace.as_str()),
