@@ -119,17 +119,14 @@ fn the_simulator_and_the_test_server_agree_case_by_case() {
     let began = Instant::now();
     let programs = run::programs(&project);
     let simulator = Simulator::new(programs.iter().map(|w| std::sync::Arc::new((*w).clone())));
+    let steps = run::step_activities(programs.iter().copied());
     let mut simulated = Vec::new();
     for file in &suite.files {
         let mut results = Vec::new();
         for (i, case) in file.test.cases.iter().enumerate() {
             let sim_case =
                 run::sim_case(&file.test.workflow.value, case, i).expect("a simulator case");
-            let mut mocks = CaseMocks::new(
-                &case.mocks,
-                &file.test.mocks,
-                run::step_activities(programs.iter().copied()),
-            );
+            let mut mocks = CaseMocks::new(&case.mocks, &file.test.mocks, &steps);
             results.push(simulator.run(&sim_case, &mut mocks));
         }
         simulated.push(results);

@@ -20,7 +20,7 @@ pub struct CaseMocks<'t> {
     used: Vec<usize>,
     /// Step name → the activity type it calls: a `step:` mock answers that activity only
     /// (a compensation runs under its step's name but calls another activity).
-    step_activities: BTreeMap<String, String>,
+    step_activities: &'t BTreeMap<String, String>,
     /// Calls no mock answered, or whose `when:` failed: each fails the case.
     pub problems: Vec<String>,
 }
@@ -29,7 +29,7 @@ impl<'t> CaseMocks<'t> {
     pub fn new(
         case: &'t [Mock],
         file: &'t [Mock],
-        step_activities: BTreeMap<String, String>,
+        step_activities: &'t BTreeMap<String, String>,
     ) -> CaseMocks<'t> {
         let by_step = |m: &&Mock| matches!(m.target, MockTarget::Step(_));
         let mut mocks: Vec<&Mock> = Vec::new();
@@ -115,7 +115,7 @@ fn reply(response: &Response) -> MockReply {
 
 impl Mocks for CaseMocks<'_> {
     fn activity(&mut self, call: &ActivityAttempt) -> MockReply {
-        let steps = std::mem::take(&mut self.step_activities);
+        let steps = self.step_activities;
         let applies = |t: &MockTarget| match t {
             MockTarget::Activity(n) => n.value == call.activity,
             MockTarget::Step(n) => {
@@ -127,7 +127,6 @@ impl Mocks for CaseMocks<'_> {
             MockTarget::Workflow(_) => false,
         };
         let answer = self.answer(applies, &call.input, call.attempt);
-        self.step_activities = steps;
         match answer {
             Some(response) => reply(response),
             None => {

@@ -196,7 +196,7 @@ fn run_file(
                 continue;
             }
         };
-        let mut mocks = CaseMocks::new(&case.mocks, &test.mocks, steps.clone());
+        let mut mocks = CaseMocks::new(&case.mocks, &test.mocks, steps);
         let result = simulator.run(&sim_case, &mut mocks);
         for (workflow, points) in &result.coverage {
             reached

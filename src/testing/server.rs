@@ -219,6 +219,7 @@ async fn serve_and_play(
         .into_iter()
         .map(|w| (w.name.clone(), w))
         .collect();
+    let steps = crate::testing::run::step_activities(programs.values());
     let book = RefCell::new(Book::default());
     let env = case::Env {
         project,
@@ -226,6 +227,7 @@ async fn serve_and_play(
         clock: &clock,
         programs: &programs,
         book: &book,
+        steps: &steps,
         suffix: token,
         case_limit: CASE_LIMIT,
         tolerance_ms: DURATION_TOLERANCE_MS,

@@ -38,26 +38,7 @@ pub struct Started {
 impl Client {
     /// Starts a run. An id still running is an error; a closed one may be reused.
     pub async fn start(&self, options: &StartOptions) -> Result<Started, ClientError> {
-        let memo = memo(options);
-        let request = StartWorkflowExecutionRequest {
-            namespace: self.namespace.clone(),
-            workflow_id: options.workflow_id.clone(),
-            workflow_type: Some(WorkflowType {
-                name: options.workflow_type.clone(),
-            }),
-            task_queue: Some(TaskQueue {
-                name: options.task_queue.clone(),
-                kind: TaskQueueKind::Normal as i32,
-                ..Default::default()
-            }),
-            input: Some(payloads(&options.input)),
-            workflow_execution_timeout: options.execution_timeout.map(duration),
-            identity: self.connection.identity().to_string(),
-            request_id: request_id(),
-            workflow_id_reuse_policy: WorkflowIdReusePolicy::AllowDuplicate as i32,
-            memo,
-            ..Default::default()
-        };
+        let request = self.start_request(options);
         let result = self
             .connection
             .workflow_service()
@@ -91,26 +72,20 @@ impl Client {
         signal: &str,
         input: &Json,
     ) -> Result<Started, ClientError> {
-        let memo = memo(options);
+        let start = self.start_request(options);
         let request = SignalWithStartWorkflowExecutionRequest {
-            namespace: self.namespace.clone(),
-            workflow_id: options.workflow_id.clone(),
-            workflow_type: Some(WorkflowType {
-                name: options.workflow_type.clone(),
-            }),
-            task_queue: Some(TaskQueue {
-                name: options.task_queue.clone(),
-                kind: TaskQueueKind::Normal as i32,
-                ..Default::default()
-            }),
-            input: Some(payloads(&options.input)),
-            workflow_execution_timeout: options.execution_timeout.map(duration),
-            identity: self.connection.identity().to_string(),
-            request_id: request_id(),
-            workflow_id_reuse_policy: WorkflowIdReusePolicy::AllowDuplicate as i32,
+            namespace: start.namespace,
+            workflow_id: start.workflow_id,
+            workflow_type: start.workflow_type,
+            task_queue: start.task_queue,
+            input: start.input,
+            workflow_execution_timeout: start.workflow_execution_timeout,
+            identity: start.identity,
+            request_id: start.request_id,
+            workflow_id_reuse_policy: start.workflow_id_reuse_policy,
+            memo: start.memo,
             signal_name: signal.to_string(),
             signal_input: Some(payloads(input)),
-            memo,
             ..Default::default()
         };
         let response = self
@@ -131,6 +106,31 @@ fn duration(d: Duration) -> prost_wkt_types::Duration {
     prost_wkt_types::Duration {
         seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         nanos: i32::try_from(d.subsec_nanos()).unwrap_or(0),
+    }
+}
+
+impl Client {
+    /// The request that starts a run with `options`; a signal-with-start takes its fields.
+    fn start_request(&self, options: &StartOptions) -> StartWorkflowExecutionRequest {
+        StartWorkflowExecutionRequest {
+            namespace: self.namespace.clone(),
+            workflow_id: options.workflow_id.clone(),
+            workflow_type: Some(WorkflowType {
+                name: options.workflow_type.clone(),
+            }),
+            task_queue: Some(TaskQueue {
+                name: options.task_queue.clone(),
+                kind: TaskQueueKind::Normal as i32,
+                ..Default::default()
+            }),
+            input: Some(payloads(&options.input)),
+            workflow_execution_timeout: options.execution_timeout.map(duration),
+            identity: self.connection.identity().to_string(),
+            request_id: request_id(),
+            workflow_id_reuse_policy: WorkflowIdReusePolicy::AllowDuplicate as i32,
+            memo: memo(options),
+            ..Default::default()
+        }
     }
 }
 

@@ -88,6 +88,7 @@ use carry::Resume;
 use failure::{Fault, WfError};
 use scope::{Cx, Env, Locals, RunHost, Site};
 use state::{Compensation, Shared};
+pub use state::{splitmix64, uuid_v4};
 
 /// The built-in query answered by every Stave workflow: `{state, current_steps, vars}`.
 pub const STATUS_QUERY: &str = "__stave_status";
@@ -234,6 +235,7 @@ impl Run {
         if st.coverage.is_none() {
             st.coverage = Some(BTreeSet::new());
         }
+        self.sh.covering.store(true, Ordering::Relaxed);
     }
 
     /// The coverage points reached so far (empty unless [`Run::enable_coverage`] was called).

@@ -239,6 +239,8 @@ pub struct Shared {
     /// Set while a continued run heads back to its loop, so steps skip the resume checks
     /// (and their lock) the rest of the time.
     pub resuming: AtomicBool,
+    /// Set by `Run::enable_coverage`: without it, recording a coverage point takes no lock.
+    pub covering: AtomicBool,
 }
 
 impl Shared {
@@ -248,6 +250,7 @@ impl Shared {
             state: Mutex::new(State::new()),
             clock: Arc::new(AtomicU64::new(0)),
             resuming: AtomicBool::new(false),
+            covering: AtomicBool::new(false),
         }
     }
 
@@ -255,6 +258,9 @@ impl Shared {
     /// a task failure); the data is still consistent because no code panics mid-update.
     /// Records a coverage point when the run records coverage.
     pub fn cover(&self, point: CoveragePoint) {
+        if !self.covering.load(Ordering::Relaxed) {
+            return;
+        }
         if let Some(points) = &mut self.st().coverage {
             points.insert(point);
         }
@@ -282,6 +288,11 @@ pub fn splitmix64(mut z: u64) -> u64 {
 pub fn uuid_from(seed: u64, counter: u64) -> String {
     let hi = splitmix64(seed ^ splitmix64(counter.wrapping_mul(2)));
     let lo = splitmix64(seed ^ splitmix64(counter.wrapping_mul(2).wrapping_add(1)));
+    uuid_v4(hi, lo)
+}
+
+/// 128 bits as a version-4 UUID (`xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx`).
+pub fn uuid_v4(hi: u64, lo: u64) -> String {
     let hi = (hi & 0xffff_ffff_ffff_0fff) | 0x0000_0000_0000_4000;
     let lo = (lo & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
     format!(

@@ -21,7 +21,7 @@ use super::retry::{Policy, duration};
 use super::shapes::{self, NAMESPACE};
 use super::world::{Closure, Ev, Exec, StartArgs, World, compact};
 use crate::ir::Workflow;
-use crate::runtime::interpreter::Run;
+use crate::runtime::interpreter::{Run, splitmix64, uuid_v4};
 use crate::runtime::payload;
 
 /// A new run of an execution starts no sooner than this after the previous run's first task
@@ -215,7 +215,15 @@ impl World<'_> {
                     reason: "terminated".to_owned(),
                 },
             };
-            self.note(0, format!("closed: {}", describe_status(&status)));
+            self.note(
+                0,
+                match &status {
+                    SimStatus::Completed { output } => {
+                        format!("closed: completed {}", compact(output))
+                    }
+                    other => format!("closed: {}", other.summary()),
+                },
+            );
             self.history_lengths.push(self.execs[0].history);
             self.top_end = Some((status, self.now));
         } else {
@@ -227,17 +235,7 @@ impl World<'_> {
 /// A deterministic run id in UUID form, from the workflow id and the run number.
 pub fn run_id(workflow_id: &str, run_no: u32) -> String {
     let hi = splitmix64(fnv1a(workflow_id.as_bytes()) ^ u64::from(run_no));
-    let lo = splitmix64(hi ^ 0x5eed);
-    let hi = (hi & 0xffff_ffff_ffff_0fff) | 0x0000_0000_0000_4000;
-    let lo = (lo & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        hi >> 32,
-        (hi >> 16) & 0xffff,
-        hi & 0xffff,
-        lo >> 48,
-        lo & 0xffff_ffff_ffff
-    )
+    uuid_v4(hi, splitmix64(hi ^ 0x5eed))
 }
 
 /// The randomness seed of a run: fixed by its run id, as core derives it from the run id.
@@ -249,28 +247,6 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
-}
-
-fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-fn describe_status(status: &SimStatus) -> String {
-    match status {
-        SimStatus::Completed { output } => format!("completed {}", compact(output)),
-        SimStatus::Failed {
-            error_type,
-            message,
-            ..
-        } => format!("failed {error_type}: {message}"),
-        SimStatus::Cancelled => "cancelled".to_owned(),
-        SimStatus::TimedOut => "timed out".to_owned(),
-        SimStatus::Rejected { message } => format!("rejected: {message}"),
-        SimStatus::Stuck { reason } => format!("stuck: {reason}"),
-    }
 }
 
 #[cfg(test)]

@@ -31,6 +31,8 @@ pub struct Env<'a, 't> {
     /// The isolated programs, by workflow type.
     pub programs: &'a BTreeMap<String, Workflow>,
     pub book: &'a RefCell<Book<'t>>,
+    /// Step name → activity type over `programs`, for the cases' `step:` mocks.
+    pub steps: &'t BTreeMap<String, String>,
     /// Appended to the case's workflow id: unique to the case in this run, and to the run.
     pub suffix: &'a str,
     /// Real time a case may take (beyond its last event, without time skipping) before it
@@ -83,11 +85,7 @@ pub async fn run<'t>(
                     .clone()
                     .unwrap_or_else(|| format!("test-{workflow}-{}", index + 1));
                 let workflow_id = format!("{base}-{}", env.suffix);
-                let mocks = CaseMocks::new(
-                    &case.mocks,
-                    &file.test.mocks,
-                    crate::testing::run::step_activities(env.programs.values()),
-                );
+                let mocks = CaseMocks::new(&case.mocks, &file.test.mocks, env.steps);
                 let handle = env.book.borrow_mut().open(&workflow_id, mocks);
                 let played = play(env, program, case, &workflow_id, handle).await;
                 let (attempts, problems) = env.book.borrow_mut().close(handle);

@@ -294,12 +294,15 @@ mod tests {
         (request, answer)
     }
 
+    /// No `step:` mocks in these cases: no step names to resolve.
+    static NO_STEPS: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+
     #[test]
     fn children_answer_from_their_case_and_attempts_come_in_schedule_order() {
         let mut book = Book::default();
-        let first = book.open("case-1-t", CaseMocks::new(&[], &[], Default::default()));
+        let first = book.open("case-1-t", CaseMocks::new(&[], &[], &NO_STEPS));
         book.started(first, 1_000);
-        let handle = book.open("case-2-t", CaseMocks::new(&[], &[], Default::default()));
+        let handle = book.open("case-2-t", CaseMocks::new(&[], &[], &NO_STEPS));
         book.started(handle, 10_000);
         // Polled out of order: seq 2 before seq 1 of the same instant, then a child's.
         for (workflow_id, seq, at) in [
