@@ -9,6 +9,7 @@ pub mod init;
 pub mod ir;
 pub mod jsonschema;
 pub mod lint;
+pub mod lsp;
 pub mod manifest;
 pub mod names;
 pub mod project;

@@ -11,7 +11,7 @@ use crate::project::ProjectContext;
 use crate::syntax::{ast, project, text, yaml};
 use std::path::{Path, PathBuf};
 
-pub use lower::lower;
+pub use lower::{Index, lower, lower_indexed};
 
 /// The name of the project settings file.
 pub const PROJECT_FILE: &str = "stave.yaml";
@@ -87,6 +87,44 @@ fn compile_inner(
         ir
     });
     (ir, diagnostics)
+}
+
+/// One file as an editor sees it: the AST (when it parses), the IR (when error-free, not
+/// hashed), every diagnostic, and the [`Index`] of scopes and step results.
+#[derive(Debug, Default)]
+pub struct Analysis {
+    pub ast: Option<ast::Workflow>,
+    pub ir: Option<ir::Workflow>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub index: Index,
+}
+
+/// Checks one file like [`lint_file`] and records its [`Index`] (the language server), with
+/// the scopes an expression at byte offset `at` sees.
+pub fn analyze(
+    sources: &Sources,
+    file: FileId,
+    form: Form,
+    project: &ProjectContext,
+    at: Option<usize>,
+) -> Analysis {
+    let (ast, mut diagnostics) = parse(file, sources.text(file), form);
+    let Some(ast) = ast else {
+        return Analysis {
+            diagnostics,
+            ..Analysis::default()
+        };
+    };
+    let (ir, more, index) = lower_indexed(&ast, sources, project, at);
+    diagnostics.extend(more);
+    diagnostics.extend(crate::lint::run(&ast, project));
+    let clean = !diagnostics.iter().any(Diagnostic::is_error);
+    Analysis {
+        ir: ir.filter(|_| clean),
+        ast: Some(ast),
+        diagnostics,
+        index,
+    }
 }
 
 /// Compiles workflow source text (tests, tools): the path decides the form.

@@ -171,9 +171,9 @@ pub fn run(args: Args) -> ExitCode {
         args.paths.clone()
     };
     let mut report = lint_paths(&paths);
-    report.diagnostics.retain(|d| {
-        !allowed.contains(&d.code) && (!d.code.off_by_default() || warned.contains(&d.code))
-    });
+    report
+        .diagnostics
+        .retain(|d| d.code.reported(&allowed, &warned));
     let errors = report.diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = report.diagnostics.len() - errors;
     match args.format {

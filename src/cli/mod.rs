@@ -13,6 +13,7 @@ pub mod graph;
 pub mod health;
 pub mod init;
 pub mod lint;
+pub mod lsp;
 pub mod query;
 pub mod replay;
 pub mod result;
@@ -38,6 +39,8 @@ pub struct Cli {
 pub enum Command {
     /// Check workflow files and report every problem with its place and a fix.
     Lint(lint::Args),
+    /// Serve editors: diagnostics as you type, hover, completion, definitions, rename (LSP, stdio).
+    Lsp(lsp::Args),
     /// Compile one workflow file to its IR (JSON on stdout).
     Compile(compile::Args),
     /// Explain a diagnostic code (what, why, example, fix).
@@ -114,6 +117,7 @@ pub fn run(cli: Cli, context: Context) -> ExitCode {
         Command::Lint(args) => lint::run(args),
         Command::Compile(args) => compile::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Lsp(args) => lsp::run(args),
         Command::Start(args) => start::run(args),
         Command::Signal(args) => signal::run(args),
         Command::Query(args) => query::run(args),

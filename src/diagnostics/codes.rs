@@ -71,6 +71,12 @@ impl Code {
     pub fn off_by_default(self) -> bool {
         matches!(self, Code::W001)
     }
+
+    /// Whether a diagnostic of this code is reported, given the codes silenced (`--allow`)
+    /// and the off-by-default warnings turned on (`--warn`): lint and the editor agree.
+    pub fn reported(self, allowed: &[Code], warned: &[Code]) -> bool {
+        !allowed.contains(&self) && (!self.off_by_default() || warned.contains(&self))
+    }
 }
 
 impl std::fmt::Display for Code {

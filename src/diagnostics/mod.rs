@@ -121,6 +121,11 @@ impl Sources {
         &self.get(id).text
     }
 
+    /// Every file read, in the order read.
+    pub fn ids(&self) -> impl Iterator<Item = FileId> + use<> {
+        (0..self.files.len() as u32).map(FileId)
+    }
+
     /// The file with this path, if it was read.
     pub fn find(&self, path: &Path) -> Option<FileId> {
         self.files

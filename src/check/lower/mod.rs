@@ -49,6 +49,50 @@ pub fn lower(
     (wf.filter(|_| clean), l.diags)
 }
 
+/// What an editor asks of a checked file besides its diagnostics: the names an expression at
+/// one place may read, and each step's result type. Recorded only on request
+/// ([`lower_indexed`]).
+#[derive(Debug, Clone, Default)]
+pub struct Index {
+    /// The value slots holding the offset asked about, with the scope their expressions see.
+    /// (Only those: copying every slot's scope made each keystroke in a 200-step file cost
+    /// as much again as checking it.)
+    pub scopes: Vec<(Span, TypeScope)>,
+    /// Each step id's result as later steps see it.
+    pub results: BTreeMap<String, crate::expr::types::FieldTy>,
+    /// The workflow's roots (`input`, `vars`, `workflow`), without steps.
+    pub roots: TypeScope,
+}
+
+impl Index {
+    /// The scope of the innermost value slot containing `offset`.
+    pub fn scope_at(&self, offset: usize) -> Option<&TypeScope> {
+        self.scopes
+            .iter()
+            .filter(|(span, _)| span.start as usize <= offset && offset <= span.end as usize)
+            .min_by_key(|(span, _)| span.end - span.start)
+            .map(|(_, scope)| scope)
+    }
+}
+
+/// Like [`lower`], also recording the [`Index`] (the language server's view of the file),
+/// with the scopes of the value slots holding `at`.
+pub fn lower_indexed(
+    ast: &ast::Workflow,
+    sources: &Sources,
+    project: &ProjectContext,
+    at: Option<usize>,
+) -> (Option<ir::Workflow>, Vec<Diagnostic>, Index) {
+    let mut l = Lowerer::new(ast, sources, project);
+    l.index = Some(Index::default());
+    l.index_at = at;
+    let wf = l.workflow(ast);
+    let clean = !l.diags.iter().any(Diagnostic::is_error);
+    let mut index = l.index.take().unwrap_or_default();
+    index.roots = l.roots.clone();
+    (wf.filter(|_| clean), l.diags, index)
+}
+
 /// The state of lowering one workflow file: what the project provides, what the file declares,
 /// and the diagnostics found so far.
 struct Lowerer<'a> {
@@ -65,6 +109,10 @@ struct Lowerer<'a> {
     task_queue: String,
     defaults: Option<&'a ast::ActivityOptions>,
     roots: TypeScope,
+    /// Recorded for editors only: copying scopes costs time `stave lint` does not spend.
+    index: Option<Index>,
+    /// The offset whose scopes the index records.
+    index_at: Option<usize>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -94,6 +142,18 @@ impl<'a> Lowerer<'a> {
             task_queue: String::new(),
             defaults: ast.defaults.as_ref(),
             roots: TypeScope::new(),
+            index: None,
+            index_at: None,
+        }
+    }
+
+    /// Records the scope a value slot's expressions see (only when indexing).
+    fn record_scope(&mut self, span: Span, scope: &TypeScope) {
+        if let (Some(index), Some(at)) = (&mut self.index, self.index_at)
+            && span.start as usize <= at
+            && at <= span.end as usize
+        {
+            index.scopes.push((span, scope.clone()));
         }
     }
 

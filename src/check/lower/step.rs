@@ -154,6 +154,15 @@ impl Lowerer<'_> {
             } else {
                 result_ty
             };
+            if let Some(index) = &mut self.index {
+                index.results.insert(
+                    id.value.clone(),
+                    FieldTy {
+                        ty: ty.clone(),
+                        may_not_have_run: may_not_have_run.clone(),
+                    },
+                );
+            }
             scope.add_step(
                 id.value.clone(),
                 FieldTy {

@@ -13,6 +13,7 @@ impl Lowerer<'_> {
     /// Lowers a value slot and type-checks the expressions inside it.
     pub(super) fn value(&mut self, v: &ast::Value, scope: &Scope) -> ir::Value {
         if has_expr(v) {
+            self.record_scope(v.span, &scope.types);
             self.check_value(v, &scope.types);
         }
         lower_value(v)
@@ -31,6 +32,7 @@ impl Lowerer<'_> {
     }
 
     fn shaped(&mut self, v: &ast::Value, scope: &Scope, what: &str, shape: Shape) -> ir::Value {
+        self.record_scope(v.span, &scope.types);
         let found = match &v.kind {
             ValueKind::Str(Template::Literal(text)) => {
                 let hint = match shape {

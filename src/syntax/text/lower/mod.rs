@@ -149,6 +149,34 @@ impl Lower {
         Span::new(self.file, p.as_span().start(), end)
     }
 
+    /// Like [`Lower::span`], for a value: a closing `}`, `]` or `)` is a literal, not a pair
+    /// of its own, so the span runs to the last character that is not skipped whitespace or
+    /// a comment (an editor's hover and completion look values up by this span).
+    fn value_span(&self, p: &P<'_>) -> Span {
+        let whole = p.as_span();
+        let mut end = p
+            .clone()
+            .into_inner()
+            .flatten()
+            .map(|c| c.as_span().end())
+            .max()
+            .unwrap_or(whole.end());
+        let from = end;
+        let rest = &p.get_input()[from..whole.end()];
+        let mut chars = rest.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                c if c.is_whitespace() || c == '\u{FEFF}' => {}
+                '#' => while chars.next_if(|&(_, c)| c != '\n').is_some() {},
+                '/' if rest[i + 1..].starts_with('/') => {
+                    while chars.next_if(|&(_, c)| c != '\n').is_some() {}
+                }
+                c => end = from + i + c.len_utf8(),
+            }
+        }
+        Span::new(self.file, whole.start(), end)
+    }
+
     fn name(&self, p: &P<'_>) -> Name {
         Spanned::new(p.as_str().to_string(), self.span(p))
     }

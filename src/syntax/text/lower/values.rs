@@ -144,7 +144,7 @@ impl Lower {
 
     /// A `value` pair.
     pub(super) fn value(&mut self, p: P<'_>) -> Value {
-        let span = self.span(&p);
+        let span = self.value_span(&p);
         let Some(inner) = p.into_inner().next() else {
             return Value {
                 kind: ValueKind::Null,
