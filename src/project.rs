@@ -27,6 +27,8 @@ impl Default for ir::Project {
         ir::Project {
             namespace: "default".into(),
             queues: Vec::new(),
+            secrets: ir::SecretSettings::default(),
+            encryption: None,
         }
     }
 }

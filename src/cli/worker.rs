@@ -205,6 +205,7 @@ async fn serve(args: Args, registry: Registry) -> Result<(), String> {
         graceful_shutdown: args.shutdown_grace,
         worker_activities_per_second: args.ops.worker_activities_per_second,
         observer: ops.observer(),
+        secrets: crate::runtime::secrets::Secrets::from_settings(&bundle.project.secrets),
         ..WorkerOptions::default()
     };
     let queues: Vec<String> = plans.iter().map(describe_plan).collect();

@@ -520,6 +520,35 @@ workflows/orders-v2.stave.yaml: workflow: orders
 ## Fix
 Rename one of them; to change a workflow, edit its file — running workflows stay pinned to
 the version they started with."#,
+    E050 Error "secret used where it would be stored" => r##"## What
+`secret('name')` appears somewhere its value would be written down: a variable, the output, a
+query, a signal handler, a condition, a `fail` message, a child workflow's input, a summary,
+memo or search attribute — or inside an expression that computes with it.
+## Why
+A workflow's state is its history: everything it computes is stored by Temporal and shown by
+the Web UI, `stave describe` and queries. A secret is therefore never resolved in the workflow.
+`secret('name')` stands for a *reference*; the activity worker replaces it with the value just
+before the activity runs, and redacts the value from the activity's result, errors and logs.
+That works only where the reference reaches an activity untouched.
+## Example
+```yaml
+vars:
+  token: "${ secret('payments/api_key') }"   # E050: stored in history
+steps:
+  - activity: http.request
+    input:
+      headers: { Authorization: "Bearer ${ vars.token }" }
+```
+## Fix
+Pass the secret straight to the activity that needs it — as a field of its `input`, alone or
+joined into a string:
+```yaml
+  - activity: http.request
+    input:
+      url: https://api.example.com/v1/charges
+      headers: { Authorization: "Bearer ${ secret('payments/api_key') }" }
+```
+Configure where values come from under `secrets:` in `stave.yaml` (docs/security.md)."##,
     E060 Error "text-form syntax error" => r#"## What
 A `.stave` file does not follow the grammar of the text form: a word or symbol stands where
 the message says something else was expected, or text follows the workflow's closing `}`.

@@ -38,6 +38,8 @@ pub(super) const FUNCTIONS: &[Function] = &[
     Function { name: "matches", arity: 2 },
     Function { name: "now", arity: 0 },
     Function { name: "uuid", arity: 0 },
+    // A reference to a secret, resolved by the activity worker (see `secret_reference`).
+    Function { name: "secret", arity: 1 },
     // A macro the parser expands from `has(x.field)`; listed so that a call of another shape is
     // told its arity.
     Function { name: "has", arity: 1 },

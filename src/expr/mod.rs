@@ -32,3 +32,30 @@ pub fn method_names(ty: &Ty) -> Vec<&'static str> {
         .map(|m| m.name)
         .collect()
 }
+
+/// How a secret reference is written into the values a workflow passes to an activity:
+/// `⟦secret:payments/api_key⟧`. Only the reference is ever in history; the activity worker
+/// replaces it with the value just before the activity runs (`runtime::secrets`).
+pub const SECRET_OPEN: &str = "⟦secret:";
+/// The end of a secret reference.
+pub const SECRET_CLOSE: &str = "⟧";
+
+/// The reference `secret(name)` evaluates to.
+pub fn secret_reference(name: &str) -> String {
+    format!("{SECRET_OPEN}{name}{SECRET_CLOSE}")
+}
+
+/// Whether `name` can name a secret: path segments of `[A-Za-z0-9_.-]`, separated by `/`,
+/// none empty, `.` or `..` (a file provider reads `DIR/NAME`: no escaping its directory).
+pub fn is_secret_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 256
+        && name.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        })
+}

@@ -356,6 +356,39 @@ pub enum ParentClose {
 pub struct Project {
     pub namespace: String,
     pub queues: Vec<Queue>,
+    /// Where the activity worker reads secret values (`secrets:` of stave.yaml).
+    #[serde(default, skip_serializing_if = "SecretSettings::is_default")]
+    pub secrets: SecretSettings,
+    /// Payload encryption (`encryption:` of stave.yaml): keys named by secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<Encryption>,
+}
+
+/// `secrets:` of stave.yaml: a directory of secret files, then environment variables.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretSettings {
+    /// `DIR/NAME` holds secret NAME (a mounted Kubernetes secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
+    /// Environment variables holding secrets start with this (default `STAVE_SECRET_`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_prefix: Option<String>,
+}
+
+impl SecretSettings {
+    pub fn is_default(&self) -> bool {
+        *self == SecretSettings::default()
+    }
+}
+
+/// `encryption:` of stave.yaml: every payload Stave writes is encrypted with `key`; payloads
+/// written with `key` or any of `decrypt_with` are read. Keys are secrets (32 random bytes,
+/// base64); their names are the key ids written beside each payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Encryption {
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decrypt_with: Vec<String>,
 }
 
 impl Project {

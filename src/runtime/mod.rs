@@ -14,6 +14,7 @@ pub mod payload;
 pub mod pools;
 pub mod replay;
 pub mod schedules;
+pub mod secrets;
 pub mod sim;
 pub(crate) mod time;
 pub mod versions;

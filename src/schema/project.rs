@@ -3,7 +3,7 @@
 use super::TEMPORAL_NAME_PATTERN;
 use super::shapes::*;
 use super::workflow::options_object;
-use crate::syntax::yaml::keys::QUEUE_KEYS;
+use crate::syntax::yaml::keys::{ENCRYPTION_KEYS, QUEUE_KEYS, SECRETS_KEYS};
 use serde_json::{Value as Json, json};
 
 pub(super) fn project_field(key: &str) -> Json {
@@ -42,6 +42,51 @@ pub(super) fn project_field(key: &str) -> Json {
             json!({"anyOf": [{"type": "string"}, {"type": ["array", "null"], "items": {"type": "string"}}]}),
             "Directories (or files) holding the workflow files; default: the project directory.",
             json!([["workflows"], "workflows"]),
+        ),
+        "secrets" => {
+            let mut schema = object(SECRETS_KEYS, secrets_field, &[]);
+            schema["description"] = json!(
+                "Where the activity worker reads the values of `secret('name')`: files under `dir`, then environment variables (docs/security.md)."
+            );
+            schema["examples"] = json!([{"dir": "/var/run/secrets/stave"}]);
+            schema
+        }
+        "encryption" => {
+            let mut schema = object(ENCRYPTION_KEYS, encryption_field, &["key"]);
+            schema["description"] = json!(
+                "Encrypt every payload Stave writes (AES-256-GCM); keys are secrets holding 32 random bytes, base64."
+            );
+            schema["examples"] = json!([{"key": "codec/key-2", "decrypt_with": ["codec/key-1"]}]);
+            schema
+        }
+        _ => json!({}),
+    }
+}
+
+fn secrets_field(key: &str) -> Json {
+    match key {
+        "dir" => string(
+            "A directory of secret files: secret `payments/api_key` is `DIR/payments/api_key` (a mounted Kubernetes secret). Relative to stave.yaml.",
+            json!(["/var/run/secrets/stave"]),
+        ),
+        "env_prefix" => string(
+            "Environment variables holding secrets start with this; `payments/api_key` is `STAVE_SECRET_PAYMENTS_API_KEY` by default.",
+            json!(["STAVE_SECRET_"]),
+        ),
+        _ => json!({}),
+    }
+}
+
+fn encryption_field(key: &str) -> Json {
+    match key {
+        "key" => string(
+            "The secret holding the key new payloads are encrypted with; its name is the key id stored with each payload.",
+            json!(["codec/key-2"]),
+        ),
+        "decrypt_with" => doc(
+            json!({"type": "array", "items": {"type": "string"}}),
+            "Older keys (secret names) payloads are still decrypted with after a rotation.",
+            json!([["codec/key-1"]]),
         ),
         _ => json!({}),
     }

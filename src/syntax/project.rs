@@ -1,7 +1,7 @@
 //! `stave.yaml`, the project settings: namespace, queues, defaults, the activity manifest path.
 
 use super::ast::{ActivityOptions, Name};
-use super::yaml::keys::{OPTION_KEYS, PROJECT_KEYS, QUEUE_KEYS};
+use super::yaml::keys::{ENCRYPTION_KEYS, OPTION_KEYS, PROJECT_KEYS, QUEUE_KEYS, SECRETS_KEYS};
 use super::yaml::{Cx, node};
 use crate::diagnostics::{Code, Diagnostic, FileId, Span, Spanned};
 
@@ -18,6 +18,14 @@ pub struct ProjectFile {
     pub defaults: Option<ActivityOptions>,
     /// Directories (or files) holding the workflows; default: the project directory.
     pub workflows: Vec<Spanned<String>>,
+    /// `secrets: { dir }`: a directory of secret files.
+    pub secrets_dir: Option<Spanned<String>>,
+    /// `secrets: { env_prefix }`.
+    pub secrets_env_prefix: Option<Spanned<String>>,
+    /// `encryption: { key }`: the secret holding the key payloads are written with.
+    pub encryption_key: Option<Name>,
+    /// `encryption: { decrypt_with }`: older keys still read.
+    pub decrypt_with: Vec<Name>,
     pub span: Span,
 }
 
@@ -45,6 +53,10 @@ pub fn load(file: FileId, text: &str) -> (Option<ProjectFile>, Vec<Diagnostic>) 
                 default_queue: None,
                 defaults: None,
                 workflows: Vec::new(),
+                secrets_dir: None,
+                secrets_env_prefix: None,
+                encryption_key: None,
+                decrypt_with: Vec::new(),
                 span: root.span,
             });
         }
@@ -83,7 +95,49 @@ pub fn load(file: FileId, text: &str) -> (Option<ProjectFile>, Vec<Diagnostic>) 
                 .map(|d| cx.options_of(&d)),
             None => None,
         };
+        let secrets = f
+            .get("secrets")
+            .and_then(|n| cx.fields(n, "`secrets`", SECRETS_KEYS));
+        let encryption = f
+            .get("encryption")
+            .and_then(|n| cx.fields(n, "`encryption`", ENCRYPTION_KEYS));
+        let (secrets_dir, secrets_env_prefix) = match &secrets {
+            Some(s) => (
+                s.get("dir").and_then(|n| cx.string(n, "`secrets.dir`")),
+                s.get("env_prefix")
+                    .and_then(|n| cx.string(n, "`secrets.env_prefix`")),
+            ),
+            None => (None, None),
+        };
+        let (encryption_key, decrypt_with) = match &encryption {
+            Some(e) => (
+                e.get("key").and_then(|n| cx.string(n, "`encryption.key`")),
+                e.get("decrypt_with")
+                    .map(|n| {
+                        cx.list(n, "`encryption.decrypt_with`")
+                            .iter()
+                            .filter_map(|k| cx.string(k, "`encryption.decrypt_with`"))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            ),
+            None => (None, Vec::new()),
+        };
+        if encryption.is_some() && encryption_key.is_none() {
+            cx.error(
+                Diagnostic::new(
+                    Code::E040,
+                    f.get("encryption").map_or(root.span, |n| n.span),
+                    "`encryption` needs `key`: the secret holding the key new payloads are written with",
+                )
+                .help("add `key: codec/key-1` and store 32 random bytes, base64 (`openssl rand -base64 32`), in that secret"),
+            );
+        }
         Some(ProjectFile {
+            secrets_dir,
+            secrets_env_prefix,
+            encryption_key,
+            decrypt_with,
             namespace: f.get("namespace").and_then(|n| cx.string(n, "`namespace`")),
             activities: f
                 .get("activities")

@@ -57,6 +57,8 @@ impl<'a> Lowerer<'a> {
                 .help("keep `input:` for Stave activities, `args:` for positional arguments"),
             );
         }
+        // Only an activity's arguments may carry secret references (E050).
+        self.secrets_allowed = true;
         let args = match &call.args {
             Some(args) => {
                 ir::Args::Positional(args.value.iter().map(|a| self.value(a, scope)).collect())
@@ -97,6 +99,7 @@ impl<'a> Lowerer<'a> {
                 )
             }
         };
+        self.secrets_allowed = false;
         let o = self.merged_options(&call.options, spec);
         let task_queue = match (&call.options.task_queue, &o.queue) {
             (Some(tq), Some(q)) if call.options.queue.is_some() => {

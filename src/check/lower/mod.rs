@@ -11,6 +11,7 @@ mod project;
 mod schedule;
 mod schema;
 mod scope;
+mod secrets;
 mod step;
 mod value;
 mod workflow;
@@ -113,6 +114,8 @@ struct Lowerer<'a> {
     index: Option<Index>,
     /// The offset whose scopes the index records.
     index_at: Option<usize>,
+    /// Lowering an activity's input: `secret(…)` may appear (E050 elsewhere).
+    secrets_allowed: bool,
 }
 
 impl<'a> Lowerer<'a> {
@@ -144,6 +147,7 @@ impl<'a> Lowerer<'a> {
             roots: TypeScope::new(),
             index: None,
             index_at: None,
+            secrets_allowed: false,
         }
     }
 

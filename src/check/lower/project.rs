@@ -142,6 +142,19 @@ pub(in crate::check) fn lower_project(
                 .as_ref()
                 .map_or_else(|| "default".to_string(), |n| n.value.clone()),
             queues,
+            secrets: ir::SecretSettings {
+                dir: parsed.secrets_dir.as_ref().map(|d| {
+                    let path = std::path::Path::new(&d.value);
+                    // A relative directory is the project's; absolute ones (mounts) stay.
+                    if path.is_absolute() {
+                        d.value.clone()
+                    } else {
+                        dir.join(path).display().to_string()
+                    }
+                }),
+                env_prefix: parsed.secrets_env_prefix.as_ref().map(|p| p.value.clone()),
+            },
+            encryption: encryption(parsed, diags),
         },
         default_queue,
         defaults: parsed.defaults.clone(),
@@ -152,6 +165,35 @@ pub(in crate::check) fn lower_project(
             .map(|w| dir.join(&w.value))
             .collect(),
     }
+}
+
+/// `encryption:`: the key names must be secret names, and the write key is not repeated.
+fn encryption(
+    parsed: &crate::syntax::project::ProjectFile,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<ir::Encryption> {
+    let key = parsed.encryption_key.as_ref()?;
+    for name in std::iter::once(key).chain(&parsed.decrypt_with) {
+        if !crate::expr::is_secret_name(&name.value) {
+            diags.push(
+                Diagnostic::new(
+                    Code::E040,
+                    name.span,
+                    format!("`{}` is not a secret name", name.value),
+                )
+                .help("name the secret holding the key, e.g. `codec/key-2026-12` (path segments of letters, digits, `_`, `.`, `-`)"),
+            );
+        }
+    }
+    Some(ir::Encryption {
+        key: key.value.clone(),
+        decrypt_with: parsed
+            .decrypt_with
+            .iter()
+            .filter(|n| n.value != key.value)
+            .map(|n| n.value.clone())
+            .collect(),
+    })
 }
 
 /// The byte offset of a 1-based line and column (as serde_json reports them).

@@ -15,6 +15,7 @@ impl Lowerer<'_> {
         if has_expr(v) {
             self.record_scope(v.span, &scope.types);
             self.check_value(v, &scope.types);
+            self.check_secrets(v);
         }
         lower_value(v)
     }
@@ -33,6 +34,7 @@ impl Lowerer<'_> {
 
     fn shaped(&mut self, v: &ast::Value, scope: &Scope, what: &str, shape: Shape) -> ir::Value {
         self.record_scope(v.span, &scope.types);
+        self.check_secrets(v);
         let found = match &v.kind {
             ValueKind::Str(Template::Literal(text)) => {
                 let hint = match shape {

@@ -184,6 +184,13 @@ impl<'a> Evaluator<'a, '_> {
                 Value::String(s)
             }
             ("now", []) => Value::String(self.host.now()),
+            ("secret", [v]) => {
+                let name = str_arg(name, v, span)?;
+                if !crate::expr::is_secret_name(name) {
+                    return fail(span, format!("`{name}` is not a secret name"));
+                }
+                Value::String(crate::expr::secret_reference(name))
+            }
             _ => Value::String(self.host.uuid()),
         };
         Ok(Cow::Owned(v))

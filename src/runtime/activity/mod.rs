@@ -257,6 +257,8 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 struct Entry {
     spec: ActivitySpec,
     handler: Handler,
+    /// Receives its input with secret references resolved (see [`Registry::without_secrets`]).
+    secrets: bool,
 }
 
 /// The activities a worker serves, by Temporal activity type.
@@ -326,6 +328,7 @@ impl Registry {
             Entry {
                 spec,
                 handler: erased,
+                secrets: true,
             },
         );
         self.last = Some(name);
@@ -341,6 +344,22 @@ impl Registry {
             spec.errors.dedup();
         }
         self
+    }
+
+    /// The last registered activity receives secret references unresolved, as written
+    /// (`⟦secret:name⟧`): for activities that write their input somewhere, like `log`.
+    pub fn without_secrets(mut self) -> Registry {
+        if let Some(name) = &self.last
+            && let Some(entry) = self.entries.get_mut(name)
+        {
+            entry.secrets = false;
+        }
+        self
+    }
+
+    /// Whether activity `name` receives its input with secrets resolved.
+    pub fn resolves_secrets(&self, name: &str) -> bool {
+        self.entries.get(name).is_some_and(|e| e.secrets)
     }
 
     /// Describes the last registered activity in the manifest.

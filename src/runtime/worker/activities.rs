@@ -22,6 +22,10 @@ use crate::runtime::activity::{
     PAYLOAD_TOO_LARGE, Registry,
 };
 use crate::runtime::payload;
+use crate::runtime::secrets::{Resolved, Secrets};
+
+/// The error type of an activity whose input names a secret no provider has (retryable).
+pub const SECRET_UNAVAILABLE: &str = "SecretUnavailable";
 
 /// Polls activity tasks until core reports shutdown, then waits for the running ones.
 pub async fn serve(
@@ -29,6 +33,7 @@ pub async fn serve(
     registry: Registry,
     payload_limit: usize,
     observer: crate::runtime::metrics::Observer,
+    secrets: Secrets,
 ) -> Result<(), PollError> {
     let running: Arc<Mutex<HashMap<Vec<u8>, Canceller>>> = Arc::default();
     let mut tasks = JoinSet::new();
@@ -49,6 +54,7 @@ pub async fn serve(
                 let worker = Arc::downgrade(&worker);
                 let registry = registry.clone();
                 let running = running.clone();
+                let secrets = secrets.clone();
                 tasks.spawn(async move {
                     let result = note
                         .run(execute(
@@ -58,6 +64,7 @@ pub async fn serve(
                             task_token.clone(),
                             start,
                             payload_limit,
+                            &secrets,
                         ))
                         .await;
                     if let Ok(mut running) = running.lock() {
@@ -103,6 +110,7 @@ async fn execute(
     task_token: Vec<u8>,
     start: Start,
     payload_limit: usize,
+    secrets: &Secrets,
 ) -> ActivityExecutionResult {
     let task_queue = worker
         .upgrade()
@@ -110,19 +118,6 @@ async fn execute(
         .unwrap_or_default();
     let info = info_of(&start, &task_queue);
     let activity_type = info.activity_type.clone();
-    let heartbeat_worker = worker.clone();
-    let heartbeat_token = task_token.clone();
-    let (ctx, canceller) = ActivityContext::new(info, move |details: Json| {
-        if let Some(worker) = heartbeat_worker.upgrade() {
-            worker.record_activity_heartbeat(ActivityHeartbeat {
-                task_token: heartbeat_token.clone(),
-                details: vec![payload::encode(&details)],
-            });
-        }
-    });
-    if let Ok(mut running) = running.lock() {
-        running.insert(task_token, canceller);
-    }
     let input = match payload::decode_args(&start.input) {
         Ok(input) => input,
         Err(e) => {
@@ -135,9 +130,44 @@ async fn execute(
             );
         }
     };
+    // Secret references become values here, and the values references again in everything
+    // the activity hands back: its result, its failure and its heartbeats.
+    let resolved = if registry.resolves_secrets(&activity_type) {
+        match secrets.resolve(&input) {
+            Ok(resolved) => resolved,
+            // Retryable: the operator can provide the secret and the next attempt finds it.
+            Err(e) => {
+                return failure(ActivityError::new(
+                    SECRET_UNAVAILABLE,
+                    format!("activity `{activity_type}`: {e}"),
+                ));
+            }
+        }
+    } else {
+        Resolved {
+            value: input,
+            ..Resolved::default()
+        }
+    };
+    let redactor = Arc::new(resolved.redactor());
+    let heartbeat_worker = worker.clone();
+    let heartbeat_token = task_token.clone();
+    let heartbeat_redactor = redactor.clone();
+    let (ctx, canceller) = ActivityContext::new(info, move |details: Json| {
+        if let Some(worker) = heartbeat_worker.upgrade() {
+            worker.record_activity_heartbeat(ActivityHeartbeat {
+                task_token: heartbeat_token.clone(),
+                details: vec![payload::encode(&heartbeat_redactor.redact_json(&details))],
+            });
+        }
+    });
+    if let Ok(mut running) = running.lock() {
+        running.insert(task_token, canceller);
+    }
     let cancelled = ctx.clone();
-    match registry.run(&activity_type, ctx, input).await {
+    match registry.run(&activity_type, ctx, resolved.value).await {
         Ok(output) => {
+            let output = redactor.redact_json(&output);
             let encoded = payload::encode(&output);
             let size = encoded.encoded_len();
             if size > payload_limit {
@@ -170,7 +200,9 @@ async fn execute(
         Err(e) if e.is_cancelled() || (cancelled.is_cancelled() && !e.non_retryable) => {
             ActivityExecutionResult::cancel_from_details(None)
         }
-        Err(e) => {
+        Err(mut e) => {
+            e.message = redactor.redact(&e.message);
+            e.details = e.details.map(|d| Box::new(redactor.redact_json(&d)));
             if e.error_type == crate::runtime::activity::UNKNOWN_ACTIVITY {
                 tracing::error!(activity_type = %activity_type, "{}", e.message);
             } else {

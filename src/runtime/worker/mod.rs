@@ -45,6 +45,8 @@ pub struct WorkerOptions {
     pub worker_activities_per_second: Option<f64>,
     /// Metrics, readiness and log spans (`stave worker --metrics-addr …`).
     pub observer: Observer,
+    /// Where activity inputs' secret references are resolved (`secrets:` of stave.yaml).
+    pub secrets: crate::runtime::secrets::Secrets,
 }
 
 impl Default for WorkerOptions {
@@ -55,6 +57,7 @@ impl Default for WorkerOptions {
             identity: String::new(),
             worker_activities_per_second: None,
             observer: Observer::default(),
+            secrets: crate::runtime::secrets::Secrets::from_settings(&Default::default()),
         }
     }
 }
@@ -305,8 +308,9 @@ pub async fn run(
             let registry = registry.clone();
             let task_queue = task_queue.clone();
             let observer = options.observer.clone();
+            let secrets = options.secrets.clone();
             loops.spawn(async move {
-                activities::serve(worker, registry, limit, observer)
+                activities::serve(worker, registry, limit, observer, secrets)
                     .await
                     .map_err(|e| poll_error(&task_queue, e))
             });

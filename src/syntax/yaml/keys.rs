@@ -111,7 +111,13 @@ pub const PROJECT_KEYS: &[&str] = &[
     "default_queue",
     "defaults",
     "workflows",
+    "secrets",
+    "encryption",
 ];
+/// Keys of `secrets:` in `stave.yaml`.
+pub const SECRETS_KEYS: &[&str] = &["dir", "env_prefix"];
+/// Keys of `encryption:` in `stave.yaml`.
+pub const ENCRYPTION_KEYS: &[&str] = &["key", "decrypt_with"];
 /// Keys of a queue in `stave.yaml`.
 pub const QUEUE_KEYS: &[&str] = &[
     "task_queue",

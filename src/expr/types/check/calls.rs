@@ -23,6 +23,7 @@ impl<'s> Checker<'s> {
                 "has" => "`has(x.field)`",
                 "matches" => "`matches(text, pattern)`",
                 "now" | "uuid" => "no arguments",
+                "secret" => "the secret's name, e.g. `secret('payments/api_key')`",
                 _ => "one argument",
             };
             self.arity(function, expected, tys.len(), span, usage);
@@ -52,6 +53,22 @@ impl<'s> Checker<'s> {
                         format!("`string` converts a number, a bool or a string, not {}", article(t)),
                         "interpolate the value in a string instead: `\"${ x }\"` renders it as JSON",
                     );
+                }
+                Ty::String
+            }
+            "secret" => {
+                match &args[0].kind {
+                    ExprKind::String(secret) if crate::expr::is_secret_name(secret) => {}
+                    ExprKind::String(secret) => self.type_error(
+                        args[0].span,
+                        format!("`{secret}` is not a secret name"),
+                        "name secrets with path segments of letters, digits, `_`, `.` and `-`, e.g. `secret('payments/api_key')`",
+                    ),
+                    _ => self.type_error(
+                        args[0].span,
+                        "`secret` takes the secret's name as a literal string".to_string(),
+                        "write the name itself, e.g. `secret('payments/api_key')`: lint checks every use of a secret",
+                    ),
                 }
                 Ty::String
             }
