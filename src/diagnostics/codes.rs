@@ -409,17 +409,28 @@ Use an error type listed in the activity's `errors` in `activities.json`. Declar
 manifest written for workers in other languages takes `"errors": ["CardDeclined", ...]` per
 activity."#,
     E038 Error "invalid schedule" => r#"## What
-A schedule has a malformed cron expression, both or neither of `cron:` and `every:`, an
-unknown overlap policy, or an unknown time zone form.
+A schedule the Temporal server would refuse, or one whose runs would all fail: a cron string
+outside Temporal's grammar, both or neither of `cron:` and `every:`, an `every:` under 1s, an
+unknown overlap policy, a time zone that is not in the IANA time zone database (names are
+case-sensitive; `Local` is refused because it means the server's own zone), a `CRON_TZ=`
+prefix that names another zone than `timezone:`, or an `input:` the workflow's schema refuses.
 ## Why
-The schedule could not be created on the server.
+`stave schedules sync` would fail on the server, or every scheduled run would fail at once.
+Temporal's cron is not Quartz's: there is no `?`, `L`, `W` or `#` (a `#` starts a comment),
+and six fields end with the *year*, not start with seconds.
 ## Example
 ```yaml
 schedules:
-  - { id: nightly, cron: "0 25 * * *" }
+  - { id: nightly, cron: "0 25 * * *", timezone: Europe/Berlln }
 ```
 ## Fix
-Write a five-field cron (`minute hour day-of-month month day-of-week`) or `every: 1h`."#,
+Follow the hint. Temporal's cron takes 5 fields (`minute hour day-of-month month
+day-of-week`), 6 (then `year`, 2000–2100) or 7 (`second` first, `year` last); each field is
+`*`, a value, a range `1-5`, a step `*/15` or `1-30/5`, or a comma list of these; months and
+days may be names (`jan`, `mon-fri`). Shorthands: `@yearly` (`@annually`), `@monthly`,
+`@weekly`, `@daily` (`@midnight`), `@hourly`, and `@every 1h` or `@every 1h/15m` (an interval
+of at least 1s and a phase shorter than it). A `CRON_TZ=Europe/Berlin ` prefix sets the zone,
+as `timezone:` does."#,
     E039 Error "activity manifest missing or invalid" => r#"## What
 The activity manifest named by `stave.yaml` (`activities:`) cannot be read or is not valid.
 ## Why
