@@ -2,8 +2,9 @@
 //!
 //! The walk, in the order a file is read: `workflow.rs` (the file's sections), `step.rs` (one
 //! step at a time, with `scope.rs` tracking which results expressions may read), `activity.rs`
-//! and `child.rs` (calls), `schema.rs` and `schedule.rs` (workflow-level settings; `cron.rs` Temporal's cron grammar), `value.rs`
-//! (value slots folded into IR data). `project.rs` lowers `stave.yaml` itself.
+//! and `child.rs` (calls), `schema.rs` and `schedule.rs` (workflow-level settings; `cron.rs`
+//! is Temporal's cron grammar), `value.rs` (value slots folded into IR data). `project.rs`
+//! lowers `stave.yaml` itself.
 
 mod activity;
 mod child;

@@ -220,7 +220,7 @@ impl Lowerer<'_> {
             0
         } else if source.len() == s.value.len() + 2
             && (source.starts_with('"') || source.starts_with('\''))
-            && &source[1..source.len() - 1] == s.value
+            && source.get(1..source.len() - 1) == Some(s.value.as_str())
         {
             1
         } else {
