@@ -1012,3 +1012,139 @@ async fn schedules_sync_creates_updates_and_deletes_owned_schedules() {
             .is_none()
     );
 }
+
+/// Every cron form lint accepts is one the server accepts: a `CRON_TZ=` prefix (sent as
+/// `timezone_name`), `@every` with a phase (the server makes it an interval), six fields (the
+/// last is the year), seven (seconds first), `@annually` and a comment. Paused: none fires.
+#[tokio::test(flavor = "multi_thread")]
+async fn schedules_sync_sends_every_cron_form_the_server_accepts() {
+    let server = TestServer::shared();
+    let name = unique_id("forms");
+    let forms = [
+        ("tz", "CRON_TZ=Europe/Berlin 0 2 * * mon-fri"),
+        ("every", "@every 1h/15m"),
+        ("year", "0 2 1 jan * 2030-2040"),
+        ("seconds", "30 0 2 * * * 2031"),
+        ("annually", "@annually # once a year"),
+    ];
+    let schedules: String = forms
+        .iter()
+        .map(|(suffix, cron)| {
+            format!(
+                "  - {{ id: {name}-{suffix}, cron: {cron:?}, paused: true, input: {{ key: k }} }}\n"
+            )
+        })
+        .collect();
+    let project = project(
+        "cronforms",
+        &[("standard", "")],
+        &[(
+            "ops-scheduled.stave.yaml",
+            scheduled(&format!("schedules:\n{schedules}")),
+        )],
+    );
+    let dir = project.path_string();
+    let out = run_stave(server, &["schedules", "sync", "--project", &dir]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "sync failed:\n{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("5 created"), "{stdout}");
+    let client = client(server).await;
+    let spec = |suffix: &str| {
+        let client = &client;
+        let id = format!("stave:{name}-{suffix}");
+        async move {
+            stave::runtime::schedules::describe(client, &id)
+                .await
+                .unwrap()
+                .and_then(|d| d.schedule)
+                .and_then(|s| s.spec)
+                .unwrap_or_else(|| panic!("no spec for {id}"))
+        }
+    };
+    assert_eq!(spec("tz").await.timezone_name, "Europe/Berlin");
+    let every = spec("every").await;
+    assert_eq!(every.interval.len(), 1, "{every:?}");
+    assert_eq!(every.interval[0].interval.as_ref().unwrap().seconds, 3600);
+    assert_eq!(every.interval[0].phase.as_ref().unwrap().seconds, 900);
+    let year = spec("year").await;
+    assert_eq!(year.structured_calendar[0].year[0].start, 2030, "{year:?}");
+    let seconds = spec("seconds").await;
+    assert_eq!(
+        seconds.structured_calendar[0].second[0].start, 30,
+        "{seconds:?}"
+    );
+    assert_eq!(spec("annually").await.structured_calendar.len(), 1);
+
+    project.write("ops-scheduled.stave.yaml", &scheduled(""));
+    wait_for(
+        "the schedules to be deleted",
+        Duration::from_secs(30),
+        || {
+            let out = run_stave(server, &["schedules", "sync", "--project", &dir]);
+            String::from_utf8_lossy(&out.stdout)
+                .contains("5 deleted")
+                .then_some(())
+        },
+    )
+    .await;
+}
+
+/// What lint refuses, the server refuses too: each schedule here bypasses lint (the IR is
+/// edited after checking) and its creation fails on the server. `Local` is the one zone the
+/// server takes that lint refuses (it means the server's own zone).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_server_refuses_the_schedules_lint_refuses() {
+    use stave::ir::ScheduleSpec;
+    use stave::runtime::schedules::{Action, Change, ScheduleError, apply, desired};
+    let server = TestServer::shared();
+    let name = unique_id("refused");
+    let project = project(
+        "cronrefused",
+        &[("standard", "")],
+        &[(
+            "ops-scheduled.stave.yaml",
+            scheduled(&format!(
+                "schedules:\n  - {{ id: {name}, cron: \"0 2 * * *\", paused: true, input: {{ key: k }} }}\n"
+            )),
+        )],
+    );
+    let bundle = load_bundle(project.path());
+    let client = client(server).await;
+    let long_comment = format!("0 0 * * * # {}", "x".repeat(201));
+    let cases: Vec<(&str, &str)> = vec![
+        ("0 0 ? * *", "UTC"),
+        ("0 1 2 3 4 1999", "UTC"),
+        ("0 0 * * Fri-Tues", "UTC"),
+        ("*/2147483648 * * * *", "UTC"),
+        ("0 2 * *", "UTC"),
+        ("@Daily", "UTC"),
+        ("CRON_TZ=UTC", "UTC"),
+        ("@every 3h/3h", "UTC"),
+        ("@every 500ms", "UTC"),
+        (&long_comment, "UTC"),
+        ("0 2 * * *", "Europe/Berlln"),
+        ("0 2 * * *", "europe/berlin"),
+        ("CRON_TZ=Europe/Paris 0 2 * * *", "Europe/Berlin"),
+    ];
+    for (cron, zone) in cases {
+        let mut b = bundle.clone();
+        let schedule = &mut b.workflows[0].schedules[0];
+        schedule.spec = ScheduleSpec::Cron(cron.to_owned());
+        schedule.timezone = zone.to_owned();
+        let wanted = desired(&b).unwrap();
+        let create = [Change {
+            schedule_id: wanted[0].schedule_id.clone(),
+            workflow: wanted[0].workflow.clone(),
+            action: Action::Create,
+            reason: "test".into(),
+        }];
+        match apply(&client, &wanted, &create).await {
+            Err(ScheduleError::Rpc { .. }) => {}
+            other => panic!("{cron:?} in {zone}: the server did not refuse it: {other:?}"),
+        }
+    }
+}

@@ -3,6 +3,9 @@
 //! Never reuse or renumber a code. Ranges: E001–E009 sources and YAML shape, E010–E029
 //! expressions, E030–E059 checking against the project, E060–E079 the text form,
 //! E080–E089 test files (`stave test`), W001–W049 warnings.
+//!
+//! Size: one table of every code with its whole page (What, Why, Example, Fix); it grows by a
+//! page per code, and splitting the table would split the one registry.
 
 use super::Severity;
 
@@ -312,6 +315,28 @@ if: "${ input.sku.matches('[A-Z') }"
 ## Fix
 Fix the pattern (RE2 syntax: no look-around or back-references). In a string literal a
 backslash is written `\\`, or use a raw string: `r'\d+'`."#,
+    E019 Error "field read through a step that never ran" => r#"## What
+An expression reads a field of `steps.ID` (`steps.review.score`) at a point that no path
+running the step reaches: every path through the step ends in `fail`, `return` or `rethrow`
+(an `if` or `else` branch, a `switch` case or a `catch` that ends the run) before it gets
+there. The step's result is therefore `null` there, and nothing around the read tests it.
+## Why
+Reading a field of `null` fails the run with an `ExpressionError` — every time the read is
+evaluated, not only on some path. (When a step only *may* not have run, the read is W009, a
+warning. When a condition around the read mentions the step, the read may never be
+evaluated, and it is W009 too.)
+## Example
+```yaml
+- if: "${ input.amount > 1000 }"
+  steps:
+    - { id: review, activity: fraud.review, input: "${ input }" }
+    - fail: { type: Rejected, message: "${ steps.review.reason }" }
+- { set: { score: "${ steps.review.score }" } }
+```
+## Fix
+Read the result inside the branch that runs the step, before the `fail` (or `return`,
+`rethrow`) that ends it; or drop the read. If the branch should not always end the run,
+put the `fail` under its own `if:`."#,
     E030 Error "unknown activity" => r#"## What
 A step names an activity that the activity manifest (`activities.json`) does not list.
 ## Why
@@ -415,17 +440,28 @@ Use an error type listed in the activity's `errors` in `activities.json`. Declar
 manifest written for workers in other languages takes `"errors": ["CardDeclined", ...]` per
 activity."#,
     E038 Error "invalid schedule" => r#"## What
-A schedule has a malformed cron expression, both or neither of `cron:` and `every:`, an
-unknown overlap policy, or an unknown time zone form.
+A schedule the Temporal server would refuse, or one whose runs would all fail: a cron string
+outside Temporal's grammar, both or neither of `cron:` and `every:`, an `every:` under 1s, an
+unknown overlap policy, a time zone that is not in the IANA time zone database (names are
+case-sensitive; `Local` is refused because it means the server's own zone), a `CRON_TZ=`
+prefix that names another zone than `timezone:`, or an `input:` the workflow's schema refuses.
 ## Why
-The schedule could not be created on the server.
+`stave schedules sync` would fail on the server, or every scheduled run would fail at once.
+Temporal's cron is not Quartz's: there is no `?`, `L`, `W` or `#` (a `#` starts a comment),
+and six fields end with the *year*, not start with seconds.
 ## Example
 ```yaml
 schedules:
-  - { id: nightly, cron: "0 25 * * *" }
+  - { id: nightly, cron: "0 25 * * *", timezone: Europe/Berlln }
 ```
 ## Fix
-Write a five-field cron (`minute hour day-of-month month day-of-week`) or `every: 1h`."#,
+Follow the hint. Temporal's cron takes 5 fields (`minute hour day-of-month month
+day-of-week`), 6 (then `year`, 2000–2100) or 7 (`second` first, `year` last); each field is
+`*`, a value, a range `1-5`, a step `*/15` or `1-30/5`, or a comma list of these; months and
+days may be names (`jan`, `mon-fri`). Shorthands: `@yearly` (`@annually`), `@monthly`,
+`@weekly`, `@daily` (`@midnight`), `@hourly`, and `@every 1h` or `@every 1h/15m` (an interval
+of at least 1s and a phase shorter than it). A `CRON_TZ=Europe/Berlin ` prefix sets the zone,
+as `timezone:` does."#,
     E039 Error "activity manifest missing or invalid" => r#"## What
 The activity manifest named by `stave.yaml` (`activities:`) cannot be read or is not valid.
 ## Why
@@ -787,7 +823,8 @@ Reading a field of `null` fails the run, on exactly the path that skipped the st
 ## Fix
 Guard the read: `${ has(steps.review.score) ? steps.review.score : 0 }` or
 `${ steps.review != null && steps.review.score > 5 }`; or move the reading step into the
-same branch."#,
+same branch. (When the step never runs on a path that reaches the read — every path through it
+ends in `fail`, `return` or `rethrow` first — the read always fails: that is E019, an error.)"#,
     W010 Warning "timer outlives the workflow" => r#"## What
 A `wait` timeout or a fixed `sleep` is at least as long as the workflow's own execution
 `timeout:`.

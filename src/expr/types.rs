@@ -49,16 +49,57 @@ pub struct ObjectTy {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldTy {
     pub ty: Ty,
-    /// `Some(step id)` when the field is a step result that may be null because the step's
-    /// path did not run; reading through it unguarded is warned about.
-    pub may_not_have_run: Option<String>,
+    /// Whether the field is the result of a step that may not have run (then it may be null:
+    /// reading through it unguarded is W009), or that never ran on any path reaching here
+    /// (then it is null: reading through it fails every time, E019).
+    pub ran: Ran,
+}
+
+/// Whether the step whose result a field is has run when an expression reads it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Ran {
+    /// Not a step result, or the result of a step that surely ran.
+    #[default]
+    Surely,
+    /// Step `id` may not have run.
+    Maybe(String),
+    /// Step `id` never ran on any path that reaches the read: every path that runs it ends
+    /// abruptly (`fail`, `return`, `rethrow`) before it gets there.
+    Never(String),
+}
+
+impl Ran {
+    /// After a construct that may skip step `id`: a step that surely ran may not have; one
+    /// that never ran still never did.
+    pub fn may_skip(self, id: &str) -> Ran {
+        match self {
+            Ran::Surely => Ran::Maybe(id.to_owned()),
+            other => other,
+        }
+    }
+
+    /// At a point that paths running step `id` may also reach: at best "may not have run".
+    pub fn at_most_maybe(self, id: &str) -> Ran {
+        match self {
+            Ran::Maybe(step) | Ran::Never(step) => Ran::Maybe(step),
+            Ran::Surely => Ran::Maybe(id.to_owned()),
+        }
+    }
+
+    /// The step that may not have run, or never did.
+    pub fn step(&self) -> Option<&str> {
+        match self {
+            Ran::Surely => None,
+            Ran::Maybe(step) | Ran::Never(step) => Some(step),
+        }
+    }
 }
 
 impl FieldTy {
     pub fn new(ty: Ty) -> FieldTy {
         FieldTy {
             ty,
-            may_not_have_run: None,
+            ran: Ran::Surely,
         }
     }
 
@@ -66,7 +107,7 @@ impl FieldTy {
     pub fn may_not_have_run(ty: Ty, step: &str) -> FieldTy {
         FieldTy {
             ty,
-            may_not_have_run: Some(step.to_owned()),
+            ran: Ran::Maybe(step.to_owned()),
         }
     }
 }

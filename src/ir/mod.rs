@@ -108,6 +108,8 @@ pub struct SignalHandler {
 pub struct Schedule {
     pub id: String,
     pub spec: ScheduleSpec,
+    /// IANA zone name, sent as `ScheduleSpec.timezone_name`: `timezone:`, else the zone of a
+    /// `CRON_TZ=` prefix (lowering refuses the two when they differ), else `UTC`.
     pub timezone: String,
     pub overlap: Overlap,
     pub paused: bool,
@@ -117,7 +119,13 @@ pub struct Schedule {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ScheduleSpec {
+    /// A Temporal cron string, sent as `ScheduleSpec.cron_string` unchanged: 5 to 7 fields, a
+    /// shorthand (`@daily`), or `@every 1h[/15m]`, which the server turns into an interval
+    /// with a phase; a `# comment` may follow. Never a `CRON_TZ=`/`TZ=` prefix: lowering
+    /// moves its zone to [`Schedule::timezone`] and keeps the rest, since the server refuses a
+    /// prefix zone that differs from `timezone_name`.
     Cron(String),
+    /// `every:`, sent as an `IntervalSpec` without a phase.
     EveryMs(u64),
 }
 

@@ -3,7 +3,7 @@
 
 use super::symbols::{self, Kind};
 use super::workspace::{Analyzed, Project, Workspace};
-use crate::expr::types::FieldTy;
+use crate::expr::types::{FieldTy, Ran};
 use crate::expr::{self, Ty, TypeScope};
 use crate::syntax::ast;
 use std::fmt::Write;
@@ -80,11 +80,20 @@ fn step(a: &Analyzed, id: &str) -> Option<String> {
 }
 
 fn note_may_not_have_run(out: &mut String, field: &FieldTy) {
-    if let Some(step) = &field.may_not_have_run {
-        let _ = write!(
-            out,
-            "\n\nMay not have run (`{step}` is conditional): guard reads with `has(steps.{step})`."
-        );
+    match &field.ran {
+        Ran::Surely => {}
+        Ran::Maybe(step) => {
+            let _ = write!(
+                out,
+                "\n\nMay not have run (`{step}` is conditional): guard reads with `has(steps.{step})`."
+            );
+        }
+        Ran::Never(step) => {
+            let _ = write!(
+                out,
+                "\n\nNever ran here: every way through `{step}` ends the run before this point."
+            );
+        }
     }
 }
 

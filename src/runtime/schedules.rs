@@ -632,6 +632,30 @@ mod tests {
         assert!(d[1].schedule.state.clone().unwrap().paused);
     }
 
+    /// The server refuses a `CRON_TZ=` zone other than `timezone_name`, so the zone travels
+    /// as `timezone_name`; `@every` travels as a cron string, which the server turns into an
+    /// interval with its phase.
+    #[test]
+    fn cron_time_zones_and_every_are_sent_as_the_server_reads_them() {
+        let b = bundle(
+            "  - { id: berlin, cron: \"CRON_TZ=Europe/Berlin 0 2 * * * # nightly\", input: { day: a } }\n  \
+             - { id: phased, cron: \"@every 1h/15m\", timezone: Asia/Tokyo, input: { day: b } }\n  \
+             - { id: years, cron: \"0 30 2 1 * * 2030\", input: { day: c } }\n",
+        );
+        let specs: Vec<ScheduleSpec> = desired(&b)
+            .unwrap()
+            .into_iter()
+            .map(|d| d.schedule.spec.unwrap())
+            .collect();
+        assert_eq!(specs[0].cron_string, vec!["0 2 * * * # nightly".to_owned()]);
+        assert_eq!(specs[0].timezone_name, "Europe/Berlin");
+        assert_eq!(specs[1].cron_string, vec!["@every 1h/15m".to_owned()]);
+        assert!(specs[1].interval.is_empty());
+        assert_eq!(specs[1].timezone_name, "Asia/Tokyo");
+        assert_eq!(specs[2].cron_string, vec!["0 30 2 1 * * 2030".to_owned()]);
+        assert_eq!(specs[2].timezone_name, "UTC");
+    }
+
     #[test]
     fn pausing_does_not_change_the_definition_but_the_input_does() {
         let b = bundle("  - { id: s, every: 1m, input: { day: a } }\n");

@@ -199,10 +199,17 @@ fn schedule_field(key: &str) -> Json {
             "The schedule id, unique in the project.",
             json!(["nightly-reconcile"]),
         ),
-        "cron" => string("A cron expression.", json!(["0 2 * * *"])),
+        "cron" => string(
+            "A Temporal cron string: 5 fields (minute hour day-of-month month day-of-week), 6 (then the year) or 7 (second first, year last); `@daily`-style shorthands; `@every 1h[/15m]`; an optional `CRON_TZ=Zone ` prefix and `# comment`.",
+            json!([
+                "0 2 * * *",
+                "CRON_TZ=Europe/Berlin 0 9 * * mon-fri",
+                "@every 6h/30m"
+            ]),
+        ),
         "every" => duration("An interval.", json!(["1h"])),
         "timezone" => string(
-            "IANA time zone of `cron`; default UTC.",
+            "IANA time zone name of `cron`, spelled as in the tz database; default UTC.",
             json!(["UTC", "Europe/Paris"]),
         ),
         "overlap" => doc(

@@ -146,13 +146,7 @@ impl<'a> Lowerer<'a> {
             // A compensation runs after its step completed: it sees the step's result.
             let mark = scope.mark();
             if let Some(id) = id {
-                scope.add_step(
-                    id.value.clone(),
-                    FieldTy {
-                        ty: ty.clone(),
-                        may_not_have_run: None,
-                    },
-                );
+                scope.add_step(id.value.clone(), FieldTy::new(ty.clone()));
             }
             let compensation = self.activity(c, None, scope, false).0;
             scope.take_since(mark);

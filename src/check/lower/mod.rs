@@ -2,11 +2,13 @@
 //!
 //! The walk, in the order a file is read: `workflow.rs` (the file's sections), `step.rs` (one
 //! step at a time, with `scope.rs` tracking which results expressions may read), `activity.rs`
-//! and `child.rs` (calls), `schema.rs` and `schedule.rs` (workflow-level settings), `value.rs`
-//! (value slots folded into IR data). `project.rs` lowers `stave.yaml` itself.
+//! and `child.rs` (calls), `schema.rs` and `schedule.rs` (workflow-level settings; `cron.rs`
+//! is Temporal's cron grammar), `value.rs` (value slots folded into IR data). `project.rs`
+//! lowers `stave.yaml` itself.
 
 mod activity;
 mod child;
+mod cron;
 mod project;
 mod schedule;
 mod schema;

@@ -1,6 +1,6 @@
 //! What expressions may read at one point of the workflow: the roots and the visible step results.
 
-use crate::expr::types::{FieldTy, ObjectTy};
+use crate::expr::types::{FieldTy, ObjectTy, Ran};
 use crate::expr::{Ty, TypeScope};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -78,6 +78,38 @@ impl Scope {
             }
         }
         taken
+    }
+
+    /// Starts lowering what a condition reading steps `refs` decides (a guarded step, a
+    /// branch, a loop body): there, a step the condition reads that never ran on the way
+    /// counts only as "may not have run" — the condition may test it for null, and then the
+    /// reads it governs are never evaluated. Returns what `end_condition` restores.
+    pub(super) fn condition_on(
+        &mut self,
+        refs: impl IntoIterator<Item = String>,
+    ) -> Vec<(String, FieldTy)> {
+        let mut saved = Vec::new();
+        if let Some(o) = self.steps_mut() {
+            for id in refs {
+                if let Some(field) = o.fields.get_mut(&id)
+                    && matches!(field.ran, Ran::Never(_))
+                {
+                    saved.push((id.clone(), field.clone()));
+                    field.ran = std::mem::take(&mut field.ran).at_most_maybe(&id);
+                }
+            }
+        }
+        saved
+    }
+
+    /// Ends what `condition_on` started. The ids it weakened were visible before the
+    /// condition and stay visible until the block around it ends, so they are still here.
+    pub(super) fn end_condition(&mut self, saved: Vec<(String, FieldTy)>) {
+        if let Some(o) = self.steps_mut() {
+            for (id, field) in saved {
+                o.fields.insert(id, field);
+            }
+        }
     }
 
     pub(super) fn bind_local(&mut self, name: &str, ty: Ty) -> Option<Arc<Ty>> {

@@ -5,7 +5,7 @@ use super::value::lower_value;
 use super::{Lowerer, ms};
 use crate::diagnostics::{Code, Diagnostic, Spanned, did_you_mean};
 use crate::expr::Ty;
-use crate::expr::types::{FieldTy, ObjectTy};
+use crate::expr::types::{FieldTy, ObjectTy, Ran};
 use crate::ir;
 use crate::syntax::ast::{self, Name};
 use crate::syntax::duration;
@@ -42,6 +42,7 @@ impl Lowerer<'_> {
             .as_ref()
             .map(|w| self.condition(w, scope, "a condition"));
         let conditional = guard.is_some();
+        let conditioned = scope.condition_on(step.when.iter().flat_map(step_refs));
         // Ids of nested steps that escape, and whether they surely ran.
         let mut escaped: Escaped = BTreeMap::new();
         let mut maybe = conditional;
@@ -62,7 +63,6 @@ impl Lowerer<'_> {
                 self.switch(arms, default.as_deref(), scope, &mut escaped)
             }
             ast::StepKind::Parallel { branches, race } => {
-                maybe |= *race;
                 let (kind, ty) = self.parallel(branches, *race, scope, &mut escaped);
                 result_ty = ty;
                 kind
@@ -101,11 +101,7 @@ impl Lowerer<'_> {
             ast::StepKind::Sleep(sleep) => ir::StepKind::Sleep(self.sleep(sleep, scope)),
             ast::StepKind::Set(set) => ir::StepKind::Set(self.assignments(set, scope)),
             ast::StepKind::Try { steps, catches } => {
-                // After a `try` whose every catch ends the run (`fail`, `rethrow`, `return`),
-                // the body surely ran: only the catches' own ids may not have.
-                let abrupt = catches.iter().all(|c| ends_abruptly(&c.steps));
-                maybe = !abrupt;
-                self.try_catch(steps, catches, scope, &mut escaped, abrupt)
+                self.try_catch(steps, catches, scope, &mut escaped)
             }
             ast::StepKind::Fail {
                 error_type,
@@ -137,15 +133,19 @@ impl Lowerer<'_> {
                 ir::StepKind::Rethrow
             }
         };
+        scope.end_condition(conditioned);
         for (k, mut v) in escaped {
-            if maybe && v.may_not_have_run.is_none() {
-                v.may_not_have_run = Some(k.clone());
+            if maybe {
+                v.ran = v.ran.may_skip(&k);
             }
             scope.add_step(k, v);
         }
         if let Some(id) = &step.id {
-            let may_not_have_run =
-                (conditional || matches!(kind, ir::StepKind::If { .. })).then(|| id.value.clone());
+            let ran = if conditional || matches!(kind, ir::StepKind::If { .. }) {
+                Ran::Maybe(id.value.clone())
+            } else {
+                Ran::Surely
+            };
             let ty = if matches!(
                 kind,
                 ir::StepKind::If { .. } | ir::StepKind::Switch { .. } | ir::StepKind::Try { .. }
@@ -159,17 +159,11 @@ impl Lowerer<'_> {
                     id.value.clone(),
                     FieldTy {
                         ty: ty.clone(),
-                        may_not_have_run: may_not_have_run.clone(),
+                        ran: ran.clone(),
                     },
                 );
             }
-            scope.add_step(
-                id.value.clone(),
-                FieldTy {
-                    ty,
-                    may_not_have_run,
-                },
-            );
+            scope.add_step(id.value.clone(), FieldTy { ty, ran });
         }
         ir::Step {
             index,
@@ -210,11 +204,15 @@ impl Lowerer<'_> {
         escaped: &mut Escaped,
     ) -> ir::StepKind {
         let (then, a) = self.nested(steps, scope);
-        escaped.extend(a);
         match guard {
             Some(cond) => {
-                let (otherwise, b) = self.nested(else_steps.unwrap_or(&[]), scope);
-                escaped.extend(b);
+                let else_steps = else_steps.unwrap_or(&[]);
+                let (otherwise, b) = self.nested(else_steps, scope);
+                // A branch that always ends the run leaves its ids null after the `if`,
+                // when the other branch lets the run reach that point.
+                let (then_ends, else_ends) = (ends_abruptly(steps), ends_abruptly(else_steps));
+                escaped.extend(never_if(a, then_ends && !else_ends));
+                escaped.extend(never_if(b, else_ends && !then_ends));
                 ir::StepKind::If {
                     cond,
                     then,
@@ -222,6 +220,7 @@ impl Lowerer<'_> {
                 }
             }
             None => {
+                escaped.extend(a);
                 if let Some(e) = else_steps {
                     let at = e.first().map_or(step.span, |s| s.span);
                     self.error(
@@ -242,14 +241,29 @@ impl Lowerer<'_> {
         escaped: &mut Escaped,
     ) -> ir::StepKind {
         let mut lowered = Vec::new();
+        let mut ids = Vec::new();
+        // A case runs when its condition holds and every earlier one did not: all of them
+        // decide it, and the default.
+        let mut conditioned = Vec::new();
         for arm in arms {
             let when = self.condition(&arm.when, scope, "a switch case's condition");
+            conditioned.push(scope.condition_on(step_refs(&arm.when)));
             let (steps, a) = self.nested(&arm.steps, scope);
-            escaped.extend(a);
+            ids.push((a, ends_abruptly(&arm.steps)));
             lowered.push(ir::SwitchArm { when, steps });
         }
-        let (default, b) = self.nested(default.unwrap_or(&[]), scope);
-        escaped.extend(b);
+        let default_steps = default.unwrap_or(&[]);
+        let (default, b) = self.nested(default_steps, scope);
+        ids.push((b, ends_abruptly(default_steps)));
+        for saved in conditioned.into_iter().rev() {
+            scope.end_condition(saved);
+        }
+        // A case that always ends the run leaves its ids null after the `switch`, when
+        // another case (or no case: the default, even an empty one) goes on.
+        let ending = ids.iter().filter(|(_, ends)| *ends).count();
+        for (a, ends) in ids {
+            escaped.extend(never_if(a, ends && ending < arms.len() + 1));
+        }
         ir::StepKind::Switch {
             arms: lowered,
             default,
@@ -277,16 +291,16 @@ impl Lowerer<'_> {
                     format!("branch `{}` is declared twice", name.value),
                 ));
             }
-            // Branches run concurrently: none sees another's steps.
+            // Branches run concurrently: none sees another's steps. A race cancels the
+            // losers wherever they are, even between a step and the `fail` after it.
             let (steps, a) = self.nested(steps, scope);
-            escaped.extend(a);
-            fields.insert(
-                name.value.clone(),
-                FieldTy {
-                    ty: Ty::Dyn,
-                    may_not_have_run: None,
-                },
-            );
+            escaped.extend(a.into_iter().map(|(k, mut v)| {
+                if race {
+                    v.ran = v.ran.at_most_maybe(&k);
+                }
+                (k, v)
+            }));
+            fields.insert(name.value.clone(), FieldTy::new(Ty::Dyn));
             lowered.push(ir::Branch {
                 name: name.value.clone(),
                 steps,
@@ -316,6 +330,7 @@ impl Lowerer<'_> {
         steps: &[ast::Step],
         scope: &mut Scope,
     ) -> ir::StepKind {
+        let over_refs = step_refs(over);
         let over = self.list(over, scope, "what a `foreach` iterates over");
         let item_name = item.map_or_else(
             || "item".to_string(),
@@ -340,8 +355,10 @@ impl Lowerer<'_> {
             }
         });
         let previous = scope.bind_local(&item_name, Ty::Dyn);
-        // Ids inside the body are visible only inside the body.
+        // Ids inside the body are visible only inside the body, which runs once per item.
+        let conditioned = scope.condition_on(over_refs);
         let (steps, _) = self.nested(steps, scope);
+        scope.end_condition(conditioned);
         scope.restore_local(&item_name, previous);
         ir::StepKind::Foreach {
             over,
@@ -378,11 +395,13 @@ impl Lowerer<'_> {
                 1
             }
         };
+        let conditioned = scope.condition_on(step_refs(cond));
         let (body, a) = self.nested(steps, scope);
+        scope.end_condition(conditioned);
         // The condition sees the body's results of the previous iteration.
         let mark = scope.mark();
         for (k, mut v) in a.clone() {
-            v.may_not_have_run = Some(k.clone());
+            v.ran = v.ran.at_most_maybe(&k);
             scope.add_step(k, v);
         }
         let cond = self.condition(cond, scope, "a `while` condition");
@@ -475,10 +494,19 @@ impl Lowerer<'_> {
         catches: &[ast::Catch],
         scope: &mut Scope,
         escaped: &mut Escaped,
-        abrupt_catches: bool,
     ) -> ir::StepKind {
         let (body, a) = self.nested(steps, scope);
-        escaped.extend(a);
+        // After a `try` whose every catch ends the run, the body surely ran; otherwise a
+        // catch may have taken over anywhere in it, after any of its steps.
+        let catches_end = catches.iter().all(|c| ends_abruptly(&c.steps));
+        escaped.extend(a.into_iter().map(|(k, mut v)| {
+            if !catches_end {
+                v.ran = v.ran.at_most_maybe(&k);
+            }
+            (k, v)
+        }));
+        // The `try` goes on after its body or after a catch that does not end the run.
+        let goes_on = !ends_abruptly(steps) || !catches_end;
         // Error types can be checked only when everything the body calls declares what it
         // raises: a manifest exported from another SDK lists no `errors`, and a child
         // workflow may raise any type. Silence then means "unknown", not "none".
@@ -521,15 +549,17 @@ impl Lowerer<'_> {
                 .when
                 .as_ref()
                 .map(|w| self.condition(w, scope, "a catch's condition"));
+            let conditioned = scope.condition_on(c.when.iter().flat_map(step_refs));
             let (steps, b) = self.nested(&c.steps, scope);
+            scope.end_condition(conditioned);
             scope.restore_local(&name, previous);
             scope.in_catch = was_in_catch;
-            for (k, mut v) in b {
-                // When the caller does not mark every id as maybe-run, mark the catches'.
-                if abrupt_catches && v.may_not_have_run.is_none() {
-                    v.may_not_have_run = Some(k.clone());
-                }
-                escaped.insert(k, v);
+            // A catch's ids may not have run; one that always ends the run leaves them null
+            // after the `try` (the other catches never take over from it).
+            let never = ends_abruptly(&c.steps) && goes_on;
+            for (k, v) in never_if(b, never) {
+                let ran = v.ran.may_skip(&k);
+                escaped.insert(k, FieldTy { ran, ..v });
             }
             lowered.push(ir::Catch {
                 errors: c.errors.iter().map(|e| e.value.clone()).collect(),
@@ -545,16 +575,43 @@ impl Lowerer<'_> {
     }
 }
 
-/// Whether a block never completes normally: its last step is an unguarded `fail`,
-/// `rethrow` or `return`.
+/// Whether a block surely never completes normally, whatever the conditions: it reaches an
+/// unguarded `fail`, `rethrow` or `return`, an `if` whose two branches both end so, a
+/// `switch` whose cases and default all do, or a `try` whose body and catches all do.
+/// (Loops may run no iteration; a `parallel` is left out.)
 fn ends_abruptly(steps: &[ast::Step]) -> bool {
-    steps.last().is_some_and(|s| {
-        s.when.is_none()
-            && matches!(
-                s.kind,
-                ast::StepKind::Fail { .. } | ast::StepKind::Rethrow | ast::StepKind::Return(_)
-            )
+    steps.iter().any(|s| match &s.kind {
+        ast::StepKind::Block { steps, else_steps } => match (&s.when, else_steps) {
+            (None, _) => ends_abruptly(steps),
+            (Some(_), Some(e)) => ends_abruptly(steps) && ends_abruptly(e),
+            (Some(_), None) => false,
+        },
+        _ if s.when.is_some() => false,
+        ast::StepKind::Fail { .. } | ast::StepKind::Rethrow | ast::StepKind::Return(_) => true,
+        ast::StepKind::Switch {
+            arms,
+            default: Some(default),
+        } => arms.iter().all(|a| ends_abruptly(&a.steps)) && ends_abruptly(default),
+        ast::StepKind::Try { steps, catches } => {
+            ends_abruptly(steps) && catches.iter().all(|c| ends_abruptly(&c.steps))
+        }
+        _ => false,
     })
+}
+
+/// The ids of a branch, made "never ran" when `never`.
+fn never_if(ids: Escaped, never: bool) -> impl Iterator<Item = (String, FieldTy)> {
+    ids.into_iter().map(move |(k, v)| {
+        let ran = if never { Ran::Never(k.clone()) } else { v.ran };
+        (k, FieldTy { ran, ..v })
+    })
+}
+
+/// Ids `X` that a condition reads as `steps.X`.
+fn step_refs(v: &ast::Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    crate::lint::for_each_expr(v, &mut |t| out.extend(t.step_refs()));
+    out
 }
 
 /// The type of the name a `catch` binds (`err`).
@@ -566,17 +623,12 @@ fn error_ty() -> Ty {
             ("details", Ty::Dyn),
         ]
         .into_iter()
-        .map(|(k, ty)| {
-            (
-                k.to_string(),
-                FieldTy {
-                    ty,
-                    may_not_have_run: None,
-                },
-            )
-        })
+        .map(|(k, ty)| (k.to_string(), FieldTy::new(ty)))
         .collect(),
         closed: true,
         origin: "the caught error".into(),
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -54,13 +54,7 @@ impl Lowerer<'_> {
                     .iter()
                     .map(|f| {
                         let ty = if *f == "attempt" { Ty::Int } else { Ty::String };
-                        (
-                            f.to_string(),
-                            FieldTy {
-                                ty,
-                                may_not_have_run: None,
-                            },
-                        )
+                        (f.to_string(), FieldTy::new(ty))
                     })
                     .collect(),
                 closed: true,
@@ -73,15 +67,7 @@ impl Lowerer<'_> {
                 fields: self
                     .vars
                     .iter()
-                    .map(|v| {
-                        (
-                            v.clone(),
-                            FieldTy {
-                                ty: Ty::Dyn,
-                                may_not_have_run: None,
-                            },
-                        )
-                    })
+                    .map(|v| (v.clone(), FieldTy::new(Ty::Dyn)))
                     .collect(),
                 closed: true,
                 origin: "the workflow's vars".into(),
@@ -119,10 +105,11 @@ impl Lowerer<'_> {
         let mut scope = Scope::new(&self.roots);
         let steps = self.block(&ast.steps, &mut scope);
 
-        // Queries and output see every top-level step (a query may run before it completes).
+        // Queries and output see every top-level step. A query may run at any point, before a
+        // step completes or between a step and the `fail` after it: every step may not have run.
         let mut query_scope = Scope::new(&self.roots);
         for (id, mut field) in scope.steps() {
-            field.may_not_have_run.get_or_insert_with(|| id.clone());
+            field.ran = field.ran.at_most_maybe(&id);
             query_scope.add_step(id, field);
         }
         let mut queries = Vec::new();

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use super::{FieldTy, ObjectTy, Ty, TypeScope};
+use super::{FieldTy, ObjectTy, Ran, Ty, TypeScope};
 use crate::diagnostics::{Code, Diagnostic, Span, did_you_mean};
 use crate::expr::ast::{
     BinaryOp, Expr, ExprKind, MacroKind, Name, Template, TemplatePart, UnaryOp,
@@ -20,6 +20,7 @@ pub fn check_expr(expr: &Expr, scope: &TypeScope) -> (Ty, Vec<Diagnostic>) {
         scope,
         locals: Vec::new(),
         guarded: Vec::new(),
+        conditioned: Vec::new(),
         diags: Vec::new(),
     };
     let ty = c.check(expr).ty.into_owned();
@@ -43,17 +44,17 @@ pub fn check_template(t: &Template, scope: &TypeScope) -> (Ty, Vec<Diagnostic>) 
     }
 }
 
-/// A checked node: its type, and the step whose possibly-null result it is.
+/// A checked node: its type, and whether it is the result of a step that may not have run.
 struct Checked<'s> {
     ty: Cow<'s, Ty>,
-    maybe_null_step: Option<&'s str>,
+    ran: Option<&'s Ran>,
 }
 
 impl<'s> Checked<'s> {
     fn owned(ty: Ty) -> Checked<'s> {
         Checked {
             ty: Cow::Owned(ty),
-            maybe_null_step: None,
+            ran: None,
         }
     }
 }
@@ -64,6 +65,10 @@ struct Checker<'s> {
     locals: Vec<(&'s str, Ty)>,
     /// Steps whose result is known not to be null here (`has(...)`, `!= null`).
     guarded: Vec<&'s str>,
+    /// Steps that a condition deciding whether this part is evaluated reads (`c ? … : …`,
+    /// `c && …`, a macro's list or filter): such a condition may be a null test in disguise,
+    /// so a read of a step that never ran is then only "may fail".
+    conditioned: Vec<String>,
     diags: Vec<Diagnostic>,
 }
 
@@ -157,12 +162,14 @@ impl<'s> Checker<'s> {
                 let c = self.check(cond).ty;
                 self.expect_bool(&c, cond.span, "the condition of `? :`");
                 let mark = self.guarded.len();
+                let conditioned = self.condition_on(cond);
                 guards(cond, true, &mut self.guarded);
                 let t = self.check(then).ty.into_owned();
                 self.guarded.truncate(mark);
                 guards(cond, false, &mut self.guarded);
                 let o = self.check(otherwise).ty.into_owned();
                 self.guarded.truncate(mark);
+                self.conditioned.truncate(conditioned);
                 t.join(o)
             }
             ExprKind::Has { target, field } => {
@@ -235,7 +242,7 @@ impl<'s> Checker<'s> {
         if let Some(ty) = self.scope.get(name) {
             return Checked {
                 ty: Cow::Borrowed(ty),
-                maybe_null_step: None,
+                ran: None,
             };
         }
         let mut names: Vec<&str> = self.scope.names().collect();
@@ -260,10 +267,22 @@ impl<'s> Checker<'s> {
         Checked::owned(Ty::Dyn)
     }
 
-    /// W009 when `t` is the result of a step that may not have run and is read unguarded.
+    /// Notes the steps `cond` reads as conditioning what is checked until the returned mark.
+    fn condition_on(&mut self, cond: &Expr) -> usize {
+        let mark = self.conditioned.len();
+        self.conditioned.extend(cond.step_refs());
+        mark
+    }
+
+    /// W009 when `t` is the result of a step that may not have run and is read unguarded;
+    /// E019 when the step never ran on any path reaching the read, so that the read fails
+    /// whenever it is evaluated (unless a condition around it reads the step: then it may
+    /// be dead code, and W009 says enough).
     fn warn_if_maybe_null(&mut self, t: &Checked<'s>, target: &Expr, field: &str, span: Span) {
-        let Some(step) = t.maybe_null_step else {
-            return;
+        let (step, never) = match t.ran {
+            Some(Ran::Maybe(step)) => (step.as_str(), false),
+            Some(Ran::Never(step)) => (step.as_str(), true),
+            Some(Ran::Surely) | None => return,
         };
         if self.guarded.contains(&step) {
             return;
@@ -273,6 +292,22 @@ impl<'s> Checker<'s> {
         } else {
             format!("`{target}.{field}`")
         };
+        if never && !self.conditioned.iter().any(|s| s == step) {
+            self.emit(
+                Diagnostic::new(
+                    Code::E019,
+                    span,
+                    format!(
+                        "step `{step}` never runs on a path that reaches this read: `{target}` is null here, so reading {read} always fails"
+                    ),
+                )
+                .label("always null here")
+                .help(format!(
+                    "every path that runs `{step}` ends in `fail`, `return` or `rethrow` before this point: read `{target}` inside that path, before it ends, or drop the read"
+                )),
+            );
+            return;
+        }
         let guard = if field.is_empty() {
             format!("`{target} != null && …`")
         } else {
@@ -301,7 +336,7 @@ impl<'s> Checker<'s> {
             Cow::Borrowed(Ty::Object(o)) => match o.fields.get(name) {
                 Some(f) => Checked {
                     ty: Cow::Borrowed(&f.ty),
-                    maybe_null_step: f.may_not_have_run.as_deref(),
+                    ran: Some(&f.ran),
                 },
                 None => {
                     if o.closed {
@@ -321,7 +356,7 @@ impl<'s> Checker<'s> {
             },
             Cow::Borrowed(Ty::Map(v)) => Checked {
                 ty: Cow::Borrowed(v),
-                maybe_null_step: None,
+                ran: None,
             },
             Cow::Owned(Ty::Map(v)) => Checked::owned(*v),
             ty => {
@@ -436,9 +471,11 @@ impl<'s> Checker<'s> {
             let what = format!("an operand of `{}`", op.as_str());
             self.expect_bool(&l, lhs.span, &what);
             let mark = self.guarded.len();
+            let conditioned = self.condition_on(lhs);
             guards(lhs, op == BinaryOp::And, &mut self.guarded);
             let r = self.check(rhs).ty.into_owned();
             self.guarded.truncate(mark);
+            self.conditioned.truncate(conditioned);
             self.expect_bool(&r, rhs.span, &what);
             return Ty::Bool;
         }
@@ -567,11 +604,16 @@ impl<'s> Checker<'s> {
             }
         };
         self.locals.push((&var.name, elem));
+        // The body runs once per element (none for an empty list), and only where the filter
+        // holds.
+        let conditioned = self.condition_on(target);
         if let Some(f) = filter {
             let ft = self.check(f).ty.into_owned();
             self.expect_bool(&ft, f.span, "the filter of `map`");
+            self.condition_on(f);
         }
         let bt = self.check(body).ty.into_owned();
+        self.conditioned.truncate(conditioned);
         self.locals.pop();
         match kind {
             MacroKind::Map => Ty::List(Box::new(bt)),

@@ -35,7 +35,14 @@ fn scope() -> TypeScope {
                 ("charge".to_owned(), FieldTy::new(charge)),
                 (
                     "review".to_owned(),
-                    FieldTy::may_not_have_run(review, "review"),
+                    FieldTy::may_not_have_run(review.clone(), "review"),
+                ),
+                (
+                    "declined".to_owned(),
+                    FieldTy {
+                        ty: review,
+                        ran: Ran::Never("declined".to_owned()),
+                    },
                 ),
             ],
         ),
@@ -112,15 +119,15 @@ fn unknown_steps_and_fields() {
     check_all(&[
         (
             "steps.chrage.id",
-            "E012 6..12 no step `chrage` is visible here | did you mean `charge`? the steps visible here are `charge`, `review`",
+            "E012 6..12 no step `chrage` is visible here | did you mean `charge`? the steps visible here are `charge`, `declined`, `review`",
         ),
         (
             "steps['chrage']",
-            "E012 6..14 no step `chrage` is visible here | did you mean `charge`? the steps visible here are `charge`, `review`",
+            "E012 6..14 no step `chrage` is visible here | did you mean `charge`? the steps visible here are `charge`, `declined`, `review`",
         ),
         (
             "has(steps.chrage.id)",
-            "E012 10..16 no step `chrage` is visible here | did you mean `charge`? the steps visible here are `charge`, `review`",
+            "E012 10..16 no step `chrage` is visible here | did you mean `charge`? the steps visible here are `charge`, `declined`, `review`",
         ),
         ("steps.charge.id", "ok: string"),
         (
@@ -250,7 +257,7 @@ fn functions_and_methods() {
         ("input.email.endsWith('x')", "ok: bool"),
         (
             "lenght(input.items)",
-            "E016 0..6 unknown function `lenght` | the functions are `size`, `int`, `double`, `string`, `matches`, `now`, `uuid`, `has`",
+            "E016 0..6 unknown function `lenght` | the functions are `size`, `int`, `double`, `string`, `matches`, `now`, `uuid`, `secret`, `has`",
         ),
         (
             "contains(input.email, 'x')",
@@ -325,6 +332,53 @@ fn may_not_have_run() {
             "W009 0..24 step `review` may not have run, so `steps.review` may be null when reading `steps.review[…]` | guard the read with `steps.review != null && …`",
         ),
         ("steps.charge.id", "ok: string"),
+    ]);
+}
+
+/// `declined` never ran on any path reaching the read: an unguarded read always fails (E019);
+/// a read that a condition on `declined` decides may be dead code, and is W009.
+#[test]
+fn never_ran() {
+    const NEVER: &str = "E019 0..20 step `declined` never runs on a path that reaches this read: `steps.declined` is null here, so reading `steps.declined.score` always fails | every path that runs `declined` ends in `fail`, `return` or `rethrow` before this point: read `steps.declined` inside that path, before it ends, or drop the read";
+    check_all(&[
+        ("steps.declined.score", NEVER),
+        (
+            "steps.declined['score'] + 1",
+            "E019 0..23 step `declined` never runs on a path that reaches this read: `steps.declined` is null here, so reading `steps.declined.score` always fails | every path that runs `declined` ends in `fail`, `return` or `rethrow` before this point: read `steps.declined` inside that path, before it ends, or drop the read",
+        ),
+        // Whenever it is evaluated, it fails: a condition about something else does not help.
+        (
+            "workflow.x ? steps.declined.score : 0",
+            "E019 13..33 step `declined` never runs on a path that reaches this read: `steps.declined` is null here, so reading `steps.declined.score` always fails | every path that runs `declined` ends in `fail`, `return` or `rethrow` before this point: read `steps.declined` inside that path, before it ends, or drop the read",
+        ),
+        // Guarded: never evaluated.
+        (
+            "has(steps.declined.score) ? steps.declined.score : 0",
+            "ok: int",
+        ),
+        (
+            "steps.declined != null && steps.declined.score > 1",
+            "ok: bool",
+        ),
+        (
+            "steps.declined == null || steps.declined.score > 1",
+            "ok: bool",
+        ),
+        ("steps.declined == null", "ok: bool"),
+        ("steps.declined", "ok: map"),
+        // A condition that reads the step may test it for null in its own way.
+        (
+            "size([steps.declined].filter(d, d != null)) > 0 ? steps.declined.score : 0",
+            "W009 50..70 step `declined` may not have run, so `steps.declined` may be null when reading `steps.declined.score` | guard the read with `has(steps.declined.score) ? steps.declined.score : …`, or `steps.declined != null && …`",
+        ),
+        (
+            "[steps.declined].exists(d, d == null) || steps.declined.score > 1",
+            "W009 41..61 step `declined` may not have run, so `steps.declined` may be null when reading `steps.declined.score` | guard the read with `has(steps.declined.score) ? steps.declined.score : …`, or `steps.declined != null && …`",
+        ),
+        (
+            "[steps.declined].filter(d, d != null).map(d, steps.declined.score)",
+            "W009 45..65 step `declined` may not have run, so `steps.declined` may be null when reading `steps.declined.score` | guard the read with `has(steps.declined.score) ? steps.declined.score : …`, or `steps.declined != null && …`",
+        ),
     ]);
 }
 
