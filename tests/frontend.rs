@@ -414,3 +414,39 @@ fn a_try_whose_catches_all_fail_leaves_its_body_surely_run() {
     assert_eq!(w009("[ { rethrow: true } ]"), 0);
     assert_eq!(w009("[]"), 1);
 }
+
+/// A YAML condition under another language's key names the key the construct uses: `if:` on
+/// a step, `when:` in a catch clause (the text form's are in `tests/fixtures/text/errors/`).
+#[test]
+fn a_condition_under_another_key_names_the_right_one() {
+    let yaml = r#"stave: 1
+workflow: guards
+vars: { done: false }
+steps:
+  - when: "${ input.rush }"
+    set: { done: true }
+  - unless: "${ input.rush }"
+    set: { done: true }
+  - try:
+      - set: { done: true }
+    catch:
+      - if: "${ err.type == 'X' }"
+        steps: []
+"#;
+    let (_, _, diagnostics) =
+        check::compile_source("guards.stave.yaml", yaml, &ProjectContext::default());
+    let helps: Vec<String> = diagnostics
+        .iter()
+        .filter(|d| d.code == Code::E005)
+        .map(|d| format!("{}: {}", d.message, d.help.as_deref().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        helps,
+        [
+            "unknown key `when` in a `set` step: the condition is written `if: \"${ CONDITION }\"`",
+            "unknown key `unless` in a `set` step: Stave has no `unless`: write `if:` with the condition negated, `if: \"${ !(CONDITION) }\"`",
+            "unknown key `if` in a `catch` clause: the condition is written `when: \"${ CONDITION }\"`",
+        ],
+        "{diagnostics:#?}"
+    );
+}
