@@ -443,8 +443,7 @@ fn unknown_names_list_the_names_in_scope_in_both_forms() {
     let context = {
         let mut sources = stave::diagnostics::Sources::default();
         let mut diagnostics = Vec::new();
-        let context =
-            check::load_project_context(project.path(), &mut sources, &mut diagnostics);
+        let context = check::load_project_context(project.path(), &mut sources, &mut diagnostics);
         assert!(diagnostics.is_empty(), "{diagnostics:#?}");
         context
     };

@@ -367,7 +367,9 @@ impl<'a> Lowerer<'a> {
                         fields.sort_unstable();
                         let fields = fields.into_iter();
                         match (did_you_mean(&key.value, fields.clone()), list_names(fields)) {
-                            (Some(hint), Some(listed)) => Some(format!("{hint} its input fields are {listed}")),
+                            (Some(hint), Some(listed)) => {
+                                Some(format!("{hint} its input fields are {listed}"))
+                            }
                             (None, Some(listed)) => Some(format!("its input fields are {listed}")),
                             (hint, None) => hint,
                         }

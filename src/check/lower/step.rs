@@ -406,7 +406,10 @@ impl Lowerer<'_> {
             signals.sort_unstable();
             let signals = signals.into_iter();
             d.help = Some(
-                match (did_you_mean(&signal.value, signals.clone()), list_names(signals)) {
+                match (
+                    did_you_mean(&signal.value, signals.clone()),
+                    list_names(signals),
+                ) {
                     (Some(hint), Some(listed)) => format!("{hint} the signals are {listed}"),
                     (None, Some(listed)) => format!(
                         "the signals are {listed}; declare `{}` under `signals:` (`signal {}` in the text form)",

@@ -198,14 +198,19 @@ impl Lowerer<'_> {
                 let mut vars: Vec<&str> = self.vars.iter().map(String::as_str).collect();
                 vars.sort_unstable();
                 let vars = vars.into_iter();
-                d.help = Some(match (did_you_mean(&name.value, vars.clone()), list_names(vars)) {
-                    (Some(hint), Some(listed)) => format!("{hint} the variables are {listed}"),
-                    (None, Some(listed)) => format!(
-                        "the variables are {listed}; declare `{}` under `vars:` (`var {} = …` in the text form)",
-                        name.value, name.value
-                    ),
-                    (_, None) => format!("declare it under `vars:` with its initial value, e.g. `vars: {{ {}: null }}`", name.value),
-                });
+                d.help = Some(
+                    match (did_you_mean(&name.value, vars.clone()), list_names(vars)) {
+                        (Some(hint), Some(listed)) => format!("{hint} the variables are {listed}"),
+                        (None, Some(listed)) => format!(
+                            "the variables are {listed}; declare `{}` under `vars:` (`var {} = …` in the text form)",
+                            name.value, name.value
+                        ),
+                        (_, None) => format!(
+                            "declare it under `vars:` with its initial value, e.g. `vars: {{ {}: null }}`",
+                            name.value
+                        ),
+                    },
+                );
                 self.error(d);
             }
             out.push((name.value.clone(), self.value(value, scope)));

@@ -492,9 +492,15 @@ fn never_closed(file: FileId, text: &str, u: scan::Unclosed) -> Diagnostic {
 /// `order`", "the branch `notify`"; `None` for anything else (a map, a list of settings).
 fn opened_by(text: &str, open: usize) -> Option<String> {
     let line_start = text[..open].rfind('\n').map_or(0, |n| n + 1);
-    let mut head = text[line_start..open].trim().trim_start_matches('}').trim_start();
+    let mut head = text[line_start..open]
+        .trim()
+        .trim_start_matches('}')
+        .trim_start();
     if let Some(rest) = head.strip_prefix("step ") {
-        head = rest.split_once('=').map_or(rest, |(_, after)| after).trim_start();
+        head = rest
+            .split_once('=')
+            .map_or(rest, |(_, after)| after)
+            .trim_start();
     }
     // Keywords followed by their `{` (`retry {` may end a call), then statements whose
     // keyword comes first (`if COND {`, `for x in l {`).
@@ -517,7 +523,8 @@ fn opened_by(text: &str, open: usize) -> Option<String> {
     let words: Vec<&str> = head.split_whitespace().collect();
     let is_name = |w: &str| {
         w.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-            && w.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+            && w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
     };
     match words.as_slice() {
         ["else", "if", ..] => Some("the `else if` block".into()),

@@ -226,7 +226,9 @@ fn condition_key(key: &str, allowed: &[&str]) -> Option<String> {
     }
     let right = ["if", "when"].into_iter().find(|k| allowed.contains(k))?;
     Some(if key == "unless" {
-        format!("Stave has no `unless`: write `{right}:` with the condition negated, `{right}: \"${{ !(CONDITION) }}\"`")
+        format!(
+            "Stave has no `unless`: write `{right}:` with the condition negated, `{right}: \"${{ !(CONDITION) }}\"`"
+        )
     } else {
         format!("the condition is written `{right}: \"${{ CONDITION }}\"`")
     })

@@ -36,7 +36,9 @@ pub(super) fn in_place_of(found: &str, expected: &[Rule]) -> Option<&'static str
         return Some("each arm of a switch is written `case CONDITION { … }`");
     }
     if found == "then" && expected.contains(&Rule::lbrace) {
-        return Some("there is no `then`: the block follows the condition in braces, `if CONDITION { … }`");
+        return Some(
+            "there is no `then`: the block follows the condition in braces, `if CONDITION { … }`",
+        );
     }
     None
 }
