@@ -78,7 +78,10 @@ fn json_format_lists_every_diagnostic_with_its_location() {
     assert_eq!(first["severity"], "error");
     assert_eq!(first["location"]["line"], 9);
     assert_eq!(first["location"]["column"], 12);
-    assert_eq!(first["help"], "did you mean `status`?");
+    assert_eq!(
+        first["help"],
+        "did you mean `status`? the variables are `status`"
+    );
 }
 
 #[test]

@@ -414,3 +414,144 @@ fn a_try_whose_catches_all_fail_leaves_its_body_surely_run() {
     assert_eq!(w009("[ { rethrow: true } ]"), 0);
     assert_eq!(w009("[]"), 1);
 }
+
+/// An unknown name's help lists what is in scope there (signal parameters, loop variables and
+/// caught errors included), after a "did you mean" when one is close — in both forms. The
+/// same for variables, signals and an activity's input fields.
+#[test]
+fn unknown_names_list_the_names_in_scope_in_both_forms() {
+    let project = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        project.path().join("stave.yaml"),
+        "activities: activities.json\nqueues:\n  standard: { task_queue: names }\n",
+    )
+    .expect("write stave.yaml");
+    let closed = |fields: &[&str]| {
+        let properties: serde_json::Map<String, serde_json::Value> = fields
+            .iter()
+            .map(|f| (f.to_string(), serde_json::json!({ "type": "string" })))
+            .collect();
+        serde_json::json!({ "type": "object", "properties": properties, "additionalProperties": false })
+    };
+    let manifest = serde_json::json!({ "version": 1, "activities": [
+        { "name": "payments.charge", "input": closed(&["order_id", "amount", "card"]),
+          "output": { "type": "object", "properties": { "id": { "type": "string" } } } },
+        { "name": "payments.refund", "input": closed(&["charge_id"]) },
+    ] });
+    std::fs::write(project.path().join("activities.json"), manifest.to_string())
+        .expect("write activities.json");
+    let context = {
+        let mut sources = stave::diagnostics::Sources::default();
+        let mut diagnostics = Vec::new();
+        let context = check::load_project_context(project.path(), &mut sources, &mut diagnostics);
+        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+        context
+    };
+    let yaml = r#"stave: 1
+workflow: names
+queue: standard
+input: { type: object, required: [order_id, amount], properties: { order_id: { type: string }, amount: { type: number } } }
+vars: { status: new, count: 0 }
+signals:
+  approve: { set: { status: "${ signal.note }" } }
+  cancel: {}
+defaults: { timeout: 10s, retry: { max_attempts: 3 } }
+steps:
+  - id: charge
+    activity: payments.charge
+    input: { order_id: "${ input.order_id }", amount: "${ input.amout }", card: visa, cvv: 1 }
+  - set: { stauts: charged }
+  - wait: { signal: aprove, timeout: 1h }
+  - foreach: "${ [1, 2] }"
+    as: item
+    steps: [ { set: { count: "${ itme }" } } ]
+  - try:
+      - activity: payments.refund
+        input: { charge_id: "${ steps.chrage.id }" }
+    catch:
+      - as: err
+        steps: [ { set: { status: "${ erro.message }" } } ]
+output: "${ nothing }"
+"#;
+    let text = r#"workflow names on queue standard {
+  input { order_id: string, amount: number }
+  var status = "new"
+  var count = 0
+  signal approve(by, note) { status = bye }
+  signal cancel
+  defaults { timeout 10s retry { max_attempts 3 } }
+  step charge = payments.charge(order_id: input.order_id, amount: input.amout, card: "visa", cvv: 1)
+  stauts = "charged"
+  wait aprove timeout 1h
+  for item in [1, 2] {
+    count = itme
+  }
+  try {
+    payments.refund(charge_id: steps.chrage.id)
+  } catch as err {
+    status = erro.message
+  }
+  output nothing
+}
+"#;
+    let helps = |path: &str, src: &str| -> Vec<String> {
+        let (_, _, diagnostics) = check::compile_source(path, src, &context);
+        diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| format!("{:?}: {}", d.code, d.help.as_deref().unwrap_or("")))
+            .collect()
+    };
+    let common = [
+        "E031: its input fields are `amount`, `card`, `order_id`",
+        "E013: did you mean `amount`? its fields are `amount`, `order_id`",
+        "E036: did you mean `status`? the variables are `count`, `status`",
+        "E035: did you mean `approve`? the signals are `approve`, `cancel`",
+        "E011: did you mean `item`? the names in scope here are `input`, `item`, `steps`, `vars`, `workflow`",
+        "E012: did you mean `charge`? the steps visible here are `charge`",
+        "E011: did you mean `err`? the names in scope here are `err`, `input`, `steps`, `vars`, `workflow`",
+        "E011: the names in scope here are `input`, `steps`, `vars`, `workflow`",
+    ];
+    assert_eq!(helps("names.stave.yaml", yaml), common);
+    let mut with_params = vec![
+        "E011: did you mean `by`? the names in scope here are `by`, `input`, `note`, `signal`, `steps`, `vars`, `workflow`".to_string(),
+    ];
+    with_params.extend(common.iter().map(|s| s.to_string()));
+    assert_eq!(helps("names.stave", text), with_params);
+}
+
+/// A YAML condition under another language's key names the key the construct uses: `if:` on
+/// a step, `when:` in a catch clause (the text form's are in `tests/fixtures/text/errors/`).
+#[test]
+fn a_condition_under_another_key_names_the_right_one() {
+    let yaml = r#"stave: 1
+workflow: guards
+vars: { done: false }
+steps:
+  - when: "${ input.rush }"
+    set: { done: true }
+  - unless: "${ input.rush }"
+    set: { done: true }
+  - try:
+      - set: { done: true }
+    catch:
+      - if: "${ err.type == 'X' }"
+        steps: []
+"#;
+    let (_, _, diagnostics) =
+        check::compile_source("guards.stave.yaml", yaml, &ProjectContext::default());
+    let helps: Vec<String> = diagnostics
+        .iter()
+        .filter(|d| d.code == Code::E005)
+        .map(|d| format!("{}: {}", d.message, d.help.as_deref().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        helps,
+        [
+            "unknown key `when` in a `set` step: the condition is written `if: \"${ CONDITION }\"`",
+            "unknown key `unless` in a `set` step: Stave has no `unless`: write `if:` with the condition negated, `if: \"${ !(CONDITION) }\"`",
+            "unknown key `if` in a `catch` clause: the condition is written `when: \"${ CONDITION }\"`",
+        ],
+        "{diagnostics:#?}"
+    );
+}

@@ -1086,6 +1086,7 @@ fn workflow_strategy() -> impl Strategy<Value = Workflow> {
                 .into_iter()
                 .map(|(name, set)| Signal {
                     name,
+                    params: Vec::new(),
                     set: unique(set),
                     span: Span::default(),
                 })

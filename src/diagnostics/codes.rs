@@ -614,8 +614,11 @@ workflow order {
 }
 ```
 ## Fix
-Add the missing bracket or quote at the place the message names. A string in `"` or `'`
-ends on its line; use `"""…"""` or a template in backquotes for text over several lines."#,
+Add the missing bracket or quote at the place the message names. For a block left open, the
+message points at its `{` and the help names the line to add `}` after: the block's last line,
+found by indentation (here, after line 3, since line 4 is indented like the `if`). A string in
+`"` or `'` ends on its line; use `"""…"""` or a template in backquotes for text over several
+lines."#,
     E062 Error "reserved word used as a name" => r#"## What
 A variable, step id, loop variable, caught error or signal parameter is named with a word
 the expression language reserves: `true`, `false`, `null`, `in`, `as`, `if`, `else`, `for`,

@@ -229,6 +229,16 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
+/// "`a`, `b`, `c`" for a help listing names, at most 12 then "and N more"; `None` for none.
+pub fn list_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let names: Vec<String> = names.into_iter().map(|n| format!("`{n}`")).collect();
+    match names.len() {
+        0 => None,
+        n if n > 12 => Some(format!("{} and {} more", names[..12].join(", "), n - 12)),
+        _ => Some(names.join(", ")),
+    }
+}
+
 /// `did you mean `x`?` or the empty string.
 pub fn did_you_mean<'a>(
     name: &str,

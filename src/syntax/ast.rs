@@ -62,6 +62,9 @@ pub struct Workflow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Signal {
     pub name: Name,
+    /// The text form's `signal NAME(a, b)`: names the handler reads as `signal.a`, already
+    /// rewritten so in `set`; kept so that hints can list them. Printers write `signal.a`.
+    pub params: Vec<Name>,
     pub set: Vec<(Name, Value)>,
     pub span: Span,
 }

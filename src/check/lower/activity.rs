@@ -4,7 +4,7 @@
 use super::scope::Scope;
 use super::value::literal_json;
 use super::{Lowerer, ms};
-use crate::diagnostics::{Code, Diagnostic, Span, Spanned, did_you_mean};
+use crate::diagnostics::{Code, Diagnostic, Span, Spanned, did_you_mean, list_names};
 use crate::expr::Ty;
 use crate::expr::types::FieldTy;
 use crate::ir;
@@ -359,8 +359,18 @@ impl<'a> Lowerer<'a> {
                         format!("`{}` has no input field `{}`", name.value, key.value),
                     )
                     .label("unknown field");
-                    d.help =
-                        props.and_then(|p| did_you_mean(&key.value, p.keys().map(String::as_str)));
+                    d.help = props.and_then(|p| {
+                        let mut fields: Vec<&str> = p.keys().map(String::as_str).collect();
+                        fields.sort_unstable();
+                        let fields = fields.into_iter();
+                        match (did_you_mean(&key.value, fields.clone()), list_names(fields)) {
+                            (Some(hint), Some(listed)) => {
+                                Some(format!("{hint} its input fields are {listed}"))
+                            }
+                            (None, Some(listed)) => Some(format!("its input fields are {listed}")),
+                            (hint, None) => hint,
+                        }
+                    });
                     self.error(d);
                 }
                 None => {}

@@ -3,7 +3,7 @@
 use super::scope::Scope;
 use super::value::lower_value;
 use super::{Lowerer, ms};
-use crate::diagnostics::{Code, Diagnostic, Spanned, did_you_mean};
+use crate::diagnostics::{Code, Diagnostic, Spanned, did_you_mean, list_names};
 use crate::expr::Ty;
 use crate::expr::types::{FieldTy, ObjectTy, Ran};
 use crate::ir;
@@ -430,11 +430,21 @@ impl Lowerer<'_> {
                 format!("unknown signal `{}`", signal.value),
             )
             .label("not declared under `signals:`");
+            let mut signals: Vec<&str> = self.signals.iter().map(String::as_str).collect();
+            signals.sort_unstable();
+            let signals = signals.into_iter();
             d.help = Some(
-                did_you_mean(&signal.value, self.signals.iter().map(String::as_str))
-                    .unwrap_or_else(|| {
-                        format!("declare it: `signals: {{ {}: {{}} }}`", signal.value)
-                    }),
+                match (
+                    did_you_mean(&signal.value, signals.clone()),
+                    list_names(signals),
+                ) {
+                    (Some(hint), Some(listed)) => format!("{hint} the signals are {listed}"),
+                    (None, Some(listed)) => format!(
+                        "the signals are {listed}; declare `{}` under `signals:` (`signal {}` in the text form)",
+                        signal.value, signal.value
+                    ),
+                    (_, None) => format!("declare it: `signals: {{ {}: {{}} }}`", signal.value),
+                },
             );
             self.error(d);
         }

@@ -3,7 +3,7 @@
 
 use super::scope::Scope;
 use super::{CONTINUE_AS_NEW_AFTER, Lowerer, ms};
-use crate::diagnostics::{Code, Diagnostic, Spanned, did_you_mean};
+use crate::diagnostics::{Code, Diagnostic, Spanned, did_you_mean, list_names};
 use crate::expr::Ty;
 use crate::expr::types::{FieldTy, ObjectTy};
 use crate::ir;
@@ -95,6 +95,11 @@ impl Lowerer<'_> {
             self.check_temporal_name(&s.name, "signal");
             let mut scope = Scope::new(&self.roots);
             scope.bind_local("signal", Ty::Dyn);
+            // Parameters are read as `signal.NAME` already; bound here, they are listed and
+            // suggested when a name is unknown.
+            for p in &s.params {
+                scope.bind_local(&p.value, Ty::Dyn);
+            }
             let set = self.assignments(&s.set, &scope);
             signals.push(ir::SignalHandler {
                 name: s.name.value.clone(),
@@ -177,9 +182,21 @@ impl Lowerer<'_> {
                     format!("unknown variable `{}`", name.value),
                 )
                 .label("not declared under `vars:`");
+                let mut vars: Vec<&str> = self.vars.iter().map(String::as_str).collect();
+                vars.sort_unstable();
+                let vars = vars.into_iter();
                 d.help = Some(
-                    did_you_mean(&name.value, self.vars.iter().map(String::as_str))
-                        .unwrap_or_else(|| format!("declare it under `vars:` with its initial value, e.g. `vars: {{ {}: null }}`", name.value)),
+                    match (did_you_mean(&name.value, vars.clone()), list_names(vars)) {
+                        (Some(hint), Some(listed)) => format!("{hint} the variables are {listed}"),
+                        (None, Some(listed)) => format!(
+                            "the variables are {listed}; declare `{}` under `vars:` (`var {} = …` in the text form)",
+                            name.value, name.value
+                        ),
+                        (_, None) => format!(
+                            "declare it under `vars:` with its initial value, e.g. `vars: {{ {}: null }}`",
+                            name.value
+                        ),
+                    },
                 );
                 self.error(d);
             }

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::{FieldTy, ObjectTy, Ran, Ty, TypeScope};
-use crate::diagnostics::{Code, Diagnostic, Span, did_you_mean};
+use crate::diagnostics::{Code, Diagnostic, Span, did_you_mean, list_names};
 use crate::expr::ast::{
     BinaryOp, Expr, ExprKind, MacroKind, Name, Template, TemplatePart, UnaryOp,
 };
@@ -249,15 +249,12 @@ impl<'s> Checker<'s> {
         names.extend(self.locals.iter().map(|(n, _)| *n));
         names.sort_unstable();
         names.dedup();
-        let listed = names
-            .iter()
-            .map(|n| format!("`{n}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let help = match did_you_mean(name, names.iter().copied()) {
-            Some(hint) => format!("{hint} the names in scope here are {listed}"),
-            None if names.is_empty() => "no names are in scope here".to_owned(),
-            None => format!("the names in scope here are {listed}"),
+        let listed = list_names(names.iter().copied());
+        let help = match (did_you_mean(name, names.iter().copied()), listed) {
+            (Some(hint), Some(listed)) => format!("{hint} the names in scope here are {listed}"),
+            (Some(hint), None) => hint,
+            (None, Some(listed)) => format!("the names in scope here are {listed}"),
+            (None, None) => "no names are in scope here".to_owned(),
         };
         self.emit(
             Diagnostic::new(Code::E011, span, format!("unknown name `{name}`"))
@@ -677,16 +674,6 @@ fn article(t: &Ty) -> String {
     let name = t.to_string();
     let vowel = name.starts_with(['a', 'e', 'i', 'o', 'u']);
     format!("{} {name}", if vowel { "an" } else { "a" })
-}
-
-/// "`a`, `b` and `c`", at most 12 names; `None` for none.
-fn list_names<'a>(names: impl Iterator<Item = &'a str>) -> Option<String> {
-    let names: Vec<String> = names.map(|n| format!("`{n}`")).collect();
-    match names.len() {
-        0 => None,
-        n if n > 12 => Some(format!("{} and {} more", names[..12].join(", "), n - 12)),
-        _ => Some(names.join(", ")),
-    }
 }
 
 /// The step `X` a path `steps.X…` starts from, unless a macro variable shadows `steps`.

@@ -6,6 +6,8 @@ use super::scan::{self, Scanned};
 use crate::diagnostics::{Code, Diagnostic, FileId, Span, did_you_mean};
 use pest::error::{Error, ErrorVariant, InputLocation};
 
+mod conditions;
+
 /// Every keyword of the text form, for "did you mean" hints.
 pub const KEYWORDS: &[&str] = &[
     "stave",
@@ -356,6 +358,11 @@ pub(super) fn syntax_error(
             positives = kept;
         }
     }
+    if positives.contains(&Rule::lbrace)
+        && let Some(d) = conditions::trailing_if(file, text, pos)
+    {
+        return d;
+    }
     // Tokens that would continue an expression (`?`, `(`, `[`) are noise next to a block's `{`.
     if positives.contains(&Rule::lbrace) {
         positives.retain(|r| !matches!(r, Rule::question | Rule::lparen | Rule::lbracket));
@@ -385,7 +392,10 @@ pub(super) fn syntax_error(
     } else {
         "unexpected".to_string()
     });
-    d.help = hint(text, pos);
+    let word = &text[pos..pos + found.len];
+    d.help = conditions::in_place_of(word, &positives)
+        .map(str::to_string)
+        .or_else(|| hint(text, pos));
     d
 }
 
@@ -439,25 +449,91 @@ fn unterminated(file: FileId, text: &str, scanned: &Scanned, pos: usize) -> Opti
         return Some(d);
     }
     let at_end = only_comments_after(text, scanned, pos);
-    if at_end && !scanned.unclosed.is_empty() {
-        let open = scan::likely_unclosed(text, scanned)?;
-        let bracket = &text[open..open + 1];
-        let closer = match bracket {
-            "{" => "}",
-            "(" => ")",
-            _ => "]",
-        };
-        return Some(
-            Diagnostic::new(
-                Code::E061,
-                Span::new(file, open, open + 1),
-                format!("this `{bracket}` is never closed"),
-            )
-            .label("opened here")
-            .help(format!("add the missing `{closer}`")),
+    let u = scan::likely_unclosed(text, scanned)?;
+    // A block left open is the error's cause when the parser ran on past the line where the
+    // block ends by its indentation, or into the end of the file.
+    let explains = match u.ends_before {
+        Some(end) => pos >= end,
+        None => at_end,
+    };
+    (explains && u.open <= pos).then(|| never_closed(file, text, u))
+}
+
+/// E061 at a bracket never closed, naming the construct it opens and where its `}` belongs.
+fn never_closed(file: FileId, text: &str, u: scan::Unclosed) -> Diagnostic {
+    let bracket = &text[u.open..u.open + 1];
+    let closer = match bracket {
+        "{" => "}",
+        "(" => ")",
+        _ => "]",
+    };
+    let message = match (bracket, opened_by(text, u.open)) {
+        ("{", Some(what)) => format!("{what} is never closed"),
+        _ => format!("this `{bracket}` is never closed"),
+    };
+    let line = text[..u.last_token_end].matches('\n').count() + 1;
+    let mut d = Diagnostic::new(Code::E061, Span::new(file, u.open, u.open + 1), message)
+        .label(format!("this `{bracket}` is never closed"));
+    if let Some(end) = u.ends_before {
+        let found = found_at(text, end);
+        d = d.with_label(
+            Span::new(file, end, end + found.len.max(1)),
+            "indented outside the block, so the block ends before this line",
         );
     }
-    None
+    d.help(match (u.by_indentation, u.ends_before) {
+        (true, Some(_)) => format!("add `{closer}` after line {line}"),
+        (true, None) => format!("add `{closer}` at the end of the file, after line {line}"),
+        (false, _) => format!("add the missing `{closer}`"),
+    })
+}
+
+/// What a `{` opens, from the words before it on its line: "the `if` block", "workflow
+/// `order`", "the branch `notify`"; `None` for anything else (a map, a list of settings).
+fn opened_by(text: &str, open: usize) -> Option<String> {
+    let line_start = text[..open].rfind('\n').map_or(0, |n| n + 1);
+    let mut head = text[line_start..open]
+        .trim()
+        .trim_start_matches('}')
+        .trim_start();
+    if let Some(rest) = head.strip_prefix("step ") {
+        head = rest
+            .split_once('=')
+            .map_or(rest, |(_, after)| after)
+            .trim_start();
+    }
+    // Keywords followed by their `{` (`retry {` may end a call), then statements whose
+    // keyword comes first (`if COND {`, `for x in l {`).
+    const DIRECT: &[&str] = &[
+        "block",
+        "switch",
+        "parallel",
+        "race",
+        "try",
+        "else",
+        "default",
+        "set",
+        "retry",
+        "defaults",
+        "input",
+        "search_attributes",
+        "memo",
+    ];
+    const LEADING: &[&str] = &["if", "case", "for", "while", "catch", "signal", "schedule"];
+    let words: Vec<&str> = head.split_whitespace().collect();
+    let is_name = |w: &str| {
+        w.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    };
+    match words.as_slice() {
+        ["else", "if", ..] => Some("the `else if` block".into()),
+        [.., last] if DIRECT.contains(last) => Some(format!("the `{last}` block")),
+        ["workflow", name, ..] if is_name(name) => Some(format!("workflow `{name}`")),
+        [first, ..] if LEADING.contains(first) => Some(format!("the `{first}` block")),
+        [name] if is_name(name) => Some(format!("the branch `{name}`")),
+        _ => None,
+    }
 }
 
 fn only_comments_after(text: &str, scanned: &Scanned, pos: usize) -> bool {
@@ -504,6 +580,8 @@ fn not_a_step(file: FileId, text: &str, pos: usize) -> Option<Diagnostic> {
     .label("not a step, an assignment or a call");
     d.help = Some(if after_number {
         "write a duration without spaces, such as `30s` or `5m`".to_string()
+    } else if let Some(instead) = conditions::instead_of(word) {
+        instead.to_string()
     } else if let Some(hint) = did_you_mean(word, KEYWORDS.iter().copied()) {
         hint
     } else {

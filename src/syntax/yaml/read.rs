@@ -47,10 +47,14 @@ impl Cx {
                     format!("unknown key `{}` in {what}", name.value),
                 )
                 .label("unknown key");
-                d.help = Some(match did_you_mean(&name.value, allowed.iter().copied()) {
-                    Some(hint) => hint,
-                    None => format!("the keys of {what} are: {}", allowed.join(", ")),
-                });
+                d.help = Some(
+                    match condition_key(&name.value, allowed)
+                        .or_else(|| did_you_mean(&name.value, allowed.iter().copied()))
+                    {
+                        Some(hint) => hint,
+                        None => format!("the keys of {what} are: {}", allowed.join(", ")),
+                    },
+                );
                 self.error(d);
                 continue;
             }
@@ -202,4 +206,30 @@ impl Cx {
                 .collect(),
         }
     }
+}
+
+/// A condition under another language's key (`when:` or `unless:` on a step, `if:` in a
+/// catch or a switch arm): how the construct spells it, when it has a condition key.
+fn condition_key(key: &str, allowed: &[&str]) -> Option<String> {
+    const SPELLINGS: &[&str] = &[
+        "if",
+        "when",
+        "unless",
+        "only_if",
+        "onlyif",
+        "condition",
+        "guard",
+        "where",
+    ];
+    if !SPELLINGS.contains(&key) {
+        return None;
+    }
+    let right = ["if", "when"].into_iter().find(|k| allowed.contains(k))?;
+    Some(if key == "unless" {
+        format!(
+            "Stave has no `unless`: write `{right}:` with the condition negated, `{right}: \"${{ !(CONDITION) }}\"`"
+        )
+    } else {
+        format!("the condition is written `{right}: \"${{ CONDITION }}\"`")
+    })
 }

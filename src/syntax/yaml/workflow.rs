@@ -54,6 +54,7 @@ impl Cx {
                         };
                         Signal {
                             name,
+                            params: Vec::new(),
                             set,
                             span: v.span,
                         }

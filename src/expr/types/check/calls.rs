@@ -1,8 +1,8 @@
 //! Checks of calls: the built-in functions and methods by the shared table, their argument
 //! counts and types, and literal regex patterns.
 
-use super::{Checker, article, list_names};
-use crate::diagnostics::{Code, Diagnostic, Span, did_you_mean};
+use super::{Checker, article};
+use crate::diagnostics::{Code, Diagnostic, Span, did_you_mean, list_names};
 use crate::expr::ast::{Expr, ExprKind, MacroKind, Name};
 use crate::expr::builtins::{self, Receiver};
 use crate::expr::types::Ty;

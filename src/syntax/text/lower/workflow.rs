@@ -122,13 +122,18 @@ impl Lower {
                         _ => {}
                     }
                 }
-                let params: Vec<String> = params.into_iter().map(|p| p.value).collect();
-                if !params.is_empty() {
+                let names: Vec<String> = params.iter().map(|p| p.value.clone()).collect();
+                if !names.is_empty() {
                     for (_, v) in &mut set {
-                        rewrite_params_in_value(v, &params);
+                        rewrite_params_in_value(v, &names);
                     }
                 }
-                w.signals.push(Signal { name, set, span });
+                w.signals.push(Signal {
+                    name,
+                    params,
+                    set,
+                    span,
+                });
             }
             Rule::query_decl => {
                 if let (Some(n), Some(v)) = (it.next(), it.next()) {
