@@ -238,3 +238,35 @@ fn a_location_in_literal_data_is_part_of_the_program() {
     };
     assert_ne!(hash(&at("NYC"), &noise), hash(&at("LA"), &noise));
 }
+
+/// A program written before a release must keep its hash after it: runs in flight are pinned
+/// to it. New optional IR fields are left out of the canonical JSON when unset, so this hash,
+/// taken before `status_query` existed, stays what it was.
+#[test]
+fn a_program_keeps_its_hash_across_releases() {
+    let text = "stave: 1
+workflow: pinned
+vars:
+  approved: false
+  token: secret
+queries:
+  approved: \"${ vars.approved }\"
+signals:
+  approve:
+    set: { approved: true }
+steps:
+  - id: charge
+    activity: payments.charge
+    input: { amount: 1 }
+    timeout: 10s
+  - wait: approve
+  - return: \"${ vars.approved }\"
+";
+    let context = stave::project::ProjectContext::default();
+    let (_, ir, diagnostics) = check::compile_source("pinned.stave.yaml", text, &context);
+    assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:#?}");
+    assert_eq!(
+        ir.expect("compiles").hash,
+        "e687855cca166f93f039d04cba4488713bdd9ba592b2d65bb11178dcf67898d2"
+    );
+}
