@@ -264,7 +264,10 @@ steps:
 ";
     let context = stave::project::ProjectContext::default();
     let (_, ir, diagnostics) = check::compile_source("pinned.stave.yaml", text, &context);
-    assert!(diagnostics.iter().all(|d| !d.is_error()), "{diagnostics:#?}");
+    assert!(
+        diagnostics.iter().all(|d| !d.is_error()),
+        "{diagnostics:#?}"
+    );
     assert_eq!(
         ir.expect("compiles").hash,
         "e687855cca166f93f039d04cba4488713bdd9ba592b2d65bb11178dcf67898d2"

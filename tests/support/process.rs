@@ -111,15 +111,29 @@ impl Proc {
         dir: Option<&Path>,
         server: &TestServer,
     ) -> Proc {
+        Proc::spawn_with_env(program, args, dir, &[], server)
+    }
+
+    /// Starts `program ARGS` in directory `dir` against `server`, with extra environment
+    /// variables `env` (set after the server's, so they may override them).
+    pub fn spawn_with_env(
+        program: &Path,
+        args: &[&str],
+        dir: Option<&Path>,
+        env: &[(&str, &str)],
+        server: &TestServer,
+    ) -> Proc {
         let log_dir = tempfile::tempdir().expect("temp dir");
+        let mut envs: Vec<(String, String)> = vec![
+            ("TEMPORAL_ADDRESS".into(), server.address()),
+            ("TEMPORAL_NAMESPACE".into(), "default".into()),
+            ("NO_COLOR".into(), "1".into()),
+        ];
+        envs.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let mut proc = Proc {
             program: program.to_path_buf(),
             args: args.iter().map(|s| s.to_string()).collect(),
-            envs: vec![
-                ("TEMPORAL_ADDRESS".into(), server.address()),
-                ("TEMPORAL_NAMESPACE".into(), "default".into()),
-                ("NO_COLOR".into(), "1".into()),
-            ],
+            envs,
             dir: dir.map(Path::to_path_buf),
             child: None,
             log: log_dir.path().join("proc.log"),

@@ -153,3 +153,43 @@ pub fn record_history(server: &TestServer, id: &str, name: &str, project: &Path)
         }
     }
 }
+
+/// The full history of run `id` as `temporal workflow show --output json` prints it.
+pub fn history_json(server: &TestServer, id: &str) -> Json {
+    let out = std::process::Command::new("temporal")
+        .args(["workflow", "show", "--workflow-id", id, "--output", "json"])
+        .arg("--address")
+        .arg(server.address())
+        .output()
+        .expect("run temporal workflow show");
+    assert!(
+        out.status.success(),
+        "temporal workflow show failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("temporal workflow show prints JSON")
+}
+
+/// Every text a history holds, searchable: the history JSON itself, then every payload's
+/// `data` decoded from base64 (where the CLI prints payloads in their wire form).
+pub fn history_text(history: &Json) -> String {
+    use base64::Engine as _;
+    fn walk(value: &Json, out: &mut String) {
+        match value {
+            Json::Object(map) => {
+                if let Some(Json::String(data)) = map.get("data") {
+                    if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(data) {
+                        out.push('\n');
+                        out.push_str(&String::from_utf8_lossy(&bytes));
+                    }
+                }
+                map.values().for_each(|v| walk(v, out));
+            }
+            Json::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = history.to_string();
+    walk(history, &mut out);
+    out
+}
