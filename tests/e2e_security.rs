@@ -247,3 +247,330 @@ fn a_missing_secret_fails_the_activity_clearly_and_the_run_waits() {
     let _ = run_stave(server, &["cancel", &id]);
     worker.terminate(Duration::from_secs(10));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Payload encryption.
+
+const SEALED: &str = r#"stave: 1
+workflow: sealed
+queue: standard
+input: { type: object, required: [card], properties: { card: { type: string } } }
+vars: { by: null }
+defaults: { timeout: 10s, retry: { max_attempts: 3 } }
+signals:
+  go: { set: { by: "${ signal.by }" } }
+queries:
+  who: "${ vars.by }"
+steps:
+  - id: note
+    activity: log
+    input: { message: "${ 'charging ' + input.card }" }
+  - wait: { signal: go, until: "${ vars.by != null }", timeout: 1h }
+output: "${ {'card': input.card, 'by': vars.by} }"
+"#;
+
+fn key(byte: u8) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode([byte; 32])
+}
+
+/// `stave ARGS` with extra environment variables, to completion.
+fn stave_env(server: &TestServer, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    let mut cmd = support::command(&stave_bin(), server);
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    support::run_bounded(cmd, Duration::from_secs(120))
+}
+
+/// Every payload of a history (objects with an `encoding` in their metadata), as
+/// (encoding, key id) decoded from base64 — except core's own: its patch markers and the
+/// `TemporalChangeVersion` search attribute hold patch ids, and search attributes must stay
+/// readable to the server.
+fn payloads(history: &serde_json::Value) -> Vec<(String, Option<String>)> {
+    use base64::Engine as _;
+    let b64 = |v: &serde_json::Value| {
+        v.as_str()
+            .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+    };
+    fn walk(v: &serde_json::Value, out: &mut Vec<serde_json::Value>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                if map
+                    .get("metadata")
+                    .is_some_and(|m| m.get("encoding").is_some())
+                {
+                    out.push(v.clone());
+                }
+                map.iter()
+                    .filter(|(k, _)| *k != "searchAttributes" && *k != "patch-data")
+                    .for_each(|(_, v)| walk(v, out));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(history, &mut found);
+    found
+        .iter()
+        .map(|p| {
+            (
+                b64(&p["metadata"]["encoding"]).unwrap_or_default(),
+                b64(&p["metadata"]["encryption-key-id"]),
+            )
+        })
+        .collect()
+}
+
+/// The input payloads of a history's first event, in protobuf JSON.
+fn start_input(history: &serde_json::Value) -> serde_json::Value {
+    history["events"][0]["workflowExecutionStartedEventAttributes"]["input"].clone()
+}
+
+#[test]
+fn encrypted_payloads_are_ciphertext_in_history_and_plaintext_through_the_codec() {
+    let server = TestServer::shared();
+    let project = TestProject::new("sealed");
+    let settings = std::fs::read_to_string(project.file("stave.yaml")).unwrap();
+    project.write(
+        "stave.yaml",
+        &format!("{settings}encryption: {{ key: payload/k1 }}\n"),
+    );
+    project.write("sealed.stave.yaml", SEALED);
+    let (k1, k2) = (key(1), key(2));
+    let env_k1 = [("STAVE_SECRET_PAYLOAD_K1", k1.as_str())];
+    let p = project.path_string();
+    let mut worker = Proc::spawn_with_env(
+        &stave_bin(),
+        &["worker", "--project", &p],
+        Some(project.path()),
+        &env_k1,
+        server,
+    );
+    worker.wait_for_log("stave worker ready", Duration::from_secs(60));
+
+    // A run: input, activity input, signal, query answer and result all pass through the codec.
+    let id = unique_id("sealed");
+    stdout_ok(&stave_env(
+        server,
+        &env_k1,
+        &[
+            "start",
+            "sealed",
+            "--id",
+            &id,
+            "--input",
+            r#"{"card":"MARKER-4242"}"#,
+            "--project",
+            &p,
+        ],
+    ));
+    stdout_ok(&stave_env(
+        server,
+        &env_k1,
+        &[
+            "signal",
+            &id,
+            "go",
+            "--input",
+            r#"{"by":"MARKER-SIG"}"#,
+            "--project",
+            &p,
+        ],
+    ));
+    let result = stdout_ok(&stave_env(
+        server,
+        &env_k1,
+        &["result", &id, "--project", &p],
+    ));
+    assert!(
+        result.contains("MARKER-4242") && result.contains("MARKER-SIG"),
+        "{result}\nworker log:\n{}",
+        worker.log()
+    );
+    let who = stdout_ok(&stave_env(
+        server,
+        &env_k1,
+        &["query", &id, "who", "--project", &p],
+    ));
+    assert!(who.contains("MARKER-SIG"), "{who}");
+
+    // The history holds ciphertext only: every payload is encrypted with key k1.
+    let history = history_json(server, &id);
+    assert_clean_of("the history", &history_text(&history), "MARKER-");
+    let all = payloads(&history);
+    assert!(
+        all.len() >= 5,
+        "input, memo, activity input and result, signal, output: {all:?}"
+    );
+    for (encoding, key_id) in &all {
+        assert_eq!(encoding, "binary/encrypted", "{all:?}");
+        assert_eq!(key_id.as_deref(), Some("payload/k1"), "{all:?}");
+    }
+
+    // Without the project's keys a client says what it needs instead of printing ciphertext.
+    let outside = tempfile::tempdir().unwrap();
+    let mut cmd = support::command(&stave_bin(), server);
+    cmd.args(["result", &id]).current_dir(outside.path());
+    let out = support::run_bounded(cmd, Duration::from_secs(60));
+    let shown = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        shown.contains("encrypted") && shown.contains("--project"),
+        "{shown}"
+    );
+    assert_clean_of("`stave result` without keys", &shown, "MARKER-");
+
+    // The codec server decrypts for the Web UI: token required, CORS for the UI's origin.
+    let port = support::free_ports(1)[0];
+    let listen = format!("127.0.0.1:{port}");
+    let mut codec = Proc::spawn_with_env(
+        &stave_bin(),
+        &[
+            "codec-server",
+            "--project",
+            &p,
+            "--listen",
+            &listen,
+            "--cors-origin",
+            "http://localhost:8233",
+        ],
+        Some(project.path()),
+        &[
+            ("STAVE_SECRET_PAYLOAD_K1", &k1),
+            ("STAVE_CODEC_TOKEN", "ui-token"),
+        ],
+        server,
+    );
+    codec.wait_for_log("listening", Duration::from_secs(30));
+    let body = start_input(&history).to_string();
+    let json = [
+        ("Content-Type", "application/json"),
+        ("X-Namespace", "default"),
+    ];
+    let refused = support::http_call(&listen, "POST", "/decode", &json, &body).unwrap();
+    assert_eq!(refused.status, 401, "{refused:?}");
+    let mut authorised = json.to_vec();
+    authorised.push(("Authorization", "Bearer ui-token"));
+    let decoded = support::http_call(&listen, "POST", "/decode", &authorised, &body).unwrap();
+    assert_eq!(decoded.status, 200, "{decoded:?}");
+    let decoded: serde_json::Value = serde_json::from_str(&decoded.body).unwrap();
+    assert_eq!(
+        payloads(&decoded),
+        vec![("json/plain".to_string(), None)],
+        "{decoded}"
+    );
+    assert!(history_text(&decoded).contains("MARKER-4242"), "{decoded}");
+    let preflight = support::http_call(
+        &listen,
+        "OPTIONS",
+        "/decode",
+        &[
+            ("Origin", "http://localhost:8233"),
+            ("Access-Control-Request-Method", "POST"),
+        ],
+        "",
+    )
+    .unwrap();
+    assert_eq!(preflight.status, 204);
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some("http://localhost:8233")
+    );
+    let foreign = support::http_call(
+        &listen,
+        "OPTIONS",
+        "/decode",
+        &[("Origin", "http://evil.test")],
+        "",
+    )
+    .unwrap();
+    assert_eq!(foreign.header("access-control-allow-origin"), None);
+    codec.terminate(Duration::from_secs(10));
+
+    // Rotation: k2 writes, k1 still reads; dropping k1 from decrypt_with says to add it back.
+    project.write(
+        "stave.yaml",
+        &format!("{settings}encryption: {{ key: payload/k2, decrypt_with: [payload/k1] }}\n"),
+    );
+    let both = [
+        ("STAVE_SECRET_PAYLOAD_K1", k1.as_str()),
+        ("STAVE_SECRET_PAYLOAD_K2", k2.as_str()),
+    ];
+    worker.terminate(Duration::from_secs(20));
+    let mut rotated = Proc::spawn_with_env(
+        &stave_bin(),
+        &["worker", "--project", &p],
+        Some(project.path()),
+        &both,
+        server,
+    );
+    rotated.wait_for_log("stave worker ready", Duration::from_secs(60));
+    let old = stdout_ok(&stave_env(server, &both, &["result", &id, "--project", &p]));
+    assert!(old.contains("MARKER-4242"), "{old}");
+    let id2 = unique_id("sealed-k2");
+    stdout_ok(&stave_env(
+        server,
+        &both,
+        &[
+            "start",
+            "sealed",
+            "--id",
+            &id2,
+            "--input",
+            r#"{"card":"MARKER-2"}"#,
+            "--project",
+            &p,
+        ],
+    ));
+    stdout_ok(&stave_env(
+        server,
+        &both,
+        &[
+            "signal",
+            &id2,
+            "go",
+            "--input",
+            r#"{"by":"b"}"#,
+            "--project",
+            &p,
+        ],
+    ));
+    let new = stdout_ok(&stave_env(
+        server,
+        &both,
+        &["result", &id2, "--project", &p],
+    ));
+    assert!(new.contains("MARKER-2"), "{new}\n{}", rotated.log());
+    let history2 = history_json(server, &id2);
+    for (encoding, key_id) in payloads(&history2) {
+        assert_eq!(encoding, "binary/encrypted");
+        assert_eq!(key_id.as_deref(), Some("payload/k2"));
+    }
+    project.write(
+        "stave.yaml",
+        &format!("{settings}encryption: {{ key: payload/k2 }}\n"),
+    );
+    let out = stave_env(server, &both, &["result", &id, "--project", &p]);
+    let shown = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        shown.contains("payload/k1") && shown.contains("decrypt_with"),
+        "{shown}"
+    );
+    assert_clean_of("`stave result` without the old key", &shown, "MARKER-");
+    rotated.terminate(Duration::from_secs(20));
+}
+
+fn assert_clean_of(what: &str, text: &str, needle: &str) {
+    assert!(!text.contains(needle), "{what} holds {needle:?}:\n{text}");
+}

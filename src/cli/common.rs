@@ -262,6 +262,32 @@ pub(super) fn project_namespace(explicit: Option<&Path>) -> Option<String> {
     Some(context.settings.namespace)
 }
 
+/// Installs the payload codec of the project at `explicit` (or around the current
+/// directory) when its stave.yaml has `encryption:`, so every payload this process writes is
+/// encrypted and every one it reads decrypted. No project, or none with `encryption:`: no
+/// codec. `Err` names the key that could not be read and where it was looked for.
+pub(super) fn install_codec(explicit: Option<&Path>) -> Result<(), String> {
+    let Ok(dir) = project_dir(explicit) else {
+        return Ok(());
+    };
+    let mut sources = crate::diagnostics::Sources::default();
+    let mut diagnostics = Vec::new();
+    let context = check::load_project_context(&dir, &mut sources, &mut diagnostics);
+    let Some(encryption) = &context.settings.encryption else {
+        return Ok(());
+    };
+    let secrets = crate::runtime::secrets::Secrets::from_settings(&context.settings.secrets);
+    let codec = crate::runtime::codec::Codec::from_settings(encryption, &secrets).map_err(|e| {
+        format!(
+            "{e}; payloads of the project in {} are encrypted (`encryption:` in stave.yaml)",
+            dir.display()
+        )
+    })?;
+    // A process installs one codec; a second install (the same project) changes nothing.
+    let _ = crate::runtime::payload::install(codec);
+    Ok(())
+}
+
 /// The project's workflow called `name`; the error suggests the nearest name or lists them.
 pub(super) fn find_workflow<'a>(
     bundle: &'a ir::Bundle,

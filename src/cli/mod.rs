@@ -2,6 +2,7 @@
 //! the entry point for custom workers.
 
 pub mod cancel;
+pub mod codec_server;
 mod common;
 pub mod compile;
 pub mod convert;
@@ -77,6 +78,8 @@ pub enum Command {
     Schema(schema::Args),
     /// Scaffold a project: stave.yaml, an example workflow in both forms, activities.json.
     Init(init::Args),
+    /// Serve the Temporal Web UI's codec endpoint: decrypt (and encrypt) the project's payloads.
+    CodecServer(codec_server::Args),
     /// Run the project's test files (`*.test.yaml`) offline: mocked activities, virtual time.
     Test(test::Args),
 }
@@ -111,8 +114,41 @@ pub fn main_with(context: Context) -> ExitCode {
     run(cli, context)
 }
 
+impl Command {
+    /// For the commands that exchange payloads with Temporal, the project whose codec
+    /// (`encryption:`) they use: `Some(explicit --project, if any)`.
+    fn codec_project(&self) -> Option<Option<&std::path::Path>> {
+        let project = match self {
+            Command::Start(a) => &a.project,
+            Command::Signal(a) => &a.run.project,
+            Command::Query(a) => &a.run.project,
+            Command::Result(a) => &a.run.project,
+            Command::Describe(a) => &a.run.project,
+            Command::Cancel(a) => &a.run.project,
+            Command::Worker(a) => &a.project,
+            Command::Replay(a) => &a.project,
+            Command::Dev(a) => &a.project,
+            Command::CodecServer(a) => &a.project,
+            Command::Schedules(schedules::Args {
+                command: schedules::Sub::Sync(a),
+            }) => &a.project,
+            Command::Schedules(schedules::Args {
+                command: schedules::Sub::List(a),
+            }) => &a.project,
+            _ => return None,
+        };
+        Some(project.as_deref())
+    }
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli, context: Context) -> ExitCode {
+    if let Some(project) = cli.command.codec_project()
+        && let Err(e) = common::install_codec(project)
+    {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     match cli.command {
         Command::Lint(args) => lint::run(args),
         Command::Compile(args) => compile::run(args),
@@ -135,5 +171,6 @@ pub fn run(cli: Cli, context: Context) -> ExitCode {
         Command::Schema(args) => schema::run(args),
         Command::Init(args) => init::run(args),
         Command::Test(args) => test::run(args),
+        Command::CodecServer(args) => codec_server::run(args),
     }
 }

@@ -4,6 +4,8 @@
 
 pub mod activity;
 pub mod client;
+pub mod codec;
+pub mod codec_server;
 pub mod connect;
 pub mod health;
 pub mod http;

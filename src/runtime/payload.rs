@@ -1,6 +1,15 @@
 //! JSON ⇄ Temporal `Payload` with `encoding: json/plain`, the encoding Temporal's UI and CLI show readably.
+//!
+//! When the process has a codec (`install`, from `stave.yaml` `encryption:`), every payload
+//! [`encode`] writes is encrypted and every payload [`decode`] reads is decrypted first; the
+//! codec is process-wide because a Stave process serves one project. Search attributes are
+//! the one exception: the server must read them, so they use [`encode_plain`].
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use super::codec::{Codec, CodecError};
 
 use serde_json::Value as Json;
 use temporalio_common::protos::temporal::api::common::v1::{Payload, Payloads};
@@ -23,10 +32,50 @@ pub enum PayloadError {
     /// A `json/plain` payload whose bytes are not JSON.
     #[error("payload is not valid JSON: {0}")]
     InvalidJson(#[from] serde_json::Error),
+    /// An encrypted payload this process cannot decrypt.
+    #[error("{0}")]
+    Codec(#[from] CodecError),
 }
 
-/// One JSON value as a `json/plain` payload.
+static CODEC: OnceLock<Codec> = OnceLock::new();
+
+/// Makes `codec` encrypt and decrypt every payload of this process from now on. A process has
+/// one codec: installing a second, different one is refused (`Err` gives it back).
+pub fn install(codec: Codec) -> Result<(), Codec> {
+    CODEC.set(codec)
+}
+
+/// The process's codec, if one is installed.
+pub fn codec() -> Option<&'static Codec> {
+    CODEC.get()
+}
+
+/// `payload` as this process writes it: encrypted when a codec is installed.
+pub fn seal(payload: Payload) -> Payload {
+    match CODEC.get() {
+        Some(codec) => codec.encode(&payload),
+        None => payload,
+    }
+}
+
+/// `payload` decrypted, when it is encrypted.
+pub fn open(payload: &Payload) -> Result<Cow<'_, Payload>, PayloadError> {
+    match super::codec::encrypted_with(payload)? {
+        None => Ok(Cow::Borrowed(payload)),
+        Some(id) => match CODEC.get() {
+            Some(codec) => Ok(Cow::Owned(codec.decode(payload)?)),
+            None => Err(CodecError::NoCodec(id).into()),
+        },
+    }
+}
+
+/// One JSON value as a payload, encrypted when the process has a codec.
 pub fn encode(value: &Json) -> Payload {
+    seal(encode_plain(value))
+}
+
+/// One JSON value as a `json/plain` payload, never encrypted (search attributes).
+pub fn encode_plain(value: &Json) -> Payload {
     let mut metadata = HashMap::with_capacity(1);
     metadata.insert(ENCODING_KEY.to_string(), JSON_PLAIN.as_bytes().to_vec());
     Payload {
@@ -54,6 +103,11 @@ pub fn encode_payloads<'a>(values: impl IntoIterator<Item = &'a Json>) -> Payloa
 /// encoding is read as JSON when it parses (some clients omit the metadata); `binary/plain`
 /// holding UTF-8 JSON is accepted for the same reason.
 pub fn decode(payload: &Payload) -> Result<Json, PayloadError> {
+    decode_plain(open(payload)?.as_ref())
+}
+
+/// A payload that is not encrypted as JSON (see [`decode`]).
+pub fn decode_plain(payload: &Payload) -> Result<Json, PayloadError> {
     let encoding = payload
         .metadata
         .get(ENCODING_KEY)

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Why a secret could not be resolved.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SecretError {
     /// No provider has the secret. Fix: create it where the message says.
     #[error("secret `{name}` is not set: looked in {looked}")]

@@ -15,7 +15,8 @@ pub mod server;
 pub mod worker;
 
 pub use process::{
-    Proc, command, example_bin, http_get, run_bounded, run_stave, stave_bin, stdout_ok,
+    HttpAnswer, Proc, command, example_bin, http_call, http_get, run_bounded, run_stave, stave_bin,
+    stdout_ok,
 };
 pub use project::TestProject;
 pub use runs::{

@@ -560,6 +560,8 @@ pub fn upsert_properties(cx: &Cx) -> Result<(), Fault> {
         &program.search_attributes,
         Site::SearchAttribute,
         |st| &mut st.last_search_attributes,
+        // The server indexes search attributes: they are never encrypted.
+        payload::encode_plain,
     )? {
         cx.sh.st().push(Variant::UpsertWorkflowSearchAttributes(
             UpsertWorkflowSearchAttributes {
@@ -567,7 +569,13 @@ pub fn upsert_properties(cx: &Cx) -> Result<(), Fault> {
             },
         ));
     }
-    if let Some(fields) = changed(cx, &program.memo, Site::Memo, |st| &mut st.last_memo)? {
+    if let Some(fields) = changed(
+        cx,
+        &program.memo,
+        Site::Memo,
+        |st| &mut st.last_memo,
+        payload::encode,
+    )? {
         cx.sh.st().push(Variant::ModifyWorkflowProperties(
             ModifyWorkflowProperties {
                 upserted_memo: Some(Memo { fields }),
@@ -584,6 +592,7 @@ fn changed<'p>(
     fields: &'p [(String, Value)],
     site: fn(&'p str) -> Site<'p>,
     last: fn(&mut State) -> &mut Option<Json>,
+    encode: fn(&Json) -> Payload,
 ) -> Result<Option<HashMap<String, Payload>>, Fault> {
     if fields.is_empty() {
         return Ok(None);
@@ -602,7 +611,7 @@ fn changed<'p>(
         .as_object()
         .into_iter()
         .flatten()
-        .map(|(k, v)| (k.clone(), payload::encode(v)))
+        .map(|(k, v)| (k.clone(), encode(v)))
         .collect();
     *last = Some(values);
     Ok(Some(payloads))
