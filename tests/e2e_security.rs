@@ -492,6 +492,23 @@ fn encrypted_payloads_are_ciphertext_in_history_and_plaintext_through_the_codec(
     )
     .unwrap();
     assert_eq!(foreign.header("access-control-allow-origin"), None);
+    // Temporal's own CLI reads the history through it: the codec protocol is Temporal's.
+    let shown = std::process::Command::new("temporal")
+        .args(["workflow", "show", "--workflow-id", &id, "--output", "json"])
+        .args(["--address", &server.address()])
+        .args(["--codec-endpoint", &format!("http://{listen}")])
+        .args(["--codec-auth", "Bearer ui-token"])
+        .output()
+        .expect("run temporal workflow show");
+    let shown = match serde_json::from_slice(&shown.stdout) {
+        Ok(history) => history_text(&history),
+        Err(_) => String::from_utf8_lossy(&shown.stderr).into_owned(),
+    };
+    assert!(
+        shown.contains("MARKER-4242") && shown.contains("MARKER-SIG"),
+        "temporal workflow show through the codec server:\n{shown}\n{}",
+        codec.log()
+    );
     codec.terminate(Duration::from_secs(10));
 
     // Rotation: k2 writes, k1 still reads; dropping k1 from decrypt_with says to add it back.
