@@ -201,6 +201,14 @@ impl ConnectArgs {
             }
             profile.api_key = Some(read_api_key(std::path::Path::new(&file))?);
         }
+        // A key from a Kubernetes secret or `echo` often ends in a newline, which would make
+        // the header invalid; no key has surrounding whitespace.
+        if let Some(key) = profile.api_key.as_mut() {
+            let trimmed = key.trim();
+            if trimmed.len() != key.len() {
+                *key = trimmed.to_owned();
+            }
+        }
         let from_file = self.api_key.is_none()
             && (self.api_key_file.is_some() || env_var("STAVE_API_KEY_FILE").is_some());
         if let Some(key) = profile.api_key.as_deref().filter(|_| !from_file) {
@@ -718,6 +726,13 @@ mod tests {
             .to_string();
         assert!(err.contains("TEMPORAL_API_KEY"), "{err}");
         assert!(!err.contains(KEY), "{err}");
+
+        // A trailing newline (a secret made from a file) is not part of the key.
+        vars.insert("TEMPORAL_API_KEY".into(), format!("{KEY}\n"));
+        let e = ConnectArgs::default()
+            .resolve_with_env(None, Some(&vars))
+            .unwrap();
+        assert_eq!(e.options.api_key.as_deref(), Some(KEY));
     }
 
     #[tokio::test]
