@@ -317,3 +317,113 @@ fn realistic_workflows_lint_without_a_single_diagnostic() {
         "{stderr}"
     );
 }
+
+const SECRET: &str = "tmprl-secret-key-5f1e2d3c";
+
+/// `stave ARGS` with no Temporal settings from the machine, plus `env`.
+fn stave_isolated(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stave"));
+    cmd.args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env("TEMPORAL_CONFIG_FILE", "/nonexistent/temporal.toml");
+    for var in [
+        "TEMPORAL_ADDRESS",
+        "TEMPORAL_API_KEY",
+        "TEMPORAL_PROFILE",
+        "STAVE_API_KEY_FILE",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied()).output().expect("run stave")
+}
+
+#[test]
+fn a_missing_api_key_file_is_named_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-key");
+    let missing = missing.to_str().unwrap();
+    for (args, env) in [
+        (vec!["describe", "wf", "--api-key-file", missing], vec![]),
+        (
+            vec!["describe", "wf"],
+            vec![("STAVE_API_KEY_FILE", missing)],
+        ),
+    ] {
+        let out = stave_isolated(&args, &env);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(missing), "{err}");
+        assert!(err.contains("cannot read it"), "{err}");
+        assert!(err.contains("help:"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn a_malformed_api_key_file_is_named_and_its_contents_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("key");
+    std::fs::write(&file, format!("{SECRET}\n{SECRET}\n")).unwrap();
+    let out = stave_isolated(
+        &["describe", "wf", "--api-key-file", file.to_str().unwrap()],
+        &[],
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("more than one line"), "{err}");
+    assert!(!err.contains(SECRET), "{err}");
+}
+
+#[test]
+fn an_api_key_on_the_command_line_is_warned_about_and_never_echoed() {
+    // Port 1 on loopback refuses at once: the command fails after resolving the key.
+    let out = stave_isolated(
+        &[
+            "describe",
+            "wf",
+            "--address",
+            "127.0.0.1:1",
+            "--api-key",
+            SECRET,
+        ],
+        &[],
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("warning: --api-key puts the key in the process list"),
+        "{err}"
+    );
+    assert!(!err.contains(SECRET), "{err}");
+    assert!(!text(&out.stdout).contains(SECRET));
+
+    // Both ways at once is a usage error, and clap's message names flags, not values.
+    let out = stave_isolated(
+        &["describe", "wf", "--api-key", SECRET, "--api-key-file", "k"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!text(&out.stderr).contains(SECRET), "{}", text(&out.stderr));
+}
+
+#[test]
+fn help_shows_the_key_options_but_never_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("key");
+    std::fs::write(&file, SECRET).unwrap();
+    for command in ["worker", "start", "describe", "health"] {
+        let out = stave_isolated(
+            &[command, "--help"],
+            &[
+                ("TEMPORAL_API_KEY", SECRET),
+                ("STAVE_API_KEY_FILE", file.to_str().unwrap()),
+            ],
+        );
+        let help = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(help.contains("--api-key-file <FILE>"), "{help}");
+        assert!(help.contains("STAVE_API_KEY_FILE"), "{help}");
+        assert!(!help.contains(SECRET), "{help}");
+    }
+}

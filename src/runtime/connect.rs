@@ -7,6 +7,10 @@
 //! finally Temporal's defaults (`localhost:7233`, namespace `default`). The file and env
 //! layers are Temporal's own `envconfig` loader, so a profile that works with the `temporal`
 //! CLI works here.
+//!
+//! The API key is a secret: it can come from a file (`--api-key-file`, `STAVE_API_KEY_FILE`)
+//! or the environment (`TEMPORAL_API_KEY`) so it never has to be on a command line, and no
+//! error, `Debug` output or log line of this module contains it.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -18,13 +22,20 @@ use temporalio_client::{Connection, ConnectionOptions};
 use temporalio_common::envconfig::{ClientConfigTLS, load_client_config_profile};
 use thiserror::Error;
 
+mod diagnose;
+
 /// Temporal's default frontend address.
 pub const DEFAULT_ADDRESS: &str = "localhost:7233";
 /// Temporal's default namespace.
 pub const DEFAULT_NAMESPACE: &str = "default";
 
-/// Connection flags, flattened into every subcommand that talks to a server.
-#[derive(Debug, Clone, Default, clap::Args)]
+/// The largest API key file read: a key is one short line; this bounds a mistaken path
+/// (`/dev/zero`, a log file).
+const MAX_API_KEY_FILE: u64 = 64 * 1024;
+
+/// Connection flags, flattened into every subcommand that talks to a server. Its `Debug`
+/// shows whether an API key is set, never the key.
+#[derive(Clone, Default, clap::Args)]
 pub struct ConnectArgs {
     /// Temporal frontend address, `host:port` or a URL [env: TEMPORAL_ADDRESS; default
     /// localhost:7233].
@@ -33,9 +44,14 @@ pub struct ConnectArgs {
     /// Temporal namespace [env: TEMPORAL_NAMESPACE; default: stave.yaml's, else `default`].
     #[arg(long, value_name = "NAME")]
     pub namespace: Option<String>,
-    /// API key (enables TLS) [env: TEMPORAL_API_KEY].
-    #[arg(long, value_name = "KEY")]
+    /// API key (enables TLS) [env: TEMPORAL_API_KEY]. Other local users can read it in the
+    /// process list: prefer --api-key-file or the environment variable.
+    #[arg(long, value_name = "KEY", conflicts_with = "api_key_file")]
     pub api_key: Option<String>,
+    /// File holding the API key (enables TLS); surrounding whitespace and the trailing
+    /// newline are ignored [env: STAVE_API_KEY_FILE].
+    #[arg(long, value_name = "FILE")]
+    pub api_key_file: Option<PathBuf>,
     /// CA certificate (PEM) that signed the server's certificate [env:
     /// TEMPORAL_TLS_SERVER_CA_CERT_PATH or TEMPORAL_TLS_CA_CERT_PATH].
     #[arg(long, value_name = "FILE")]
@@ -71,27 +87,52 @@ pub enum ConnectError {
         path: PathBuf,
         source: std::io::Error,
     },
-    /// Nothing listens on the address, DNS fails, TLS handshake fails.
+    /// `--api-key-file` naming a missing, empty or multi-line file. The message never
+    /// contains the file's contents.
     #[error(
-        "cannot reach the Temporal server at {address}{tried}: {cause}\n  \
-         help: start a local server with `stave dev`, or point TEMPORAL_ADDRESS / --address at a running one"
+        "API key file `{path}`: {problem}\n  \
+         help: put only the key in the file (a trailing newline is fine), or set TEMPORAL_API_KEY"
     )]
+    ApiKeyFile { path: PathBuf, problem: String },
+    /// An API key with a character an HTTP header cannot carry (a control character, a
+    /// second line): the Temporal client would drop it silently and the server would answer
+    /// "unauthenticated".
+    #[error(
+        "the API key from {source_name} contains a character an HTTP header cannot carry \
+         (a control character or a line break); it must be the key alone"
+    )]
+    ApiKeyInvalid { source_name: String },
+    /// `TEMPORAL_API_KEY` and `STAVE_API_KEY_FILE` both set: which one is meant is a guess.
+    #[error(
+        "both TEMPORAL_API_KEY and STAVE_API_KEY_FILE are set; unset one of them \
+         (or pass --api-key-file, which wins over both)"
+    )]
+    ApiKeyAmbiguous,
+    /// Nothing listens on the address, DNS fails, the server's certificate is not trusted,
+    /// the server refuses the client's certificate or credentials.
+    #[error("cannot reach the Temporal server at {address}{tried}: {cause}\n  help: {help}")]
     Unreachable {
         address: String,
         /// ` (after N attempts over Ts)` when retried.
         tried: String,
         cause: String,
+        /// The likely fix ([`diagnose`]): the TLS flag to change, or how to start a server.
+        help: String,
     },
 }
 
-/// Settings resolved from flags, env, profile and project; ready to connect.
-#[derive(Debug, Clone)]
+/// Settings resolved from flags, env, profile and project; ready to connect. Its `Debug`
+/// leaves out the connection options, whose own `Debug` prints the API key.
+#[derive(Clone)]
 pub struct Endpoint {
     /// The address as shown to people (`http://localhost:7233/`).
     pub address: String,
     pub namespace: String,
     /// Whether TLS is used (explicitly, or implied by an API key).
     pub tls: bool,
+    /// What the person running the command should know (`--api-key` on the command line);
+    /// printed to stderr by [`Endpoint::connect`].
+    pub warnings: Vec<String>,
     options: ConnectionOptions,
 }
 
@@ -105,8 +146,9 @@ pub enum Retry {
     For(Duration),
 }
 
-/// A live connection and the namespace to use it with.
-#[derive(Debug, Clone)]
+/// A live connection and the namespace to use it with. Its `Debug` leaves out the
+/// connection, whose own `Debug` prints the API key header.
+#[derive(Clone)]
 pub struct Connected {
     pub connection: Connection,
     pub namespace: String,
@@ -144,6 +186,41 @@ impl ConnectArgs {
             .filter(|_| env_var("TEMPORAL_TLS_SERVER_CA_CERT_PATH").is_none())
             .map(PathBuf::from);
         self.apply_overrides(&mut profile, ca_alias)?;
+        let mut warnings = Vec::new();
+        if self.api_key.is_some() {
+            warnings.push(
+                "--api-key puts the key in the process list, where other local users can read \
+                 it; use --api-key-file FILE or TEMPORAL_API_KEY instead"
+                    .to_owned(),
+            );
+        } else if self.api_key_file.is_none()
+            && let Some(file) = env_var("STAVE_API_KEY_FILE")
+        {
+            if env_var("TEMPORAL_API_KEY").is_some() {
+                return Err(ConnectError::ApiKeyAmbiguous);
+            }
+            profile.api_key = Some(read_api_key(std::path::Path::new(&file))?);
+        }
+        // A key from a Kubernetes secret or `echo` often ends in a newline, which would make
+        // the header invalid; no key has surrounding whitespace.
+        if let Some(key) = profile.api_key.as_mut() {
+            let trimmed = key.trim();
+            if trimmed.len() != key.len() {
+                *key = trimmed.to_owned();
+            }
+        }
+        let from_file = self.api_key.is_none()
+            && (self.api_key_file.is_some() || env_var("STAVE_API_KEY_FILE").is_some());
+        if let Some(key) = profile.api_key.as_deref().filter(|_| !from_file) {
+            let source = if self.api_key.is_some() {
+                "--api-key"
+            } else if env_var("TEMPORAL_API_KEY").is_some() {
+                "TEMPORAL_API_KEY"
+            } else {
+                "the temporal.toml profile"
+            };
+            check_api_key(key, source)?;
+        }
         // Without a scheme the loader picks `https` when TLS is on; its own default carries
         // `http://`, which would silently disagree with a TLS flag.
         profile
@@ -161,6 +238,7 @@ impl ConnectArgs {
             address: options.target.to_string(),
             namespace,
             tls,
+            warnings,
             options,
         })
     }
@@ -178,6 +256,9 @@ impl ConnectArgs {
         }
         if let Some(key) = &self.api_key {
             profile.api_key = Some(key.clone());
+        }
+        if let Some(path) = &self.api_key_file {
+            profile.api_key = Some(read_api_key(path)?);
         }
         let ca = self.tls_ca.clone().or(ca_alias);
         let any_tls = ca.is_some()
@@ -224,6 +305,9 @@ impl Endpoint {
     /// Connects, retrying with backoff as `retry` says. `identity` names this process in the
     /// server's poller lists; an empty one is replaced by `stave@HOST:PID`.
     pub async fn connect(&self, identity: &str, retry: Retry) -> Result<Connected, ConnectError> {
+        for warning in &self.warnings {
+            eprintln!("warning: {warning}");
+        }
         let mut options = self.options.clone();
         options.identity = if identity.is_empty() {
             default_identity()
@@ -233,6 +317,14 @@ impl Endpoint {
         if options.connect_timeout.is_none() {
             options.connect_timeout = Some(Duration::from_secs(5));
         }
+        let attempt = diagnose::Attempt {
+            tls: options.tls_options.is_some() || options.api_key.is_some(),
+            client_cert: options
+                .tls_options
+                .as_ref()
+                .is_some_and(|t| t.client_tls_options.is_some()),
+            api_key: options.api_key.is_some(),
+        };
         let started = std::time::Instant::now();
         let mut delay = Duration::from_millis(200);
         let mut attempts = 0u32;
@@ -248,11 +340,13 @@ impl Endpoint {
                 }
                 Err(e) => e,
             };
+            let diagnosis = diagnose::diagnose(&error, attempt);
             let elapsed = started.elapsed();
-            let give_up = match retry {
-                Retry::Once => true,
-                Retry::For(limit) => elapsed + delay > limit,
-            };
+            let give_up = diagnosis.permanent
+                || match retry {
+                    Retry::Once => true,
+                    Retry::For(limit) => elapsed + delay > limit,
+                };
             if give_up {
                 let tried = if attempts > 1 {
                     format!(" (after {attempts} attempts over {}s)", elapsed.as_secs())
@@ -262,13 +356,96 @@ impl Endpoint {
                 return Err(ConnectError::Unreachable {
                     address: self.address.clone(),
                     tried,
-                    cause: describe(&error),
+                    cause: diagnosis.cause,
+                    help: diagnosis.help,
                 });
             }
-            tracing::warn!(address = %self.address, error = %describe(&error), "temporal server not reachable yet; retrying in {delay:?}");
+            tracing::warn!(address = %self.address, error = %diagnosis.cause, "temporal server not reachable yet; retrying in {delay:?}");
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_secs(5));
         }
+    }
+}
+
+impl std::fmt::Debug for ConnectArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectArgs")
+            .field("address", &self.address)
+            .field("namespace", &self.namespace)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("api_key_file", &self.api_key_file)
+            .field("tls_ca", &self.tls_ca)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .field("tls_server_name", &self.tls_server_name)
+            .field("profile", &self.profile)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("address", &self.address)
+            .field("namespace", &self.namespace)
+            .field("tls", &self.tls)
+            .field(
+                "api_key",
+                &self.options.api_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("tls_options", &self.options.tls_options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Connected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connected")
+            .field("address", &self.address)
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads an API key file: at most [`MAX_API_KEY_FILE`] bytes, UTF-8, one non-empty line
+/// once surrounding whitespace (an editor's trailing newline) is removed.
+fn read_api_key(path: &std::path::Path) -> Result<String, ConnectError> {
+    use std::io::Read as _;
+    let problem = |problem: String| ConnectError::ApiKeyFile {
+        path: path.to_owned(),
+        problem,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_API_KEY_FILE + 1).read_to_end(&mut bytes))
+        .map_err(|e| problem(format!("cannot read it: {e}")))?;
+    if bytes.len() as u64 > MAX_API_KEY_FILE {
+        return Err(problem(format!(
+            "it is larger than {} KiB; is this the right file?",
+            MAX_API_KEY_FILE / 1024
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| problem("it is not UTF-8 text".into()))?;
+    let key = text.trim();
+    if key.is_empty() {
+        return Err(problem("it is empty".into()));
+    }
+    if key.lines().nth(1).is_some() {
+        return Err(problem("it holds more than one line".into()));
+    }
+    check_api_key(key, &format!("`{}`", path.display()))?;
+    Ok(key.to_owned())
+}
+
+/// Rejects a key the client could not send: `Bearer KEY` must be a valid header value.
+fn check_api_key(key: &str, source_name: &str) -> Result<(), ConnectError> {
+    let sendable = key.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b));
+    if sendable {
+        Ok(())
+    } else {
+        Err(ConnectError::ApiKeyInvalid {
+            source_name: source_name.to_owned(),
+        })
     }
 }
 
@@ -297,18 +474,6 @@ fn read(what: &'static str, path: &std::path::Path) -> Result<Vec<u8>, ConnectEr
 
 fn config_error(e: &ConfigError) -> ConnectError {
     ConnectError::Config(e.to_string())
-}
-
-/// The innermost cause of a connect error: tonic wraps "connection refused" several layers
-/// deep, and the outer layers only say "transport error".
-fn describe(error: &temporalio_client::errors::ClientConnectError) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(inner) = source {
-        text = inner.to_string();
-        source = inner.source();
-    }
-    text
 }
 
 #[cfg(test)]
@@ -447,6 +612,127 @@ mod tests {
             .resolve_with_env(None, Some(&vars))
             .unwrap();
         assert!(e.tls);
+    }
+
+    const KEY: &str = "tmprl-key-0123456789abcdef";
+
+    #[test]
+    fn api_key_file_is_trimmed_and_never_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("key");
+        std::fs::write(&file, format!("{KEY}\r\n")).unwrap();
+        let args = ConnectArgs {
+            api_key_file: Some(file),
+            ..ConnectArgs::default()
+        };
+        let e = args.resolve_with_env(None, Some(&no_file())).unwrap();
+        assert!(e.tls);
+        assert!(e.warnings.is_empty(), "{:?}", e.warnings);
+        assert_eq!(e.options.api_key.as_deref(), Some(KEY));
+        let shown = format!("{e:?} {e:#?} {args:?}");
+        assert!(!shown.contains(KEY), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
+
+    #[test]
+    fn api_key_flag_is_redacted_and_warned_about() {
+        let args = ConnectArgs {
+            api_key: Some(KEY.into()),
+            ..ConnectArgs::default()
+        };
+        let shown = format!("{args:?}");
+        assert!(!shown.contains(KEY), "{shown}");
+        let e = args.resolve_with_env(None, Some(&no_file())).unwrap();
+        assert!(!format!("{e:?}").contains(KEY));
+        assert_eq!(e.warnings.len(), 1);
+        assert!(e.warnings[0].contains("--api-key-file"), "{:?}", e.warnings);
+        assert!(!e.warnings[0].contains(KEY));
+    }
+
+    #[test]
+    fn api_key_file_problems_name_the_file_never_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let resolve = |name: &str, contents: Option<&[u8]>| {
+            let path = dir.path().join(name);
+            if let Some(contents) = contents {
+                std::fs::write(&path, contents).unwrap();
+            }
+            let args = ConnectArgs {
+                api_key_file: Some(path),
+                ..ConnectArgs::default()
+            };
+            args.resolve_with_env(None, Some(&no_file()))
+                .unwrap_err()
+                .to_string()
+        };
+        let cases = [
+            resolve("missing", None),
+            resolve("empty", Some(b"\n  \n")),
+            resolve("two-lines", Some(format!("{KEY}\n{KEY}\n").as_bytes())),
+            resolve("control", Some(format!("{KEY}\x07").as_bytes())),
+            resolve("binary", Some(&[0xff, 0xfe, 0x00])),
+        ];
+        let expected = [
+            "cannot read it",
+            "it is empty",
+            "more than one line",
+            "HTTP header",
+            "not UTF-8",
+        ];
+        for ((name, text), want) in ["missing", "empty", "two-lines", "control", "binary"]
+            .iter()
+            .zip(&cases)
+            .zip(expected)
+        {
+            assert!(text.contains(name), "{text}");
+            assert!(text.contains(want), "{text}");
+            assert!(!text.contains(KEY), "{text}");
+        }
+    }
+
+    #[test]
+    fn api_key_file_from_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("key");
+        std::fs::write(&file, KEY).unwrap();
+        let mut vars = no_file();
+        vars.insert("STAVE_API_KEY_FILE".into(), file.display().to_string());
+        let e = ConnectArgs::default()
+            .resolve_with_env(None, Some(&vars))
+            .unwrap();
+        assert_eq!(e.options.api_key.as_deref(), Some(KEY));
+
+        vars.insert("TEMPORAL_API_KEY".into(), "other".into());
+        let err = ConnectArgs::default()
+            .resolve_with_env(None, Some(&vars))
+            .unwrap_err();
+        assert!(matches!(err, ConnectError::ApiKeyAmbiguous), "{err}");
+        // A flag settles it.
+        let args = ConnectArgs {
+            api_key_file: Some(file),
+            ..ConnectArgs::default()
+        };
+        let e = args.resolve_with_env(None, Some(&vars)).unwrap();
+        assert_eq!(e.options.api_key.as_deref(), Some(KEY));
+    }
+
+    #[test]
+    fn api_key_from_the_environment_with_a_line_break_is_refused() {
+        let mut vars = no_file();
+        vars.insert("TEMPORAL_API_KEY".into(), format!("{KEY}\nmore"));
+        let err = ConnectArgs::default()
+            .resolve_with_env(None, Some(&vars))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("TEMPORAL_API_KEY"), "{err}");
+        assert!(!err.contains(KEY), "{err}");
+
+        // A trailing newline (a secret made from a file) is not part of the key.
+        vars.insert("TEMPORAL_API_KEY".into(), format!("{KEY}\n"));
+        let e = ConnectArgs::default()
+            .resolve_with_env(None, Some(&vars))
+            .unwrap();
+        assert_eq!(e.options.api_key.as_deref(), Some(KEY));
     }
 
     #[tokio::test]

@@ -12,6 +12,7 @@ pub mod process;
 pub mod project;
 pub mod runs;
 pub mod server;
+pub mod tls;
 pub mod worker;
 
 pub use process::{
