@@ -303,7 +303,7 @@ fn the_codes_page_is_current_and_every_diagnostic_links_to_it() {
 
 /// No false alarms on real, correct workflows: files written in the style of other engines'
 /// examples (Step Functions, Airflow, Argo, Conductor, Serverless Workflow, a Temporal cron
-/// sample), against a manifest exported the way other SDKs export it (no `errors` lists),
+/// sample, a Temporal Java/TypeScript sample with its PascalCase and camelCase names), against a manifest exported the way other SDKs export it (no `errors` lists),
 /// lint with no error and no warning.
 #[test]
 fn realistic_workflows_lint_without_a_single_diagnostic() {
@@ -313,7 +313,7 @@ fn realistic_workflows_lint_without_a_single_diagnostic() {
     assert!(
         stderr
             .trim_end()
-            .ends_with("checked: 0 errors, 0 warnings in 6 files"),
+            .ends_with("checked: 0 errors, 0 warnings in 7 files"),
         "{stderr}"
     );
 }
@@ -426,4 +426,22 @@ fn help_shows_the_key_options_but_never_a_key() {
         assert!(help.contains("STAVE_API_KEY_FILE"), "{help}");
         assert!(!help.contains(SECRET), "{help}");
     }
+}
+
+/// Temporal names as they are: PascalCase workflow types and camelCase signal and query names
+/// lint clean; W007's kebab-case suggestion is only made on `--warn W007`.
+#[test]
+fn existing_temporal_names_lint_clean_and_kebab_case_is_opt_in() {
+    let file = "tests/fixtures/realistic/money-transfer.stave";
+    let out = stave(&["lint", file]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("0 errors, 0 warnings"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = stave(&["lint", "--warn", "W007", file]);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("W007 at "), "{stderr}");
+    assert!(stderr.contains("account-transfer-workflow"), "{stderr}");
 }

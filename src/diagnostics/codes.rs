@@ -72,7 +72,7 @@ impl Code {
     /// Warnings `stave lint` reports only when asked (`--warn CODE`): on real files they
     /// mostly flag a deliberate style, not a mistake.
     pub fn off_by_default(self) -> bool {
-        matches!(self, Code::W001)
+        matches!(self, Code::W001 | Code::W007)
     }
 
     /// Whether a diagnostic of this code is reported, given the codes silenced (`--allow`)
@@ -795,13 +795,16 @@ Add `retry: { max_attempts: 5 }` to the step or to `defaults:`."#,
 A new workflow's name is not kebab-case (`order-fulfilment`).
 ## Why
 Consistent names make the Temporal UI easier to scan. Existing types such as
-`AccountTransferWorkflow` keep working; this is only a suggestion.
+`AccountTransferWorkflow` — and camelCase signal, query and update names such as
+`approveTransfer` — are valid Temporal names and keep existing clients working, so this
+warning is off by default: turn it on with `stave lint --warn W007` for a project that wants
+kebab-case for its new workflows.
 ## Example
 ```yaml
 workflow: OrderFulfilment
 ```
 ## Fix
-Rename it, or allow the warning for an existing type."#,
+Rename it; or keep an existing type as it is (the warning is off unless `--warn W007`)."#,
     W008 Warning "unused variable" => r#"## What
 A variable declared under `vars:` is never read (`vars.NAME`) by any expression.
 ## Why
