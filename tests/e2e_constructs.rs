@@ -118,6 +118,29 @@ async fn while_loop_then_durable_timer() {
         started.elapsed() >= Duration::from_secs(1),
         "the 1s sleep did not wait"
     );
+    // The Web UI's timeline reads as the file does: each activity and timer carries a summary
+    // (Temporal user metadata) naming its step.
+    let history = support::runs::history_json(TestServer::shared(), &id);
+    let summaries: Vec<(String, String)> = history["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| {
+            let data = e["userMetadata"]["summary"]["data"].as_str()?;
+            let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, data)
+                .expect("base64");
+            let text: Json = serde_json::from_slice(&bytes).expect("a JSON summary");
+            Some((
+                e["eventType"].as_str().unwrap_or_default().to_string(),
+                text.as_str().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect();
+    let scheduled = "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED".to_string();
+    let mut expected: Vec<(String, String)> =
+        (0..4).map(|_| (scheduled.clone(), "tick".into())).collect();
+    expected.push(("EVENT_TYPE_TIMER_STARTED".into(), "sleep 1s".into()));
+    assert_eq!(summaries, expected);
 }
 
 #[tokio::test(flavor = "multi_thread")]

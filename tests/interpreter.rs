@@ -1585,7 +1585,8 @@ fn cancellation_cancels_work_runs_compensations_and_ends_cancelled() {
             json!({"cancel_child": 1}),
             json!({"cancel_timer": 1}),
             json!({"schedule_activity": {"seq": 3, "activity_id": "3", "type": "payments.refund",
-                "task_queue": "work", "args": ["undo"], "start_to_close_ms": 10000}}),
+                "task_queue": "work", "args": ["undo"], "start_to_close_ms": 10000,
+                "summary": "charge (compensation)"}}),
         ]
     );
     let done = h.feed(vec![ok(3, json!(null))]);

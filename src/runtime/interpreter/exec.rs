@@ -147,7 +147,14 @@ pub fn exec_step<'a>(cx: &'a Cx, step: &'a Step) -> StepFut<'a> {
             StepKind::Sleep(sleep) => {
                 let ms = sleep_ms(cx, step, sleep)?;
                 if ms > 0 {
-                    TimerOp::start(&cx.sh, step_tag(step), ms).await;
+                    let summary = match &step.id {
+                        Some(id) => id.clone(),
+                        None => format!(
+                            "sleep {}",
+                            crate::syntax::duration::format(std::time::Duration::from_millis(ms))
+                        ),
+                    };
+                    TimerOp::start(&cx.sh, step_tag(step), ms, summary).await;
                 }
                 Json::Null
             }
@@ -263,6 +270,7 @@ async fn activity(cx: &Cx, step: &Step, call: &ActivityCall) -> Result<Json, Fau
         Some(s) => Some(cx.eval(s, site)?),
         None => None,
     };
+    let summary = super::ops::step_summary(&step.name(), summary.as_ref());
     let resolution =
         ActivityOp::schedule(&cx.sh, step_tag(step), call, &args, summary.as_ref()).await;
     activity_result(cx, step, resolution)

@@ -648,12 +648,16 @@ impl Run {
         let fut: UnwindFut = Box::pin(async move {
             for c in compensations.into_iter().rev() {
                 sh.cover(CoveragePoint::Compensated { step: c.step_index });
+                let summary = ops::step_summary(
+                    &format!("{} (compensation)", c.step_name),
+                    c.summary.as_ref(),
+                );
                 let op = ops::ActivityOp::schedule(
                     &sh,
                     (c.step_index, c.step_name.clone()),
                     &c.call,
                     &c.args,
-                    c.summary.as_ref(),
+                    summary.as_ref(),
                 );
                 // A failed compensation does not stop the others: each gets its chance,
                 // and the run still ends with the original error.

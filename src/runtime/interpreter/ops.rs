@@ -145,6 +145,23 @@ impl<S> Drop for Pending<S> {
     }
 }
 
+/// What the Web UI shows for a step's command (Temporal user metadata): the step's id, then
+/// its `summary:` (`charge: Charge the card`); an unnamed step shows its summary alone (the UI
+/// shows the activity type or workflow type beside it anyway).
+pub fn step_summary(name: &str, summary: Option<&Json>) -> Option<Json> {
+    let named = !name.contains('#');
+    let text = |v: &Json| match v {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match (named, summary) {
+        (true, Some(s)) => Some(Json::String(format!("{name}: {}", text(s)))),
+        (true, None) => Some(Json::String(name.to_owned())),
+        (false, Some(s)) => Some(Json::String(text(s))),
+        (false, None) => None,
+    }
+}
+
 /// A scheduled activity; resolves with core's resolution.
 pub struct ActivityOp(Pending<Slot<ActivityResolution>>);
 
@@ -200,14 +217,18 @@ impl Future for ActivityOp {
 pub struct TimerOp(Pending<Slot<()>>);
 
 impl TimerOp {
-    pub fn start(sh: &Arc<Shared>, tag: (u32, Arc<str>), ms: u64) -> TimerOp {
+    /// Issues `StartTimer`; `summary` is what the Web UI shows for it.
+    pub fn start(sh: &Arc<Shared>, tag: (u32, Arc<str>), ms: u64, summary: String) -> TimerOp {
         let mut st = sh.st();
         let seq = st.next_timer_seq;
         st.next_timer_seq += 1;
-        st.push(Variant::StartTimer(StartTimer {
-            seq,
-            start_to_fire_timeout: Some(duration(ms)),
-        }));
+        st.push_with_summary(
+            Variant::StartTimer(StartTimer {
+                seq,
+                start_to_fire_timeout: Some(duration(ms)),
+            }),
+            Some(&Json::String(summary)),
+        );
         TimerOp(Pending::insert(
             sh,
             &mut st,
@@ -268,7 +289,11 @@ impl ChildOp {
             cancellation_type: ChildWorkflowCancellationType::TryCancel as i32,
             ..Default::default()
         };
-        st.push(Variant::StartChildWorkflowExecution(command));
+        let summary = step_summary(&tag.1, None);
+        st.push_with_summary(
+            Variant::StartChildWorkflowExecution(command),
+            summary.as_ref(),
+        );
         ChildOp(Pending::insert(
             sh,
             &mut st,
@@ -414,7 +439,17 @@ impl Future for WaitOp<'_> {
                     return Poll::Ready(this.timed_out());
                 }
                 Some(ms) => {
-                    this.timer = Some(TimerOp::start(&this.cx.sh, step_tag(this.step), ms));
+                    let summary = format!(
+                        "{}: timeout of the wait for `{}`",
+                        this.step.name(),
+                        this.signal
+                    );
+                    this.timer = Some(TimerOp::start(
+                        &this.cx.sh,
+                        step_tag(this.step),
+                        ms,
+                        summary,
+                    ));
                 }
                 None => {}
             }
@@ -442,5 +477,25 @@ impl Drop for WaitOp<'_> {
         {
             st.waits.remove(&token);
         }
+    }
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::step_summary;
+    use serde_json::json;
+
+    #[test]
+    fn a_summary_names_the_step_then_says_what_the_file_says() {
+        assert_eq!(step_summary("charge", None), Some(json!("charge")));
+        assert_eq!(
+            step_summary("charge", Some(&json!("Charge the card"))),
+            Some(json!("charge: Charge the card"))
+        );
+        assert_eq!(
+            step_summary("activity#3", Some(&json!({"n": 1}))),
+            Some(json!("{\"n\":1}"))
+        );
+        assert_eq!(step_summary("activity#3", None), None);
     }
 }
