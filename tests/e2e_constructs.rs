@@ -165,6 +165,50 @@ async fn signals_waits_and_queries_through_the_binary() {
     wait_until("both notes to be handled", RESULT_LIMIT, || {
         query().filter(|s| s["notes"] == json!(2))
     });
+    // Temporal's own CLI (as the Web UI) reads the workflow's definition and current details
+    // through the built-in `__temporal_workflow_metadata` query.
+    let metadata = std::process::Command::new("temporal")
+        .args([
+            "workflow",
+            "metadata",
+            "--workflow-id",
+            &id,
+            "--output",
+            "json",
+        ])
+        .args(["--address", &server.address()])
+        .output()
+        .expect("run temporal workflow metadata");
+    let stdout = String::from_utf8_lossy(&metadata.stdout);
+    assert!(
+        metadata.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&metadata.stderr)
+    );
+    let answer: Json = serde_json::from_str(&stdout).expect("JSON metadata");
+    let metadata = &answer["queryResult"][0];
+    let definition = &metadata["definition"];
+    assert_eq!(definition["type"], json!("e2e-signals"), "{metadata:#}");
+    let names = |key: &str| -> Vec<String> {
+        definition[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| d["name"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(names("signalDefinitions"), ["approve", "note", "late"]);
+    assert_eq!(names("queryDefinitions"), ["state", "__stave_status"]);
+    assert_eq!(
+        definition["signalDefinitions"][0]["description"],
+        json!("sets approved, approver")
+    );
+    assert_eq!(
+        definition["queryDefinitions"][0]["description"],
+        json!("`{'approved': vars.approved, 'approver': vars.approver, 'notes': vars.notes}`")
+    );
+    let details = metadata["currentDetails"].as_str().unwrap_or_default();
+    assert!(details.contains("approval"), "{metadata:#}");
     // A signal whose handler leaves `until` false does not end the wait.
     stdout_ok(&run_stave(
         server,

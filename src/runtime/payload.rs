@@ -19,6 +19,8 @@ use thiserror::Error;
 pub const ENCODING_KEY: &str = "encoding";
 /// The encoding Stave writes and prefers to read.
 pub const JSON_PLAIN: &str = "json/plain";
+/// A protobuf message as JSON (how SDKs send the built-in metadata query's answer).
+pub const JSON_PROTOBUF: &str = "json/protobuf";
 /// Encoding of an absent value (Temporal SDKs write it for `None`/`null`).
 pub const BINARY_NULL: &str = "binary/null";
 
@@ -74,6 +76,19 @@ pub fn encode(value: &Json) -> Payload {
     seal(encode_plain(value))
 }
 
+/// A protobuf message in its JSON form, as Temporal SDKs send one (`json/protobuf` with its
+/// `messageType`), encrypted when the process has a codec.
+pub fn encode_message(value: &Json, message_type: &str) -> Payload {
+    let mut payload = encode_plain(value);
+    payload
+        .metadata
+        .insert(ENCODING_KEY.to_string(), JSON_PROTOBUF.as_bytes().to_vec());
+    payload
+        .metadata
+        .insert("messageType".to_string(), message_type.as_bytes().to_vec());
+    seal(payload)
+}
+
 /// One JSON value as a `json/plain` payload, never encrypted (search attributes).
 pub fn encode_plain(value: &Json) -> Payload {
     let mut metadata = HashMap::with_capacity(1);
@@ -115,7 +130,7 @@ pub fn decode_plain(payload: &Payload) -> Result<Json, PayloadError> {
     match encoding.as_deref() {
         Some(BINARY_NULL) => Ok(Json::Null),
         _ if payload.data.is_empty() => Ok(Json::Null),
-        Some(JSON_PLAIN) | None => Ok(serde_json::from_slice(&payload.data)?),
+        Some(JSON_PLAIN | JSON_PROTOBUF) | None => Ok(serde_json::from_slice(&payload.data)?),
         Some("binary/plain") => serde_json::from_slice(&payload.data)
             .map_err(|_| PayloadError::UnsupportedEncoding("binary/plain".into())),
         Some(other) => Err(PayloadError::UnsupportedEncoding(other.to_string())),
