@@ -53,6 +53,7 @@ fn activity(index: &mut u32, id: &str, input: Value) -> Step {
             retry: None,
             summary: None,
             compensate: None,
+            priority: None,
         }),
         loc: Loc {
             line: *index + 1,
@@ -84,6 +85,7 @@ fn workflow(steps: Vec<Step>, step_count: u32, output: Option<Value>) -> Arc<Wor
         memo: Vec::new(),
         continue_as_new_after: 0,
         step_count,
+        priority: None,
     })
 }
 

@@ -490,3 +490,58 @@ async fn client_errors_name_the_problem_and_the_fix() {
     assert!(stderr.contains("stave dev"), "{stderr}");
     assert!(stderr.contains("TEMPORAL_ADDRESS"), "{stderr}");
 }
+
+/// `priority:` reaches Temporal: the run's (from `stave start`, over its input), an activity's
+/// (evaluated per step) and a child's, as the server records them.
+#[tokio::test(flavor = "multi_thread")]
+async fn priority_and_fairness_reach_the_server() {
+    let server = TestServer::shared();
+    let project = worker().project.path_string();
+    let id = unique_id("priority");
+    let out = stdout_ok(&run_stave(
+        server,
+        &[
+            "start",
+            "e2e-priority",
+            "--project",
+            &project,
+            "--id",
+            &id,
+            "--input",
+            r#"{"tenant": "acme", "urgent": true}"#,
+            "--wait",
+            "--json",
+        ],
+    ));
+    assert!(out.contains("acme"), "{out}");
+    let history = support::runs::history_json(server, &id);
+    let events = history["events"].as_array().expect("events");
+    let find = |kind: &str, attributes: &str| -> Json {
+        events
+            .iter()
+            .find(|e| e["eventType"] == json!(kind))
+            .map(|e| e[attributes]["priority"].clone())
+            .unwrap_or_else(|| panic!("no {kind} in {history:#}"))
+    };
+    assert_eq!(
+        find(
+            "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED",
+            "workflowExecutionStartedEventAttributes"
+        ),
+        json!({"priorityKey": 2, "fairnessKey": "acme"})
+    );
+    assert_eq!(
+        find(
+            "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED",
+            "activityTaskScheduledEventAttributes"
+        ),
+        json!({"priorityKey": 1, "fairnessKey": "acme", "fairnessWeight": 2.5})
+    );
+    assert_eq!(
+        find(
+            "EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED",
+            "startChildWorkflowExecutionInitiatedEventAttributes"
+        ),
+        json!({"priorityKey": 5})
+    );
+}

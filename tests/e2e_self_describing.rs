@@ -90,6 +90,7 @@ async fn runs_resume_on_a_worker_that_never_saw_their_version() {
             input: json!({ "n": n + 10 }),
             memo: Vec::new(),
             execution_timeout: None,
+            priority: None,
         };
         client.start(&options).await.expect("a foreign start");
     }

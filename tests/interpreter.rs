@@ -80,6 +80,7 @@ fn call(activity: &str, input: Value) -> ActivityCall {
         retry: None,
         summary: None,
         compensate: None,
+        priority: None,
     }
 }
 
@@ -210,6 +211,7 @@ fn child(id: &str, workflow: &str, input: Value) -> Step {
             execution_timeout_ms: Some(3_600_000),
             parent_close: ParentClose::RequestCancel,
             retry: None,
+            priority: None,
         }),
     )
 }
@@ -239,6 +241,7 @@ impl Program {
             memo: Vec::new(),
             continue_as_new_after: 10_000,
             step_count: 0,
+            priority: None,
         })
     }
 

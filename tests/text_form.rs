@@ -753,18 +753,22 @@ fn options() -> impl Strategy<Value = ActivityOptions> {
         prop::option::of(duration()),
         prop::option::of(retry()),
         prop::option::of(value()),
+        prop::option::of(value()),
     )
         .prop_map(
-            |(queue, task_queue, timeout, s2c, s2s, heartbeat, retry, summary)| ActivityOptions {
-                queue: queue.map(sp),
-                task_queue: task_queue.map(sp),
-                timeout,
-                schedule_to_close: s2c,
-                schedule_to_start: s2s,
-                heartbeat,
-                retry,
-                summary,
-                span: Span::default(),
+            |(queue, task_queue, timeout, s2c, s2s, heartbeat, retry, summary, priority)| {
+                ActivityOptions {
+                    queue: queue.map(sp),
+                    task_queue: task_queue.map(sp),
+                    timeout,
+                    schedule_to_close: s2c,
+                    schedule_to_start: s2s,
+                    heartbeat,
+                    retry,
+                    summary,
+                    priority,
+                    span: Span::default(),
+                }
             },
         )
 }
@@ -812,9 +816,10 @@ fn leaf_kind() -> impl Strategy<Value = StepKind> {
         prop::option::of(duration()),
         prop::option::of(prop::sample::select(vec!["abandon", "terminate"])),
         prop::option::of(retry()),
+        prop::option::of(value()),
     )
         .prop_map(
-            |(w, (input, args), workflow_id, queue, task_queue, timeout, pc, retry)| {
+            |(w, (input, args), workflow_id, queue, task_queue, timeout, pc, retry, priority)| {
                 StepKind::Workflow(ChildCall {
                     workflow: sp(w),
                     input,
@@ -825,6 +830,7 @@ fn leaf_kind() -> impl Strategy<Value = StepKind> {
                     timeout,
                     parent_close: pc.map(|p| sp(p.to_string())),
                     retry,
+                    priority,
                 })
             },
         );
@@ -1059,66 +1065,69 @@ fn workflow_strategy() -> impl Strategy<Value = Workflow> {
             0..2,
         ),
     );
-    (header, decls, steps_strategy()).prop_map(|(h, d, steps)| {
-        let (name, description, queue, timeout, input, vars, defaults, can) = h;
-        let (signals, queries, output, search_attributes, memo, schedules) = d;
-        fn unique<T>(items: Vec<(String, T)>) -> Vec<(Name, T)> {
-            let mut out: Vec<(Name, T)> = Vec::new();
-            for (k, v) in items {
-                if !out.iter().any(|(e, _)| e.value == k) {
-                    out.push((sp(k), v));
+    (header, decls, steps_strategy(), prop::option::of(value())).prop_map(
+        |(h, d, steps, priority)| {
+            let (name, description, queue, timeout, input, vars, defaults, can) = h;
+            let (signals, queries, output, search_attributes, memo, schedules) = d;
+            fn unique<T>(items: Vec<(String, T)>) -> Vec<(Name, T)> {
+                let mut out: Vec<(Name, T)> = Vec::new();
+                for (k, v) in items {
+                    if !out.iter().any(|(e, _)| e.value == k) {
+                        out.push((sp(k), v));
+                    }
                 }
+                out
             }
-            out
-        }
-        Workflow {
-            file: FileId(0),
-            span: Span::default(),
-            version: Some(sp(1)),
-            name: sp(name),
-            description: description.map(sp),
-            queue: queue.map(sp),
-            timeout,
-            input: input.map(sp),
-            vars: unique(vars),
-            defaults,
-            signals: unique(signals)
-                .into_iter()
-                .map(|(name, set)| Signal {
-                    name,
-                    params: Vec::new(),
-                    set: unique(set),
-                    span: Span::default(),
-                })
-                .collect(),
-            queries: unique(queries),
-            steps,
-            output,
-            schedules: unique(
-                schedules
+            Workflow {
+                file: FileId(0),
+                span: Span::default(),
+                version: Some(sp(1)),
+                name: sp(name),
+                description: description.map(sp),
+                queue: queue.map(sp),
+                timeout,
+                input: input.map(sp),
+                vars: unique(vars),
+                defaults,
+                signals: unique(signals)
                     .into_iter()
-                    .map(|(id, c, e, tz, o, p, i)| (id, (c, e, tz, o, p, i)))
+                    .map(|(name, set)| Signal {
+                        name,
+                        params: Vec::new(),
+                        set: unique(set),
+                        span: Span::default(),
+                    })
                     .collect(),
-            )
-            .into_iter()
-            .map(
-                |(id, (cron, every, timezone, overlap, paused, input))| Schedule {
-                    id,
-                    cron: cron.map(sp),
-                    every,
-                    timezone: timezone.map(sp),
-                    overlap: overlap.map(sp),
-                    paused: paused.map(sp),
-                    input,
-                    span: Span::default(),
-                },
-            )
-            .collect(),
-            search_attributes: unique(search_attributes),
-            memo: unique(memo),
-            continue_as_new_after: can.map(sp),
-        }
-    })
+                queries: unique(queries),
+                steps,
+                output,
+                schedules: unique(
+                    schedules
+                        .into_iter()
+                        .map(|(id, c, e, tz, o, p, i)| (id, (c, e, tz, o, p, i)))
+                        .collect(),
+                )
+                .into_iter()
+                .map(
+                    |(id, (cron, every, timezone, overlap, paused, input))| Schedule {
+                        id,
+                        cron: cron.map(sp),
+                        every,
+                        timezone: timezone.map(sp),
+                        overlap: overlap.map(sp),
+                        paused: paused.map(sp),
+                        input,
+                        span: Span::default(),
+                    },
+                )
+                .collect(),
+                search_attributes: unique(search_attributes),
+                memo: unique(memo),
+                continue_as_new_after: can.map(sp),
+                priority,
+            }
+        },
+    )
 }
 
 /// Runs `f` on a thread with a large stack: the nested strategies build deep values, and debug

@@ -121,6 +121,7 @@ async fn start(client: &Client, project: &TestProject, workflow: &str, id: &str,
         input,
         memo: Vec::new(),
         execution_timeout: None,
+        priority: None,
     };
     client.start(&options).await.expect("start");
 }

@@ -46,6 +46,9 @@ pub(crate) enum CommandError {
     Connect(#[from] ConnectError),
     #[error(transparent)]
     Client(#[from] ClientError),
+    /// The workflow's `priority:` does not evaluate over this input.
+    #[error("{0}")]
+    Priority(String),
     /// `stave start x` outside any project.
     #[error(
         "no stave.yaml in `{0}` or its parents; pass --project DIR (or --task-queue QUEUE for a workflow outside the project)"

@@ -50,6 +50,7 @@ pub fn run(args: Args) -> ExitCode {
 
 async fn start(args: Args) -> Result<ExitCode, CommandError> {
     let input = parse_json_arg("--input", args.input.as_deref())?.unwrap_or(Json::Null);
+    let mut start_priority = None;
     let (options, project_namespace, version) = match &args.task_queue {
         Some(queue) => (
             StartOptions {
@@ -59,6 +60,7 @@ async fn start(args: Args) -> Result<ExitCode, CommandError> {
                 input,
                 memo: Vec::new(),
                 execution_timeout: None,
+                priority: None,
             },
             None,
             None,
@@ -67,6 +69,7 @@ async fn start(args: Args) -> Result<ExitCode, CommandError> {
             let bundle = load_workflow_to_start(args.project.as_deref(), &args.workflow)?;
             let workflow = find_workflow(&bundle, &args.workflow, args.project.as_deref())?;
             validate_input(workflow, &input)?;
+            start_priority = workflow.priority.clone();
             (
                 start_options(workflow, input),
                 Some(bundle.project.namespace.clone()),
@@ -74,13 +77,24 @@ async fn start(args: Args) -> Result<ExitCode, CommandError> {
             )
         }
     };
-    let options = StartOptions {
+    let mut options = StartOptions {
         workflow_id: args
             .id
             .clone()
             .unwrap_or_else(|| new_workflow_id(&args.workflow)),
         ..options
     };
+    if let Some(priority) = &start_priority {
+        options.priority = Some(
+            crate::runtime::priority::for_start(
+                priority,
+                &options.input,
+                &options.workflow_id,
+                &options.workflow_type,
+            )
+            .map_err(CommandError::Priority)?,
+        );
+    }
     let client = connect(&args.connect, project_namespace.as_deref()).await?;
     let started_at = Instant::now();
     let started = client.start(&options).await?;
@@ -129,6 +143,7 @@ pub fn start_options(workflow: &ir::Workflow, input: Json) -> StartOptions {
         input,
         memo: crate::runtime::versions::start_memo(workflow),
         execution_timeout: workflow.execution_timeout_ms.map(Duration::from_millis),
+        priority: None,
     }
 }
 

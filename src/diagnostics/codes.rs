@@ -585,6 +585,26 @@ joined into a string:
       headers: { Authorization: "Bearer ${ secret('payments/api_key') }" }
 ```
 Configure where values come from under `secrets:` in `stave.yaml` (docs/security.md)."##,
+    E051 Error "invalid priority" => r##"## What
+A `priority:` (of an activity step, a `defaults:`, a child workflow step or the workflow) is
+not a priority key or a `{ key, fairness, weight }` map, names another field, or holds a
+literal outside the server's limits: a key below 1, a fairness key over 64 bytes, a weight
+outside 0.001–1000.
+## Why
+Temporal dispatches tasks by priority key (1 first; the server's default range is 1 to 5)
+and balances fairness keys (a tenant, a tier) by their weights. A value the server refuses
+would fail the workflow task that sends it; one it clamps would not do what the file says.
+## Example
+```yaml
+- activity: reports.render
+  priority: { key: 0, tenant: "${ input.tenant }" }
+```
+## Fix
+```yaml
+- activity: reports.render
+  priority: { key: 1, fairness: "${ input.tenant }", weight: 2 }
+```
+`priority: 3` is short for `{ key: 3 }`. Steps without a priority inherit the workflow's."##,
     E060 Error "text-form syntax error" => r#"## What
 A `.stave` file does not follow the grammar of the text form: a word or symbol stands where
 the message says something else was expected, or text follows the workflow's closing `}`.

@@ -11,8 +11,8 @@ use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
 use super::{
-    ActivityCall, Args, Branch, Catch, ChildCall, Loc, Schedule, SignalHandler, Sleep, Step,
-    StepKind, SwitchArm, Value, Workflow,
+    ActivityCall, Args, Branch, Catch, ChildCall, Loc, Priority, Schedule, SignalHandler, Sleep,
+    Step, StepKind, SwitchArm, Value, Workflow,
 };
 use crate::expr::TemplatePart;
 
@@ -62,7 +62,9 @@ impl Workflow {
             memo,
             continue_as_new_after: _,
             step_count: _,
+            priority,
         } = self;
+        strip_priority(priority);
         named_values(vars);
         for SignalHandler { name: _, set } in signals {
             named_values(set);
@@ -240,7 +242,9 @@ fn strip_activity(call: &mut ActivityCall) {
         retry: _,
         summary,
         compensate,
+        priority,
     } = call;
+    strip_priority(priority);
     strip_args(args);
     if let Some(summary) = summary {
         strip_value(summary);
@@ -259,10 +263,25 @@ fn strip_child(call: &mut ChildCall) {
         execution_timeout_ms: _,
         parent_close: _,
         retry: _,
+        priority,
     } = call;
     strip_args(args);
     if let Some(id) = workflow_id {
         strip_value(id);
+    }
+    strip_priority(priority);
+}
+
+fn strip_priority(priority: &mut Option<Priority>) {
+    if let Some(Priority {
+        key,
+        fairness,
+        weight,
+    }) = priority
+    {
+        for value in [key, fairness, weight].into_iter().flatten() {
+            strip_value(value);
+        }
     }
 }
 

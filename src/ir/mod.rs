@@ -95,6 +95,9 @@ pub struct Workflow {
     pub continue_as_new_after: u64,
     /// Number of steps (the largest `Step::index` + 1).
     pub step_count: u32,
+    /// Priority of the workflow's runs, evaluated over `input` by the starter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -326,6 +329,23 @@ pub struct ActivityCall {
     pub retry: Option<RetryPolicy>,
     pub summary: Option<Value>,
     pub compensate: Option<Box<ActivityCall>>,
+    /// Absent when the file sets none (the activity inherits the workflow's): older IR, and
+    /// its hash, stay as they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+}
+
+/// Temporal's `Priority` of a task: its priority key (1 runs first; the server's default
+/// range is 1–5), the fairness key it is balanced by (a tenant) and that key's weight. Each is
+/// evaluated when the command is issued.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Priority {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fairness: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -349,6 +369,8 @@ pub struct ChildCall {
     pub execution_timeout_ms: Option<u64>,
     pub parent_close: ParentClose,
     pub retry: Option<RetryPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

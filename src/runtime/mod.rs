@@ -14,6 +14,7 @@ pub mod logging;
 pub mod metrics;
 pub mod payload;
 pub mod pools;
+pub mod priority;
 pub mod replay;
 pub mod schedules;
 pub mod secrets;

@@ -56,6 +56,27 @@ pub(super) fn ident(description: &str, examples: Json) -> Json {
     )
 }
 
+/// `priority:`: a priority key, an expression, or `{ key, fairness, weight }` (E051 checks
+/// the rest).
+pub(super) fn priority(description: &str) -> Json {
+    let expr = json!({"type": "string", "pattern": "^\\$\\{.*\\}$"});
+    doc(
+        json!({"oneOf": [
+            {"type": "integer", "minimum": 1},
+            expr,
+            {"type": "object", "additionalProperties": false, "properties": {
+                "key": {"oneOf": [{"type": "integer", "minimum": 1}, expr],
+                        "description": "Priority key: 1 runs first (the server's default range is 1 to 5)."},
+                "fairness": {"type": "string", "description": "Fairness key (a tenant): tasks are balanced across keys by weight; at most 64 bytes."},
+                "weight": {"oneOf": [{"type": "number", "minimum": 0.001, "maximum": 1000}, expr],
+                           "description": "Weight of the fairness key (default 1)."}
+            }}
+        ]}),
+        description,
+        json!([1, {"key": 2, "fairness": "${ input.tenant }", "weight": 1.5}]),
+    )
+}
+
 /// A value slot: any YAML; a string that is exactly `${ expr }` is the expression's value,
 /// `${ }` among other text interpolates.
 pub(super) fn value(description: &str, examples: Json) -> Json {

@@ -148,6 +148,9 @@ fn step_field(kind: &str, key: &str) -> Json {
             "What happens to the child when the parent closes first.",
             json!(["terminate", "abandon"]),
         ),
+        ("workflow", "priority") => priority(
+            "Temporal priority of the child workflow: a key (1 first) or `{ key, fairness, weight }`; default: the parent's.",
+        ),
         ("workflow", "retry") => {
             let mut schema = json!({"$ref": "#/definitions/retry"});
             schema["description"] = json!("Retry policy of the child workflow.");

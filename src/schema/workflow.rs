@@ -87,6 +87,9 @@ pub(super) fn workflow_field(key: &str) -> Json {
             value("The memo value.", json!(["${ input.order_id }"])),
             json!([{"team": "payments"}]),
         ),
+        "priority" => priority(
+            "Temporal priority of the workflow's runs (its activities and children inherit it), evaluated by `stave start` over `input`.",
+        ),
         "continue_as_new_after" => doc(
             json!({"type": "integer"}),
             "History length (events) after which loops continue as new, carrying the state; default 10000.",
@@ -140,6 +143,9 @@ pub(super) fn option_field(key: &str) -> Json {
         "summary" => value(
             "A one-line summary shown in the Temporal Web UI; may interpolate.",
             json!(["charge ${ input.order_id }"]),
+        ),
+        "priority" => priority(
+            "Temporal priority of the activity: a key (1 first) or `{ key, fairness, weight }`; default: the workflow's.",
         ),
         _ => json!({}),
     }

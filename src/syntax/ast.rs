@@ -56,6 +56,8 @@ pub struct Workflow {
     pub search_attributes: Vec<(Name, Value)>,
     pub memo: Vec<(Name, Value)>,
     pub continue_as_new_after: Option<Spanned<u64>>,
+    /// Priority of the workflow's runs, set by `stave start` (expressions over `input`).
+    pub priority: Option<Value>,
 }
 
 /// `signals: NAME: { set: {...} }`: a handler run on every arrival.
@@ -95,6 +97,8 @@ pub struct ActivityOptions {
     pub heartbeat: Option<Spanned<Duration>>,
     pub retry: Option<Retry>,
     pub summary: Option<Value>,
+    /// Temporal priority: a priority key, or `{key, fairness, weight}`.
+    pub priority: Option<Value>,
     pub span: Span,
 }
 
@@ -219,4 +223,5 @@ pub struct ChildCall {
     pub timeout: Option<Spanned<Duration>>,
     pub parent_close: Option<Name>,
     pub retry: Option<Retry>,
+    pub priority: Option<Value>,
 }

@@ -138,6 +138,7 @@ pub const TEST_WORKFLOWS: &[&str] = &[
     "e2e-hello",
     "e2e-cancel",
     "e2e-more",
+    "e2e-priority",
 ];
 
 impl SharedWorker {

@@ -130,6 +130,7 @@ impl<'a> Lowerer<'a> {
         }
         let retry = o.retry.map(|r| self.retry(&r, spec));
         let summary = call.options.summary.as_ref().map(|s| self.value(s, scope));
+        let priority = o.priority.as_ref().map(|p| self.priority(p, scope));
         let ty = spec
             .and_then(|s| s.output.as_ref())
             .map_or(Ty::Dyn, |schema| {
@@ -164,6 +165,7 @@ impl<'a> Lowerer<'a> {
                 retry,
                 summary,
                 compensate,
+                priority,
             },
             ty,
         )
@@ -195,6 +197,7 @@ impl<'a> Lowerer<'a> {
             out.schedule_to_close = out.schedule_to_close.or(layer.schedule_to_close);
             out.schedule_to_start = out.schedule_to_start.or(layer.schedule_to_start);
             out.heartbeat = out.heartbeat.or(layer.heartbeat);
+            out.priority = out.priority.or(layer.priority);
             out.retry = match (out.retry, layer.retry) {
                 (None, r) => r,
                 (Some(a), None) => Some(a),

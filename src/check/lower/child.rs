@@ -61,6 +61,7 @@ impl Lowerer<'_> {
             execution_timeout_ms: call.timeout.as_ref().map(|t| ms(t.value)),
             parent_close,
             retry: call.retry.as_ref().map(|r| self.retry(r, None)),
+            priority: call.priority.as_ref().map(|p| self.priority(p, scope)),
         }
     }
 }

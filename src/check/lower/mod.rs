@@ -9,6 +9,7 @@
 mod activity;
 mod child;
 mod cron;
+mod priority;
 mod project;
 mod schedule;
 mod schema;

@@ -32,7 +32,13 @@ impl Lowerer<'_> {
         self.shaped(v, scope, what, Shape::List)
     }
 
-    fn shaped(&mut self, v: &ast::Value, scope: &Scope, what: &str, shape: Shape) -> ir::Value {
+    pub(super) fn shaped(
+        &mut self,
+        v: &ast::Value,
+        scope: &Scope,
+        what: &str,
+        shape: Shape,
+    ) -> ir::Value {
         self.record_scope(v.span, &scope.types);
         self.check_secrets(v);
         let found = match &v.kind {
@@ -44,7 +50,15 @@ impl Lowerer<'_> {
                     Shape::List => format!(
                         "write the list as an expression: \"${{ {text} }}\", or as a YAML list"
                     ),
+                    Shape::Int | Shape::Number => {
+                        format!("write a number, or an expression: \"${{ {text} }}\"")
+                    }
+                    // Text is a string: never reported.
+                    Shape::String => String::new(),
                 };
+                if shape == Shape::String {
+                    return lower_value(v);
+                }
                 self.diags.push(
                     Diagnostic::new(
                         Code::E014,
@@ -222,10 +236,13 @@ fn fold(v: ir::Value) -> ir::Value {
 }
 
 /// What a slot needs.
-#[derive(Clone, Copy)]
-enum Shape {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Shape {
     Bool,
     List,
+    Int,
+    Number,
+    String,
 }
 
 impl Shape {
@@ -233,6 +250,9 @@ impl Shape {
         match self {
             Shape::Bool => "a bool",
             Shape::List => "a list",
+            Shape::Int => "an integer",
+            Shape::Number => "a number",
+            Shape::String => "a string",
         }
     }
 
@@ -242,6 +262,9 @@ impl Shape {
                 "compare it (`x > 0`, `x != ''`, `size(x) > 0`) or test for presence with `has(...)`"
             }
             Shape::List => "iterate over a list: pass one in the input, or build one with `[...]`",
+            Shape::Int => "convert it with `int(...)`",
+            Shape::Number => "convert it with `double(...)`",
+            Shape::String => "convert it with `string(...)`",
         }
     }
 
@@ -252,6 +275,9 @@ impl Shape {
             (shape, Ty::Optional(inner)) => shape.never(inner),
             (Shape::Bool, Ty::Bool) => false,
             (Shape::List, Ty::List(_)) => false,
+            (Shape::Int, Ty::Int | Ty::Number) => false,
+            (Shape::Number, Ty::Int | Ty::Double | Ty::Number) => false,
+            (Shape::String, Ty::String) => false,
             _ => true,
         }
     }

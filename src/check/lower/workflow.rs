@@ -139,6 +139,8 @@ impl Lowerer<'_> {
             .iter()
             .map(|(n, v)| (n.value.clone(), self.value(v, &empty)))
             .collect();
+        // Evaluated by the starter, which knows the input and the workflow's id and type.
+        let priority = ast.priority.as_ref().map(|p| self.priority(p, &empty));
 
         let wf = ir::Workflow {
             ir_version: ir::IR_VERSION,
@@ -163,6 +165,7 @@ impl Lowerer<'_> {
                 .as_ref()
                 .map_or(CONTINUE_AS_NEW_AFTER, |c| c.value),
             step_count: self.next_index,
+            priority,
         };
         Some(wf)
     }

@@ -26,6 +26,8 @@ pub struct StartOptions {
     /// Memo fields (the pinned version among them).
     pub memo: Vec<(String, Json)>,
     pub execution_timeout: Option<Duration>,
+    /// Temporal priority of the run (its activities and children inherit it).
+    pub priority: Option<temporalio_common::protos::temporal::api::common::v1::Priority>,
 }
 
 /// A started run.
@@ -84,6 +86,7 @@ impl Client {
             request_id: start.request_id,
             workflow_id_reuse_policy: start.workflow_id_reuse_policy,
             memo: start.memo,
+            priority: start.priority,
             signal_name: signal.to_string(),
             signal_input: Some(payloads(input)),
             ..Default::default()
@@ -129,6 +132,7 @@ impl Client {
             request_id: request_id(),
             workflow_id_reuse_policy: WorkflowIdReusePolicy::AllowDuplicate as i32,
             memo: memo(options),
+            priority: options.priority.clone(),
             ..Default::default()
         }
     }

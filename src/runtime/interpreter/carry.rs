@@ -84,6 +84,8 @@ pub struct CarriedCompensation {
     pub args: Vec<Json>,
     #[serde(default)]
     pub summary: Option<Json>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Json>,
 }
 
 /// The carried state of a continued run, if its start holds one (version 1 upgraded).
@@ -201,6 +203,7 @@ mod tests {
                 step: 2,
                 args: vec![serde_json::json!({"id": 1})],
                 summary: None,
+                priority: None,
             }],
             uuid_counter: 5,
             generation: 1,

@@ -236,12 +236,14 @@ pub fn exec_step<'a>(cx: &'a Cx, step: &'a Step) -> StepFut<'a> {
                 Some(s) => Some(cx.eval(s, site)?),
                 None => None,
             };
+            let priority = priority(cx, compensate.priority.as_ref(), site)?;
             cx.sh.st().compensations.push(Compensation {
                 step_index: step.index,
                 step_name: step.name().into(),
                 call: (**compensate).clone(),
                 args,
                 summary,
+                priority,
             });
         }
         Ok(result)
@@ -271,8 +273,16 @@ async fn activity(cx: &Cx, step: &Step, call: &ActivityCall) -> Result<Json, Fau
         None => None,
     };
     let summary = super::ops::step_summary(&step.name(), summary.as_ref());
-    let resolution =
-        ActivityOp::schedule(&cx.sh, step_tag(step), call, &args, summary.as_ref()).await;
+    let priority = priority(cx, call.priority.as_ref(), site)?;
+    let resolution = ActivityOp::schedule(
+        &cx.sh,
+        step_tag(step),
+        call,
+        &args,
+        summary.as_ref(),
+        priority.as_ref(),
+    )
+    .await;
     activity_result(cx, step, resolution)
 }
 
@@ -328,9 +338,36 @@ fn decode_result(
     })
 }
 
+/// A `priority:` evaluated: its parts as a JSON object (which a saga keeps until it unwinds),
+/// checked against the server's limits — a value out of range is an expression error here,
+/// not a workflow task the server refuses.
+fn priority(
+    cx: &Cx,
+    priority: Option<&crate::ir::Priority>,
+    site: Site<'_>,
+) -> Result<Option<Json>, Fault> {
+    let Some(p) = priority else {
+        return Ok(None);
+    };
+    let mut parts = Map::new();
+    for (name, value) in [
+        ("key", &p.key),
+        ("fairness", &p.fairness),
+        ("weight", &p.weight),
+    ] {
+        if let Some(value) = value {
+            parts.insert(name.to_owned(), cx.eval(value, site)?);
+        }
+    }
+    let parts = Json::Object(parts);
+    crate::runtime::priority::parts(&parts).map_err(|e| cx.error(site, &e))?;
+    Ok(Some(parts))
+}
+
 async fn child(cx: &Cx, step: &Step, call: &ChildCall) -> Result<Json, Fault> {
     let site = Site::Step(step);
     let args = eval_args(cx, &call.args, site)?;
+    let priority = priority(cx, call.priority.as_ref(), site)?;
     let workflow_id = match &call.workflow_id {
         Some(v) => text(cx.eval(v, site)?),
         None => {
@@ -341,7 +378,15 @@ async fn child(cx: &Cx, step: &Step, call: &ChildCall) -> Result<Json, Fault> {
             id
         }
     };
-    let outcome = ChildOp::start(&cx.sh, step_tag(step), call, workflow_id.clone(), &args).await;
+    let outcome = ChildOp::start(
+        &cx.sh,
+        step_tag(step),
+        call,
+        workflow_id.clone(),
+        &args,
+        priority.as_ref(),
+    )
+    .await;
     match outcome {
         None => Err(Fault::Internal(format!(
             "child workflow of step `{}` vanished from the run's state",
@@ -722,6 +767,7 @@ fn carry(
                 step: c.step_index,
                 args: c.args.clone(),
                 summary: c.summary.clone(),
+                priority: c.priority.clone(),
             })
             .collect(),
         uuid_counter: st.uuid_counter,

@@ -83,6 +83,7 @@ pub use failure::{
     CANCELLED, CHILD_START_FAILED, EXPRESSION_ERROR, GENERIC_ERROR, INVALID_INPUT,
     MAX_ITERATIONS_EXCEEDED, TERMINATED, TIMEOUT, WAIT_TIMEOUT,
 };
+pub use scope::{EvalFailure, eval_value};
 
 use carry::Resume;
 use failure::{Fault, WfError};
@@ -474,6 +475,7 @@ impl Run {
                     call: call.clone(),
                     args: c.args.clone(),
                     summary: c.summary.clone(),
+                    priority: c.priority.clone(),
                 })
             })
             .collect();
@@ -661,6 +663,7 @@ impl Run {
                     &c.call,
                     &c.args,
                     summary.as_ref(),
+                    c.priority.as_ref(),
                 );
                 // A failed compensation does not stop the others: each gets its chance,
                 // and the run still ends with the original error.

@@ -173,6 +173,7 @@ impl ActivityOp {
         call: &ActivityCall,
         args: &[Json],
         summary: Option<&Json>,
+        priority: Option<&Json>,
     ) -> ActivityOp {
         let mut st = sh.st();
         let seq = st.next_activity_seq;
@@ -191,6 +192,8 @@ impl ActivityOp {
             cancellation_type: ActivityCancellationType::TryCancel as i32,
             // The step's name rides along so the activity's log lines can name it.
             headers: crate::runtime::logging::step_headers(&tag.1),
+            // Checked when evaluated (`exec::priority`).
+            priority: priority.and_then(|p| crate::runtime::priority::parts(p).ok()),
             ..Default::default()
         };
         st.push_with_summary(Variant::ScheduleActivity(command), summary);
@@ -268,6 +271,7 @@ impl ChildOp {
         call: &ChildCall,
         workflow_id: String,
         args: &[Json],
+        priority: Option<&Json>,
     ) -> ChildOp {
         let mut st = sh.st();
         let seq = st.next_child_seq;
@@ -287,6 +291,7 @@ impl ChildOp {
             parent_close_policy: parent_close_policy as i32,
             retry_policy: call.retry.as_ref().map(retry_policy),
             cancellation_type: ChildWorkflowCancellationType::TryCancel as i32,
+            priority: priority.and_then(|p| crate::runtime::priority::parts(p).ok()),
             ..Default::default()
         };
         let summary = step_summary(&tag.1, None);

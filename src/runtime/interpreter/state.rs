@@ -93,6 +93,8 @@ pub struct Compensation {
     pub call: ActivityCall,
     pub args: Vec<Json>,
     pub summary: Option<Json>,
+    /// The compensation's `priority:`, evaluated when its step completed.
+    pub priority: Option<Json>,
 }
 
 /// Everything one run knows; behind one mutex, locked briefly and never across an await.

@@ -71,6 +71,9 @@ impl Printer<'_> {
                 if let Some(p) = &c.parent_close {
                     clauses.push(format!("parent_close {}", p.value));
                 }
+                if let Some(p) = &c.priority {
+                    clauses.push(format!("priority {}", value(p)));
+                }
                 if let Some(r) = &c.retry {
                     clauses.push(retry(r));
                 }

@@ -198,6 +198,9 @@ pub(super) fn options(o: &ActivityOptions) -> Vec<String> {
     if let Some(s) = &o.summary {
         out.push(format!("summary {}", value(s)));
     }
+    if let Some(p) = &o.priority {
+        out.push(format!("priority {}", value(p)));
+    }
     out
 }
 

@@ -26,6 +26,9 @@ impl Printer<'_> {
         if let Some(t) = &w.timeout {
             header.push_str(&format!(" timeout {}", dur(t)));
         }
+        if let Some(p) = &w.priority {
+            header.push_str(&format!(" priority {}", super::values::value(p)));
+        }
         header.push_str(" {");
         self.line(0, &header);
         let i = 2;

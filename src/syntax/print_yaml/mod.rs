@@ -211,6 +211,9 @@ fn options(m: &mut Vec<(String, Y)>, o: &ActivityOptions) {
     if let Some(s) = &o.summary {
         m.push(("summary".into(), value(s)));
     }
+    if let Some(p) = &o.priority {
+        m.push(("priority".into(), value(p)));
+    }
 }
 
 fn call_input(m: &mut Vec<(String, Y)>, input: &Option<Value>, args: &Option<Spanned<Vec<Value>>>) {
@@ -267,6 +270,9 @@ fn step(s: &Step) -> Y {
             }
             if let Some(p) = &c.parent_close {
                 m.push(("parent_close".into(), name(&p.value)));
+            }
+            if let Some(p) = &c.priority {
+                m.push(("priority".into(), value(p)));
             }
             if let Some(r) = &c.retry {
                 m.push(("retry".into(), retry(r)));
@@ -433,6 +439,9 @@ fn workflow(w: &Workflow) -> Y {
     }
     if let Some(t) = &w.timeout {
         m.push(("timeout".into(), dur(t)));
+    }
+    if let Some(p) = &w.priority {
+        m.push(("priority".into(), value(p)));
     }
     if let Some(i) = &w.input {
         m.push(("input".into(), json(&i.value)));

@@ -26,6 +26,7 @@ pub const KEYWORDS: &[&str] = &[
     "max_interval",
     "non_retryable",
     "summary",
+    "priority",
     "args",
     "compensate",
     "description",
@@ -145,6 +146,7 @@ pub fn describe_rule(rule: Rule) -> &'static str {
         Rule::kw_max_interval => "`max_interval`",
         Rule::kw_non_retryable => "`non_retryable`",
         Rule::kw_summary => "`summary`",
+        Rule::kw_priority => "`priority`",
         Rule::kw_args => "`args`",
         Rule::kw_compensate => "`compensate`",
         Rule::kw_description => "`description`",
@@ -237,7 +239,7 @@ pub fn describe_rule(rule: Rule) -> &'static str {
         Rule::json_null => "`null`",
         Rule::option => {
             "an option (`queue`, `task_queue`, `timeout`, `schedule_to_close`, `schedule_to_start`, \
-             `heartbeat`, `retry`, `summary`)"
+             `heartbeat`, `retry`, `summary`, `priority`)"
         }
         Rule::retry => "`retry { … }`",
         Rule::retry_clause => {

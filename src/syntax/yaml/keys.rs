@@ -21,6 +21,7 @@ pub const WORKFLOW_KEYS: &[&str] = &[
     "search_attributes",
     "memo",
     "continue_as_new_after",
+    "priority",
 ];
 /// Activity options: `defaults:` of a workflow file and of `stave.yaml`.
 pub const OPTION_KEYS: &[&str] = &[
@@ -32,6 +33,7 @@ pub const OPTION_KEYS: &[&str] = &[
     "heartbeat",
     "retry",
     "summary",
+    "priority",
 ];
 /// Keys of a retry policy.
 pub const RETRY_KEYS: &[&str] = &[
@@ -50,9 +52,9 @@ pub const STEP_KINDS: &[&str] = &[
 const CALL_KEYS: &[&str] = &["activity", "input", "args"];
 /// Keys of an activity step: the call, the activity options, `compensate`.
 pub const ACTIVITY_KEYS: &[&str] =
-    &concat::<14>(&[&["id", "if"], CALL_KEYS, OPTION_KEYS, &["compensate"]]);
+    &concat::<15>(&[&["id", "if"], CALL_KEYS, OPTION_KEYS, &["compensate"]]);
 /// Keys of `compensate`: an activity call without `id`, `if` or a compensation of its own.
-pub const COMPENSATE_KEYS: &[&str] = &concat::<11>(&[CALL_KEYS, OPTION_KEYS]);
+pub const COMPENSATE_KEYS: &[&str] = &concat::<12>(&[CALL_KEYS, OPTION_KEYS]);
 /// Keys of a child workflow step.
 pub const CHILD_KEYS: &[&str] = &[
     "id",
@@ -66,6 +68,7 @@ pub const CHILD_KEYS: &[&str] = &[
     "timeout",
     "parent_close",
     "retry",
+    "priority",
 ];
 /// The keys of each step kind (the schema defines the kinds in this order).
 pub const STEP_SHAPES: &[(&str, &[&str])] = &[

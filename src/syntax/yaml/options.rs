@@ -26,6 +26,7 @@ impl Cx {
                 .and_then(|n| self.duration(n, "`heartbeat`")),
             retry: f.get("retry").and_then(|n| self.retry(n)),
             summary: f.get("summary").map(|n| self.value(n)),
+            priority: f.get("priority").map(|n| self.value(n)),
             span: f.span,
         }
     }

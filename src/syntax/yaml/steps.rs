@@ -192,6 +192,7 @@ impl Cx {
                 .get("parent_close")
                 .and_then(|n| self.string(n, "`parent_close`")),
             retry: f.get("retry").and_then(|n| self.retry(n)),
+            priority: f.get("priority").map(|n| self.value(n)),
         })
     }
 

@@ -112,6 +112,7 @@ impl Cx {
                 self.int(n, "`continue_as_new_after`")
                     .map(|i| Spanned::new(i.value.max(0) as u64, i.span))
             }),
+            priority: f.get("priority").map(|n| self.value(n)),
         })
     }
 

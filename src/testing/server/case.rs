@@ -187,6 +187,7 @@ async fn play(
         input: case.input.value.clone(),
         memo: crate::runtime::versions::start_memo(program),
         execution_timeout: program.execution_timeout_ms.map(Duration::from_millis),
+        ..StartOptions::default()
     };
     let mut notes: Vec<(u64, String)> = Vec::new();
     // A signal at 0s is in the run's first workflow task, as in the simulator.

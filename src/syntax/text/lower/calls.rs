@@ -48,6 +48,7 @@ impl Lower {
             Rule::kw_schedule_to_close => "schedule_to_close",
             Rule::kw_schedule_to_start => "schedule_to_start",
             Rule::kw_heartbeat => "heartbeat",
+            Rule::kw_priority => "priority",
             _ => "summary",
         };
         if seen.contains(&key) {
@@ -63,6 +64,7 @@ impl Lower {
             "schedule_to_close" => o.schedule_to_close = self.duration(&arg, &what),
             "schedule_to_start" => o.schedule_to_start = self.duration(&arg, &what),
             "heartbeat" => o.heartbeat = self.duration(&arg, &what),
+            "priority" => o.priority = Some(self.value(arg)),
             _ => o.summary = Some(self.value(arg)),
         }
     }
@@ -162,6 +164,7 @@ impl Lower {
             timeout: None,
             parent_close: None,
             retry: None,
+            priority: None,
         };
         for clause in it {
             let cspan = self.span(&clause);
@@ -189,6 +192,10 @@ impl Lower {
                 Rule::kw_timeout => {
                     let v = self.duration(&arg, "the child workflow `timeout`");
                     self.once(&mut c.timeout, v, cspan, "`timeout`");
+                }
+                Rule::kw_priority => {
+                    let v = Some(self.value(arg));
+                    self.once(&mut c.priority, v, cspan, "`priority`");
                 }
                 _ => {
                     let v = Some(self.name(&arg));

@@ -79,6 +79,7 @@ fn is_token(rule: Rule) -> bool {
             | Rule::kw_max_interval
             | Rule::kw_non_retryable
             | Rule::kw_summary
+            | Rule::kw_priority
             | Rule::kw_args
             | Rule::kw_compensate
             | Rule::kw_description

@@ -36,6 +36,7 @@ impl Lower {
             search_attributes: Vec::new(),
             memo: Vec::new(),
             continue_as_new_after: None,
+            priority: None,
         };
         let mut search_attributes = None;
         let mut memo = None;
@@ -43,8 +44,15 @@ impl Lower {
             match c.as_rule() {
                 Rule::header_clause => {
                     let span = self.span(&c);
-                    let is_queue =
-                        c.clone().into_inner().next().map(|k| k.as_rule()) == Some(Rule::kw_on);
+                    let kw = c.clone().into_inner().next().map(|k| k.as_rule());
+                    let is_queue = kw == Some(Rule::kw_on);
+                    if kw == Some(Rule::kw_priority) {
+                        if let Some(arg) = c.into_inner().nth(1) {
+                            let v = Some(self.value(arg));
+                            self.once(&mut w.priority, v, span, "the workflow's priority");
+                        }
+                        continue;
+                    }
                     let Some(arg) = parts(c).next() else { continue };
                     if is_queue {
                         let q = Some(self.name(&arg));
