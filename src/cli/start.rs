@@ -86,7 +86,7 @@ async fn start(args: Args) -> Result<ExitCode, CommandError> {
     };
     if let Some(priority) = &start_priority {
         options.priority = Some(
-            crate::runtime::priority::for_start(
+            crate::runtime::client::priority_for_start(
                 priority,
                 &options.input,
                 &options.workflow_id,

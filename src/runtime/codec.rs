@@ -20,10 +20,12 @@ use prost::Message as _;
 use temporalio_common::protos::temporal::api::common::v1::Payload;
 use thiserror::Error;
 
-use super::payload::ENCODING_KEY;
 use super::secrets::{SecretError, Secrets};
 use crate::ir::Encryption;
 
+/// Temporal's metadata key of a payload's encoding (`payload::ENCODING_KEY`; the codec sits
+/// below `payload`, which uses it).
+const ENCODING_KEY: &str = "encoding";
 /// Encoding of an encrypted payload.
 pub const ENCRYPTED: &str = "binary/encrypted";
 /// Metadata key naming the key that encrypted a payload.

@@ -1,10 +1,7 @@
 //! A file's `priority:`, evaluated, as Temporal's `Priority` message (checked against the server's limits).
 
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 use temporalio_common::protos::temporal::api::common::v1::Priority;
-
-use crate::expr::Host;
-use crate::ir;
 
 /// Longest fairness key the server accepts, in bytes.
 const MAX_FAIRNESS_KEY: usize = 64;
@@ -58,57 +55,6 @@ pub fn to_proto(
         }
     }
     Ok(out)
-}
-
-/// The workflow's own `priority:`, evaluated by the starter over `input` and
-/// `workflow.id`/`workflow.type` (the run has no state yet).
-pub fn for_start(
-    priority: &ir::Priority,
-    input: &Json,
-    workflow_id: &str,
-    workflow_type: &str,
-) -> Result<Priority, String> {
-    struct Starter;
-    impl Host for Starter {
-        fn now(&self) -> String {
-            let ms = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64);
-            crate::runtime::time::format_rfc3339(ms)
-        }
-        fn uuid(&self) -> String {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64);
-            let seed =
-                crate::runtime::interpreter::splitmix64(nanos ^ u64::from(std::process::id()));
-            crate::runtime::interpreter::uuid_v4(
-                seed,
-                crate::runtime::interpreter::splitmix64(seed),
-            )
-        }
-    }
-    let mut bindings = Map::new();
-    bindings.insert("input".into(), input.clone());
-    bindings.insert(
-        "workflow".into(),
-        serde_json::json!({"id": workflow_id, "type": workflow_type}),
-    );
-    let eval = |v: &Option<ir::Value>| -> Result<Option<Json>, String> {
-        v.as_ref()
-            .map(|v| {
-                crate::runtime::interpreter::eval_value(v, &bindings, &Starter)
-                    .map_err(|e| format!("the workflow's priority: `{}`: {}", e.expr, e.message))
-            })
-            .transpose()
-    };
-    let (key, fairness, weight) = (
-        eval(&priority.key)?,
-        eval(&priority.fairness)?,
-        eval(&priority.weight)?,
-    );
-    to_proto(key.as_ref(), fairness.as_ref(), weight.as_ref())
-        .map_err(|e| format!("the workflow's priority: {e}"))
 }
 
 /// A priority's evaluated parts as one JSON object (how a saga keeps them until it unwinds).

@@ -33,7 +33,7 @@ pub use history::RunSummary;
 pub use ids::new_workflow_id;
 pub use links::web_ui_link;
 pub use outcome::{Finished, Outcome, RunFailure, run_failure};
-pub use start::{StartOptions, Started};
+pub use start::{StartOptions, Started, priority_for_start};
 
 /// The built-in query every Stave run answers with its progress (current steps, vars).
 pub use crate::runtime::interpreter::STATUS_QUERY;

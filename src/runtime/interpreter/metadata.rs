@@ -1,0 +1,87 @@
+//! Temporal's built-in `__temporal_workflow_metadata` query: the workflow's definition and a run's current details.
+
+use serde_json::{Value as Json, json};
+
+use super::{Run, STATUS_QUERY};
+
+impl Run {
+    /// `temporal.api.sdk.v1.WorkflowMetadata` in protobuf JSON: the queries and signals the
+    /// file declares, described from the file (a query by its expression, a signal by what it
+    /// sets), and the run's current steps as its details.
+    pub(super) fn metadata(&self) -> Json {
+        let program = &self.sh.program;
+        let queries: Vec<Json> = program
+            .queries
+            .iter()
+            .map(|(name, value)| {
+                let description = format!("`{}`", show_value(value));
+                json!({"name": name, "description": description})
+            })
+            .chain(std::iter::once(json!({
+                "name": STATUS_QUERY,
+                "description": "Stave: the run's state, current steps and variables",
+            })))
+            .collect();
+        let signals: Vec<Json> = program
+            .signals
+            .iter()
+            .map(|s| {
+                let names: Vec<&str> = s.set.iter().map(|(n, _)| n.as_str()).collect();
+                let description = if names.is_empty() {
+                    "wakes the waits for it".to_string()
+                } else {
+                    format!("sets {}", names.join(", "))
+                };
+                json!({"name": s.name, "description": description})
+            })
+            .collect();
+        let status = self.status();
+        let mut details = String::new();
+        if let Some(description) = &program.description {
+            details.push_str(description);
+            details.push_str("\n\n");
+        }
+        details.push_str(&format!("**{:?}**", status.state));
+        if !status.current_steps.is_empty() {
+            details.push_str(&format!(" — at {}", status.current_steps.join(", ")));
+        }
+        json!({
+            "definition": {
+                "type": program.name,
+                "queryDefinitions": queries,
+                "signalDefinitions": signals,
+                "updateDefinitions": [],
+            },
+            "currentDetails": details,
+        })
+    }
+}
+
+/// A value as the file would write it in an expression (for descriptions).
+fn show_value(value: &crate::ir::Value) -> String {
+    use crate::expr::TemplatePart;
+    use crate::ir::Value;
+    match value {
+        Value::Literal(v) => v.to_string(),
+        Value::Expr(e) => e.to_string(),
+        Value::Interp(parts) => parts
+            .iter()
+            .map(|p| match p {
+                TemplatePart::Text(s) => s.clone(),
+                TemplatePart::Expr(e) => format!("${{{e}}}"),
+            })
+            .collect(),
+        Value::List(items) => format!(
+            "[{}]",
+            items.iter().map(show_value).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Map(entries) => format!(
+            "{{{}}}",
+            entries
+                .iter()
+                .map(|(k, v)| format!("'{k}': {}", show_value(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
