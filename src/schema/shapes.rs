@@ -60,17 +60,27 @@ pub(super) fn ident(description: &str, examples: Json) -> Json {
 /// the rest).
 pub(super) fn priority(description: &str) -> Json {
     let expr = json!({"type": "string", "pattern": "^\\$\\{.*\\}$"});
+    let key = doc(
+        json!({"oneOf": [{"type": "integer", "minimum": 1}, expr.clone()]}),
+        "Priority key: 1 runs first (the server's default range is 1 to 5).",
+        json!([1, "${ input.urgent ? 1 : 3 }"]),
+    );
+    let fairness = doc(
+        json!({"type": "string"}),
+        "Fairness key (a tenant, a tier): tasks are balanced across keys by weight; at most 64 bytes.",
+        json!(["${ input.tenant }", "free-tier"]),
+    );
+    let weight = doc(
+        json!({"oneOf": [{"type": "number", "minimum": 0.001, "maximum": 1000}, expr.clone()]}),
+        "Weight of the fairness key (default 1; 0.001 to 1000).",
+        json!([2.5]),
+    );
     doc(
         json!({"oneOf": [
             {"type": "integer", "minimum": 1},
             expr,
-            {"type": "object", "additionalProperties": false, "properties": {
-                "key": {"oneOf": [{"type": "integer", "minimum": 1}, expr],
-                        "description": "Priority key: 1 runs first (the server's default range is 1 to 5)."},
-                "fairness": {"type": "string", "description": "Fairness key (a tenant): tasks are balanced across keys by weight; at most 64 bytes."},
-                "weight": {"oneOf": [{"type": "number", "minimum": 0.001, "maximum": 1000}, expr],
-                           "description": "Weight of the fairness key (default 1)."}
-            }}
+            {"type": "object", "additionalProperties": false,
+             "properties": {"key": key, "fairness": fairness, "weight": weight}}
         ]}),
         description,
         json!([1, {"key": 2, "fairness": "${ input.tenant }", "weight": 1.5}]),
