@@ -888,6 +888,7 @@ input:
   type: object
   required: [key]
   properties: {{ key: {{ type: string }} }}
+priority: {{ key: 2, fairness: "${{ input.key }}" }}
 defaults: {{ timeout: 10s, retry: {{ max_attempts: 1 }} }}
 steps:
   - {{ id: tick, activity: test.record, input: {{ key: "${{ input.key }}", label: tick }} }}
@@ -964,6 +965,20 @@ async fn schedules_sync_creates_updates_and_deletes_owned_schedules() {
         .expect("the schedule exists");
     let info = described.info.unwrap_or_default();
     assert!(info.action_count >= 1, "{info:?}");
+    // The workflow's `priority:`, evaluated over the schedule's input, rides on its action.
+    use temporalio_common::protos::temporal::api::schedule::v1::schedule_action::Action;
+    let priority = described
+        .schedule
+        .and_then(|s| s.action)
+        .and_then(|a| match a.action {
+            Some(Action::StartWorkflow(start)) => start.priority,
+            _ => None,
+        })
+        .expect("the schedule's action has a priority");
+    assert_eq!(
+        (priority.priority_key, priority.fairness_key.as_str()),
+        (2, key.as_str())
+    );
 
     let second = sync(&[]);
     assert!(

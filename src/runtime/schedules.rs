@@ -182,13 +182,33 @@ pub fn desired(bundle: &Bundle) -> Result<Vec<Desired>, ScheduleError> {
                     });
                 }
             }
-            out.push(build(workflow, schedule));
+            let priority = match &workflow.priority {
+                Some(p) => Some(
+                    crate::runtime::client::priority_for_start(
+                        p,
+                        &schedule.input,
+                        &schedule.id,
+                        &workflow.name,
+                    )
+                    .map_err(|e| ScheduleError::InvalidInput {
+                        id: schedule.id.clone(),
+                        workflow: workflow.name.clone(),
+                        problems: format!("  {e}"),
+                    })?,
+                ),
+                None => None,
+            };
+            out.push(build(workflow, schedule, priority));
         }
     }
     Ok(out)
 }
 
-fn build(workflow: &ir::Workflow, schedule: &ir::Schedule) -> Desired {
+fn build(
+    workflow: &ir::Workflow,
+    schedule: &ir::Schedule,
+    priority: Option<temporalio_common::protos::temporal::api::common::v1::Priority>,
+) -> Desired {
     let definition = definition_hash(workflow, schedule);
     let spec = match &schedule.spec {
         ir::ScheduleSpec::Cron(cron) => ScheduleSpec {
@@ -227,6 +247,8 @@ fn build(workflow: &ir::Workflow, schedule: &ir::Schedule) -> Desired {
         input: Some(payload::encode_payloads([&schedule.input])),
         workflow_execution_timeout: workflow.execution_timeout_ms.map(duration),
         memo: Some(memo),
+        // The workflow's `priority:`, evaluated over the schedule's input.
+        priority,
         ..Default::default()
     };
     let schedule_proto = Schedule {
