@@ -4,7 +4,7 @@
 //! activation and completes the activation with what it returns — exactly once, eviction-only
 //! activations included.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use prost::Message;
@@ -23,6 +23,7 @@ use temporalio_common::protos::temporal::api::failure::v1::{
     ApplicationFailureInfo, Failure, failure::FailureInfo,
 };
 
+use super::definitions::Definitions;
 use crate::ir::Workflow;
 use crate::runtime::activity::PAYLOAD_TOO_LARGE;
 use crate::runtime::interpreter::{Outcome, Run, RunStatus};
@@ -42,8 +43,8 @@ pub const COMPLETION_LIMIT: usize = 4 * 1024 * 1024 - 64 * 1024;
 /// The workflow types served on one task queue and the state of their cached runs.
 pub struct Workflows {
     task_queue: String,
-    /// Current definitions by workflow type.
-    current: BTreeMap<String, Arc<Workflow>>,
+    /// Current definitions, which new runs without a pin get (`stave dev` replaces them).
+    current: Definitions,
     store: Arc<VersionStore>,
     runs: HashMap<String, Cached>,
     payload_limit: usize,
@@ -90,9 +91,21 @@ impl Workflows {
         current: impl IntoIterator<Item = Arc<Workflow>>,
         store: Arc<VersionStore>,
     ) -> Workflows {
+        let task_queue = task_queue.into();
+        let current = Definitions::on_one_queue(&task_queue, current);
+        Workflows::serving(task_queue, current, store)
+    }
+
+    /// Serves what `current` holds for `task_queue` at each new run's first task; whoever
+    /// shares `current` may replace it (each version recorded in `store` first).
+    pub fn serving(
+        task_queue: impl Into<String>,
+        current: Definitions,
+        store: Arc<VersionStore>,
+    ) -> Workflows {
         Workflows {
             task_queue: task_queue.into(),
-            current: current.into_iter().map(|w| (w.name.clone(), w)).collect(),
+            current,
             store,
             runs: HashMap::new(),
             payload_limit: DEFAULT_PAYLOAD_LIMIT,
@@ -212,8 +225,7 @@ impl Workflows {
         let recorded = from_memo.clone().or(from_marker);
         let current = || {
             self.current
-                .get(workflow_type)
-                .cloned()
+                .get(&self.task_queue, workflow_type)
                 .ok_or_else(|| self.unknown(workflow_type))
         };
         let (pin, program) = match (self.choice, recorded) {
@@ -281,7 +293,7 @@ impl Workflows {
     }
 
     fn unknown(&self, workflow_type: &str) -> String {
-        let known: Vec<&str> = self.current.keys().map(String::as_str).collect();
+        let known = self.current.names(&self.task_queue);
         let known = if known.is_empty() {
             "none".to_owned()
         } else {
