@@ -4,7 +4,7 @@
 //! activation and completes the activation with what it returns — exactly once, eviction-only
 //! activations included.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use prost::Message;
@@ -25,6 +25,7 @@ use temporalio_common::protos::temporal::api::failure::v1::{
 
 use super::definitions::Definitions;
 use crate::ir::Workflow;
+use crate::ir::coverage::CoveragePoint;
 use crate::runtime::activity::PAYLOAD_TOO_LARGE;
 use crate::runtime::interpreter::{Outcome, Run, RunStatus};
 use crate::runtime::payload;
@@ -52,6 +53,8 @@ pub struct Workflows {
     /// once per run (deflating is most of a short run's first-task cost).
     recorded: std::sync::Mutex<HashMap<String, Payload>>,
     choice: ProgramChoice,
+    /// Record the coverage points each new run reaches (`stave graph --run`).
+    coverage: bool,
 }
 
 /// Which program a run executes.
@@ -111,7 +114,19 @@ impl Workflows {
             payload_limit: DEFAULT_PAYLOAD_LIMIT,
             recorded: Default::default(),
             choice: ProgramChoice::Pinned,
+            coverage: false,
         }
+    }
+
+    /// Records the coverage points (steps reached, branches taken) of every run started from
+    /// now on, for [`Workflows::coverage`].
+    pub fn enable_coverage(&mut self) {
+        self.coverage = true;
+    }
+
+    /// The coverage points a cached run reached so far (empty unless enabled).
+    pub fn coverage(&self, run_id: &str) -> Option<BTreeSet<CoveragePoint>> {
+        self.runs.get(run_id).map(|c| c.run.coverage())
     }
 
     /// Chooses which program runs execute (default: their pinned version).
@@ -283,8 +298,12 @@ impl Workflows {
                 },
             )));
         }
+        let mut run = Run::new(program.clone());
+        if self.coverage {
+            run.enable_coverage();
+        }
         let cached = Cached {
-            run: Run::new(program.clone()),
+            run,
             pin,
             program,
             workflow_type: workflow_type.to_owned(),
