@@ -280,6 +280,33 @@ mod tests {
     }
 
     #[test]
+    fn a_workflow_on_a_task_queue_not_polled_needs_a_restart() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let last_good = bundle(&[("greet", "hi")]);
+        let polled = last_good
+            .workflows
+            .iter()
+            .map(|w| w.task_queue.clone())
+            .collect();
+        let reloader = Reloader {
+            dir: dir.path().to_path_buf(),
+            definitions: Definitions::default(),
+            store: Arc::new(VersionStore::new(dir.path())),
+            polled,
+            last_good: last_good.clone(),
+        };
+        assert!(reloader.restart_needed(&last_good).is_empty());
+        let mut moved = bundle(&[("greet", "hi"), ("other", "x")]);
+        moved.workflows[1].task_queue = "elsewhere".into();
+        let lines = reloader.restart_needed(&moved);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].contains("`other`") && lines[0].contains("`elsewhere`"),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
     fn changes_name_added_changed_and_removed_workflows_with_short_hashes() {
         let before = bundle(&[("greet", "hi"), ("bye", "ciao"), ("same", "x")]);
         let after = bundle(&[("greet", "hello"), ("new", "n"), ("same", "x")]);
