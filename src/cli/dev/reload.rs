@@ -95,6 +95,7 @@ impl Reloader {
             if !quiet {
                 eprintln!("stave dev: saved; no workflow changed");
             }
+            self.warn_restart_needed(&bundle);
             self.last_good = bundle;
             return;
         }
@@ -126,10 +127,14 @@ impl Reloader {
                 change.kind, change.name, change.hashes
             );
         }
-        for line in self.restart_needed(&bundle) {
+        self.warn_restart_needed(&bundle);
+        self.last_good = bundle;
+    }
+
+    fn warn_restart_needed(&self, bundle: &Bundle) {
+        for line in self.restart_needed(bundle) {
             eprintln!("stave dev: restart needed: {line}");
         }
-        self.last_good = bundle;
     }
 
     /// What the running core workers cannot pick up: workflows on task queues they do not
