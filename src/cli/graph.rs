@@ -128,6 +128,12 @@ fn draw_run(args: &Args, id: &str, format: Format) -> Result<String, String> {
             .map_err(|e| format!("{e}; `stave describe {id}` shows what the server knows"))?;
         Ok::<_, String>((progress, described.run_id))
     })?;
+    if let Some(failure) = &progress.replay_failure {
+        eprintln!(
+            "warning: replaying run {run_id} against its pinned program stopped early ({failure}); \
+             steps after that point are drawn as not reached"
+        );
+    }
     let mut graph = graph::build(&progress.program);
     let overlay = graph::run::overlay(&mut graph, &progress, id, &run_id);
     Ok(match format {

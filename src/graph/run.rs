@@ -267,6 +267,7 @@ steps:
                 (2, call(CallEnd::Failed, 3)),
             ]),
             compensations: BTreeMap::from([(0, call(CallEnd::Completed, 2))]),
+            replay_failure: None,
         };
         let got = states(&progress);
         let expect = |id: &str| got.get(id).copied();

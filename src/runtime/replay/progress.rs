@@ -11,11 +11,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use serde_json::Value as Json;
-use temporalio_common::protos::coresdk::workflow_activation::workflow_activation_job::Variant as Job;
+use temporalio_common::protos::coresdk::workflow_activation::{
+    remove_from_cache::EvictionReason, workflow_activation_job::Variant as Job,
+};
+use temporalio_common::protos::coresdk::workflow_completion::workflow_activation_completion;
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 use temporalio_sdk_core::PollError;
 
-use super::{Recorded, ReplayError, recorded_program, replay_worker};
+use super::{Recorded, ReplayError, core_message, recorded_program, replay_worker};
 use crate::ir::coverage::CoveragePoint;
 use crate::ir::{StepKind, Workflow};
 use crate::runtime::logging::STEP_HEADER;
@@ -64,6 +67,9 @@ pub struct Progress {
     pub calls: BTreeMap<u32, Call>,
     /// Compensating activities by the index of the step they undo.
     pub compensations: BTreeMap<u32, Call>,
+    /// Why the replay stopped short of the history's end (nondeterminism, a failed task):
+    /// what was reached after that point is missing.
+    pub replay_failure: Option<String>,
 }
 
 /// Replays `recorded` (its program from its own memo, else from `store`) and reads its calls.
@@ -92,18 +98,33 @@ pub async fn progress(
     let worker = replay_worker(std::slice::from_ref(recorded))?;
     let mut state = Workflows::new("stave-replay", Vec::<Arc<Workflow>>::new(), store);
     state.enable_coverage();
-    let (mut reached, mut waiting) = (BTreeSet::new(), Vec::new());
+    let (mut reached, mut waiting, mut replay_failure) = (BTreeSet::new(), Vec::new(), None);
     loop {
         let activation = match worker.poll_workflow_activation().await {
             Ok(activation) => activation,
             Err(PollError::ShutDown) => break,
             Err(e) => return Err(ReplayError::Worker(e.to_string())),
         };
-        let evicted = activation
-            .jobs
-            .iter()
-            .any(|j| matches!(j.variant, Some(Job::RemoveFromCache(_))));
+        let mut evicted = false;
+        for job in &activation.jobs {
+            if let Some(Job::RemoveFromCache(evict)) = &job.variant {
+                evicted = true;
+                let failed = matches!(
+                    EvictionReason::try_from(evict.reason),
+                    Ok(EvictionReason::Nondeterminism
+                        | EvictionReason::LangFail
+                        | EvictionReason::Fatal)
+                );
+                if failed {
+                    replay_failure.get_or_insert_with(|| core_message(&evict.message));
+                }
+            }
+        }
         let completion = state.activate(&activation);
+        if let Some(workflow_activation_completion::Status::Failed(failed)) = &completion.status {
+            let message = failed.failure.as_ref().map(|f| f.message.as_str());
+            replay_failure.get_or_insert_with(|| core_message(message.unwrap_or_default()));
+        }
         if !evicted {
             if let Some(points) = state.coverage(&activation.run_id) {
                 reached.extend(points);
@@ -130,6 +151,7 @@ pub async fn progress(
         waiting,
         calls,
         compensations,
+        replay_failure,
     })
 }
 
