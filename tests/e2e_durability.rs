@@ -215,6 +215,131 @@ fn dev_without_the_temporal_cli_says_how_to_install_it() {
     );
 }
 
+/// The workflow of the reload test, with output `{'version': VERSION}`.
+fn reload_source(version: u32) -> String {
+    format!(
+        r#"stave: 1
+workflow: e2e-dev-reload
+queue: standard
+vars: {{ phase: gate, go: false }}
+queries:
+  phase: "${{ vars.phase }}"
+signals:
+  go: {{ set: {{ go: true }} }}
+steps:
+  - id: gate
+    wait: {{ signal: go, until: "${{ vars.go }}", timeout: 5m }}
+output: "${{ {{'version': {version}}} }}"
+"#
+    )
+}
+
+/// `stave dev` reloads on save: a run started before an edit finishes on the old version, one
+/// started after on the new; a broken save prints its diagnostics and changes nothing. The
+/// runs are started without a pin (as another SDK's client would), so the worker's current
+/// definitions decide what they run.
+#[tokio::test(flavor = "multi_thread")]
+async fn dev_reloads_saved_files_and_runs_in_flight_keep_their_version() {
+    let server = TestServer::shared();
+    let project = TestProject::new("dev-reload");
+    project.write("e2e-dev-reload.stave.yaml", &reload_source(1));
+    let (port, ui_port) = (
+        server.port().to_string(),
+        support::free_ports(1)[0].to_string(),
+    );
+    let dir = project.path_string();
+    let mut dev = Proc::stave(
+        &[
+            "dev",
+            "--project",
+            &dir,
+            "--port",
+            &port,
+            "--ui-port",
+            &ui_port,
+        ],
+        server,
+    );
+    dev.wait_for_log("press Ctrl-C", LIMIT);
+    let client = support::client(server).await;
+    let task_queue = project.task_queue("standard");
+    let start = |id: String| {
+        let client = client.clone();
+        let task_queue = task_queue.clone();
+        async move {
+            let options = stave::runtime::client::StartOptions {
+                workflow_type: "e2e-dev-reload".into(),
+                workflow_id: id.clone(),
+                task_queue,
+                input: Json::Null,
+                memo: Vec::new(),
+                execution_timeout: None,
+            };
+            client
+                .start(&options)
+                .await
+                .unwrap_or_else(|e| panic!("cannot start {id}: {e}"));
+        }
+    };
+    let finish = |id: String| {
+        let client = client.clone();
+        async move {
+            client.signal(&id, None, "go", None).await.expect("signal");
+            match client
+                .result(&id, None, Some(LIMIT))
+                .await
+                .expect("result")
+                .outcome
+            {
+                Outcome::Completed { result } => result,
+                other => panic!("{id} did not complete: {other:?}"),
+            }
+        }
+    };
+
+    // A reaches its gate on version 1 (its first task pins it).
+    let a = unique_id("reload-a");
+    start(a.clone()).await;
+    support::wait_for_query(&client, &a, "phase", &json!("gate"), LIMIT, &dev).await;
+
+    // The edit is served to new runs: B starts after the reload message.
+    project.write("e2e-dev-reload.stave.yaml", &reload_source(2));
+    dev.wait_for_log("stave dev: reloaded", LIMIT);
+    let log = dev.log();
+    let changed = log
+        .lines()
+        .find(|l| l.trim_start().starts_with("changed"))
+        .unwrap_or_else(|| panic!("no `changed` line:\n{log}"));
+    assert!(
+        changed.contains("e2e-dev-reload") && changed.contains(" → "),
+        "{changed}"
+    );
+    let b = unique_id("reload-b");
+    start(b.clone()).await;
+    support::wait_for_query(&client, &b, "phase", &json!("gate"), LIMIT, &dev).await;
+    assert_eq!(finish(a).await, json!({"version": 1}), "\n{}", dev.log());
+    assert_eq!(finish(b).await, json!({"version": 2}), "\n{}", dev.log());
+
+    // A broken save: the diagnostics are printed, the last good version stays served.
+    project.write(
+        "e2e-dev-reload.stave.yaml",
+        &reload_source(3).replace("vars.go }", "vars.go +"),
+    );
+    dev.wait_for_log("still serving the last good version", LIMIT);
+    let log = dev.log();
+    assert!(log.contains("e2e-dev-reload.stave.yaml"), "{log}");
+    assert!(log.contains("error"), "{log}");
+    let c = unique_id("reload-c");
+    start(c.clone()).await;
+    support::wait_for_query(&client, &c, "phase", &json!("gate"), LIMIT, &dev).await;
+    assert_eq!(finish(c).await, json!({"version": 2}), "\n{}", dev.log());
+    assert!(
+        dev.interrupt(LIMIT),
+        "stave dev did not stop on Ctrl-C:\n{}",
+        dev.log()
+    );
+}
+
 /// The histories recorded from these suites (`STAVE_RECORD_HISTORIES=1`) replay against the
 /// versions they were pinned to — including the run started before its file was edited.
 #[test]

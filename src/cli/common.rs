@@ -152,7 +152,7 @@ fn checked_bundle(dir: &Path) -> Option<ir::Bundle> {
     }
 }
 
-fn print_errors(load: &check::ProjectLoad) {
+pub(super) fn print_errors(load: &check::ProjectLoad) {
     let style = Style {
         color: false,
         ..Style::default()

@@ -1,5 +1,7 @@
 //! `stave dev`: a local Temporal dev server, the project's worker, and the Web UI in one command.
 
+mod reload;
+
 use super::common::{
     CommandError, EXIT_RUN_FAILED, find_workflow, load_bundle, parse_json_arg, project_dir,
     report_finished, runtime,
@@ -11,7 +13,7 @@ use crate::runtime::client::devserver::{DevServer, DevServerError, DevServerOpti
 use crate::runtime::client::{Client, new_workflow_id, web_ui_link};
 use crate::runtime::connect::{ConnectArgs, Retry};
 use crate::runtime::versions::{self, VersionStore};
-use crate::runtime::worker::{self, WorkerError, WorkerOptions};
+use crate::runtime::worker::{self, Definitions, WorkerError, WorkerOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -82,7 +84,12 @@ async fn dev(args: Args, registry: Registry) -> Result<ExitCode, DevError> {
         }
         None => None,
     };
-    let plans = worker::plan(&bundle, &registry, None)?;
+    let mut plans = worker::plan(&bundle, &registry, None)?;
+    // Workflow tasks are polled on every queue of stave.yaml, so a workflow that a reload
+    // adds (or moves) to another declared queue is served without a restart.
+    for plan in &mut plans {
+        plan.resume_pinned = true;
+    }
 
     let data = dir.join(".stave");
     let options = DevServerOptions {
@@ -130,9 +137,18 @@ async fn dev(args: Args, registry: Registry) -> Result<ExitCode, DevError> {
     let (ready, worker_ready) = oneshot::channel::<()>();
     let worker_options = WorkerOptions::default();
     let queues: Vec<String> = plans.iter().map(|p| p.queue.task_queue.clone()).collect();
-    let mut worker = tokio::spawn(worker::run(
+    let definitions = Definitions::default();
+    let reloader = reload::Reloader {
+        dir: dir.clone(),
+        definitions: definitions.clone(),
+        store: store.clone(),
+        polled: queues.iter().cloned().collect(),
+        last_good: bundle.clone(),
+    };
+    let mut worker = tokio::spawn(worker::run_serving(
         connected,
         plans,
+        definitions,
         registry,
         store,
         worker_options,
@@ -166,9 +182,14 @@ async fn dev(args: Args, registry: Registry) -> Result<ExitCode, DevError> {
             }
         }
         None => {
+            eprintln!(
+                "stave dev: watching {} — saved workflow files are checked and served to new runs",
+                dir.display()
+            );
             eprintln!("press Ctrl-C to stop the worker and the server");
             tokio::select! {
                 () = worker::shutdown_signal() => {}
+                () = reloader.watch() => {}
                 ended = &mut worker => {
                     server.stop();
                     return match ended {

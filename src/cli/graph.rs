@@ -1,15 +1,22 @@
 //! `stave graph FILE`: draw a workflow's control flow as Mermaid or DOT, or keep it current in
-//! a Markdown file (`--inject README.md [--check]`).
+//! a Markdown file (`--inject README.md [--check]`); `stave graph --run ID` colours it by what
+//! a run did.
 
-use super::common::write_output;
+use super::common::{project_dir, project_namespace, runtime, write_output};
 use crate::check;
 use crate::diagnostics::Sources;
 use crate::diagnostics::render::{self, Style};
 use crate::graph::{self, inject};
 use crate::ir;
 use crate::project::ProjectContext;
+use crate::runtime::client::Client;
+use crate::runtime::connect::{ConnectArgs, Retry};
+use crate::runtime::replay::{fetch_history, progress};
+use crate::runtime::versions::{self, VersionStore};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -21,8 +28,10 @@ pub enum Format {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The workflow file to draw (`.stave.yaml` or `.stave`).
-    pub file: PathBuf,
+    /// The workflow file to draw (`.stave.yaml` or `.stave`); with --run, the run's own
+    /// pinned program is drawn instead.
+    #[arg(required_unless_present = "run", conflicts_with = "run")]
+    pub file: Option<PathBuf>,
     /// Output format [default: mermaid].
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -36,6 +45,19 @@ pub struct Args {
     /// With --inject: change nothing, and exit 1 if the block is stale (for CI).
     #[arg(long, requires = "inject")]
     pub check: bool,
+    /// Colour the graph by what the run of this workflow id did: completed, retried (with
+    /// attempts), failed, running, skipped. Draws the program the run is pinned to.
+    #[arg(long, value_name = "WORKFLOW_ID", conflicts_with = "inject")]
+    pub run: Option<String>,
+    /// With --run: a specific run of the workflow id [default: the latest].
+    #[arg(long, requires = "run")]
+    pub run_id: Option<String>,
+    /// With --run: the project, for its namespace and version store [default: found from
+    /// the current directory].
+    #[arg(long, value_name = "DIR", requires = "run")]
+    pub project: Option<PathBuf>,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -43,23 +65,81 @@ pub fn run(args: Args) -> ExitCode {
         eprintln!("error: --inject writes a Mermaid block; drop `--format dot`");
         return ExitCode::from(2);
     }
-    let Some(workflow) = compile(&args.file) else {
+    let format = args.format.unwrap_or(Format::Mermaid);
+    if let Some(id) = &args.run {
+        return match draw_run(&args, id, format) {
+            Ok(text) => write_output(args.output.as_deref(), &text),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    let Some(file) = &args.file else {
+        eprintln!("error: give a workflow file to draw, or --run ID");
+        return ExitCode::from(2);
+    };
+    let Some(workflow) = compile(file) else {
         return ExitCode::from(1);
     };
     let graph = graph::build(&workflow);
     if let Some(markdown) = &args.inject {
-        return inject_into(
-            markdown,
-            &args.file,
-            &graph::mermaid::render(&graph),
-            args.check,
-        );
+        return inject_into(markdown, file, &graph::mermaid::render(&graph), args.check);
     }
-    let text = match args.format.unwrap_or(Format::Mermaid) {
+    let text = match format {
         Format::Mermaid => graph::mermaid::render(&graph),
         Format::Dot => graph::dot::render(&graph),
     };
     write_output(args.output.as_deref(), &text)
+}
+
+/// `--run ID`: the run's history replayed against its pinned program, drawn coloured.
+fn draw_run(args: &Args, id: &str, format: Format) -> Result<String, String> {
+    let Some(runtime) = runtime(tokio::runtime::Builder::new_multi_thread()) else {
+        return Err("cannot start the async runtime".into());
+    };
+    let namespace = project_namespace(args.project.as_deref());
+    // The run's memo carries its program; the project's version store is the fallback.
+    let versions_dir = project_dir(args.project.as_deref())
+        .map(|dir| dir.join(versions::DEFAULT_DIR))
+        .unwrap_or_else(|_| PathBuf::from(versions::DEFAULT_DIR));
+    let store = Arc::new(VersionStore::new(versions_dir));
+    let (progress, run_id) = runtime.block_on(async {
+        let connected = args
+            .connect
+            .connect(namespace.as_deref(), "", Retry::Once)
+            .await
+            .map_err(|e| e.to_string())?;
+        let client = Client::new(connected.clone());
+        let described = client
+            .describe(id, args.run_id.as_deref())
+            .await
+            .map_err(|e| e.to_string())?;
+        let pending: HashMap<String, u32> = described
+            .pending_activities
+            .iter()
+            .map(|a| (a.activity_id.clone(), u32::try_from(a.attempt).unwrap_or(1)))
+            .collect();
+        let recorded = fetch_history(&connected, id, Some(&described.run_id))
+            .await
+            .map_err(|e| e.to_string())?;
+        let progress = progress::progress(&recorded, store, &pending)
+            .await
+            .map_err(|e| format!("{e}; `stave describe {id}` shows what the server knows"))?;
+        Ok::<_, String>((progress, described.run_id))
+    })?;
+    if let Some(failure) = &progress.replay_failure {
+        eprintln!(
+            "warning: replaying run {run_id} against its pinned program stopped early ({failure}); \
+             steps after that point are drawn as not reached"
+        );
+    }
+    let mut graph = graph::build(&progress.program);
+    let overlay = graph::run::overlay(&mut graph, &progress, id, &run_id);
+    Ok(match format {
+        Format::Mermaid => graph::mermaid::render_run(&graph, &overlay),
+        Format::Dot => graph::dot::render_run(&graph, &overlay),
+    })
 }
 
 /// Compiles one workflow file in its project; prints the errors and returns None if any.

@@ -1,12 +1,25 @@
 //! Graphviz DOT output (`dot -Tsvg`): clusters for regions, `ltail` for edges leaving them.
 
+use super::run::{NodeState, Overlay};
 use super::{ClusterKind, EdgeKind, Endpoint, Graph, Item, Node, Shape};
 use std::fmt::Write;
 
 /// Renders the graph as a DOT digraph.
 pub fn render(graph: &Graph) -> String {
+    render_with(graph, None)
+}
+
+/// Renders the graph with each node filled by what a run did, and a legend cluster.
+pub fn render_run(graph: &Graph, run: &Overlay) -> String {
+    render_with(graph, Some(run))
+}
+
+fn render_with(graph: &Graph, run: Option<&Overlay>) -> String {
     let mut out = String::new();
-    let title = quote(&graph.title);
+    let title = match run {
+        Some(run) => quote(&format!("{} · {}", graph.title, run.caption)),
+        None => quote(&graph.title),
+    };
     let _ = writeln!(out, "digraph {title} {{");
     // `compound` lets catch edges start at a cluster's border (`ltail`).
     let _ = writeln!(
@@ -15,7 +28,10 @@ pub fn render(graph: &Graph) -> String {
     );
     out.push_str("    node [fontname=\"Helvetica\", fontsize=11];\n");
     out.push_str("    edge [fontname=\"Helvetica\", fontsize=10];\n");
-    write_items(&graph.items, 1, &mut out);
+    write_items(&graph.items, 1, run, &mut out);
+    if run.is_some() {
+        write_legend(&mut out);
+    }
     for edge in &graph.edges {
         let mut attrs = Vec::new();
         let from = match &edge.from {
@@ -56,12 +72,13 @@ pub fn render(graph: &Graph) -> String {
     out
 }
 
-fn write_items(items: &[Item], depth: usize, out: &mut String) {
+fn write_items(items: &[Item], depth: usize, run: Option<&Overlay>, out: &mut String) {
     let indent = "    ".repeat(depth);
     for item in items {
         match item {
             Item::Node(n) => {
-                let _ = writeln!(out, "{indent}{}", node(n));
+                let state = run.and_then(|r| r.states.get(&n.id)).copied();
+                let _ = writeln!(out, "{indent}{}", node(n, state));
             }
             Item::Cluster(c) => {
                 let _ = writeln!(out, "{indent}subgraph cluster_{} {{", c.id);
@@ -75,14 +92,64 @@ fn write_items(items: &[Item], depth: usize, out: &mut String) {
                     "{indent}    graph [label={}, {style}];",
                     quote(&c.label)
                 );
-                write_items(&c.items, depth + 1, out);
+                write_items(&c.items, depth + 1, run, out);
                 let _ = writeln!(out, "{indent}}}");
             }
         }
     }
 }
 
-fn node(n: &Node) -> String {
+/// A cluster of one node per state, chained invisibly so they sit in a row.
+fn write_legend(out: &mut String) {
+    out.push_str("    subgraph cluster_legend {\n");
+    out.push_str("        graph [label=\"legend\", style=\"rounded\", color=\"#cccccc\"];\n");
+    for state in NodeState::ALL {
+        let _ = writeln!(
+            out,
+            "        legend_{} [label={}, shape=box, {}];",
+            state.name(),
+            quote(state.legend()),
+            filled("rounded", state)
+        );
+    }
+    let chain: Vec<String> = NodeState::ALL
+        .iter()
+        .map(|s| format!("legend_{}", s.name()))
+        .collect();
+    let _ = writeln!(out, "        {} [style=invis];", chain.join(" -> "));
+    out.push_str("    }\n");
+}
+
+/// The style, fill and colours of a node in `state`, keeping the shape's own `base` style.
+fn filled(base: &str, state: NodeState) -> String {
+    let (fill, stroke, text) = state.colours();
+    let mut style = vec!["filled"];
+    let marked = match state {
+        NodeState::Running => Some("bold"),
+        NodeState::Skipped => Some("dashed"),
+        _ => None,
+    };
+    for word in base.split(',').chain(marked) {
+        if !word.is_empty() && !style.contains(&word) {
+            style.push(word);
+        }
+    }
+    format!(
+        "style=\"{}\", fillcolor=\"{fill}\", color=\"{stroke}\", fontcolor=\"{text}\"",
+        style.join(",")
+    )
+}
+
+fn node(n: &Node, state: Option<NodeState>) -> String {
+    if let Some(state) = state {
+        let (shape, base) = run_shape(n.shape);
+        return format!(
+            "{} [label={}, {shape}, {}];",
+            n.id,
+            quote(&n.lines.join("\n")),
+            filled(base, state)
+        );
+    }
     let attrs = match n.shape {
         Shape::Start => "shape=circle, style=filled, fillcolor=\"#eeeeee\"",
         Shape::Done => "shape=doublecircle, style=filled, fillcolor=\"#eeeeee\"",
@@ -103,6 +170,27 @@ fn node(n: &Node) -> String {
         Shape::Note => "shape=plaintext",
     };
     format!("{} [label={}, {attrs}];", n.id, quote(&n.lines.join("\n")))
+}
+
+/// A shape's DOT shape attributes and its own style words, for a run's colouring.
+fn run_shape(shape: Shape) -> (&'static str, &'static str) {
+    match shape {
+        Shape::Start => ("shape=circle", ""),
+        Shape::Done => ("shape=doublecircle", ""),
+        Shape::Failed => ("shape=doubleoctagon", ""),
+        Shape::Activity => ("shape=box", "rounded"),
+        Shape::Child => ("shape=box, peripheries=2", ""),
+        Shape::Decision => ("shape=diamond", ""),
+        Shape::Fork => ("shape=hexagon", ""),
+        Shape::ForEach => ("shape=parallelogram", ""),
+        Shape::Wait => ("shape=cds", ""),
+        Shape::Sleep => ("shape=ellipse", ""),
+        Shape::Set => ("shape=note", ""),
+        Shape::Raise => ("shape=octagon", ""),
+        Shape::Return => ("shape=box", "rounded,bold"),
+        Shape::Undo => ("shape=box", "rounded,dashed"),
+        Shape::Note => ("shape=plaintext", ""),
+    }
 }
 
 /// A DOT double-quoted string: backslashes and quotes escaped, newlines as `\n` (centred).

@@ -1,19 +1,46 @@
 //! Mermaid `flowchart TD` output, as GitHub renders it in Markdown.
 
+use super::run::{NodeState, Overlay};
 use super::{ClusterKind, EdgeKind, Endpoint, Graph, Item, Node, Shape};
 use std::fmt::Write;
 
 /// Renders the graph as a Mermaid flowchart (no surrounding code fence).
 pub fn render(graph: &Graph) -> String {
+    render_with(graph, None)
+}
+
+/// Renders the graph coloured by what a run did (`classDef run_*` and `class` lines), with a
+/// legend.
+pub fn render_run(graph: &Graph, run: &Overlay) -> String {
+    render_with(graph, Some(run))
+}
+
+fn render_with(graph: &Graph, run: Option<&Overlay>) -> String {
     let mut out = String::new();
+    let title = match run {
+        Some(run) => format!("{} · {}", graph.title, run.caption),
+        None => graph.title.clone(),
+    };
     // The frontmatter title shows above the chart on GitHub and in the Mermaid live editor.
     let _ = writeln!(
         out,
         "---\ntitle: {}\n---",
-        serde_json::Value::from(graph.title.as_str())
+        serde_json::Value::from(title.as_str())
     );
     out.push_str("flowchart TD\n");
     write_items(&graph.items, 1, &mut out);
+    if run.is_some() {
+        out.push_str("    subgraph legend [\"legend\"]\n        direction LR\n");
+        for state in NodeState::ALL {
+            let _ = writeln!(
+                out,
+                "        legend_{}[\"{}\"]",
+                state.name(),
+                escape(state.legend())
+            );
+        }
+        out.push_str("    end\n    style legend fill:#ffffff,stroke:#cccccc\n");
+    }
     let mut catch_links = Vec::new();
     let mut undo_links = Vec::new();
     for (n, edge) in graph.edges.iter().enumerate() {
@@ -50,9 +77,11 @@ pub fn render(graph: &Graph) -> String {
         ("failure", &[Shape::Failed, Shape::Raise][..]),
         ("undo", &[Shape::Undo][..]),
     ] {
+        // A run's colours replace the static ones.
         let ids: Vec<&str> = nodes
             .iter()
             .filter(|n| shapes.contains(&n.shape))
+            .filter(|n| run.is_none_or(|r| !r.states.contains_key(&n.id)))
             .map(|n| n.id.as_str())
             .collect();
         if !ids.is_empty() {
@@ -69,7 +98,38 @@ pub fn render(graph: &Graph) -> String {
     if !undo_links.is_empty() {
         let _ = writeln!(out, "    linkStyle {} stroke:#cc8800", undo_links.join(","));
     }
+    if let Some(run) = run {
+        write_run_classes(run, &mut out);
+    }
     out
+}
+
+/// One `classDef run_STATE` per state, then the nodes (and legend entry) of each.
+fn write_run_classes(run: &Overlay, out: &mut String) {
+    for state in NodeState::ALL {
+        let (fill, stroke, text) = state.colours();
+        let extra = match state {
+            NodeState::Running => ",stroke-width:3px",
+            NodeState::Skipped => ",stroke-dasharray:4 3",
+            _ => "",
+        };
+        let _ = writeln!(
+            out,
+            "    classDef run_{} fill:{fill},stroke:{stroke},color:{text}{extra}",
+            state.name()
+        );
+    }
+    for state in NodeState::ALL {
+        let mut ids: Vec<&str> = run
+            .states
+            .iter()
+            .filter(|(_, s)| **s == state)
+            .map(|(id, _)| id.as_str())
+            .collect();
+        let legend = format!("legend_{}", state.name());
+        ids.push(&legend);
+        let _ = writeln!(out, "    class {} run_{}", ids.join(","), state.name());
+    }
 }
 
 fn write_items(items: &[Item], depth: usize, out: &mut String) {

@@ -8,6 +8,7 @@
 pub mod dot;
 pub mod inject;
 pub mod mermaid;
+pub mod run;
 mod text;
 
 use crate::ir::{self, Step, StepKind};

@@ -29,6 +29,8 @@ use temporalio_sdk_core::replay::{HistoryForReplay, ReplayWorkerInput};
 use temporalio_sdk_core::{PollError, WorkerConfig, WorkerVersioningStrategy, init_replay_worker};
 use thiserror::Error;
 
+pub mod progress;
+
 use crate::ir::Workflow;
 use crate::runtime::connect::Connected;
 use crate::runtime::payload;
@@ -189,6 +191,14 @@ fn recorded(
 /// first task) to `store`, verified against the pin recorded beside it: a history replays
 /// against its own program even when neither the files nor the store have that version.
 fn seed_program(history: &History, store: &VersionStore) {
+    if let (_, Some(program)) = recorded_program(history) {
+        store.insert(program);
+    }
+}
+
+/// The pin and the program a history's memos record (the start memo, then upserts); the
+/// program only when it verifies against the pin.
+fn recorded_program(history: &History) -> (Option<Pin>, Option<Workflow>) {
     let memos = history.events.iter().filter_map(|e| match &e.attributes {
         Some(Attributes::WorkflowExecutionStartedEventAttributes(a)) => a.memo.as_ref(),
         Some(Attributes::WorkflowPropertiesModifiedEventAttributes(a)) => a.upserted_memo.as_ref(),
@@ -201,14 +211,13 @@ fn seed_program(history: &History, store: &VersionStore) {
         }
         program = program.or_else(|| memo.fields.get(PROGRAM_MEMO_KEY).cloned());
     }
-    if let (Some(pin), Some(program)) = (pin, program) {
-        match decode_program(&program, &pin) {
-            Ok(program) => {
-                store.insert(program);
-            }
-            Err(e) => tracing::warn!("{e}"),
-        }
-    }
+    let program = match (&pin, program) {
+        (Some(pin), Some(program)) => decode_program(&program, pin)
+            .inspect_err(|e| tracing::warn!("{e}"))
+            .ok(),
+        _ => None,
+    };
+    (pin, program)
 }
 
 /// Fetches a run's whole history from the server (the latest run when `run_id` is None).
@@ -261,22 +270,7 @@ pub async fn replay(
     store: Arc<VersionStore>,
     choice: ProgramChoice,
 ) -> Result<Vec<Outcome>, ReplayError> {
-    let config = WorkerConfig::builder()
-        .namespace("stave-replay")
-        .task_queue("stave-replay")
-        .task_types(WorkerTaskTypes::workflow_only())
-        .versioning_strategy(WorkerVersioningStrategy::None {
-            build_id: String::new(),
-        })
-        .max_outstanding_workflow_tasks(1_usize)
-        .build()
-        .map_err(ReplayError::Worker)?;
-    let feed: Vec<HistoryForReplay> = histories
-        .iter()
-        .map(|h| HistoryForReplay::new(h.history.clone(), h.workflow_id.clone()))
-        .collect();
-    let worker = init_replay_worker(ReplayWorkerInput::new(config, futures::stream::iter(feed)))
-        .map_err(|e| ReplayError::Worker(e.to_string()))?;
+    let worker = replay_worker(&histories)?;
     for recorded in &histories {
         seed_program(&recorded.history, &store);
     }
@@ -339,6 +333,26 @@ pub async fn replay(
             workflow_type: h.workflow_type,
         })
         .collect())
+}
+
+/// Core's replay worker, fed `histories` in order, on the task queue `stave-replay`.
+fn replay_worker(histories: &[Recorded]) -> Result<temporalio_sdk_core::Worker, ReplayError> {
+    let config = WorkerConfig::builder()
+        .namespace("stave-replay")
+        .task_queue("stave-replay")
+        .task_types(WorkerTaskTypes::workflow_only())
+        .versioning_strategy(WorkerVersioningStrategy::None {
+            build_id: String::new(),
+        })
+        .max_outstanding_workflow_tasks(1_usize)
+        .build()
+        .map_err(ReplayError::Worker)?;
+    let feed: Vec<HistoryForReplay> = histories
+        .iter()
+        .map(|h| HistoryForReplay::new(h.history.clone(), h.workflow_id.clone()))
+        .collect();
+    init_replay_worker(ReplayWorkerInput::new(config, futures::stream::iter(feed)))
+        .map_err(|e| ReplayError::Worker(e.to_string()))
 }
 
 /// Core reports nondeterminism as the `Debug` text of a failed completion; the useful part is

@@ -5,6 +5,7 @@
 //! activity only — the worker keeps serving every other run.
 
 pub mod activities;
+mod definitions;
 mod resolve;
 pub mod workflows;
 
@@ -30,6 +31,7 @@ use crate::runtime::metrics::{ActivationNote, Observer};
 use crate::runtime::versions::{VersionError, VersionStore};
 use resolve::Resolver;
 
+pub use definitions::Definitions;
 pub use workflows::{DEFAULT_PAYLOAD_LIMIT, ProgramChoice, Workflows};
 
 /// Settings of a worker process beyond the project itself.
@@ -256,11 +258,31 @@ pub async fn run(
     options: WorkerOptions,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<Summary, WorkerError> {
+    let current = Definitions::default();
+    run_serving(
+        connected, plans, current, registry, store, options, shutdown,
+    )
+    .await
+}
+
+/// [`run`], with new runs getting their definitions from `current`, which the caller may
+/// replace while the worker runs (`stave dev` reloads): it is filled with the plans'
+/// workflows first. Replacing it changes neither the task queues polled nor their limits.
+pub async fn run_serving(
+    connected: Connected,
+    plans: Vec<QueuePlan>,
+    current: Definitions,
+    registry: Registry,
+    store: Arc<VersionStore>,
+    options: WorkerOptions,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<Summary, WorkerError> {
     for plan in &plans {
         for workflow in &plan.workflows {
             store.record(workflow)?;
         }
     }
+    current.replace(plans.iter().flat_map(|p| p.workflows.iter().cloned()));
     let mut runtime = CoreRuntime::new_assume_tokio(RuntimeOptions::default())
         .map_err(|e| WorkerError::Runtime(e.to_string()))?;
     if let Some(meter) = options.observer.core_meter() {
@@ -287,7 +309,7 @@ pub async fn run(
         let worker = Arc::new(worker);
         let task_queue = plan.queue.task_queue.clone();
         if plan.polls_workflows() {
-            let mut state = Workflows::new(&task_queue, plan.workflows.clone(), store.clone());
+            let mut state = Workflows::serving(&task_queue, current.clone(), store.clone());
             state.set_payload_limit(limit);
             let worker = worker.clone();
             let task_queue = task_queue.clone();

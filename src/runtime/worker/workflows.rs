@@ -4,7 +4,7 @@
 //! activation and completes the activation with what it returns — exactly once, eviction-only
 //! activations included.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use prost::Message;
@@ -23,7 +23,9 @@ use temporalio_common::protos::temporal::api::failure::v1::{
     ApplicationFailureInfo, Failure, failure::FailureInfo,
 };
 
+use super::definitions::Definitions;
 use crate::ir::Workflow;
+use crate::ir::coverage::CoveragePoint;
 use crate::runtime::activity::PAYLOAD_TOO_LARGE;
 use crate::runtime::interpreter::{Outcome, Run, RunStatus};
 use crate::runtime::payload;
@@ -42,8 +44,8 @@ pub const COMPLETION_LIMIT: usize = 4 * 1024 * 1024 - 64 * 1024;
 /// The workflow types served on one task queue and the state of their cached runs.
 pub struct Workflows {
     task_queue: String,
-    /// Current definitions by workflow type.
-    current: BTreeMap<String, Arc<Workflow>>,
+    /// Current definitions, which new runs without a pin get (`stave dev` replaces them).
+    current: Definitions,
     store: Arc<VersionStore>,
     runs: HashMap<String, Cached>,
     payload_limit: usize,
@@ -51,6 +53,8 @@ pub struct Workflows {
     /// once per run (deflating is most of a short run's first-task cost).
     recorded: std::sync::Mutex<HashMap<String, Payload>>,
     choice: ProgramChoice,
+    /// Record the coverage points each new run reaches (`stave graph --run`).
+    coverage: bool,
 }
 
 /// Which program a run executes.
@@ -90,15 +94,39 @@ impl Workflows {
         current: impl IntoIterator<Item = Arc<Workflow>>,
         store: Arc<VersionStore>,
     ) -> Workflows {
+        let task_queue = task_queue.into();
+        let current = Definitions::on_one_queue(&task_queue, current);
+        Workflows::serving(task_queue, current, store)
+    }
+
+    /// Serves what `current` holds for `task_queue` at each new run's first task; whoever
+    /// shares `current` may replace it (each version recorded in `store` first).
+    pub fn serving(
+        task_queue: impl Into<String>,
+        current: Definitions,
+        store: Arc<VersionStore>,
+    ) -> Workflows {
         Workflows {
             task_queue: task_queue.into(),
-            current: current.into_iter().map(|w| (w.name.clone(), w)).collect(),
+            current,
             store,
             runs: HashMap::new(),
             payload_limit: DEFAULT_PAYLOAD_LIMIT,
             recorded: Default::default(),
             choice: ProgramChoice::Pinned,
+            coverage: false,
         }
+    }
+
+    /// Records the coverage points (steps reached, branches taken) of every run started from
+    /// now on, for [`Workflows::coverage`].
+    pub fn enable_coverage(&mut self) {
+        self.coverage = true;
+    }
+
+    /// The coverage points a cached run reached so far (empty unless enabled).
+    pub fn coverage(&self, run_id: &str) -> Option<BTreeSet<CoveragePoint>> {
+        self.runs.get(run_id).map(|c| c.run.coverage())
     }
 
     /// Chooses which program runs execute (default: their pinned version).
@@ -212,8 +240,7 @@ impl Workflows {
         let recorded = from_memo.clone().or(from_marker);
         let current = || {
             self.current
-                .get(workflow_type)
-                .cloned()
+                .get(&self.task_queue, workflow_type)
                 .ok_or_else(|| self.unknown(workflow_type))
         };
         let (pin, program) = match (self.choice, recorded) {
@@ -271,8 +298,12 @@ impl Workflows {
                 },
             )));
         }
+        let mut run = Run::new(program.clone());
+        if self.coverage {
+            run.enable_coverage();
+        }
         let cached = Cached {
-            run: Run::new(program.clone()),
+            run,
             pin,
             program,
             workflow_type: workflow_type.to_owned(),
@@ -281,7 +312,7 @@ impl Workflows {
     }
 
     fn unknown(&self, workflow_type: &str) -> String {
-        let known: Vec<&str> = self.current.keys().map(String::as_str).collect();
+        let known = self.current.names(&self.task_queue);
         let known = if known.is_empty() {
             "none".to_owned()
         } else {
