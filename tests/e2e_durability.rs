@@ -274,6 +274,7 @@ async fn dev_reloads_saved_files_and_runs_in_flight_keep_their_version() {
                 input: Json::Null,
                 memo: Vec::new(),
                 execution_timeout: None,
+                priority: None,
             };
             client
                 .start(&options)
