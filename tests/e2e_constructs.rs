@@ -544,4 +544,19 @@ async fn priority_and_fairness_reach_the_server() {
         ),
         json!({"priorityKey": 5})
     );
+    // The file's search attributes are set on the run: the Web UI's list (a visibility
+    // query) finds it by them.
+    let listed = wait_until("the run in a visibility query", RESULT_LIMIT, || {
+        let out = std::process::Command::new("temporal")
+            .args(["workflow", "list", "--output", "json", "--query"])
+            .arg(format!(
+                "Tenant = 'acme' AND OrderTotal = 12.5 AND WorkflowId = '{id}'"
+            ))
+            .args(["--address", &server.address()])
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.contains(&id).then_some(text)
+    });
+    assert!(listed.contains("e2e-priority"), "{listed}");
 }

@@ -100,6 +100,11 @@ impl TestServer {
             args.push("--db-filename".into());
             args.push(dir.path().join("dev.db").display().to_string());
         }
+        // Custom search attributes the e2e workflows set (the Web UI lists runs by them).
+        for attribute in ["Tenant=Keyword", "OrderTotal=Double"] {
+            args.push("--search-attribute".into());
+            args.push(attribute.into());
+        }
         for ns in &options.namespaces {
             args.push("--namespace".into());
             args.push(ns.clone());
