@@ -11,7 +11,7 @@ use stave::diagnostics::{FileId, Span};
 use stave::expr::{Template, parse_template};
 use stave::ir::{
     ActivityCall, Args, Branch, Catch, ChildCall, Loc, OnTimeout, ParentClose, RetryPolicy,
-    SignalHandler, Sleep, Step, StepKind, SwitchArm, Value, Workflow,
+    SignalHandler, Sleep, Step, StepKind, SwitchArm, Value, WaitMode, Workflow,
 };
 use stave::runtime::interpreter::{Outcome, Run, RunState};
 use stave::runtime::payload;
@@ -121,6 +121,8 @@ fn wait(
         Some(id),
         StepKind::Wait {
             signal: signal.to_string(),
+            others: Vec::new(),
+            mode: WaitMode::One,
             until,
             timeout_ms,
             on_timeout,
@@ -231,6 +233,7 @@ impl Program {
             input_schema: None,
             vars: Vec::new(),
             signals: Vec::new(),
+            updates: Vec::new(),
             queries: Vec::new(),
             steps,
             output: None,

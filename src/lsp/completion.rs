@@ -62,6 +62,11 @@ pub fn complete(
                     wf.signals
                         .iter()
                         .map(|s| (s.name.value.clone(), None))
+                        .chain(
+                            wf.updates
+                                .iter()
+                                .map(|u| (u.name.value.clone(), Some("update".to_string()))),
+                        )
                         .collect()
                 })
                 .unwrap_or_default(),

@@ -32,6 +32,7 @@ pub struct Case {
     /// Case mocks come before the file's, so a case can override one.
     pub mocks: Vec<Mock>,
     pub signals: Vec<Signal>,
+    pub updates: Vec<Update>,
     pub queries: Vec<Query>,
     pub cancel_at: Option<Spanned<u64>>,
     pub expect: Expect,
@@ -116,6 +117,18 @@ pub struct Signal {
     pub span: Span,
 }
 
+/// An update sent at `at`: its result is matched by `expect`, or it must be rejected with a
+/// message containing `rejected`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Update {
+    pub at_ms: u64,
+    pub name: Spanned<String>,
+    pub payload: Json,
+    pub expect: Option<Matcher>,
+    pub rejected: Option<Spanned<String>>,
+    pub span: Span,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
     pub at_ms: u64,
@@ -180,6 +193,7 @@ pub const CASE_KEYS: &[&str] = &[
     "start_time",
     "mocks",
     "signals",
+    "updates",
     "queries",
     "cancel_at",
     "expect",
@@ -188,6 +202,15 @@ pub const MOCK_KEYS: &[&str] = &["activity", "step", "workflow", "when", "respon
 pub const RESPONSE_KEYS: &[&str] = &["output", "error", "timeout", "delay"];
 pub const ERROR_KEYS: &[&str] = &["type", "message", "details", "non_retryable"];
 pub const SIGNAL_KEYS: &[&str] = &["at", "name", "payload"];
+pub const UPDATE_KEYS: &[&str] = &[
+    "at",
+    "name",
+    "payload",
+    "expect",
+    "expect_includes",
+    "expect_matches",
+    "rejected",
+];
 pub const QUERY_KEYS: &[&str] = &["at", "name", "expect", "expect_includes", "expect_matches"];
 pub const EXPECT_KEYS: &[&str] = &[
     "status",
@@ -309,6 +332,14 @@ impl Cx {
                 }
             }
         }
+        let mut updates = Vec::new();
+        if let Some(n) = f.get("updates") {
+            for u in self.list(n, "`updates`") {
+                if let Some(update) = self.test_update(u) {
+                    updates.push(update);
+                }
+            }
+        }
         let mut queries = Vec::new();
         if let Some(n) = f.get("queries") {
             for q in self.list(n, "`queries`") {
@@ -332,6 +363,7 @@ impl Cx {
             start_time,
             mocks,
             signals,
+            updates,
             queries,
             cancel_at,
             expect,
@@ -539,6 +571,40 @@ impl Cx {
             at_ms,
             name,
             payload: f.get("payload").map_or(Json::Null, Node::to_json),
+            span: node.span,
+        })
+    }
+
+    fn test_update(&mut self, node: &Node) -> Option<Update> {
+        let f = self.fields(node, "an update", UPDATE_KEYS)?;
+        let name = self.required_name(
+            &f,
+            node,
+            "an update",
+            "- { at: 1h, name: add, payload: { amount: 5 }, expect: 15 }",
+        )?;
+        let at_ms = match f.get("at") {
+            Some(n) => self.at(n, "an update's `at`")?.value,
+            None => 0,
+        };
+        let expect = self.one_matcher(&f, node, ["expect", "expect_includes", "expect_matches"]);
+        let rejected = f
+            .get("rejected")
+            .and_then(|n| self.string(n, "an update's `rejected`"));
+        if let (Some(_), Some(r)) = (&expect, &rejected) {
+            self.error(shape(
+                r.span,
+                "an update either answers (`expect`) or is rejected (`rejected`), not both"
+                    .to_string(),
+                "keep one of them",
+            ));
+        }
+        Some(Update {
+            at_ms,
+            name,
+            payload: f.get("payload").map_or(Json::Null, Node::to_json),
+            expect,
+            rejected,
             span: node.span,
         })
     }
