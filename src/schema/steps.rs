@@ -266,6 +266,11 @@ fn compensate_field(key: &str) -> Json {
 fn wait_field() -> Json {
     let mut form = object(WAIT_KEYS, wait_key, &[]);
     form["oneOf"] = json!([{"required": ["signal"]}, {"required": ["any"]}, {"required": ["all"]}]);
+    // `any` and `all` replace `signal`: each excludes the other two.
+    form["dependencies"] = json!({
+        "any": {"not": {"anyOf": [{"required": ["signal"]}, {"required": ["all"]}]}},
+        "all": {"not": {"anyOf": [{"required": ["signal"]}, {"required": ["any"]}]}},
+    });
     form["description"] = json!(
         "The signal or update to wait for (or `any:`/`all:` of several), with an optional condition and timeout."
     );
