@@ -20,20 +20,20 @@ fn a_full_case_reads() {
 workflow: order
 mocks:
   - activity: payments.charge
-respond: [ { error: { type: Flaky }, delay: 2s }, { output: { id: ch_1 } } ]
+    respond: [ { error: { type: Flaky }, delay: 2s }, { output: { id: ch_1 } } ]
 cases:
   - name: ships
-input: { amount: 5 }
-mocks:
-  - { step: ship, when: "${ input.sku == 'a' }", respond: { timeout: true } }
-  - { workflow: review, respond: { output: clean } }
-signals: [ { at: 1h, name: approve, payload: { by: ann } } ]
-queries: [ { at: 2h, name: status, expect_includes: { state: ok } } ]
-expect:
-  status: completed
-  output_matches: "${ output.n > 1 }"
-  duration: 2h
-  activities: { payments.charge: { attempts: 2, inputs: [ { amount: 5 } ] } }
+    input: { amount: 5 }
+    mocks:
+      - { step: ship, when: "${ input.sku == 'a' }", respond: { timeout: true } }
+      - { workflow: review, respond: { output: clean } }
+    signals: [ { at: 1h, name: approve, payload: { by: ann } } ]
+    queries: [ { at: 2h, name: status, expect_includes: { state: ok } } ]
+    expect:
+      status: completed
+      output_matches: "${ output.n > 1 }"
+      duration: 2h
+      activities: { payments.charge: { attempts: 2, inputs: [ { amount: 5 } ] } }
 "#,
     );
     assert!(errors.is_empty(), "{errors:?}");
@@ -67,12 +67,12 @@ fn every_mistake_is_reported_at_its_place() {
 workflow: order
 cases:
   - name: x
-mocks:
-  - { activity: a, step: b, respond: { output: 1 } }
-  - { activity: a }
-  - { activity: a, respond: { output: 1, timeout: true } }
-signals: [ { at: soon, name: go } ]
-expect: { status: done, outptu: 1 }
+    mocks:
+      - { activity: a, step: b, respond: { output: 1 } }
+      - { activity: a }
+      - { activity: a, respond: { output: 1, timeout: true } }
+    signals: [ { at: soon, name: go } ]
+    expect: { status: done, outptu: 1 }
 "#,
     );
     let text = errors.join("\n");
@@ -87,4 +87,33 @@ expect: { status: done, outptu: 1 }
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
+}
+
+#[test]
+fn updates_read_with_their_result_or_rejection() {
+    let (file, errors) = read(
+        r#"stave_test: 1
+workflow: report
+cases:
+  - name: add then a bad add
+    input: {}
+    updates:
+      - { at: 1m, name: add, payload: { amount: 5 }, expect: { total: 5 } }
+      - { at: 2m, name: add, payload: { amount: -1 }, rejected: must be positive }
+      - { name: both, expect: 1, rejected: no }
+"#,
+    );
+    assert_eq!(
+        errors,
+        ["E080: an update either answers (`expect`) or is rejected (`rejected`), not both"],
+    );
+    let case = &file.expect("file").cases[0];
+    assert_eq!(case.updates.len(), 3);
+    assert_eq!(case.updates[0].at_ms, 60_000);
+    assert_eq!(case.updates[0].payload, serde_json::json!({"amount": 5}));
+    assert!(matches!(case.updates[0].expect, Some(Matcher::Exact(_))));
+    assert_eq!(
+        case.updates[1].rejected.as_ref().map(|r| r.value.as_str()),
+        Some("must be positive")
+    );
 }
