@@ -229,14 +229,15 @@ async fn updates_validate_answer_and_end_a_wait_through_the_binary() {
     );
     let history = support::runs::history_json(server, &id);
     let events = history["events"].as_array().cloned().unwrap_or_default();
-    let accepted = events
-        .iter()
-        .filter(|e| e.to_string().contains("WorkflowExecutionUpdateAccepted"))
-        .count();
-    let completed_updates = events
-        .iter()
-        .filter(|e| e.to_string().contains("WorkflowExecutionUpdateCompleted"))
-        .count();
+    let count = |kind: &str| {
+        events
+            .iter()
+            .filter(|e| {
+                e["eventType"] == json!(format!("EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_{kind}"))
+            })
+            .count()
+    };
+    let (accepted, completed_updates) = (count("ACCEPTED"), count("COMPLETED"));
     assert_eq!((accepted, completed_updates), (2, 2), "{history:#}");
     let text = support::runs::history_text(&history);
     assert!(
