@@ -77,6 +77,7 @@ fn workflow(steps: Vec<Step>, step_count: u32, output: Option<Value>) -> Arc<Wor
         input_schema: None,
         vars: vec![("count".to_string(), Value::Literal(json!(0)))],
         signals: Vec::new(),
+        updates: Vec::new(),
         queries: Vec::new(),
         steps,
         output,

@@ -253,6 +253,68 @@ async fn signals_waits_and_queries_through_the_binary() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn updates_validate_answer_and_end_a_wait_through_the_binary() {
+    let server = TestServer::shared();
+    let project = worker().project.path_string();
+    let id = unique_id("updates");
+    stdout_ok(&run_stave(
+        server,
+        &["start", "e2e-updates", "--project", &project, "--id", &id],
+    ));
+    let update = |name: &str, input: &str| {
+        run_stave(
+            server,
+            &["update", &id, name, "--input", input, "--project", &project],
+        )
+    };
+    // The validator says no: exit 4, its message on stderr, nothing in history.
+    let rejected = update("add", r#"{"amount": -3}"#);
+    let stderr = String::from_utf8_lossy(&rejected.stderr);
+    assert_eq!(rejected.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("update `add` rejected")
+            && stderr.contains("amount must be positive, got -3"),
+        "{stderr}"
+    );
+    // Accepted: the handler sets the var and answers.
+    let added = stdout_ok(&update("add", r#"{"amount": 5}"#));
+    assert_eq!(
+        serde_json::from_str::<Json>(&added).expect("update prints JSON"),
+        json!({"total": 5})
+    );
+    let query = run_stave(server, &["query", &id, "total", "--project", &project]);
+    assert_eq!(stdout_ok(&query).trim(), "5");
+    // An update ends the wait on any of a signal and it.
+    let finished = stdout_ok(&update("finish", r#"{"note": "done"}"#));
+    assert_eq!(finished.trim(), "5");
+    let out = run_stave(server, &["result", &id, "--timeout", "60", "--json"]);
+    let result: Json = serde_json::from_str(&stdout_ok(&out)).expect("result --json");
+    assert_eq!(result["status"], json!("completed"));
+    assert_eq!(
+        result["result"],
+        json!({"total": 5, "which": "finish", "payload": {"note": "done"}})
+    );
+    let history = support::runs::history_json(server, &id);
+    let events = history["events"].as_array().cloned().unwrap_or_default();
+    let count = |kind: &str| {
+        events
+            .iter()
+            .filter(|e| {
+                e["eventType"] == json!(format!("EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_{kind}"))
+            })
+            .count()
+    };
+    let (accepted, completed_updates) = (count("ACCEPTED"), count("COMPLETED"));
+    assert_eq!((accepted, completed_updates), (2, 2), "{history:#}");
+    let text = support::runs::history_text(&history);
+    assert!(
+        !text.contains("must be positive") && !text.contains(r#""amount":-3"#),
+        "the rejected update left a trace: {text}"
+    );
+    record(&id, "e2e-updates");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn try_catch_binds_the_error_and_fail_is_typed() {
     let caught = json!({"type": "Boom", "message": "it broke", "details": {"code": 7}});
     let ok = run("e2e-errors", &unique_id("errors"), json!({"mode": "catch"})).await;

@@ -11,7 +11,8 @@ use stave::diagnostics::{FileId, Span};
 use stave::expr::{Template, parse_template};
 use stave::ir::{
     ActivityCall, Args, Branch, Catch, ChildCall, Loc, OnTimeout, ParentClose, RetryPolicy,
-    SignalHandler, Sleep, Step, StepKind, SwitchArm, Value, Workflow,
+    SignalHandler, Sleep, Step, StepKind, SwitchArm, UpdateHandler, Validator, Value, WaitMode,
+    Workflow,
 };
 use stave::runtime::interpreter::{Outcome, Run, RunState};
 use stave::runtime::payload;
@@ -19,13 +20,15 @@ use temporalio_common::protos::coresdk::{
     activity_result::{self, ActivityResolution, activity_resolution},
     child_workflow::{self, ChildWorkflowResult, child_workflow_result},
     workflow_activation::{
-        CancelWorkflow, FireTimer, InitializeWorkflow, QueryWorkflow, RemoveFromCache,
+        CancelWorkflow, DoUpdate, FireTimer, InitializeWorkflow, QueryWorkflow, RemoveFromCache,
         ResolveActivity, ResolveChildWorkflowExecution, ResolveChildWorkflowExecutionStart,
         ResolveChildWorkflowExecutionStartFailure, ResolveChildWorkflowExecutionStartSuccess,
         SignalWorkflow, WorkflowActivation, WorkflowActivationJob,
         resolve_child_workflow_execution_start, workflow_activation_job::Variant as Job,
     },
-    workflow_commands::{WorkflowCommand, query_result, workflow_command::Variant},
+    workflow_commands::{
+        WorkflowCommand, query_result, update_response, workflow_command::Variant,
+    },
 };
 use temporalio_common::protos::temporal::api::failure::v1::{
     ActivityFailureInfo, ApplicationFailureInfo, Failure, failure::FailureInfo,
@@ -122,6 +125,8 @@ fn wait(
         Some(id),
         StepKind::Wait {
             signal: signal.to_string(),
+            others: Vec::new(),
+            mode: WaitMode::One,
             until,
             timeout_ms,
             on_timeout,
@@ -233,6 +238,7 @@ impl Program {
             input_schema: None,
             vars: Vec::new(),
             signals: Vec::new(),
+            updates: Vec::new(),
             queries: Vec::new(),
             steps,
             output: None,
@@ -257,6 +263,25 @@ impl Program {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.clone()))
                 .collect(),
+        });
+        self
+    }
+
+    fn update(
+        mut self,
+        name: &str,
+        validate: Option<(Value, Option<Value>)>,
+        set: &[(&str, Value)],
+        result: Option<Value>,
+    ) -> Self {
+        self.0.updates.push(UpdateHandler {
+            name: name.to_string(),
+            validate: validate.map(|(cond, message)| Validator { cond, message }),
+            set: set
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            result,
         });
         self
     }
@@ -430,6 +455,18 @@ fn signal(name: &str, value: Json) -> Job {
     })
 }
 
+/// An update as core delivers it: `run_validator` is false on replay.
+fn do_update(id: &str, name: &str, value: Json, run_validator: bool) -> Job {
+    Job::DoUpdate(DoUpdate {
+        id: id.to_string(),
+        protocol_instance_id: id.to_string(),
+        name: name.to_string(),
+        input: vec![payload::encode(&value)],
+        run_validator,
+        ..Default::default()
+    })
+}
+
 fn query(id: &str, name: &str) -> Job {
     Job::QueryWorkflow(QueryWorkflow {
         query_id: id.to_string(),
@@ -578,6 +615,18 @@ fn render(cmd: &WorkflowCommand) -> Json {
             }
             None => json!({"query": {"id": q.query_id}}),
         },
+        Variant::UpdateResponse(u) => match &u.response {
+            Some(update_response::Response::Accepted(())) => {
+                json!({"update_accepted": u.protocol_instance_id})
+            }
+            Some(update_response::Response::Rejected(f)) => {
+                json!({"update_rejected": {"id": u.protocol_instance_id, "failure": render_failure(f)}})
+            }
+            Some(update_response::Response::Completed(p)) => {
+                json!({"update_completed": {"id": u.protocol_instance_id, "result": decode(&Some(p.clone()))}})
+            }
+            None => json!({"update": u.protocol_instance_id}),
+        },
         Variant::StartChildWorkflowExecution(c) => json!({"start_child": {
             "seq": c.seq, "workflow_id": c.workflow_id, "type": c.workflow_type,
             "task_queue": c.task_queue, "input": decode_all(&c.input),
@@ -629,6 +678,13 @@ fn describe_job(job: &Job) -> String {
         Job::FireTimer(t) => format!("timer {} fired", t.seq),
         Job::SignalWorkflow(s) => format!("signal {} {}", s.signal_name, decode_all(&s.input)),
         Job::QueryWorkflow(q) => format!("query {} {}", q.query_id, q.query_type),
+        Job::DoUpdate(u) => format!(
+            "update {} {} {}{}",
+            u.id,
+            u.name,
+            decode_all(&u.input),
+            if u.run_validator { "" } else { " (replay)" }
+        ),
         Job::CancelWorkflow(_) => "cancel".to_string(),
         Job::ResolveChildWorkflowExecutionStart(s) => format!("child {} start resolved", s.seq),
         Job::ResolveChildWorkflowExecution(s) => format!("child {} closed", s.seq),
@@ -2006,4 +2062,159 @@ fn signal_queues_stay_bounded_however_fast_clients_send() {
     let text = failed[0].to_string();
     assert!(text.contains(SIGNAL_QUEUE_FULL), "{text}");
     assert!(text.contains("`go`"), "{text}");
+}
+
+// --- updates and waits on several messages ------------------------------------------------
+
+fn wait_on(id: &str, names: &[&str], mode: WaitMode, timeout_ms: Option<u64>) -> Step {
+    let mut w = wait(id, names[0], None, timeout_ms, OnTimeout::Fail);
+    if let StepKind::Wait {
+        others, mode: m, ..
+    } = &mut w.kind
+    {
+        *others = names[1..].iter().map(|n| n.to_string()).collect();
+        *m = mode;
+    }
+    w
+}
+
+fn adder() -> Program {
+    Program::new(vec![wait_on(
+        "done",
+        &["stop", "finish"],
+        WaitMode::Any,
+        None,
+    )])
+    .var("total", lit(json!(0)))
+    .signal("stop", &[])
+    .update(
+        "add",
+        Some((
+            v("${ update.amount > 0 }"),
+            Some(v("amount must be positive, got ${ update.amount }")),
+        )),
+        &[("total", v("${ vars.total + update.amount }"))],
+        Some(v("${ {'total': vars.total} }")),
+    )
+    .update("finish", None, &[], Some(v("${ vars.total }")))
+    .update("broken", None, &[], Some(v("${ update.a.b }")))
+    .output(v("${ {'total': vars.total, 'done': steps.done} }"))
+}
+
+#[test]
+fn an_update_is_validated_then_sets_vars_and_answers() {
+    let mut h = Harness::start(adder().build(), json!(null));
+    // Rejected by its validator: no `Accepted`, so nothing reaches history.
+    let rejected = h.feed(vec![do_update("u1", "add", json!({"amount": -3}), true)]);
+    assert_eq!(
+        rejected,
+        vec![json!({"update_rejected": {"id": "u1", "failure": {
+            "type": "UpdateRejected", "message": "amount must be positive, got -3",
+            "non_retryable": true, "details": null}}})]
+    );
+    let accepted = h.feed(vec![do_update("u2", "add", json!({"amount": 5}), true)]);
+    assert_eq!(
+        accepted,
+        vec![
+            json!({"update_accepted": "u2"}),
+            json!({"update_completed": {"id": "u2", "result": {"total": 5}}}),
+        ]
+    );
+    // The update ends the wait on any of a signal and it: `{name, payload}`.
+    let done = h.feed(vec![do_update("u3", "finish", json!({"note": "x"}), true)]);
+    assert_eq!(
+        done,
+        vec![
+            json!({"update_accepted": "u3"}),
+            json!({"update_completed": {"id": "u3", "result": 5}}),
+            json!({"complete": {"total": 5, "done": {"name": "finish", "payload": {"note": "x"}}}}),
+        ]
+    );
+    h.assert_replays();
+}
+
+#[test]
+fn on_replay_the_validator_does_not_run() {
+    let mut h = Harness::start(adder().build(), json!(null));
+    // Core asks for no validation when replaying an update the history accepted.
+    let replayed = h.feed(vec![do_update("u1", "add", json!({"amount": -3}), false)]);
+    assert_eq!(
+        replayed,
+        vec![
+            json!({"update_accepted": "u1"}),
+            json!({"update_completed": {"id": "u1", "result": {"total": -3}}}),
+        ]
+    );
+}
+
+#[test]
+fn a_failing_handler_fails_the_update_not_the_run() {
+    let mut h = Harness::start(adder().build(), json!(null));
+    let out = h.feed(vec![do_update("u1", "broken", json!({"a": null}), true)]);
+    assert_eq!(out[0], json!({"update_accepted": "u1"}));
+    let failure = &out[1]["update_rejected"]["failure"];
+    assert_eq!(failure["type"], json!("UpdateRejected"));
+    assert!(
+        failure["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("handler of update `broken`")),
+        "{failure}"
+    );
+    assert_eq!(out.len(), 2, "the run goes on: {out:?}");
+    let unknown = h.feed(vec![do_update("u2", "nope", json!(null), true)]);
+    assert!(
+        unknown[0]["update_rejected"]["failure"]["message"]
+            .as_str()
+            .is_some_and(
+                |m| m.contains("unknown update `nope`") && m.contains("add, finish, broken")
+            ),
+        "{unknown:?}"
+    );
+    let stopped = h.feed(vec![signal("stop", json!("now"))]);
+    assert_eq!(
+        stopped,
+        vec![json!({"complete": {"total": 0, "done": {"name": "stop", "payload": "now"}}})]
+    );
+}
+
+#[test]
+fn wait_all_takes_one_of_each_in_any_order_and_any_prefers_the_first_named() {
+    let program = Program::new(vec![
+        wait_on("both", &["a", "b"], WaitMode::All, Some(60_000)),
+        wait_on("either", &["a", "b"], WaitMode::Any, None),
+    ])
+    .output(v("${ {'both': steps.both, 'either': steps.either} }"))
+    .build();
+    let mut h = Harness::start(program, json!(null));
+    assert!(h.feed(vec![signal("b", json!(1))]).is_empty());
+    // A second `b` is buffered for the next wait, not taken by `all`.
+    assert!(h.feed(vec![signal("b", json!(2))]).is_empty());
+    let out = h.feed(vec![signal("a", json!(3)), signal("a", json!(4))]);
+    // `all` ends (its timer cancelled); `any` finds `a` and `b` buffered and takes `a`, the
+    // first named.
+    assert_eq!(
+        out,
+        vec![
+            json!({"cancel_timer": 1}),
+            json!({"complete": {"both": {"a": 3, "b": 1}, "either": {"name": "a", "payload": 4}}}),
+        ]
+    );
+    h.assert_replays();
+}
+
+#[test]
+fn wait_any_times_out_naming_every_message() {
+    let program = Program::new(vec![wait_on(
+        "either",
+        &["a", "b"],
+        WaitMode::Any,
+        Some(60_000),
+    )])
+    .build();
+    let mut h = Harness::start(program, json!(null));
+    let out = h.feed(vec![fire(1)]);
+    assert_eq!(
+        out[0]["fail"]["message"],
+        json!("step `either` waited 1m for any of `a`, `b` and timed out")
+    );
 }

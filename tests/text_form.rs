@@ -835,13 +835,19 @@ fn leaf_kind() -> impl Strategy<Value = StepKind> {
             },
         );
     let wait = (
-        tname(),
+        prop::collection::vec(tname(), 1..4),
+        prop::sample::select(vec![WaitMode::One, WaitMode::Any, WaitMode::All]),
         prop::option::of(value()),
         prop::option::of(duration()),
         prop::option::of(prop::sample::select(vec!["fail", "continue"])),
     )
-        .prop_map(|(signal, until, timeout, on_timeout)| StepKind::Wait {
-            signal: sp(signal),
+        .prop_map(|(names, mode, until, timeout, on_timeout)| StepKind::Wait {
+            signal: sp(names[0].clone()),
+            others: match mode {
+                WaitMode::One => Vec::new(),
+                _ => names[1..].iter().cloned().map(sp).collect(),
+            },
+            mode,
             until,
             timeout,
             on_timeout: on_timeout.map(|o| sp(o.to_string())),
@@ -1064,11 +1070,20 @@ fn workflow_strategy() -> impl Strategy<Value = Workflow> {
             ),
             0..2,
         ),
+        prop::collection::vec(
+            (
+                tname(),
+                prop::option::of((value(), prop::option::of(value()))),
+                prop::collection::vec((ident(), value()), 0..3),
+                prop::option::of(value()),
+            ),
+            0..3,
+        ),
     );
     (header, decls, steps_strategy(), prop::option::of(value())).prop_map(
         |(h, d, steps, priority)| {
             let (name, description, queue, timeout, input, vars, defaults, can) = h;
-            let (signals, queries, output, search_attributes, memo, schedules) = d;
+            let (signals, queries, output, search_attributes, memo, schedules, updates) = d;
             fn unique<T>(items: Vec<(String, T)>) -> Vec<(Name, T)> {
                 let mut out: Vec<(Name, T)> = Vec::new();
                 for (k, v) in items {
@@ -1098,6 +1113,23 @@ fn workflow_strategy() -> impl Strategy<Value = Workflow> {
                         span: Span::default(),
                     })
                     .collect(),
+                updates: unique(
+                    updates
+                        .into_iter()
+                        .map(|(name, v, set, r)| (name, (v, set, r)))
+                        .collect(),
+                )
+                .into_iter()
+                .map(|(name, (validate, set, result))| Update {
+                    name,
+                    params: Vec::new(),
+                    message: validate.as_ref().and_then(|(_, m)| m.clone()),
+                    validate: validate.map(|(v, _)| v),
+                    set: unique(set),
+                    result,
+                    span: Span::default(),
+                })
+                .collect(),
                 queries: unique(queries),
                 steps,
                 output,

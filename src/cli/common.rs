@@ -17,6 +17,10 @@ use thiserror::Error;
 /// Exit code when the run itself did not complete (failed, canceled, terminated, timed out).
 pub(super) const EXIT_RUN_FAILED: u8 = 3;
 
+/// Exit code when the workflow rejected an update (`stave update`): its validator said no,
+/// or its handler failed.
+pub(super) const EXIT_UPDATE_REJECTED: u8 = 4;
+
 /// The options of the commands that address one run by id (`signal`, `query`, `result`,
 /// `describe`, `cancel`): the project whose namespace they use, the output form, and the server.
 #[derive(Debug, clap::Args)]

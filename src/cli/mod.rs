@@ -23,6 +23,7 @@ pub mod schema;
 pub mod signal;
 pub mod start;
 pub mod test;
+pub mod update;
 pub mod worker;
 
 use clap::{Parser, Subcommand};
@@ -50,6 +51,8 @@ pub enum Command {
     Start(start::Args),
     /// Send a signal to a run.
     Signal(signal::Args),
+    /// Send an update to a run and print its result (exit 4 when the workflow rejects it).
+    Update(update::Args),
     /// Ask a run a query and print the answer.
     Query(query::Args),
     /// Wait for a run to finish and print its result or failure.
@@ -122,6 +125,7 @@ impl Command {
             Command::Start(a) => &a.project,
             Command::Signal(a) => &a.run.project,
             Command::Query(a) => &a.run.project,
+            Command::Update(a) => &a.run.project,
             Command::Result(a) => &a.run.project,
             Command::Describe(a) => &a.run.project,
             Command::Cancel(a) => &a.run.project,
@@ -157,6 +161,7 @@ pub fn run(cli: Cli, context: Context) -> ExitCode {
         Command::Start(args) => start::run(args),
         Command::Signal(args) => signal::run(args),
         Command::Query(args) => query::run(args),
+        Command::Update(args) => update::run(args),
         Command::Result(args) => result::run(args),
         Command::Describe(args) => describe::run(args),
         Command::Cancel(args) => cancel::run(args),

@@ -556,6 +556,29 @@ workflows/orders-v2.stave.yaml: workflow: orders
 ## Fix
 Rename one of them; to change a workflow, edit its file — running workflows stay pinned to
 the version they started with."#,
+    E047 Error "signal and update share a name" => r#"## What
+A name is declared under `signals:` and under `updates:`.
+## Why
+A `wait` on the name consumes one message; it could not tell which of the two it means, and
+a client sending one would be read as the other.
+## Example
+```yaml
+signals: { approve: {} }
+updates: { approve: { result: "${ vars.status }" } }
+```
+## Fix
+Rename one of them."#,
+    E048 Error "wait names a message twice" => r#"## What
+A `wait` with `any:` or `all:` lists the same signal or update more than once.
+## Why
+Each name is one message the wait takes; a second mention would wait for nothing new (`any`)
+or for an arrival it already counts (`all`), so it is almost always a typo for another name.
+## Example
+```yaml
+- wait: { any: [approve, approve], timeout: 1h }
+```
+## Fix
+List each name once, or fix the name that was meant."#,
     E050 Error "secret used where it would be stored" => r##"## What
 `secret('name')` appears somewhere its value would be written down: a variable, the output, a
 query, a signal handler, a condition, a `fail` message, a child workflow's input, a summary,

@@ -142,7 +142,10 @@ impl Graph {
 
 /// Builds the control-flow graph of a checked workflow.
 pub fn build(workflow: &ir::Workflow) -> Graph {
-    let mut b = Builder::default();
+    let mut b = Builder {
+        updates: workflow.updates.iter().map(|u| u.name.clone()).collect(),
+        ..Builder::default()
+    };
     let mut items = vec![node("start", Shape::Start, vec!["start".into()])];
     let exits = b.steps(&workflow.steps, &mut items, vec![Exit::from_node("start")]);
     if !exits.is_empty() || b.done {
@@ -238,6 +241,8 @@ struct Builder {
     /// How many `try` bodies enclose the current step: a raise inside one is drawn by the
     /// region's catch edges, not by an edge to `failed`.
     try_depth: u32,
+    /// The workflow's update names: a `wait` on one says "update", not "signal".
+    updates: Vec<String>,
 }
 
 impl Builder {
@@ -435,8 +440,19 @@ impl Builder {
                 until,
                 timeout_ms,
                 on_timeout,
+                mode,
+                ..
             } => {
-                let mut more = vec![format!("wait for signal {signal}")];
+                let names = step.kind.wait_names().join(", ");
+                let first = match mode {
+                    ir::WaitMode::One if self.updates.contains(signal) => {
+                        format!("wait for update {signal}")
+                    }
+                    ir::WaitMode::One => format!("wait for signal {signal}"),
+                    ir::WaitMode::Any => format!("wait for any of {names}"),
+                    ir::WaitMode::All => format!("wait for all of {names}"),
+                };
+                let mut more = vec![first];
                 if let Some(until) = until {
                     more.push(format!("until {}", text::condition(until)));
                 }

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::{
     ActivityCall, Args, Branch, Catch, ChildCall, Loc, Priority, Schedule, SignalHandler, Sleep,
-    Step, StepKind, SwitchArm, Value, Workflow,
+    Step, StepKind, SwitchArm, UpdateHandler, Validator, Value, Workflow,
 };
 use crate::expr::TemplatePart;
 
@@ -54,6 +54,7 @@ impl Workflow {
             input_schema: _,
             vars,
             signals,
+            updates,
             queries,
             steps,
             output,
@@ -68,6 +69,24 @@ impl Workflow {
         named_values(vars);
         for SignalHandler { name: _, set } in signals {
             named_values(set);
+        }
+        for UpdateHandler {
+            name: _,
+            validate,
+            set,
+            result,
+        } in updates
+        {
+            if let Some(Validator { cond, message }) = validate {
+                strip_value(cond);
+                if let Some(message) = message {
+                    strip_value(message);
+                }
+            }
+            named_values(set);
+            if let Some(result) = result {
+                strip_value(result);
+            }
         }
         named_values(queries);
         strip_steps(steps);
@@ -181,6 +200,8 @@ fn strip_kind(kind: &mut StepKind) {
         }
         StepKind::Wait {
             signal: _,
+            others: _,
+            mode: _,
             until,
             timeout_ms: _,
             on_timeout: _,

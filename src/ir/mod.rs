@@ -85,6 +85,9 @@ pub struct Workflow {
     /// Declared state and initial values, in declaration order.
     pub vars: Vec<(String, Value)>,
     pub signals: Vec<SignalHandler>,
+    /// Temporal update handlers; absent from older programs (and from their hashes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub updates: Vec<UpdateHandler>,
     pub queries: Vec<(String, Value)>,
     pub steps: Vec<Step>,
     pub output: Option<Value>,
@@ -105,6 +108,28 @@ pub struct SignalHandler {
     pub name: String,
     /// Assignments evaluated against the state before the signal, then applied together.
     pub set: Vec<(String, Value)>,
+}
+
+/// An update: validated (on first delivery, not on replay), then `set` applied like a signal
+/// handler's, then `result` evaluated and returned to the caller.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpdateHandler {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validate: Option<Validator>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set: Vec<(String, Value)>,
+    /// Evaluated after `set`; null when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+}
+
+/// A validator: `cond` false (or failing) rejects the update with `message`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Validator {
+    pub cond: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -197,7 +222,13 @@ pub enum StepKind {
         steps: Vec<Step>,
     },
     Wait {
+        /// A signal or update name (the first of `any`/`all`).
         signal: String,
+        /// The further names of `any`/`all`; absent from older programs.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        others: Vec<String>,
+        #[serde(default, skip_serializing_if = "WaitMode::is_one")]
+        mode: WaitMode,
         until: Option<Value>,
         timeout_ms: Option<u64>,
         on_timeout: OnTimeout,
@@ -283,6 +314,37 @@ pub struct Catch {
     /// Name of the caught error in scope: `{type, message, details}`.
     pub name: String,
     pub steps: Vec<Step>,
+}
+
+/// How a `wait` treats its names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitMode {
+    /// One name; the result is the payload.
+    #[default]
+    One,
+    /// The first of several; the result is `{name, payload}`.
+    Any,
+    /// One arrival of each; the result is `{NAME: payload, ..}`.
+    All,
+}
+
+impl WaitMode {
+    pub fn is_one(&self) -> bool {
+        *self == WaitMode::One
+    }
+}
+
+impl StepKind {
+    /// The message names a `wait` consumes, in the order written.
+    pub fn wait_names(&self) -> Vec<&str> {
+        match self {
+            StepKind::Wait { signal, others, .. } => std::iter::once(signal.as_str())
+                .chain(others.iter().map(String::as_str))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -135,6 +135,11 @@ pub fn for_each_value<'a>(wf: &'a Workflow, f: &mut impl FnMut(&'a Value)) {
         .iter()
         .flat_map(|s| &s.set)
         .for_each(|(_, v)| f(v));
+    for u in &wf.updates {
+        u.validate.iter().chain(&u.message).for_each(&mut *f);
+        u.set.iter().for_each(|(_, v)| f(v));
+        u.result.iter().for_each(&mut *f);
+    }
     wf.queries.iter().for_each(|(_, v)| f(v));
     for v in wf.output.iter() {
         f(v);

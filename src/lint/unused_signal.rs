@@ -8,8 +8,12 @@ use std::collections::BTreeSet;
 pub(super) fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     let mut waited = BTreeSet::new();
     walk_steps(&cx.workflow.steps, &mut |s| {
-        if let StepKind::Wait { signal, .. } = &s.kind {
-            waited.insert(signal.value.as_str());
+        if let StepKind::Wait { signal, others, .. } = &s.kind {
+            waited.extend(
+                std::iter::once(signal)
+                    .chain(others)
+                    .map(|n| n.value.as_str()),
+            );
         }
     });
     for signal in &cx.workflow.signals {

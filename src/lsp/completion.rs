@@ -62,6 +62,11 @@ pub fn complete(
                     wf.signals
                         .iter()
                         .map(|s| (s.name.value.clone(), None))
+                        .chain(
+                            wf.updates
+                                .iter()
+                                .map(|u| (u.name.value.clone(), Some("update".to_string()))),
+                        )
                         .collect()
                 })
                 .unwrap_or_default(),
@@ -189,7 +194,17 @@ fn yaml_keys(text: &str, offset: usize) -> Option<Vec<CompletionItem>> {
         None => keys::WORKFLOW_KEYS.to_vec(),
         Some("defaults") => keys::OPTION_KEYS.to_vec(),
         Some("retry") => keys::RETRY_KEYS.to_vec(),
-        Some("wait") => keys::WAIT_KEYS.to_vec(),
+        // `signal`, `any` and `all` exclude each other: once one is written, offer none.
+        Some("wait") => keys::WAIT_KEYS
+            .iter()
+            .copied()
+            .filter(|k| {
+                !["signal", "any", "all"].contains(k)
+                    || !siblings
+                        .iter()
+                        .any(|s| ["signal", "any", "all"].contains(&s.as_str()))
+            })
+            .collect(),
         Some("sleep") => keys::SLEEP_KEYS.to_vec(),
         Some("fail") => keys::FAIL_KEYS.to_vec(),
         Some("schedules") => keys::SCHEDULE_KEYS.to_vec(),

@@ -107,6 +107,18 @@ fn var(wf: &ast::Workflow, text: &str, name: &str) -> Option<String> {
 }
 
 fn signal(wf: &ast::Workflow, name: &str) -> Option<String> {
+    if let Some(u) = wf.updates.iter().find(|u| u.name.value == name) {
+        let mut out = format!("```\nupdate {name}\n```\nUpdate");
+        if u.validate.is_some() {
+            out.push_str(" with a validator");
+        }
+        out.push_str(if u.result.is_some() {
+            "; the caller receives its `result`."
+        } else {
+            "; the caller receives null."
+        });
+        return Some(out);
+    }
     let s = wf.signals.iter().find(|s| s.name.value == name)?;
     let sets: Vec<String> = s
         .set

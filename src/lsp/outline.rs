@@ -21,6 +21,16 @@ pub fn symbols(wf: &ast::Workflow, doc: &Document) -> Vec<DocumentSymbol> {
             )
         })
         .collect();
+    children.extend(wf.updates.iter().map(|u| {
+        symbol(
+            format!("update {}", u.name.value),
+            SymbolKind::METHOD,
+            u.span,
+            u.name.span,
+            doc,
+            Vec::new(),
+        )
+    }));
     children.extend(steps(&wf.steps, doc));
     vec![symbol(
         format!("workflow {}", wf.name.value),
@@ -89,8 +99,27 @@ fn step(s: &ast::Step, doc: &Document) -> DocumentSymbol {
         StepKind::While { steps: inner, .. } => {
             ("while".into(), SymbolKind::NAMESPACE, steps(inner, doc))
         }
-        StepKind::Wait { signal, .. } => (
-            format!("wait {}", signal.value),
+        StepKind::Wait {
+            signal,
+            others,
+            mode,
+            ..
+        } => (
+            match mode {
+                ast::WaitMode::One => format!("wait {}", signal.value),
+                ast::WaitMode::Any | ast::WaitMode::All => {
+                    let names: Vec<&str> = std::iter::once(signal)
+                        .chain(others)
+                        .map(|n| n.value.as_str())
+                        .collect();
+                    let word = if *mode == ast::WaitMode::Any {
+                        "any"
+                    } else {
+                        "all"
+                    };
+                    format!("wait {word}({})", names.join(", "))
+                }
+            },
             SymbolKind::EVENT,
             Vec::new(),
         ),

@@ -47,6 +47,17 @@ pub fn occurrences(wf: &ast::Workflow) -> Vec<Occurrence> {
         out.name(Kind::Signal, &s.name, true);
         out.assignments(&s.set);
     }
+    // Updates share the signals' namespace: a `wait` names either (E047 keeps them apart).
+    for u in &wf.updates {
+        out.name(Kind::Signal, &u.name, true);
+        for v in u.validate.iter().chain(&u.message) {
+            out.value(v);
+        }
+        out.assignments(&u.set);
+        if let Some(v) = &u.result {
+            out.value(v);
+        }
+    }
     for (_, value) in &wf.queries {
         out.value(value);
     }
@@ -143,8 +154,15 @@ impl Occurrences {
                 self.value(cond);
                 self.steps(steps);
             }
-            StepKind::Wait { signal, until, .. } => {
-                self.name(Kind::Signal, signal, false);
+            StepKind::Wait {
+                signal,
+                others,
+                until,
+                ..
+            } => {
+                for name in std::iter::once(signal).chain(others) {
+                    self.name(Kind::Signal, name, false);
+                }
                 if let Some(u) = until {
                     self.value(u);
                 }

@@ -73,7 +73,7 @@ fn step_doc(kind: &str) -> (&'static str, &'static str) {
         ),
         "wait" => (
             "wait step",
-            "Waits for a signal (and a condition); yields the signal's payload.",
+            "Waits for a signal or update, or any/all of several (and a condition); yields the payload.",
         ),
         "sleep" => (
             "sleep step",
@@ -267,19 +267,40 @@ fn compensate_field(key: &str) -> Json {
 }
 
 fn wait_field() -> Json {
-    let mut form = object(WAIT_KEYS, wait_key, &["signal"]);
-    form["description"] = json!("The signal to wait for, with an optional condition and timeout.");
+    let mut form = object(WAIT_KEYS, wait_key, &[]);
+    form["oneOf"] = json!([{"required": ["signal"]}, {"required": ["any"]}, {"required": ["all"]}]);
+    // `any` and `all` replace `signal`: each excludes the other two.
+    form["dependencies"] = json!({
+        "any": {"not": {"anyOf": [{"required": ["signal"]}, {"required": ["all"]}]}},
+        "all": {"not": {"anyOf": [{"required": ["signal"]}, {"required": ["any"]}]}},
+    });
+    form["description"] = json!(
+        "The signal or update to wait for (or `any:`/`all:` of several), with an optional condition and timeout."
+    );
     form["examples"] = json!([{"signal": "approve", "until": "${ vars.approved }", "timeout": "24h", "on_timeout": "fail"}]);
     doc(
         json!({"anyOf": [{"type": "string", "pattern": TEMPORAL_NAME_PATTERN}, form]}),
-        "A signal name, or a mapping with `signal`, `until`, `timeout`, `on_timeout`.",
-        json!(["approve", {"signal": "approve", "timeout": "24h"}]),
+        "A signal or update name, or a mapping with `signal` (or `any`/`all`), `until`, `timeout`, `on_timeout`.",
+        json!(["approve", {"signal": "approve", "timeout": "24h"}, {"any": ["approve", "reject"], "timeout": "1h"}]),
     )
 }
 
 fn wait_key(key: &str) -> Json {
     match key {
-        "signal" => temporal_name("The signal, declared under `signals:`.", json!(["approve"])),
+        "signal" => temporal_name(
+            "The signal (declared under `signals:`) or update (under `updates:`); the result is its payload.",
+            json!(["approve"]),
+        ),
+        "any" => doc(
+            json!({"type": "array", "minItems": 1, "items": {"type": "string", "pattern": TEMPORAL_NAME_PATTERN}}),
+            "Wait for the first of these signals or updates; the result is `{name, payload}`.",
+            json!([["approve", "reject"]]),
+        ),
+        "all" => doc(
+            json!({"type": "array", "minItems": 1, "items": {"type": "string", "pattern": TEMPORAL_NAME_PATTERN}}),
+            "Wait for one of each of these signals or updates; the result maps each name to its payload.",
+            json!([["manager_ok", "finance_ok"]]),
+        ),
         "until" => value(
             "Wait until this holds after a signal's handler ran.",
             json!(["${ vars.approved }"]),

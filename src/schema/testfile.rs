@@ -3,7 +3,7 @@
 use super::shapes::*;
 use crate::syntax::yaml::testfile::{
     ACTIVITY_EXPECT_KEYS, CASE_KEYS, ERROR_KEYS, EXPECT_ERROR_KEYS, EXPECT_KEYS, MOCK_KEYS,
-    QUERY_KEYS, RESPONSE_KEYS, SIGNAL_KEYS, Status,
+    QUERY_KEYS, RESPONSE_KEYS, SIGNAL_KEYS, Status, UPDATE_KEYS,
 };
 use serde_json::{Value as Json, json};
 
@@ -76,6 +76,11 @@ pub(super) fn case_field(key: &str) -> Json {
             "Signals sent at virtual times after the start.",
             json!([[{"at": "1h", "name": "approve", "payload": {"by": "ann"}}]]),
         ),
+        "updates" => doc(
+            json!({"type": "array", "items": super::shapes::object(UPDATE_KEYS, update_field, &["name"])}),
+            "Updates sent at virtual times after the start, with the expected result or rejection.",
+            json!([[{"at": "1h", "name": "add", "payload": {"amount": 5}, "expect": 5}]]),
+        ),
         "queries" => doc(
             json!({"type": "array", "items": super::shapes::object(QUERY_KEYS, query_field, &["name"])}),
             "Queries asked at virtual times, with the expected answer.",
@@ -92,6 +97,22 @@ fn signal_field(key: &str) -> Json {
         "at" => at("Virtual time after the start (default 0s)."),
         "name" => temporal_name("The signal name.", json!(["approve"])),
         "payload" => value("The signal's argument.", json!([{"by": "ann"}])),
+        _ => json!({}),
+    }
+}
+
+fn update_field(key: &str) -> Json {
+    match key {
+        "at" => at("Virtual time after the start (default 0s)."),
+        "name" => temporal_name("The update name.", json!(["add"])),
+        "payload" => value("The update's argument.", json!([{"amount": 5}])),
+        "expect" => matcher_value("The exact result."),
+        "expect_includes" => matcher_value("Keys and values the result includes."),
+        "expect_matches" => expression("An expression over `result` that must hold."),
+        "rejected" => string(
+            "The update must be rejected with a message containing this text.",
+            json!(["amount must be positive"]),
+        ),
         _ => json!({}),
     }
 }

@@ -5,7 +5,7 @@
 
 use super::shapes::*;
 use super::{IDENT_PATTERN, TEMPORAL_NAME_PATTERN};
-use crate::syntax::yaml::keys::{OPTION_KEYS, RETRY_KEYS, SCHEDULE_KEYS};
+use crate::syntax::yaml::keys::{OPTION_KEYS, RETRY_KEYS, SCHEDULE_KEYS, UPDATE_KEYS};
 use serde_json::{Value as Json, json};
 
 pub(super) fn workflow_field(key: &str) -> Json {
@@ -55,6 +55,19 @@ pub(super) fn workflow_field(key: &str) -> Json {
                 json!([{"set": {"approved": true, "approver": "${ signal.by }"}}]),
             ),
             json!([{"approve": {"set": {"approved": true}}}]),
+        ),
+        "updates" => named_values(
+            "Update handlers (Temporal Updates): a caller sends a payload (`update`) and waits for the handler's `result`; a `validate:` condition rejects the update before it is written to history.",
+            Some(TEMPORAL_NAME_PATTERN),
+            {
+                let mut handler = object(UPDATE_KEYS, update_field, &[]);
+                handler["type"] = json!(["object", "null"]);
+                handler["description"] =
+                    json!("An update handler; an empty entry accepts the update and answers null.");
+                handler["examples"] = json!([{"validate": "${ update.amount > 0 }", "message": "amount must be positive", "set": {"total": "${ vars.total + update.amount }"}, "result": "${ vars.total }"}]);
+                handler
+            },
+            json!([{"add": {"validate": "${ update.amount > 0 }", "result": "${ vars.total }"}}]),
         ),
         "queries" => named_values(
             "Queries: a name and an expression over the state, answered without changing it.",
@@ -175,6 +188,27 @@ fn retry_field(key: &str) -> Json {
         "non_retryable" => names(
             "Error types that are never retried.",
             json!([["CardDeclined"], "InvalidInput"]),
+        ),
+        _ => json!({}),
+    }
+}
+
+fn update_field(key: &str) -> Json {
+    match key {
+        "validate" => value(
+            "A condition on `update` (the payload) and the state; false rejects the update (run only when it arrives, never on replay).",
+            json!(["${ update.amount > 0 }"]),
+        ),
+        "message" => value(
+            "The rejection's message when `validate` is false; may interpolate.",
+            json!(["amount must be positive, got ${ update.amount }"]),
+        ),
+        "set" => set_map(
+            "Assignments run when the update is accepted; right-hand sides see the state before it and `update`.",
+        ),
+        "result" => value(
+            "What the caller receives, evaluated after `set` (null when absent).",
+            json!(["${ vars.total }"]),
         ),
         _ => json!({}),
     }

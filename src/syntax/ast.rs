@@ -49,6 +49,7 @@ pub struct Workflow {
     pub vars: Vec<(Name, Value)>,
     pub defaults: Option<ActivityOptions>,
     pub signals: Vec<Signal>,
+    pub updates: Vec<Update>,
     pub queries: Vec<(Name, Value)>,
     pub steps: Vec<Step>,
     pub output: Option<Value>,
@@ -68,6 +69,23 @@ pub struct Signal {
     /// rewritten so in `set`; kept so that hints can list them. Printers write `signal.a`.
     pub params: Vec<Name>,
     pub set: Vec<(Name, Value)>,
+    pub span: Span,
+}
+
+/// `updates: NAME: { validate:, message:, set:, result: }`: a Temporal update handler.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Update {
+    pub name: Name,
+    /// The text form's `update add(amount)`: read as `update.amount`, already rewritten so.
+    pub params: Vec<Name>,
+    /// A condition on `update` and the state; false rejects the update before it is written
+    /// to history.
+    pub validate: Option<Value>,
+    /// The rejection's message (may interpolate); a default names the validator.
+    pub message: Option<Value>,
+    pub set: Vec<(Name, Value)>,
+    /// What the caller receives, evaluated after `set` (text form `return`).
+    pub result: Option<Value>,
     pub span: Span,
 }
 
@@ -151,7 +169,11 @@ pub enum StepKind {
         steps: Vec<Step>,
     },
     Wait {
+        /// The message waited for: a signal or an update (the first, with `any`/`all`).
         signal: Name,
+        /// The other names of `any`/`all`.
+        others: Vec<Name>,
+        mode: WaitMode,
         until: Option<Value>,
         timeout: Option<Spanned<Duration>>,
         on_timeout: Option<Name>,
@@ -169,6 +191,18 @@ pub enum StepKind {
     },
     Return(Value),
     Rethrow,
+}
+
+/// How a `wait` treats its names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WaitMode {
+    /// `wait: NAME`: one message; the result is its payload.
+    #[default]
+    One,
+    /// `wait: { any: [..] }`: the first to arrive; the result is `{name, payload}`.
+    Any,
+    /// `wait: { all: [..] }`: one of each; the result maps each name to its payload.
+    All,
 }
 
 #[derive(Debug, Clone, PartialEq)]

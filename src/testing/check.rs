@@ -150,10 +150,10 @@ pub fn check<'p>(
     }
     let mut signals: BTreeSet<&str> = program.signals.iter().map(|s| s.name.as_str()).collect();
     program.walk(&mut |step| {
-        if let StepKind::Wait { signal, .. } = &step.kind {
-            signals.insert(signal.as_str());
-        }
+        signals.extend(step.kind.wait_names());
     });
+    let updates: BTreeSet<&str> = program.updates.iter().map(|u| u.name.as_str()).collect();
+    signals.retain(|s| !updates.contains(s));
     let mut queries: BTreeSet<&str> = program.queries.iter().map(|(n, _)| n.as_str()).collect();
     queries.insert(STATUS_QUERY);
     for case in &test.cases {
@@ -166,6 +166,20 @@ pub fn check<'p>(
                     format!(
                         "`{}` declares no signal `{}`: it would be ignored",
                         program.name, signal.name.value
+                    ),
+                    &names,
+                ));
+            }
+        }
+        for update in &case.updates {
+            if !updates.contains(update.name.value.as_str()) {
+                let names: Vec<&str> = updates.iter().copied().collect();
+                diagnostics.push(unknown(
+                    Code::E084,
+                    &update.name,
+                    format!(
+                        "`{}` declares no update `{}`: it would be rejected",
+                        program.name, update.name.value
                     ),
                     &names,
                 ));

@@ -311,6 +311,63 @@ pub fn compare_within(case: &Case, result: &SimResult, tolerance_ms: u64) -> Vec
             }),
         }
     }
+    for (i, update) in case.updates.iter().enumerate() {
+        let what = format!(
+            "update `{}` at {}",
+            update.name.value,
+            format_ms(update.at_ms)
+        );
+        let same = |u: &&crate::syntax::yaml::testfile::Update| {
+            u.name.value == update.name.value && u.at_ms == update.at_ms
+        };
+        let nth = case.updates[..i].iter().filter(same).count();
+        let answer = result
+            .updates
+            .iter()
+            .filter(|u| u.name == update.name.value && u.at_ms == update.at_ms)
+            .nth(nth)
+            .map(|u| &u.result);
+        let at = update.span;
+        match (&update.expect, &update.rejected, answer) {
+            (Some(matcher), _, Some(Ok(value))) => {
+                if let Some(mut m) = matches(matcher, value, "result", &Map::new()) {
+                    m.what = what;
+                    out.push(m);
+                }
+            }
+            (Some(matcher), _, Some(Err(message))) => out.push(Mismatch {
+                what,
+                expected: "a result".into(),
+                actual: format!("rejected: {message}"),
+                path: None,
+                at: matcher.span(),
+            }),
+            (_, Some(wanted), Some(Ok(value))) => out.push(Mismatch {
+                what,
+                expected: format!("rejected with a message containing {:?}", wanted.value),
+                actual: format!("accepted, result {value}"),
+                path: None,
+                at: wanted.span,
+            }),
+            (_, Some(wanted), Some(Err(message))) if !message.contains(&wanted.value) => {
+                out.push(Mismatch {
+                    what,
+                    expected: format!("rejected with a message containing {:?}", wanted.value),
+                    actual: format!("rejected: {message}"),
+                    path: None,
+                    at: wanted.span,
+                })
+            }
+            (Some(_), _, None) | (_, Some(_), None) => out.push(Mismatch {
+                what,
+                expected: "an answer".into(),
+                actual: "the update was never sent (the case ended before)".into(),
+                path: None,
+                at,
+            }),
+            _ => {}
+        }
+    }
     for activity in &expect.activities {
         let name = &activity.name.value;
         let attempts: Vec<&crate::runtime::sim::AttemptRecord> = result

@@ -107,6 +107,15 @@ pub fn sim_case(workflow: &str, case: &Case, index: usize) -> Result<sim::Case, 
             },
         });
     }
+    for u in &case.updates {
+        events.push(Timed {
+            at_ms: u.at_ms,
+            event: Event::Update {
+                name: u.name.value.clone(),
+                payload: u.payload.clone(),
+            },
+        });
+    }
     for q in &case.queries {
         events.push(Timed {
             at_ms: q.at_ms,

@@ -129,6 +129,7 @@ pub const TEST_WORKFLOWS: &[&str] = &[
     "e2e-fanout",
     "e2e-loop",
     "e2e-signals",
+    "e2e-updates",
     "e2e-errors",
     "e2e-retry",
     "e2e-saga",

@@ -87,12 +87,14 @@ impl Lowerer<'_> {
             }
             ast::StepKind::Wait {
                 signal,
+                others,
+                mode,
                 until,
                 timeout,
                 on_timeout,
             } => self.wait(
                 step,
-                signal,
+                (signal, others, *mode),
                 until.as_ref(),
                 timeout.as_ref(),
                 on_timeout.as_ref(),
@@ -417,36 +419,26 @@ impl Lowerer<'_> {
     fn wait(
         &mut self,
         step: &ast::Step,
-        signal: &Name,
+        (signal, others, mode): (&Name, &[Name], ast::WaitMode),
         until: Option<&ast::Value>,
         timeout: Option<&Spanned<Duration>>,
         on_timeout: Option<&Name>,
         scope: &Scope,
     ) -> ir::StepKind {
-        if !self.signals.contains(&signal.value) {
-            let mut d = Diagnostic::new(
-                Code::E035,
-                signal.span,
-                format!("unknown signal `{}`", signal.value),
-            )
-            .label("not declared under `signals:`");
-            let mut signals: Vec<&str> = self.signals.iter().map(String::as_str).collect();
-            signals.sort_unstable();
-            let signals = signals.into_iter();
-            d.help = Some(
-                match (
-                    did_you_mean(&signal.value, signals.clone()),
-                    list_names(signals),
-                ) {
-                    (Some(hint), Some(listed)) => format!("{hint} the signals are {listed}"),
-                    (None, Some(listed)) => format!(
-                        "the signals are {listed}; declare `{}` under `signals:` (`signal {}` in the text form)",
-                        signal.value, signal.value
-                    ),
-                    (_, None) => format!("declare it: `signals: {{ {}: {{}} }}`", signal.value),
-                },
-            );
-            self.error(d);
+        let mut seen = BTreeSet::new();
+        for name in std::iter::once(signal).chain(others) {
+            self.message_name(name);
+            if !seen.insert(name.value.as_str()) {
+                self.error(
+                    Diagnostic::new(
+                        Code::E048,
+                        name.span,
+                        format!("`wait` names `{}` twice", name.value),
+                    )
+                    .label("named again here")
+                    .help("list each signal or update once"),
+                );
+            }
         }
         let on_timeout = match on_timeout.map(|o| o.value.as_str()) {
             None | Some("fail") => ir::OnTimeout::Fail,
@@ -466,10 +458,60 @@ impl Lowerer<'_> {
         };
         ir::StepKind::Wait {
             signal: signal.value.clone(),
+            others: others.iter().map(|n| n.value.clone()).collect(),
+            mode: match mode {
+                ast::WaitMode::One => ir::WaitMode::One,
+                ast::WaitMode::Any => ir::WaitMode::Any,
+                ast::WaitMode::All => ir::WaitMode::All,
+            },
             until: until.map(|u| self.condition(u, scope, "an `until` condition")),
             timeout_ms: timeout.map(|t| ms(t.value)),
             on_timeout,
         }
+    }
+
+    /// A `wait`'s name must be a declared signal or update (E035).
+    fn message_name(&mut self, signal: &Name) {
+        if self.signals.contains(&signal.value) || self.updates.contains(&signal.value) {
+            return;
+        }
+        let mut d = Diagnostic::new(
+            Code::E035,
+            signal.span,
+            format!("unknown signal `{}`", signal.value),
+        )
+        .label(if self.updates.is_empty() {
+            "not declared under `signals:`"
+        } else {
+            "not declared under `signals:` or `updates:`"
+        });
+        let mut signals: Vec<&str> = self
+            .signals
+            .iter()
+            .chain(&self.updates)
+            .map(String::as_str)
+            .collect();
+        signals.sort_unstable();
+        let signals = signals.into_iter();
+        let what = if self.updates.is_empty() {
+            "signals"
+        } else {
+            "signals and updates"
+        };
+        d.help = Some(
+            match (
+                did_you_mean(&signal.value, signals.clone()),
+                list_names(signals),
+            ) {
+                (Some(hint), Some(listed)) => format!("{hint} the {what} are {listed}"),
+                (None, Some(listed)) => format!(
+                    "the {what} are {listed}; declare `{}` under `signals:` (`signal {}` in the text form)",
+                    signal.value, signal.value
+                ),
+                (_, None) => format!("declare it: `signals: {{ {}: {{}} }}`", signal.value),
+            },
+        );
+        self.error(d);
     }
 
     /// A literal duration (a string or a number of seconds) is folded to milliseconds.

@@ -107,6 +107,8 @@ impl Lowerer<'_> {
             });
         }
 
+        let updates = self.updates(ast);
+
         let mut scope = Scope::new(&self.roots);
         let steps = self.block(&ast.steps, &mut scope);
 
@@ -154,6 +156,7 @@ impl Lowerer<'_> {
             input_schema: ast.input.as_ref().map(|s| s.value.clone()),
             vars,
             signals,
+            updates,
             queries,
             steps,
             output,
@@ -168,6 +171,59 @@ impl Lowerer<'_> {
             priority,
         };
         Some(wf)
+    }
+
+    /// `updates:`: each like a signal handler, with `update` (the payload) in scope of the
+    /// validator, its message, `set` and `result`. A name may not be a signal too (E047):
+    /// a `wait` on it would not know which to take.
+    fn updates(&mut self, ast: &ast::Workflow) -> Vec<ir::UpdateHandler> {
+        let mut updates = Vec::new();
+        for u in &ast.updates {
+            self.check_temporal_name(&u.name, "update");
+            if let Some(signal) = ast.signals.iter().find(|s| s.name.value == u.name.value) {
+                self.error(
+                    Diagnostic::new(
+                        Code::E047,
+                        u.name.span,
+                        format!("`{}` is declared as a signal and as an update", u.name.value),
+                    )
+                    .label("declared as an update here")
+                    .with_label(signal.name.span, "and as a signal here")
+                    .help("rename one of them: a `wait` on the name must know which message it consumes"),
+                );
+            }
+            let mut scope = Scope::new(&self.roots);
+            scope.bind_local("update", Ty::Dyn);
+            for p in &u.params {
+                scope.bind_local(&p.value, Ty::Dyn);
+            }
+            if u.message.is_some() && u.validate.is_none() {
+                self.error(
+                    Diagnostic::new(
+                        Code::E006,
+                        u.span,
+                        format!(
+                            "update `{}` has a rejection `message` but no `validate`",
+                            u.name.value
+                        ),
+                    )
+                    .help("add `validate: \"${ … }\"`, the condition the update must meet"),
+                );
+            }
+            let validate = u.validate.as_ref().map(|v| ir::Validator {
+                cond: self.condition(v, &scope, "an update validator"),
+                message: u.message.as_ref().map(|m| self.value(m, &scope)),
+            });
+            let set = self.assignments(&u.set, &scope);
+            let result = u.result.as_ref().map(|r| self.value(r, &scope));
+            updates.push(ir::UpdateHandler {
+                name: u.name.value.clone(),
+                validate,
+                set,
+                result,
+            });
+        }
+        updates
     }
 
     /// `set:` of a signal handler or a step: each name must be a declared variable.

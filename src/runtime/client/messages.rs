@@ -1,14 +1,19 @@
-//! What the client sends to a running run: signals, queries, cancellation requests and termination.
+//! What the client sends to a running run: signals, updates, queries, cancellation requests and termination.
 
 use std::time::Duration;
 
 use serde_json::Value as Json;
 use temporalio_client::tonic::{Code, IntoRequest as _};
-use temporalio_common::protos::temporal::api::enums::v1::WorkflowExecutionStatus;
+use temporalio_common::protos::temporal::api::enums::v1::{
+    UpdateWorkflowExecutionLifecycleStage, WorkflowExecutionStatus,
+};
 use temporalio_common::protos::temporal::api::query::v1::WorkflowQuery;
+use temporalio_common::protos::temporal::api::update::v1::{
+    Input as UpdateInput, Meta as UpdateMeta, Request as UpdateRequest, WaitPolicy, outcome,
+};
 use temporalio_common::protos::temporal::api::workflowservice::v1::{
     QueryWorkflowRequest, RequestCancelWorkflowExecutionRequest, SignalWorkflowExecutionRequest,
-    TerminateWorkflowExecutionRequest,
+    TerminateWorkflowExecutionRequest, UpdateWorkflowExecutionRequest,
 };
 
 use super::describe::status_name;
@@ -39,6 +44,82 @@ impl Client {
             .await
             .map_err(|status| self.rpc_error("signal", id, status))?;
         Ok(())
+    }
+
+    /// Sends update `name` with `input` and waits until it completes: `Ok(Ok(result))`, or
+    /// `Ok(Err(message))` when the workflow rejected it (its validator, or a failed handler).
+    /// Bounded by `limit`: with no worker polling, the update would wait to be admitted.
+    pub async fn update(
+        &self,
+        id: &str,
+        run_id: Option<&str>,
+        name: &str,
+        input: Option<&Json>,
+        limit: Duration,
+    ) -> Result<Result<Json, String>, ClientError> {
+        let request = UpdateWorkflowExecutionRequest {
+            namespace: self.namespace.clone(),
+            workflow_execution: Some(execution(id, run_id)),
+            wait_policy: Some(WaitPolicy {
+                lifecycle_stage: UpdateWorkflowExecutionLifecycleStage::Completed as i32,
+            }),
+            request: Some(UpdateRequest {
+                meta: Some(UpdateMeta {
+                    // One id for every retry below: the server answers a repeat with the
+                    // outcome of the first, never running the update twice.
+                    update_id: request_id(),
+                    identity: self.connection.identity().to_string(),
+                }),
+                input: Some(UpdateInput {
+                    name: name.to_string(),
+                    args: input.map(payloads),
+                    ..Default::default()
+                }),
+                request_id: request_id(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let error = |message: String| ClientError::Update {
+            id: id.to_string(),
+            name: name.to_string(),
+            message,
+        };
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let mut service = self.connection.workflow_service();
+            let call = service.update_workflow_execution(request.clone().into_request());
+            let response = match tokio::time::timeout_at(deadline, call).await {
+                Ok(Ok(response)) => response.into_inner(),
+                Ok(Err(status)) => {
+                    return Err(match status.code() {
+                        Code::NotFound => self.not_found(id),
+                        Code::Unavailable => self.unavailable("update", &status),
+                        _ => error(status.message().to_string()),
+                    });
+                }
+                Err(_) => {
+                    return Err(error(format!(
+                        "no answer within {limit:?}; is a worker polling the run's task queue?"
+                    )));
+                }
+            };
+            // Without an outcome the server's own wait ran out first: ask again.
+            match response.outcome.and_then(|o| o.value) {
+                Some(outcome::Value::Success(result)) => {
+                    return Ok(Ok(result
+                        .payloads
+                        .first()
+                        .map(decode_payload)
+                        .unwrap_or(Json::Null)));
+                }
+                Some(outcome::Value::Failure(failure)) => return Ok(Err(failure.message)),
+                None if tokio::time::Instant::now() >= deadline => {
+                    return Err(error(format!("not completed within {limit:?}")));
+                }
+                None => {}
+            }
+        }
     }
 
     /// Asks query `name` and returns its answer. Bounded by `limit`: with no worker polling,

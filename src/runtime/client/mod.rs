@@ -60,6 +60,13 @@ pub enum ClientError {
         name: String,
         message: String,
     },
+    /// `stave update order-42 nonexistent` on a run without workers, or a server refusal.
+    #[error("update `{name}` on `{id}` failed: {message}")]
+    Update {
+        id: String,
+        name: String,
+        message: String,
+    },
     /// `stave result order-42 --timeout 1s` on a run that takes longer.
     #[error("workflow `{id}` did not finish within {waited:?}; it is still running")]
     Timeout { id: String, waited: Duration },

@@ -139,11 +139,15 @@ pub fn exec_step<'a>(cx: &'a Cx, step: &'a Step) -> StepFut<'a> {
                 steps,
             } => while_loop(cx, step, resumed, cond, *max_iterations, steps).await?,
             StepKind::Wait {
-                signal,
                 until,
                 timeout_ms,
                 on_timeout,
-            } => WaitOp::new(cx, step, signal, until.as_ref(), *timeout_ms, *on_timeout).await?,
+                mode,
+                ..
+            } => {
+                let names = (step.kind.wait_names(), *mode);
+                WaitOp::new(cx, step, names, until.as_ref(), *timeout_ms, *on_timeout).await?
+            }
             StepKind::Sleep(sleep) => {
                 let ms = sleep_ms(cx, step, sleep)?;
                 if ms > 0 {

@@ -35,6 +35,24 @@ impl Run {
                 json!({"name": s.name, "description": description})
             })
             .collect();
+        let updates: Vec<Json> = program
+            .updates
+            .iter()
+            .map(|u| {
+                let mut parts = Vec::new();
+                if let Some(v) = &u.validate {
+                    parts.push(format!("accepted when `{}`", show_value(&v.cond)));
+                }
+                if !u.set.is_empty() {
+                    let names: Vec<&str> = u.set.iter().map(|(n, _)| n.as_str()).collect();
+                    parts.push(format!("sets {}", names.join(", ")));
+                }
+                if let Some(r) = &u.result {
+                    parts.push(format!("returns `{}`", show_value(r)));
+                }
+                json!({"name": u.name, "description": parts.join("; ")})
+            })
+            .collect();
         let status = self.status();
         let mut details = String::new();
         if let Some(description) = &program.description {
@@ -50,7 +68,7 @@ impl Run {
                 "type": program.name,
                 "queryDefinitions": queries,
                 "signalDefinitions": signals,
-                "updateDefinitions": [],
+                "updateDefinitions": updates,
             },
             "currentDetails": details,
         })

@@ -41,7 +41,12 @@
 //!   is the n-th UUID of the run's `randomness_seed`; queries use it without consuming it.
 //! - Search attributes and memo are evaluated and sent at start and after each `set` or
 //!   signal handler, only when they changed.
-//! - Updates are rejected (not in the language yet).
+//! - Updates (`update.rs`): the validator runs only when core asks (not on replay); an
+//!   accepted update's handler applies `set` like a signal handler, then answers with its
+//!   `result`. A failing handler expression fails the update, not the run. An accepted update
+//!   is an arrival like a signal's for `wait`s that name it.
+//! - `wait` on several names: `any` takes the first buffered arrival in the order the names
+//!   are written; `all` takes one per name.
 
 mod carry;
 mod exec;
@@ -51,6 +56,7 @@ mod metadata;
 mod ops;
 mod scope;
 mod state;
+mod update;
 
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
@@ -68,8 +74,8 @@ use temporalio_common::protos::coresdk::{
     },
     workflow_commands::{
         CancelWorkflowExecution, CompleteWorkflowExecution, ContinueAsNewWorkflowExecution,
-        FailWorkflowExecution, QueryResult, QuerySuccess, UpdateResponse, WorkflowCommand,
-        query_result, update_response, workflow_command::Variant,
+        FailWorkflowExecution, QueryResult, QuerySuccess, WorkflowCommand, query_result,
+        workflow_command::Variant,
     },
 };
 use temporalio_common::protos::temporal::api::failure::v1::Failure;
@@ -187,9 +193,7 @@ impl Run {
         let wake = Arc::new(RootWake::default());
         let mut consumed = BTreeSet::new();
         program.walk(&mut |step| {
-            if let StepKind::Wait { signal, .. } = &step.kind {
-                consumed.insert(signal.clone());
-            }
+            consumed.extend(step.kind.wait_names().into_iter().map(String::from));
         });
         Run {
             consumed,
@@ -316,16 +320,7 @@ impl Run {
                     self.wake.0.store(true, Ordering::Relaxed);
                 }
                 Job::UpdateRandomSeed(seed) => self.sh.st().seed = seed.randomness_seed,
-                Job::DoUpdate(update) => {
-                    // Updates are not part of the language yet: reject, so the caller learns.
-                    self.sh.st().push(Variant::UpdateResponse(UpdateResponse {
-                        protocol_instance_id: update.protocol_instance_id.clone(),
-                        response: Some(update_response::Response::Rejected(failure(format!(
-                            "update `{}`: Stave workflows do not accept updates",
-                            update.name
-                        )))),
-                    }));
-                }
+                Job::DoUpdate(update) => self.update(update),
                 // Patches are the worker's business (version pinning); eviction is handled
                 // by the worker dropping this run; nothing else is issued by Stave.
                 Job::NotifyHasPatch(_)
@@ -524,6 +519,11 @@ impl Run {
                 self.pending_fault.get_or_insert(fault);
             }
         }
+        self.arrive(name, value);
+    }
+
+    /// Queues an arrival for the `wait`s that consume its name and wakes them.
+    fn arrive(&mut self, name: &str, value: Json) {
         let mut st = self.sh.st();
         // Arrivals no `wait` consumes would only pile up: their handler (if any) has run.
         if self.consumed.contains(name) {

@@ -21,6 +21,7 @@ use temporalio_common::protos::temporal::api::common::v1::RetryPolicy as ProtoRe
 
 use crate::ir::{
     ActivityCall, ChildCall, CoveragePoint, OnTimeout, ParentClose, RetryPolicy, Step, Value,
+    WaitMode,
 };
 use crate::runtime::payload;
 
@@ -330,17 +331,22 @@ impl Future for ChildOp {
     }
 }
 
-/// A `wait` on a signal: consumes buffered arrivals, re-checks `until` after handlers ran,
+/// A `wait` on one message (a signal or an update), on the first of several (`any`) or on
+/// one of each (`all`): consumes buffered arrivals, re-checks `until` after handlers ran,
 /// races an optional timeout timer.
 pub struct WaitOp<'a> {
     cx: &'a Cx,
     step: &'a Step,
-    signal: &'a str,
+    names: Vec<&'a str>,
+    mode: WaitMode,
     until: Option<&'a Value>,
     timeout_ms: Option<u64>,
     on_timeout: OnTimeout,
     started: bool,
-    payload: Json,
+    /// The payload taken for each name so far.
+    got: Vec<Option<Json>>,
+    /// The name whose arrival was taken last.
+    last: Option<usize>,
     timer: Option<TimerOp>,
     token: Option<u64>,
 }
@@ -349,7 +355,7 @@ impl<'a> WaitOp<'a> {
     pub fn new(
         cx: &'a Cx,
         step: &'a Step,
-        signal: &'a str,
+        (names, mode): (Vec<&'a str>, WaitMode),
         until: Option<&'a Value>,
         timeout_ms: Option<u64>,
         on_timeout: OnTimeout,
@@ -357,12 +363,14 @@ impl<'a> WaitOp<'a> {
         WaitOp {
             cx,
             step,
-            signal,
+            got: vec![None; names.len()],
+            names,
+            mode,
             until,
             timeout_ms,
             on_timeout,
             started: false,
-            payload: Json::Null,
+            last: None,
             timer: None,
             token: None,
         }
@@ -377,14 +385,78 @@ impl<'a> WaitOp<'a> {
             OnTimeout::Continue => Ok(Json::Null),
             OnTimeout::Fail => {
                 let ms = self.timeout_ms.unwrap_or_default();
+                let listed: Vec<String> = self.names.iter().map(|n| format!("`{n}`")).collect();
+                let what = match self.mode {
+                    WaitMode::One => format!("signal {}", listed.join(", ")),
+                    WaitMode::Any => format!("any of {}", listed.join(", ")),
+                    WaitMode::All => format!("all of {}", listed.join(", ")),
+                };
                 let message = format!(
-                    "step `{}` waited {} for signal `{}` and timed out",
+                    "step `{}` waited {} for {what} and timed out",
                     self.step.name(),
                     crate::syntax::duration::format(std::time::Duration::from_millis(ms)),
-                    self.signal
                 );
                 Err(Fault::error(WfError::new(WAIT_TIMEOUT, message)))
             }
+        }
+    }
+
+    /// Takes buffered arrivals. Without `until`: the oldest of the first name that has one
+    /// (`all`: one per name still missing). With `until`: the same when the wait starts,
+    /// then every arrival during the wait — they all fed the condition it waits on.
+    fn take(&mut self, first: bool) {
+        let mut st = self.cx.sh.st();
+        let every = self.until.is_some() && !first;
+        for (i, name) in self.names.iter().enumerate() {
+            let Some(buffer) = st.signals.get_mut(*name) else {
+                continue;
+            };
+            let taken = if every {
+                let last = buffer.pop_back();
+                buffer.clear();
+                last
+            } else if self.mode == WaitMode::All && self.got[i].is_some() {
+                None
+            } else {
+                buffer.pop_front()
+            };
+            if let Some(payload) = taken {
+                self.got[i] = Some(payload);
+                self.last = Some(i);
+                if !every && self.mode != WaitMode::All {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Whether enough has arrived: one message, or one of each name for `all`.
+    fn arrived(&self) -> bool {
+        match self.mode {
+            WaitMode::One | WaitMode::Any => self.last.is_some(),
+            WaitMode::All => self.got.iter().all(Option::is_some),
+        }
+    }
+
+    /// The step's result: the payload (`One`), `{name, payload}` (`Any`), or each name's
+    /// payload (`All`); null when nothing arrived.
+    fn result(&mut self) -> Json {
+        match self.mode {
+            WaitMode::One => self.got[0].take().unwrap_or(Json::Null),
+            WaitMode::Any => match self.last {
+                Some(i) => serde_json::json!({
+                    "name": self.names[i],
+                    "payload": self.got[i].take().unwrap_or(Json::Null),
+                }),
+                None => Json::Null,
+            },
+            WaitMode::All => Json::Object(
+                self.names
+                    .iter()
+                    .zip(self.got.iter_mut())
+                    .map(|(n, p)| (n.to_string(), p.take().unwrap_or(Json::Null)))
+                    .collect(),
+            ),
         }
     }
 
@@ -404,37 +476,28 @@ impl Future for WaitOp<'_> {
         let this = &mut *self;
         let first = !this.started;
         this.started = true;
-        let arrived = {
-            let mut st = this.cx.sh.st();
-            let buffer = st.signals.get_mut(this.signal);
-            match (buffer, this.until) {
-                (Some(b), None) => b.pop_front().map(|p| vec![p]),
-                // With `until`, a wait takes one arrival buffered before it started, then
-                // every arrival during the wait: they all fed the condition it waits on.
-                (Some(b), Some(_)) if first => b.pop_front().map(|p| vec![p]),
-                (Some(b), Some(_)) => Some(b.drain(..).collect()),
-                (None, _) => None,
-            }
-        };
-        if let Some(payload) = arrived.and_then(|a| a.into_iter().last()) {
-            this.payload = payload;
-            if this.until.is_none() {
+        this.take(first);
+        match this.until {
+            None if this.arrived() => {
                 this.finish();
-                return Poll::Ready(Ok(std::mem::take(&mut this.payload)));
+                return Poll::Ready(Ok(this.result()));
             }
-        }
-        if let Some(until) = this.until {
-            match this.cx.eval_bool(until, Site::Step(this.step)) {
-                Ok(true) => {
-                    this.finish();
-                    return Poll::Ready(Ok(std::mem::take(&mut this.payload)));
-                }
-                Ok(false) => {}
-                Err(fault) => {
-                    this.finish();
-                    return Poll::Ready(Err(fault));
+            None => {}
+            // With `until`, `all` still needs one of each; one name or `any` need none.
+            Some(until) if this.mode != WaitMode::All || this.arrived() => {
+                match this.cx.eval_bool(until, Site::Step(this.step)) {
+                    Ok(true) => {
+                        this.finish();
+                        return Poll::Ready(Ok(this.result()));
+                    }
+                    Ok(false) => {}
+                    Err(fault) => {
+                        this.finish();
+                        return Poll::Ready(Err(fault));
+                    }
                 }
             }
+            Some(_) => {}
         }
         if first {
             match this.timeout_ms {
@@ -447,7 +510,7 @@ impl Future for WaitOp<'_> {
                     let summary = format!(
                         "{}: timeout of the wait for `{}`",
                         this.step.name(),
-                        this.signal
+                        this.names.join("`, `")
                     );
                     this.timer = Some(TimerOp::start(
                         &this.cx.sh,

@@ -12,7 +12,8 @@ use temporalio_common::protos::coresdk::workflow_activation::{
     FireTimer, workflow_activation_job::Variant as Job,
 };
 use temporalio_common::protos::coresdk::workflow_commands::{
-    ContinueAsNewWorkflowExecution, WorkflowCommand, workflow_command::Variant,
+    ContinueAsNewWorkflowExecution, UpdateResponse, WorkflowCommand, update_response::Response,
+    workflow_command::Variant,
 };
 use temporalio_common::protos::temporal::api::common::v1::Memo;
 use temporalio_common::protos::temporal::api::enums::v1::RetryState;
@@ -21,7 +22,8 @@ use temporalio_common::protos::temporal::api::failure::v1::Failure;
 use super::child::ChildLink;
 use super::retry::{Next, duration_ms};
 use super::shapes;
-use super::world::{Closure, Ev, StartArgs, World, fmt_ms};
+use super::world::{Closure, Ev, StartArgs, World, compact, fmt_ms};
+use crate::runtime::payload;
 
 /// What the workflow task in progress scheduled, by seq: core sends a task's commands
 /// together when its last activation completes, so cancelling one of these drops both.
@@ -33,6 +35,38 @@ pub(super) struct Fresh {
 }
 
 impl World<'_> {
+    /// An update's answer: accepted and completed each add an event; a rejection before
+    /// acceptance leaves none (the validator keeps it out of history).
+    fn update_response(&mut self, exec: usize, r: UpdateResponse) {
+        let Some((index, accepted)) = self.open_updates.get(&r.protocol_instance_id).copied()
+        else {
+            return;
+        };
+        let (result, shown) = match r.response {
+            Some(Response::Accepted(())) => {
+                self.execs[exec].history += 1;
+                self.open_updates
+                    .insert(r.protocol_instance_id, (index, true));
+                return;
+            }
+            Some(Response::Completed(p)) => match payload::decode_opt(Some(&p)) {
+                Ok(v) => (Ok(v.clone()), format!("→ {}", compact(&v))),
+                Err(e) => (Err(e.to_string()), format!("failed: {e}")),
+            },
+            Some(Response::Rejected(f)) => {
+                (Err(f.message.clone()), format!("rejected: {}", f.message))
+            }
+            None => return,
+        };
+        if accepted || result.is_ok() {
+            self.execs[exec].history += 1;
+        }
+        self.open_updates.remove(&r.protocol_instance_id);
+        let name = self.updates[index].name.clone();
+        self.note(exec, format!("update {name} {shown}"));
+        self.updates[index].result = result;
+    }
+
     /// Applies one activation's commands to the execution's current run.
     pub fn apply(&mut self, exec: usize, commands: Vec<WorkflowCommand>, fresh: &mut Fresh) {
         let run = self.execs[exec].run_no;
@@ -105,9 +139,9 @@ impl World<'_> {
                     self.execs[exec].history += 1;
                     self.continue_as_new(exec, c);
                 }
-                // Query answers are read by the query activation; rejected updates leave no
-                // event.
-                Variant::RespondToQuery(_) | Variant::UpdateResponse(_) => {}
+                // Query answers are read by the query activation.
+                Variant::RespondToQuery(_) => {}
+                Variant::UpdateResponse(r) => self.update_response(exec, r),
                 Variant::SetPatchMarker(_)
                 | Variant::UpsertWorkflowSearchAttributes(_)
                 | Variant::ModifyWorkflowProperties(_) => self.execs[exec].history += 1,

@@ -87,7 +87,7 @@ pub struct Case {
     pub input: Json,
     /// Virtual epoch milliseconds of the start ([`DEFAULT_START_TIME_MS`] by default).
     pub start_time_ms: i64,
-    /// Signals, queries and cancellation at virtual offsets from the start.
+    /// Signals, updates, queries and cancellation at virtual offsets from the start.
     pub events: Vec<Timed>,
     /// Past this much virtual time the case gives up ([`SimStatus::Stuck`]).
     pub max_virtual_ms: u64,
@@ -126,6 +126,8 @@ pub struct Timed {
 pub enum Event {
     /// A signal with one argument (its payload).
     Signal { name: String, payload: Json },
+    /// An update with one argument; its answer (or rejection) goes to [`SimResult::updates`].
+    Update { name: String, payload: Json },
     /// A query; its answer goes to [`SimResult::queries`].
     Query { name: String },
     /// A cancellation request.
@@ -286,6 +288,14 @@ pub struct QueryRecord {
     pub result: Result<Json, String>,
 }
 
+/// An update and its outcome: the handler's result, or the rejection's message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UpdateRecord {
+    pub at_ms: u64,
+    pub name: String,
+    pub result: Result<Json, String>,
+}
+
 /// A child workflow some run started.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChildRecord {
@@ -330,6 +340,7 @@ pub struct SimResult {
     /// Every activity attempt, in start order, children's included.
     pub attempts: Vec<AttemptRecord>,
     pub queries: Vec<QueryRecord>,
+    pub updates: Vec<UpdateRecord>,
     pub children: Vec<ChildRecord>,
     /// Runs of the top workflow: 1 + continue-as-new count.
     pub runs: u32,
@@ -349,6 +360,7 @@ impl SimResult {
             virtual_ms: 0,
             attempts: Vec::new(),
             queries: Vec::new(),
+            updates: Vec::new(),
             children: Vec::new(),
             runs: 0,
             history_lengths: Vec::new(),

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use serde_json::Value as Json;
 use temporalio_common::protos::coresdk::workflow_activation::{
-    CancelWorkflow, QueryWorkflow, SignalWorkflow, WorkflowActivation, WorkflowActivationJob,
-    workflow_activation_job::Variant as Job,
+    CancelWorkflow, DoUpdate, QueryWorkflow, SignalWorkflow, WorkflowActivation,
+    WorkflowActivationJob, workflow_activation_job::Variant as Job,
 };
 use temporalio_common::protos::coresdk::workflow_commands::{query_result, workflow_command};
 use temporalio_common::protos::temporal::api::common::v1::{Memo, Payload, SearchAttributes};
@@ -24,7 +24,7 @@ use super::commands::Fresh;
 use super::retry::Policy;
 use super::{
     AttemptRecord, Case, ChildRecord, Event, MAX_EVENTS, Mocks, QueryRecord, SimResult, SimStatus,
-    Timed,
+    Timed, UpdateRecord,
 };
 use crate::ir::{CoveragePoint, Workflow};
 use crate::runtime::interpreter::{Outcome, Run};
@@ -152,6 +152,9 @@ pub(super) struct World<'a> {
     pub mocked: Vec<MockedChild>,
     pub attempts: Vec<AttemptRecord>,
     pub queries: Vec<QueryRecord>,
+    pub updates: Vec<UpdateRecord>,
+    /// Updates in flight by protocol instance id: their record, and whether accepted.
+    pub open_updates: BTreeMap<String, (usize, bool)>,
     pub children: Vec<ChildRecord>,
     pub trace: Vec<String>,
     pub history_lengths: Vec<u32>,
@@ -186,6 +189,8 @@ impl<'a> World<'a> {
             mocked: Vec::new(),
             attempts: Vec::new(),
             queries: Vec::new(),
+            updates: Vec::new(),
+            open_updates: BTreeMap::new(),
             children: Vec::new(),
             trace: Vec::new(),
             history_lengths: Vec::new(),
@@ -421,6 +426,35 @@ impl<'a> World<'a> {
                 });
                 self.deliver(0, job);
             }
+            Event::Update { name, payload } => {
+                if !self.execs[0].open {
+                    self.note(0, format!("update {name} rejected: the workflow is closed"));
+                    self.updates.push(UpdateRecord {
+                        at_ms: self.now,
+                        name,
+                        result: Err("the workflow is closed".to_owned()),
+                    });
+                    return;
+                }
+                self.note(0, format!("update {name} {}", compact(&payload)));
+                let id = format!("update-{}", self.updates.len() + 1);
+                self.open_updates
+                    .insert(id.clone(), (self.updates.len(), false));
+                self.updates.push(UpdateRecord {
+                    at_ms: self.now,
+                    name: name.clone(),
+                    result: Err("the workflow never answered".to_owned()),
+                });
+                let job = Job::DoUpdate(DoUpdate {
+                    id: id.clone(),
+                    protocol_instance_id: id,
+                    name,
+                    input: vec![payload::encode(&payload)],
+                    run_validator: true,
+                    ..Default::default()
+                });
+                self.deliver(0, job);
+            }
             Event::Cancel => {
                 if !self.execs[0].open {
                     self.note(0, "cancel rejected: the workflow is closed".to_owned());
@@ -557,6 +591,7 @@ impl<'a> World<'a> {
             virtual_ms,
             attempts: self.attempts,
             queries: self.queries,
+            updates: self.updates,
             children: self.children,
             runs: self.execs[0].run_no,
             history_lengths: self.history_lengths,

@@ -167,6 +167,8 @@ impl Printer<'_> {
             }
             StepKind::Wait {
                 signal,
+                others,
+                mode,
                 until,
                 timeout,
                 on_timeout,
@@ -182,7 +184,18 @@ impl Printer<'_> {
                     clauses.push(format!("on_timeout {}", o.value));
                 }
                 clauses.extend(guard);
-                self.clauses(indent, &format!("{prefix}wait {}", signal.value), &clauses);
+                let names = match mode {
+                    WaitMode::One => signal.value.clone(),
+                    WaitMode::Any | WaitMode::All => {
+                        let names: Vec<&str> = std::iter::once(signal)
+                            .chain(others)
+                            .map(|n| n.value.as_str())
+                            .collect();
+                        let word = if *mode == WaitMode::Any { "any" } else { "all" };
+                        format!("{word}({})", names.join(", "))
+                    }
+                };
+                self.clauses(indent, &format!("{prefix}wait {names}"), &clauses);
             }
             StepKind::Sleep(sleep) => {
                 let head = match sleep {

@@ -55,12 +55,35 @@ impl Printer<'_> {
             self.comments_before(d.span.start, i);
             self.braced(i, "defaults", &options(d), " ");
         }
-        if !w.signals.is_empty() || !w.queries.is_empty() {
+        if !w.signals.is_empty() || !w.updates.is_empty() || !w.queries.is_empty() {
             self.blank();
         }
         for s in &w.signals {
             self.comments_before(s.name.span.start, i);
             self.assignments(i, &format!("signal {}", s.name.value), &s.set, true);
+        }
+        for u in &w.updates {
+            self.comments_before(u.name.span.start, i);
+            let mut head = format!("update {}", u.name.value);
+            if let Some(v) = &u.validate {
+                head.push_str(&format!(" validate {}", value(v)));
+                if let Some(m) = &u.message {
+                    head.push_str(&format!(" message {}", value(m)));
+                }
+            }
+            let mut items: Vec<String> = u
+                .set
+                .iter()
+                .map(|(n, v)| format!("{} = {}", n.value, value(v)))
+                .collect();
+            if let Some(r) = &u.result {
+                items.push(format!("return {}", value(r)));
+            }
+            if items.is_empty() {
+                self.line(i, &head);
+            } else {
+                self.braced(i, &head, &items, "; ");
+            }
         }
         for (n, v) in &w.queries {
             self.comments_before(n.span.start, i);

@@ -343,14 +343,27 @@ fn step(s: &Step) -> Y {
         }
         StepKind::Wait {
             signal,
+            others,
+            mode,
             until,
             timeout,
             on_timeout,
         } => {
-            if until.is_none() && timeout.is_none() && on_timeout.is_none() {
+            let simple = until.is_none() && timeout.is_none() && on_timeout.is_none();
+            if simple && *mode == WaitMode::One {
                 m.push(("wait".into(), name(&signal.value)));
             } else {
-                let mut w = vec![("signal".into(), name(&signal.value))];
+                let mut w = match mode {
+                    WaitMode::One => vec![("signal".into(), name(&signal.value))],
+                    WaitMode::Any | WaitMode::All => {
+                        let key = if *mode == WaitMode::Any { "any" } else { "all" };
+                        let names = std::iter::once(signal)
+                            .chain(others)
+                            .map(|n| name(&n.value))
+                            .collect();
+                        vec![(key.into(), Y::Seq(names, false))]
+                    }
+                };
                 if let Some(u) = until {
                     w.push(("until".into(), value(u)));
                 }
@@ -468,6 +481,29 @@ fn workflow(w: &Workflow) -> Y {
             })
             .collect();
         m.push(("signals".into(), Y::Map(signals, true)));
+    }
+    if !w.updates.is_empty() {
+        let updates = w
+            .updates
+            .iter()
+            .map(|u| {
+                let mut h = Vec::new();
+                if let Some(v) = &u.validate {
+                    h.push(("validate".into(), value(v)));
+                }
+                if let Some(v) = &u.message {
+                    h.push(("message".into(), value(v)));
+                }
+                if !u.set.is_empty() {
+                    h.push(("set".into(), named(&u.set)));
+                }
+                if let Some(v) = &u.result {
+                    h.push(("result".into(), value(v)));
+                }
+                (u.name.value.clone(), Y::Map(h, false))
+            })
+            .collect();
+        m.push(("updates".into(), Y::Map(updates, true)));
     }
     if !w.queries.is_empty() {
         m.push(("queries".into(), named(&w.queries)));

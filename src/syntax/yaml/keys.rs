@@ -14,6 +14,7 @@ pub const WORKFLOW_KEYS: &[&str] = &[
     "vars",
     "defaults",
     "signals",
+    "updates",
     "queries",
     "steps",
     "output",
@@ -95,7 +96,7 @@ pub const CATCH_KEYS: &[&str] = &["errors", "when", "as", "steps"];
 /// Keys of a `switch` case.
 pub const CASE_KEYS: &[&str] = &["when", "steps", "default"];
 /// Keys of the mapping form of `wait`.
-pub const WAIT_KEYS: &[&str] = &["signal", "until", "timeout", "on_timeout"];
+pub const WAIT_KEYS: &[&str] = &["signal", "any", "all", "until", "timeout", "on_timeout"];
 /// Keys of the mapping form of `sleep`.
 pub const SLEEP_KEYS: &[&str] = &["until"];
 /// Keys of `fail`.
@@ -106,6 +107,8 @@ pub const SCHEDULE_KEYS: &[&str] = &[
 ];
 /// Keys of a signal handler.
 pub const SIGNAL_KEYS: &[&str] = &["set"];
+/// Keys of an update handler.
+pub const UPDATE_KEYS: &[&str] = &["validate", "message", "set", "result"];
 /// Keys of `stave.yaml`.
 pub const PROJECT_KEYS: &[&str] = &[
     "namespace",

@@ -248,24 +248,75 @@ impl Cx {
         if let NodeKind::Str(s) = &node.kind {
             return Some(StepKind::Wait {
                 signal: Spanned::new(s.clone(), node.span),
+                others: Vec::new(),
+                mode: WaitMode::One,
                 until: None,
                 timeout: None,
                 on_timeout: None,
             });
         }
         let f = self.fields(node, "`wait`", WAIT_KEYS)?;
-        let signal = match f.get("signal") {
-            Some(n) => self.string(n, "`signal`")?,
+        let given: Vec<&str> = ["signal", "any", "all"]
+            .into_iter()
+            .filter(|k| f.has(k))
+            .collect();
+        if given.len() > 1 {
+            self.error(
+                Diagnostic::new(
+                    Code::E006,
+                    node.span,
+                    format!("`wait` takes one of `signal`, `any` and `all`, not {}", given.join(" and ")),
+                )
+                .help("`signal: NAME` waits for one message, `any: [A, B]` for the first of several, `all: [A, B]` for one of each"),
+            );
+            return None;
+        }
+        let (signal, others, mode) = match given.first() {
+            Some(&"signal") => (
+                self.string(f.get("signal")?, "`signal`")?,
+                Vec::new(),
+                WaitMode::One,
+            ),
+            Some(key) => {
+                let mode = if *key == "any" {
+                    WaitMode::Any
+                } else {
+                    WaitMode::All
+                };
+                let list = f.get(key)?;
+                let mut names: Vec<Name> = self
+                    .list(list, &format!("`{key}`"))
+                    .iter()
+                    .filter_map(|n| self.string(n, "a signal or update name"))
+                    .collect();
+                if names.is_empty() {
+                    self.error(
+                        Diagnostic::new(
+                            Code::E006,
+                            list.span,
+                            format!("`{key}` names no signal or update"),
+                        )
+                        .help(format!(
+                            "list the messages to wait for: `{key}: [approve, reject]`"
+                        )),
+                    );
+                    return None;
+                }
+                let first = names.remove(0);
+                (first, names, mode)
+            }
             None => {
                 self.error(
                     Diagnostic::new(Code::E006, node.span, "`wait` needs a `signal`")
-                        .help("add `signal: NAME` (a signal declared under `signals:`)"),
+                        .help("add `signal: NAME` (a signal or update declared under `signals:` or `updates:`), or `any:`/`all:` with a list of them"),
                 );
                 return None;
             }
         };
         Some(StepKind::Wait {
             signal,
+            others,
+            mode,
             until: f.get("until").map(|n| self.value(n)),
             timeout: f
                 .get("timeout")

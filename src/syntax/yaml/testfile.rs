@@ -32,6 +32,7 @@ pub struct Case {
     /// Case mocks come before the file's, so a case can override one.
     pub mocks: Vec<Mock>,
     pub signals: Vec<Signal>,
+    pub updates: Vec<Update>,
     pub queries: Vec<Query>,
     pub cancel_at: Option<Spanned<u64>>,
     pub expect: Expect,
@@ -116,6 +117,18 @@ pub struct Signal {
     pub span: Span,
 }
 
+/// An update sent at `at`: its result is matched by `expect`, or it must be rejected with a
+/// message containing `rejected`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Update {
+    pub at_ms: u64,
+    pub name: Spanned<String>,
+    pub payload: Json,
+    pub expect: Option<Matcher>,
+    pub rejected: Option<Spanned<String>>,
+    pub span: Span,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
     pub at_ms: u64,
@@ -180,6 +193,7 @@ pub const CASE_KEYS: &[&str] = &[
     "start_time",
     "mocks",
     "signals",
+    "updates",
     "queries",
     "cancel_at",
     "expect",
@@ -188,6 +202,15 @@ pub const MOCK_KEYS: &[&str] = &["activity", "step", "workflow", "when", "respon
 pub const RESPONSE_KEYS: &[&str] = &["output", "error", "timeout", "delay"];
 pub const ERROR_KEYS: &[&str] = &["type", "message", "details", "non_retryable"];
 pub const SIGNAL_KEYS: &[&str] = &["at", "name", "payload"];
+pub const UPDATE_KEYS: &[&str] = &[
+    "at",
+    "name",
+    "payload",
+    "expect",
+    "expect_includes",
+    "expect_matches",
+    "rejected",
+];
 pub const QUERY_KEYS: &[&str] = &["at", "name", "expect", "expect_includes", "expect_matches"];
 pub const EXPECT_KEYS: &[&str] = &[
     "status",
@@ -309,6 +332,14 @@ impl Cx {
                 }
             }
         }
+        let mut updates = Vec::new();
+        if let Some(n) = f.get("updates") {
+            for u in self.list(n, "`updates`") {
+                if let Some(update) = self.test_update(u) {
+                    updates.push(update);
+                }
+            }
+        }
         let mut queries = Vec::new();
         if let Some(n) = f.get("queries") {
             for q in self.list(n, "`queries`") {
@@ -332,6 +363,7 @@ impl Cx {
             start_time,
             mocks,
             signals,
+            updates,
             queries,
             cancel_at,
             expect,
@@ -543,6 +575,40 @@ impl Cx {
         })
     }
 
+    fn test_update(&mut self, node: &Node) -> Option<Update> {
+        let f = self.fields(node, "an update", UPDATE_KEYS)?;
+        let name = self.required_name(
+            &f,
+            node,
+            "an update",
+            "- { at: 1h, name: add, payload: { amount: 5 }, expect: 15 }",
+        )?;
+        let at_ms = match f.get("at") {
+            Some(n) => self.at(n, "an update's `at`")?.value,
+            None => 0,
+        };
+        let expect = self.one_matcher(&f, node, ["expect", "expect_includes", "expect_matches"]);
+        let rejected = f
+            .get("rejected")
+            .and_then(|n| self.string(n, "an update's `rejected`"));
+        if let (Some(_), Some(r)) = (&expect, &rejected) {
+            self.error(shape(
+                r.span,
+                "an update either answers (`expect`) or is rejected (`rejected`), not both"
+                    .to_string(),
+                "keep one of them",
+            ));
+        }
+        Some(Update {
+            at_ms,
+            name,
+            payload: f.get("payload").map_or(Json::Null, Node::to_json),
+            expect,
+            rejected,
+            span: node.span,
+        })
+    }
+
     fn query(&mut self, node: &Node) -> Option<Query> {
         let f = self.fields(node, "a query", QUERY_KEYS)?;
         let name = self.required_name(
@@ -685,93 +751,4 @@ impl Cx {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn read(text: &str) -> (Option<TestFile>, Vec<String>) {
-        let (file, diagnostics) = load(FileId(0), text);
-        (
-            file,
-            diagnostics
-                .iter()
-                .map(|d| format!("{}: {}", d.code, d.message))
-                .collect(),
-        )
-    }
-
-    #[test]
-    fn a_full_case_reads() {
-        let (file, errors) = read(
-            r#"stave_test: 1
-workflow: order
-mocks:
-  - activity: payments.charge
-    respond: [ { error: { type: Flaky }, delay: 2s }, { output: { id: ch_1 } } ]
-cases:
-  - name: ships
-    input: { amount: 5 }
-    mocks:
-      - { step: ship, when: "${ input.sku == 'a' }", respond: { timeout: true } }
-      - { workflow: review, respond: { output: clean } }
-    signals: [ { at: 1h, name: approve, payload: { by: ann } } ]
-    queries: [ { at: 2h, name: status, expect_includes: { state: ok } } ]
-    expect:
-      status: completed
-      output_matches: "${ output.n > 1 }"
-      duration: 2h
-      activities: { payments.charge: { attempts: 2, inputs: [ { amount: 5 } ] } }
-"#,
-        );
-        assert!(errors.is_empty(), "{errors:?}");
-        let file = file.expect("file");
-        assert_eq!(file.workflow.value, "order");
-        assert_eq!(file.mocks[0].responses.len(), 2);
-        assert_eq!(file.mocks[0].responses[0].delay_ms, 2000);
-        let case = &file.cases[0];
-        assert!(matches!(case.mocks[0].when, Some(Matcher::Expr(..))));
-        assert_eq!(case.mocks[0].responses[0].kind, ResponseKind::Timeout);
-        assert_eq!(case.signals[0].at_ms, 3_600_000);
-        assert!(matches!(case.queries[0].expect, Some(Matcher::Includes(_))));
-        assert_eq!(
-            case.expect.status.as_ref().map(|s| s.value),
-            Some(Status::Completed)
-        );
-        assert_eq!(
-            case.expect.duration_ms.as_ref().map(|d| d.value),
-            Some(7_200_000)
-        );
-        assert_eq!(
-            case.expect.activities[0].attempts.as_ref().map(|a| a.value),
-            Some(2)
-        );
-    }
-
-    #[test]
-    fn every_mistake_is_reported_at_its_place() {
-        let (_, errors) = read(
-            r#"stave_test: 2
-workflow: order
-cases:
-  - name: x
-    mocks:
-      - { activity: a, step: b, respond: { output: 1 } }
-      - { activity: a }
-      - { activity: a, respond: { output: 1, timeout: true } }
-    signals: [ { at: soon, name: go } ]
-    expect: { status: done, outptu: 1 }
-"#,
-        );
-        let text = errors.join("\n");
-        for needle in [
-            "E080: unsupported test file version",
-            "E080: a mock names exactly one of",
-            "E080: the mock of `a` gives no response",
-            "E080: a mock response is one of `output:`, `error:` or `timeout: true`, found output and timeout",
-            "E008: invalid duration",
-            "E080: unknown status `done`",
-            "E005: unknown key `outptu`",
-        ] {
-            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
-        }
-    }
-}
+mod tests;

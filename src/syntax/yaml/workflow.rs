@@ -4,7 +4,7 @@
 //! memo, output, schedules.
 
 use super::Cx;
-use super::keys::{OPTION_KEYS, SCHEDULE_KEYS, SIGNAL_KEYS, WORKFLOW_KEYS};
+use super::keys::{OPTION_KEYS, SCHEDULE_KEYS, SIGNAL_KEYS, UPDATE_KEYS, WORKFLOW_KEYS};
 use crate::diagnostics::{Code, Diagnostic, Span, Spanned};
 use crate::syntax::ast::*;
 use crate::syntax::yaml::node::{Node, NodeKind};
@@ -62,6 +62,15 @@ impl Cx {
                     .collect()
             })
             .unwrap_or_default();
+        let updates = f
+            .get("updates")
+            .map(|n| {
+                self.map_entries(n, "`updates`")
+                    .into_iter()
+                    .map(|(name, v)| self.update(name, v))
+                    .collect()
+            })
+            .unwrap_or_default();
         let schedules = f
             .get("schedules")
             .map(|n| {
@@ -93,6 +102,7 @@ impl Cx {
                 Some(self.options_of(&d))
             }),
             signals,
+            updates,
             queries: f
                 .get("queries")
                 .map(|n| self.named_values(n, "`queries`"))
@@ -114,6 +124,31 @@ impl Cx {
             }),
             priority: f.get("priority").map(|n| self.value(n)),
         })
+    }
+
+    fn update(&mut self, name: Name, node: &Node) -> Update {
+        let mut update = Update {
+            name,
+            params: Vec::new(),
+            validate: None,
+            message: None,
+            set: Vec::new(),
+            result: None,
+            span: node.span,
+        };
+        if matches!(node.kind, NodeKind::Null) {
+            return update;
+        }
+        if let Some(f) = self.fields(node, "an update handler", UPDATE_KEYS) {
+            update.validate = f.get("validate").map(|n| self.value(n));
+            update.message = f.get("message").map(|n| self.value(n));
+            update.set = f
+                .get("set")
+                .map(|s| self.named_values(s, "`set`"))
+                .unwrap_or_default();
+            update.result = f.get("result").map(|n| self.value(n));
+        }
+        update
     }
 
     fn schedule(&mut self, node: &Node) -> Option<Schedule> {

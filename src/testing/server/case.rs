@@ -12,7 +12,9 @@ use crate::check::ProjectLoad;
 use crate::ir::Workflow;
 use crate::runtime::client::testserver::TimeSkipping;
 use crate::runtime::client::{Client, Finished, Outcome, RunSummary, StartOptions};
-use crate::runtime::sim::{AttemptOutcome, AttemptRecord, QueryRecord, SimResult, SimStatus};
+use crate::runtime::sim::{
+    AttemptOutcome, AttemptRecord, QueryRecord, SimResult, SimStatus, UpdateRecord,
+};
 use crate::syntax::yaml::testfile::{Case, MockTarget};
 use crate::testing::LoadedFile;
 use crate::testing::expect::{format_ms, pretty};
@@ -41,9 +43,11 @@ pub struct Env<'a, 't> {
     pub tolerance_ms: u64,
 }
 
-/// An outside event at its offset, in the simulator's order: signals, queries, cancellation.
+/// An outside event at its offset, in the simulator's order: signals, updates, queries,
+/// cancellation.
 enum Event<'t> {
     Signal(&'t str, &'t Json),
+    Update(&'t str, &'t Json),
     Query(&'t str),
     Cancel,
 }
@@ -174,6 +178,11 @@ async fn play(
             .map(|s| (s.at_ms, Event::Signal(s.name.value.as_str(), &s.payload))),
     );
     events.extend(
+        case.updates
+            .iter()
+            .map(|u| (u.at_ms, Event::Update(u.name.value.as_str(), &u.payload))),
+    );
+    events.extend(
         case.queries
             .iter()
             .map(|q| (q.at_ms, Event::Query(q.name.value.as_str()))),
@@ -214,6 +223,7 @@ async fn play(
     let start = Started { server_ms, local };
     env.book.borrow_mut().started(handle, server_ms);
     let mut queries = Vec::new();
+    let mut updates = Vec::new();
     for (at, event) in &events {
         if let Err(e) = env.clock.wait_until(&start, *at).await {
             notes.push((*at, format!("the test server's clock failed: {e}")));
@@ -231,6 +241,30 @@ async fn play(
                         Err(e) => format!("signal {name} rejected: {e}"),
                     },
                 ));
+            }
+            Event::Update(name, payload) => {
+                let result = match env
+                    .client
+                    .update(workflow_id, None, name, Some(payload), QUERY_LIMIT)
+                    .await
+                {
+                    Ok(outcome) => outcome,
+                    Err(e) => Err(e.to_string()),
+                };
+                notes.push((
+                    *at,
+                    match &result {
+                        Ok(value) => {
+                            format!("update {name} {} → {}", pretty(payload), pretty(value))
+                        }
+                        Err(e) => format!("update {name} rejected: {e}"),
+                    },
+                ));
+                updates.push(UpdateRecord {
+                    at_ms: *at,
+                    name: name.to_string(),
+                    result,
+                });
             }
             Event::Query(name) => {
                 let answer = env
@@ -316,6 +350,7 @@ async fn play(
         virtual_ms,
         attempts: Vec::new(),
         queries,
+        updates,
         children: Vec::new(),
         runs: u32::try_from(runs.len()).unwrap_or(u32::MAX),
         history_lengths: runs

@@ -89,6 +89,10 @@ fn is_token(rule: Rule) -> bool {
             | Rule::kw_defaults
             | Rule::kw_signal
             | Rule::kw_query
+            | Rule::kw_update
+            | Rule::kw_validate
+            | Rule::kw_any
+            | Rule::kw_all
             | Rule::kw_search_attributes
             | Rule::kw_memo
             | Rule::kw_continue_as_new_after

@@ -23,7 +23,7 @@ impl Lower {
         out
     }
 
-    fn assignment(&mut self, p: P<'_>) -> Option<(Name, Value)> {
+    pub(super) fn assignment(&mut self, p: P<'_>) -> Option<(Name, Value)> {
         let mut it = parts(p);
         let name = self.binding(&it.next()?, "a variable");
         let value = self.value(it.next()?);
@@ -191,7 +191,21 @@ impl Lower {
             }
             Rule::wait_step => {
                 let mut it = parts(p);
-                let signal = self.name(&it.next()?);
+                let first = it.next()?;
+                let (signal, others, mode) = if first.as_rule() == Rule::wait_names {
+                    let mode = match first.clone().into_inner().next().map(|k| k.as_rule()) {
+                        Some(Rule::kw_all) => WaitMode::All,
+                        _ => WaitMode::Any,
+                    };
+                    let mut names: Vec<Name> = parts(first).map(|n| self.name(&n)).collect();
+                    if names.is_empty() {
+                        return None;
+                    }
+                    let first = names.remove(0);
+                    (first, names, mode)
+                } else {
+                    (self.name(&first), Vec::new(), WaitMode::One)
+                };
                 let (mut until, mut timeout, mut on_timeout) = (None, None, None);
                 for clause in it {
                     let Some((cspan, kw, arg)) = self.clause(clause) else {
@@ -214,6 +228,8 @@ impl Lower {
                 }
                 StepKind::Wait {
                     signal,
+                    others,
+                    mode,
                     until,
                     timeout,
                     on_timeout,

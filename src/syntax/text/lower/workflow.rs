@@ -29,6 +29,7 @@ impl Lower {
             vars: Vec::new(),
             defaults: None,
             signals: Vec::new(),
+            updates: Vec::new(),
             queries: Vec::new(),
             steps: Vec::new(),
             output: None,
@@ -79,6 +80,7 @@ impl Lower {
         w.memo = memo.unwrap_or_default();
         self.check_unique(w.vars.iter().map(|(n, _)| n), "variable");
         self.check_unique(w.signals.iter().map(|s| &s.name), "signal");
+        self.check_unique(w.updates.iter().map(|u| &u.name), "update");
         self.check_unique(w.queries.iter().map(|(n, _)| n), "query");
         self.check_unique(w.schedules.iter().map(|s| &s.id), "schedule");
         w
@@ -133,7 +135,7 @@ impl Lower {
                 let names: Vec<String> = params.iter().map(|p| p.value.clone()).collect();
                 if !names.is_empty() {
                     for (_, v) in &mut set {
-                        rewrite_params_in_value(v, &names);
+                        rewrite_params_in_value(v, &names, "signal");
                     }
                 }
                 w.signals.push(Signal {
@@ -142,6 +144,65 @@ impl Lower {
                     set,
                     span,
                 });
+            }
+            Rule::update_decl => {
+                let Some(n) = it.next() else { return };
+                let mut update = Update {
+                    name: self.name(&n),
+                    params: Vec::new(),
+                    validate: None,
+                    message: None,
+                    set: Vec::new(),
+                    result: None,
+                    span,
+                };
+                for c in it {
+                    match c.as_rule() {
+                        Rule::signal_params => {
+                            update.params = parts(c)
+                                .map(|p| self.binding(&p, "an update parameter"))
+                                .collect();
+                        }
+                        Rule::update_validate => {
+                            let mut v = parts(c);
+                            update.validate = v.next().map(|v| self.value(v));
+                            update.message = v.next().map(|v| self.value(v));
+                        }
+                        Rule::update_body => {
+                            for entry in parts(c) {
+                                let espan = self.span(&entry);
+                                if entry.as_rule() == Rule::update_return {
+                                    let v = parts(entry).next().map(|v| self.value(v));
+                                    self.once(&mut update.result, v, espan, "`return`");
+                                } else if let Some((name, value)) = self.assignment(entry) {
+                                    if update.set.iter().any(|(n, _)| n.value == name.value) {
+                                        self.twice(
+                                            name.span,
+                                            &format!("variable `{}`", name.value),
+                                        );
+                                        continue;
+                                    }
+                                    update.set.push((name, value));
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                let names: Vec<String> = update.params.iter().map(|p| p.value.clone()).collect();
+                if !names.is_empty() {
+                    let values = update
+                        .set
+                        .iter_mut()
+                        .map(|(_, v)| v)
+                        .chain(&mut update.validate)
+                        .chain(&mut update.message)
+                        .chain(&mut update.result);
+                    for v in values {
+                        rewrite_params_in_value(v, &names, "update");
+                    }
+                }
+                w.updates.push(update);
             }
             Rule::query_decl => {
                 if let (Some(n), Some(v)) = (it.next(), it.next()) {
@@ -253,36 +314,37 @@ impl Lower {
 }
 
 /// `signal approve(by) { approver = by }`: a parameter is a field of the signal's payload, so
-/// every free `by` becomes `signal.by` (with the span of the `by` it replaces).
-fn rewrite_params_in_value(v: &mut Value, params: &[String]) {
+/// every free `by` becomes `signal.by` (with the span of the `by` it replaces); an update's
+/// parameters become fields of `update`.
+fn rewrite_params_in_value(v: &mut Value, params: &[String], payload: &str) {
     match &mut v.kind {
-        ValueKind::Expr(e) => rewrite_params(e, params, &mut Vec::new()),
-        ValueKind::Str(Template::Expr(e)) => rewrite_params(e, params, &mut Vec::new()),
+        ValueKind::Expr(e) => rewrite_params(e, params, payload, &mut Vec::new()),
+        ValueKind::Str(Template::Expr(e)) => rewrite_params(e, params, payload, &mut Vec::new()),
         ValueKind::Str(Template::Interp(parts)) => {
             for part in parts {
                 if let TemplatePart::Expr(e) = part {
-                    rewrite_params(e, params, &mut Vec::new());
+                    rewrite_params(e, params, payload, &mut Vec::new());
                 }
             }
         }
         ValueKind::List(items) => items
             .iter_mut()
-            .for_each(|i| rewrite_params_in_value(i, params)),
+            .for_each(|i| rewrite_params_in_value(i, params, payload)),
         ValueKind::Map(entries) => entries
             .iter_mut()
-            .for_each(|(_, i)| rewrite_params_in_value(i, params)),
+            .for_each(|(_, i)| rewrite_params_in_value(i, params, payload)),
         _ => {}
     }
 }
 
-fn rewrite_params(e: &mut Expr, params: &[String], bound: &mut Vec<String>) {
+fn rewrite_params(e: &mut Expr, params: &[String], payload: &str, bound: &mut Vec<String>) {
     match &mut e.kind {
         ExprKind::Ident(name) if params.contains(name) && !bound.contains(name) => {
             let field = expr::ast::Name {
                 name: name.clone(),
                 span: e.span,
             };
-            let target = Expr::new(ExprKind::Ident("signal".into()), e.span);
+            let target = Expr::new(ExprKind::Ident(payload.into()), e.span);
             e.kind = ExprKind::Member {
                 target: Box::new(target),
                 field,
@@ -296,40 +358,40 @@ fn rewrite_params(e: &mut Expr, params: &[String], bound: &mut Vec<String>) {
         | ExprKind::Ident(_) => {}
         ExprKind::List(items) => items
             .iter_mut()
-            .for_each(|i| rewrite_params(i, params, bound)),
+            .for_each(|i| rewrite_params(i, params, payload, bound)),
         ExprKind::Map(entries) => {
             for (k, v) in entries {
-                rewrite_params(k, params, bound);
-                rewrite_params(v, params, bound);
+                rewrite_params(k, params, payload, bound);
+                rewrite_params(v, params, payload, bound);
             }
         }
         ExprKind::Member { target, .. } | ExprKind::Has { target, .. } => {
-            rewrite_params(target, params, bound)
+            rewrite_params(target, params, payload, bound)
         }
         ExprKind::Index { target, index } => {
-            rewrite_params(target, params, bound);
-            rewrite_params(index, params, bound);
+            rewrite_params(target, params, payload, bound);
+            rewrite_params(index, params, payload, bound);
         }
         ExprKind::Call { target, args, .. } => {
             if let Some(t) = target {
-                rewrite_params(t, params, bound);
+                rewrite_params(t, params, payload, bound);
             }
             args.iter_mut()
-                .for_each(|a| rewrite_params(a, params, bound));
+                .for_each(|a| rewrite_params(a, params, payload, bound));
         }
-        ExprKind::Unary { operand, .. } => rewrite_params(operand, params, bound),
+        ExprKind::Unary { operand, .. } => rewrite_params(operand, params, payload, bound),
         ExprKind::Binary { lhs, rhs, .. } => {
-            rewrite_params(lhs, params, bound);
-            rewrite_params(rhs, params, bound);
+            rewrite_params(lhs, params, payload, bound);
+            rewrite_params(rhs, params, payload, bound);
         }
         ExprKind::Cond {
             cond,
             then,
             otherwise,
         } => {
-            rewrite_params(cond, params, bound);
-            rewrite_params(then, params, bound);
-            rewrite_params(otherwise, params, bound);
+            rewrite_params(cond, params, payload, bound);
+            rewrite_params(then, params, payload, bound);
+            rewrite_params(otherwise, params, payload, bound);
         }
         ExprKind::Macro {
             target,
@@ -338,12 +400,12 @@ fn rewrite_params(e: &mut Expr, params: &[String], bound: &mut Vec<String>) {
             body,
             ..
         } => {
-            rewrite_params(target, params, bound);
+            rewrite_params(target, params, payload, bound);
             bound.push(var.name.clone());
             if let Some(f) = filter {
-                rewrite_params(f, params, bound);
+                rewrite_params(f, params, payload, bound);
             }
-            rewrite_params(body, params, bound);
+            rewrite_params(body, params, payload, bound);
             bound.pop();
         }
     }
