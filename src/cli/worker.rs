@@ -206,6 +206,7 @@ async fn serve(args: Args, registry: Registry) -> Result<(), String> {
         worker_activities_per_second: args.ops.worker_activities_per_second,
         observer: ops.observer(),
         secrets: crate::runtime::secrets::Secrets::from_settings(&bundle.project.secrets),
+        http: crate::runtime::egress::HttpPolicy::new(&bundle.project.http),
         ..WorkerOptions::default()
     };
     let queues: Vec<String> = plans.iter().map(describe_plan).collect();

@@ -370,6 +370,30 @@ pub struct Project {
     /// Payload encryption (`encryption:` of stave.yaml): keys named by secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<Encryption>,
+    /// Where `http.request` may connect (`http:` of stave.yaml).
+    #[serde(default, skip_serializing_if = "HttpSettings::is_default")]
+    pub http: HttpSettings,
+}
+
+/// `http:` of stave.yaml: the hosts `http.request` may call, and whether they may resolve to
+/// loopback, link-local or private addresses. The default calls any public host and no
+/// private address.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpSettings {
+    /// Host names (`api.example.com`), `*.` suffix patterns (`*.internal.example`: any
+    /// subdomain) or IP addresses; when not empty, no other host is called. A listed host
+    /// may resolve to private addresses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_hosts: Vec<String>,
+    /// Any allowed host may resolve to loopback, link-local or private addresses.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_private: bool,
+}
+
+impl HttpSettings {
+    pub fn is_default(&self) -> bool {
+        *self == HttpSettings::default()
+    }
 }
 
 /// `secrets:` of stave.yaml: a directory of secret files, then environment variables.

@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod client;
 pub mod connect;
+pub mod egress;
 pub mod health;
 pub mod http;
 pub mod interpreter;

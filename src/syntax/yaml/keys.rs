@@ -113,7 +113,10 @@ pub const PROJECT_KEYS: &[&str] = &[
     "workflows",
     "secrets",
     "encryption",
+    "http",
 ];
+/// Keys of `http:` in `stave.yaml`.
+pub const HTTP_KEYS: &[&str] = &["allow_hosts", "allow_private"];
 /// Keys of `secrets:` in `stave.yaml`.
 pub const SECRETS_KEYS: &[&str] = &["dir", "env_prefix"];
 /// Keys of `encryption:` in `stave.yaml`.
