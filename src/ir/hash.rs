@@ -61,6 +61,7 @@ impl Workflow {
             search_attributes,
             memo,
             continue_as_new_after: _,
+            expose_status: _,
             step_count: _,
         } = self;
         named_values(vars);

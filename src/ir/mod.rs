@@ -93,6 +93,10 @@ pub struct Workflow {
     pub memo: Vec<(String, Value)>,
     /// History length after which loops continue as new.
     pub continue_as_new_after: u64,
+    /// The built-in status query includes the variables (`expose_status: true`); otherwise
+    /// it answers only the run's state and current steps.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub expose_status: bool,
     /// Number of steps (the largest `Step::index` + 1).
     pub step_count: u32,
 }

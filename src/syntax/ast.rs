@@ -56,6 +56,8 @@ pub struct Workflow {
     pub search_attributes: Vec<(Name, Value)>,
     pub memo: Vec<(Name, Value)>,
     pub continue_as_new_after: Option<Spanned<u64>>,
+    /// `expose_status: true`: the built-in `__stave_status` query includes the variables.
+    pub expose_status: Option<Spanned<bool>>,
 }
 
 /// `signals: NAME: { set: {...} }`: a handler run on every arrival.

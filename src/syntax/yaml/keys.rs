@@ -21,6 +21,7 @@ pub const WORKFLOW_KEYS: &[&str] = &[
     "search_attributes",
     "memo",
     "continue_as_new_after",
+    "expose_status",
 ];
 /// Activity options: `defaults:` of a workflow file and of `stave.yaml`.
 pub const OPTION_KEYS: &[&str] = &[

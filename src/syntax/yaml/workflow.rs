@@ -112,6 +112,9 @@ impl Cx {
                 self.int(n, "`continue_as_new_after`")
                     .map(|i| Spanned::new(i.value.max(0) as u64, i.span))
             }),
+            expose_status: f
+                .get("expose_status")
+                .and_then(|n| self.bool(n, "`expose_status`")),
         })
     }
 
