@@ -209,7 +209,8 @@ fn http(parsed: &project::ProjectFile, diags: &mut Vec<Diagnostic>) -> ir::HttpS
             .trim_end_matches(']')
             .parse::<std::net::IpAddr>()
             .is_ok();
-        let name = !bare.is_empty()
+        let name = !ip
+            && !bare.is_empty()
             && !bare.contains('*')
             && bare.split('.').all(|label| {
                 !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
@@ -300,5 +301,43 @@ fn unchecked_manifest_schemas(
             .label("declared here")
             .help("inline `$ref` definitions and use the keywords `stave explain W011` lists, or accept that these parts go unchecked"),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::FileId;
+
+    fn lower(text: &str) -> (ir::Project, Vec<Diagnostic>) {
+        let (parsed, mut diags) = project::load(FileId(0), text);
+        let parsed = parsed.expect("a project file");
+        let mut sources = Sources::default();
+        let context = lower_project(&parsed, Path::new("."), &mut sources, &mut diags);
+        (context.settings, diags)
+    }
+
+    #[test]
+    fn http_settings_are_lowered_and_hosts_checked() {
+        let (project, diags) = lower(
+            "http: { allow_hosts: [API.example.com, '*.internal.example', '[::1]', 10.0.0.1], allow_private: true }\n",
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(
+            project.http.allow_hosts,
+            ["api.example.com", "*.internal.example", "[::1]", "10.0.0.1"]
+        );
+        assert!(project.http.allow_private);
+        let (project, diags) = lower(
+            "http: { allow_hosts: ['https://api.example.com', 'h:8080', 'a/b', '*', '*.10.0.0.1', ''] }\n",
+        );
+        assert!(project.http.allow_hosts.is_empty());
+        assert_eq!(diags.len(), 6, "{diags:?}");
+        assert!(diags.iter().all(|d| d.code == Code::E040));
+        assert!(diags[0].message.contains("`https://api.example.com`"));
+        let (project, diags) = lower("namespace: x\n");
+        assert!(diags.is_empty() && project.http.is_default());
+        let (_, diags) = lower("http: { allow_host: [a] }\n");
+        assert!(!diags.is_empty(), "unknown keys are reported");
     }
 }
