@@ -85,6 +85,7 @@ fn workflow(steps: Vec<Step>, step_count: u32, output: Option<Value>) -> Arc<Wor
         search_attributes: Vec::new(),
         memo: Vec::new(),
         continue_as_new_after: 0,
+        expose_status: false,
         step_count,
         priority: None,
     })

@@ -29,6 +29,7 @@ impl Default for ir::Project {
             queues: Vec::new(),
             secrets: ir::SecretSettings::default(),
             encryption: None,
+            http: ir::HttpSettings::default(),
         }
     }
 }

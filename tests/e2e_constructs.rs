@@ -461,6 +461,11 @@ async fn describe_a_running_run_shows_its_current_step_and_cancel_stops_it() {
         progress.contains("approval"),
         "no current step in {progress}"
     );
+    // The workflow does not set `expose_status`: its variables stay in the run, and the
+    // human form says so.
+    assert!(!progress.contains("\"vars\""), "{progress}");
+    let human = stdout_ok(&run_stave(server, &["describe", &id]));
+    assert!(human.contains("vars          not exposed"), "{human}");
 
     stdout_ok(&run_stave(
         server,

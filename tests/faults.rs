@@ -491,6 +491,7 @@ async fn sigterm_drains_in_flight_activities_and_exits_zero() {
     let server = TestServer::start();
     let endpoint = SlowEndpoint::start();
     let project = project("drain", &[("faults-slow.stave.yaml", SLOW)]);
+    project.allow_loopback_http();
     let mut worker = spawn_worker(&project, &server, &["--shutdown-grace", "30s"]);
     let client = support::client(&server).await;
     let bundle = support::load_bundle(project.path());

@@ -246,6 +246,7 @@ impl Program {
             search_attributes: Vec::new(),
             memo: Vec::new(),
             continue_as_new_after: 10_000,
+            expose_status: false,
             step_count: 0,
             priority: None,
         })
@@ -288,6 +289,11 @@ impl Program {
 
     fn query(mut self, name: &str, value: Value) -> Self {
         self.0.queries.push((name.to_string(), value));
+        self
+    }
+
+    fn expose_status(mut self) -> Self {
+        self.0.expose_status = true;
         self
     }
 
@@ -1337,6 +1343,33 @@ fn queries_answer_from_state_without_changing_it() {
     h.feed(vec![ok(1, json!(null))]);
     h.feed(vec![query("q4", "__stave_status"), query("q5", "nope")]);
     snap!("queries", h);
+}
+
+/// The built-in status query answers the state and current steps of every run, and its
+/// variables only when the workflow sets `expose_status: true`.
+#[test]
+fn the_status_query_shows_variables_only_when_exposed() {
+    let answer = |program: std::sync::Arc<Workflow>| {
+        let mut h = Harness::start(program, json!(null));
+        let answers = h.feed(vec![query("q", "__stave_status")]);
+        answers[0]["query"]["answer"].clone()
+    };
+    let steps = || vec![wait("approval", "approve", None, None, OnTimeout::Fail)];
+    let hidden = answer(
+        Program::new(steps())
+            .var("card", lit(json!("4111-1111")))
+            .build(),
+    );
+    assert_eq!(hidden["current_steps"], json!(["approval"]), "{hidden}");
+    assert!(hidden.get("vars").is_none(), "{hidden}");
+    assert!(!hidden.to_string().contains("4111"), "{hidden}");
+    let shown = answer(
+        Program::new(steps())
+            .var("card", lit(json!("4111-1111")))
+            .expose_status()
+            .build(),
+    );
+    assert_eq!(shown["vars"], json!({"card": "4111-1111"}), "{shown}");
 }
 
 #[test]

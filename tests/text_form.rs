@@ -313,6 +313,32 @@ fn deep_nesting_is_an_error_not_a_crash() {
 // ---------------------------------------------------------------------------------------------
 // Constructs.
 
+/// `expose_status` is spelled in both forms, and both give the same IR with the flag set;
+/// without it the flag is off.
+#[test]
+fn expose_status_is_the_same_in_both_forms() {
+    let text =
+        "stave 1\nworkflow w {\n  expose_status true\n  log(message: \"hi\") timeout 5s\n}\n";
+    let yaml = "stave: 1\nworkflow: w\nexpose_status: true\nsteps:\n  - activity: log\n    input: { message: hi }\n    timeout: 5s\n";
+    assert_eq!(parse_text(text).expose_status.map(|b| b.value), Some(true));
+    assert_eq!(parse_yaml(yaml).expose_status.map(|b| b.value), Some(true));
+    // The sample project: its queues and manifest.
+    let context = context_for(&root().join("workflows/w.stave"));
+    let (ir, codes) = compile(Path::new("w.stave"), text, &context);
+    let ir = ir.unwrap_or_else(|| panic!("no IR: {codes:?}"));
+    assert!(ir.contains("\"expose_status\":true"), "{ir}");
+    assert_eq!(
+        Some(ir),
+        compile(Path::new("w.stave.yaml"), yaml, &context).0
+    );
+    let (off, _) = compile(
+        Path::new("o.stave"),
+        "stave 1\nworkflow w {\n  log(message: \"hi\") timeout 5s\n}\n",
+        &context,
+    );
+    assert!(!off.expect("IR").contains("expose_status"));
+}
+
 #[test]
 fn signal_parameters_are_fields_of_the_payload() {
     let w = parse_text(
@@ -1044,7 +1070,10 @@ fn workflow_strategy() -> impl Strategy<Value = Workflow> {
         prop::option::of(schema()),
         prop::collection::vec((ident(), value()), 0..3),
         prop::option::of(options()),
-        prop::option::of(0u64..100_000),
+        (
+            prop::option::of(0u64..100_000),
+            prop::option::of(any::<bool>()),
+        ),
     );
     let decls = (
         prop::collection::vec(
@@ -1082,7 +1111,7 @@ fn workflow_strategy() -> impl Strategy<Value = Workflow> {
     );
     (header, decls, steps_strategy(), prop::option::of(value())).prop_map(
         |(h, d, steps, priority)| {
-            let (name, description, queue, timeout, input, vars, defaults, can) = h;
+            let (name, description, queue, timeout, input, vars, defaults, (can, expose)) = h;
             let (signals, queries, output, search_attributes, memo, schedules, updates) = d;
             fn unique<T>(items: Vec<(String, T)>) -> Vec<(Name, T)> {
                 let mut out: Vec<(Name, T)> = Vec::new();
@@ -1157,6 +1186,7 @@ fn workflow_strategy() -> impl Strategy<Value = Workflow> {
                 memo: unique(memo),
                 continue_as_new_after: can.map(sp),
                 priority,
+                expose_status: expose.map(sp),
             }
         },
     )

@@ -17,6 +17,7 @@ use serde_json::{Value as Json, json};
 use stave::runtime::activity::{ActivityContext, ActivityError, Registry};
 use stave::runtime::client::{Client, Outcome, StartOptions};
 use stave::runtime::connect::{ConnectArgs, Retry};
+use stave::runtime::egress::HttpPolicy;
 use stave::runtime::versions::VersionStore;
 use stave::runtime::worker::{self, Summary, WorkerError, WorkerOptions};
 use support::{TestProject, TestServer, unique_id};
@@ -95,7 +96,10 @@ impl InProcess {
             plans,
             registry,
             store,
-            WorkerOptions::default(),
+            WorkerOptions {
+                http: HttpPolicy::new(&bundle.project.http),
+                ..WorkerOptions::default()
+            },
             async move {
                 let _ = stopped.await;
             },
@@ -179,10 +183,18 @@ async fn bad_input_fails_only_its_run_and_the_worker_keeps_serving() {
         &calling("wk-missing", "nope.missing", "{}"),
     );
     project.write("big.stave.yaml", &calling("wk-big", "test.big", "{}"));
+    project.write(
+        "denied.stave.yaml",
+        &calling(
+            "wk-denied",
+            "http.request",
+            "{ url: 'http://169.254.169.254/latest/meta-data?token=abc' }",
+        ),
+    );
     let worker = InProcess::start(server, project.path(), registry(Arc::default())).await;
     let client = support::client(server).await;
 
-    let ids: Vec<String> = ["ok", "shape", "missing", "big", "ghost", "ok2"]
+    let ids: Vec<String> = ["ok", "shape", "missing", "big", "ghost", "ok2", "denied"]
         .iter()
         .map(|k| unique_id(&format!("wk-{k}")))
         .collect();
@@ -192,6 +204,7 @@ async fn bad_input_fails_only_its_run_and_the_worker_keeps_serving() {
     start(&client, &project, "wk-big", &ids[3], Json::Null).await;
     start(&client, &project, "wk-ghost", &ids[4], Json::Null).await;
     start(&client, &project, "wk-ok", &ids[5], Json::Null).await;
+    start(&client, &project, "wk-denied", &ids[6], Json::Null).await;
 
     assert_eq!(
         outcome(&client, &ids[0]).await,
@@ -211,6 +224,15 @@ async fn bad_input_fails_only_its_run_and_the_worker_keeps_serving() {
     let (kind, message) = root_failure(&outcome(&client, &ids[3]).await);
     assert_eq!(kind, "PayloadTooLarge");
     assert!(message.contains("test.big"), "{message}");
+    // The metadata address is denied by the default egress policy, at once (not retried),
+    // and the token in its query string is not in the failure.
+    let (kind, message) = root_failure(&outcome(&client, &ids[6]).await);
+    assert_eq!(kind, "HttpDenied");
+    assert!(
+        message.contains("169.254.169.254") && message.contains("link-local"),
+        "{message}"
+    );
+    assert!(!message.contains("abc"), "{message}");
     // The worker kept serving: a run started after all of them completes.
     assert!(outcome(&client, &ids[5]).await.is_success());
 

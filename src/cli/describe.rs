@@ -56,6 +56,15 @@ pub fn render(d: &Description) -> String {
     } else if let Some(progress) = &d.progress {
         line("progress", &compact(progress));
     }
+    // A run whose workflow keeps its variables to itself says so, rather than nothing.
+    if let Some(Json::Object(progress)) = &d.progress
+        && !progress.contains_key("vars")
+    {
+        line(
+            "vars",
+            "not exposed (the workflow would set `expose_status: true` to show them)",
+        );
+    }
     for activity in &d.pending_activities {
         let failure = activity
             .last_failure
@@ -130,5 +139,28 @@ mod tests {
   pending       activity payments.charge (3), attempt 2, last failure: Timeout: gateway slow
 "
         );
+    }
+
+    /// A workflow without `expose_status: true` answers no variables: describe says so.
+    #[test]
+    fn hidden_variables_are_named_not_omitted() {
+        let d = Description {
+            workflow_id: "order-42".into(),
+            run_id: "r-1".into(),
+            workflow_type: "order-fulfilment".into(),
+            status: "running".into(),
+            task_queue: "q".into(),
+            start_time: None,
+            close_time: None,
+            history_length: 3,
+            version: None,
+            memo: serde_json::Map::new(),
+            pending_activities: vec![],
+            pending_children: vec![],
+            progress: Some(json!({"state": "running", "current_steps": ["approval"]})),
+        };
+        let text = render(&d);
+        assert!(text.contains("  current steps approval\n"), "{text}");
+        assert!(text.contains("  vars          not exposed"), "{text}");
     }
 }

@@ -88,21 +88,55 @@ pub struct WorkerOpsArgs {
     /// How often the queue-depth gauge and the connection state are refreshed.
     #[arg(long, default_value = "15s", value_name = "DURATION", value_parser = parse_duration)]
     pub queue_depth_interval: Duration,
+    /// A file holding the bearer token `/metrics` and `/readyz` then require (`/healthz`
+    /// stays open); the variable STAVE_OPS_TOKEN may hold the token itself instead.
+    #[arg(long, env = "STAVE_OPS_TOKEN_FILE", value_name = "FILE")]
+    pub ops_token_file: Option<PathBuf>,
     /// Log lines on stderr as text or JSON (one object per line).
     #[arg(long, env = "STAVE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 }
 
 impl WorkerOpsArgs {
-    /// Where the operations endpoints listen.
-    pub fn settings(&self) -> OpsSettings {
-        OpsSettings {
+    /// Where the operations endpoints listen, and the token they require.
+    pub fn settings(&self) -> Result<OpsSettings, String> {
+        Ok(OpsSettings {
             metrics_addr: self.metrics_addr.clone(),
             health_addr: self.health_addr.clone(),
             core_metrics_addr: self.core_metrics_addr.clone(),
             queue_depth_interval: self.queue_depth_interval,
-        }
+            token: ops_token(
+                self.ops_token_file.as_deref(),
+                std::env::var("STAVE_OPS_TOKEN").ok(),
+            )?,
+            ..OpsSettings::default()
+        })
     }
+}
+
+/// The operations token: the file's content (trimmed), else the variable's; never a flag's
+/// value, which `ps` would show. An empty token is an error, not "no token".
+fn ops_token(file: Option<&Path>, variable: Option<String>) -> Result<Option<String>, String> {
+    let (token, origin) = match (file, variable) {
+        (Some(path), _) => (
+            std::fs::read_to_string(path).map_err(|e| {
+                format!(
+                    "cannot read the operations token from {} (--ops-token-file): {e}",
+                    path.display()
+                )
+            })?,
+            format!("{} (--ops-token-file)", path.display()),
+        ),
+        (None, Some(value)) => (value, "STAVE_OPS_TOKEN".to_owned()),
+        (None, None) => return Ok(None),
+    };
+    let token = token.trim().to_owned();
+    if token.is_empty() {
+        return Err(format!(
+            "the operations token in {origin} is empty; put a random token there (`openssl rand -hex 32`) or unset it"
+        ));
+    }
+    Ok(Some(token))
 }
 
 /// A rate flag: a finite number above zero.
@@ -151,7 +185,7 @@ async fn serve(args: Args, registry: Registry) -> Result<(), String> {
     }
     // Endpoints come up before connecting: a busy port fails fast, and /readyz says
     // "connecting" while the server is unreachable.
-    let mut ops = crate::runtime::http::Ops::start(&args.ops.settings())
+    let mut ops = crate::runtime::http::Ops::start(&args.ops.settings()?)
         .await
         .map_err(|e| e.to_string())?;
     ops.expect(&plans);
@@ -206,6 +240,7 @@ async fn serve(args: Args, registry: Registry) -> Result<(), String> {
         worker_activities_per_second: args.ops.worker_activities_per_second,
         observer: ops.observer(),
         secrets: crate::runtime::secrets::Secrets::from_settings(&bundle.project.secrets),
+        http: crate::runtime::egress::HttpPolicy::new(&bundle.project.http),
         ..WorkerOptions::default()
     };
     let queues: Vec<String> = plans.iter().map(describe_plan).collect();
@@ -278,6 +313,26 @@ fn export_manifest(registry: &Registry, path: &Path) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ops_token_comes_from_a_file_or_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "abc123\n").unwrap();
+        assert_eq!(
+            ops_token(Some(&file), Some("env".into())).unwrap(),
+            Some("abc123".into())
+        );
+        assert_eq!(
+            ops_token(None, Some("env".into())).unwrap(),
+            Some("env".into())
+        );
+        assert_eq!(ops_token(None, None).unwrap(), None);
+        let missing = ops_token(Some(&dir.path().join("nope")), None).unwrap_err();
+        assert!(missing.contains("--ops-token-file"), "{missing}");
+        std::fs::write(&file, "  \n").unwrap();
+        assert!(ops_token(Some(&file), None).unwrap_err().contains("empty"));
+    }
 
     #[test]
     fn rates_must_be_positive() {

@@ -26,6 +26,10 @@ pub const PAYLOAD_ERROR: &str = "PayloadError";
 pub const SIGNAL_QUEUE_FULL: &str = "SignalQueueFull";
 /// Error type of a run whose commands exceed the server's payload limits.
 pub const PAYLOAD_TOO_LARGE: &str = "PayloadTooLarge";
+/// Error type of an `http.request` the worker's egress policy refuses (`http:` of
+/// stave.yaml): a host not allowed, a private address, a cross-origin redirect.
+/// Non-retryable.
+pub const HTTP_DENIED: &str = "HttpDenied";
 
 /// Every error type Stave raises, in the order docs/language.md lists them.
 pub const RAISED_BY_STAVE: &[&str] = &[
@@ -41,4 +45,5 @@ pub const RAISED_BY_STAVE: &[&str] = &[
     INVALID_INPUT,
     SIGNAL_QUEUE_FULL,
     PAYLOAD_TOO_LARGE,
+    HTTP_DENIED,
 ];

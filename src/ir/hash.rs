@@ -62,6 +62,7 @@ impl Workflow {
             search_attributes,
             memo,
             continue_as_new_after: _,
+            expose_status: _,
             step_count: _,
             priority,
         } = self;

@@ -96,6 +96,10 @@ pub struct Workflow {
     pub memo: Vec<(String, Value)>,
     /// History length after which loops continue as new.
     pub continue_as_new_after: u64,
+    /// The built-in status query includes the variables (`expose_status: true`); otherwise
+    /// it answers only the run's state and current steps.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub expose_status: bool,
     /// Number of steps (the largest `Step::index` + 1).
     pub step_count: u32,
     /// Priority of the workflow's runs, evaluated over `input` by the starter.
@@ -454,6 +458,30 @@ pub struct Project {
     /// Payload encryption (`encryption:` of stave.yaml): keys named by secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<Encryption>,
+    /// Where `http.request` may connect (`http:` of stave.yaml).
+    #[serde(default, skip_serializing_if = "HttpSettings::is_default")]
+    pub http: HttpSettings,
+}
+
+/// `http:` of stave.yaml: the hosts `http.request` may call, and whether they may resolve to
+/// loopback, link-local or private addresses. The default calls any public host and no
+/// private address.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpSettings {
+    /// Host names (`api.example.com`), `*.` suffix patterns (`*.internal.example`: any
+    /// subdomain) or IP addresses; when not empty, no other host is called. A listed host
+    /// may resolve to private addresses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_hosts: Vec<String>,
+    /// Any allowed host may resolve to loopback, link-local or private addresses.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_private: bool,
+}
+
+impl HttpSettings {
+    pub fn is_default(&self) -> bool {
+        *self == HttpSettings::default()
+    }
 }
 
 /// `secrets:` of stave.yaml: a directory of secret files, then environment variables.

@@ -1,21 +1,34 @@
-//! The worker's operations endpoints: `/metrics`, `/healthz`, `/readyz` on a tiny HTTP/1.1 server.
+//! The worker's operations endpoints: `/metrics`, `/healthz`, `/readyz` on hyper's HTTP/1.1 server, with limits.
 //!
-//! Prometheus scrapes and Kubernetes probes send one small GET per connection, so a
-//! hand-written responder on tokio is enough: it reads the request head (at most 8 KiB, 5 s),
-//! answers, and closes. No web framework, nothing to configure.
+//! Prometheus scrapes and Kubernetes probes send one small GET per connection. Whoever can
+//! reach the port can open connections, so each listener is bounded ([`Limits`]): at most
+//! `max_connections` at once (further ones wait in the kernel's backlog until one closes), a
+//! request head within `header_read_timeout` (a slowloris connection is dropped), the whole
+//! connection within `connection_timeout` (a reader that never reads the answer is dropped
+//! too), heads of at most 16 KiB, no keep-alive.
+//!
+//! With a token configured (`--ops-token-file` or `STAVE_OPS_TOKEN`), `/metrics` and
+//! `/readyz` answer only requests with `Authorization: Bearer TOKEN`; `/healthz` (liveness:
+//! "the process answers", nothing else) stays open so probes need no secret.
 //!
 //! [`Ops`] is everything operational a worker process runs besides its pollers: these
 //! servers, core's own Prometheus exporter (`--core-metrics-addr`), and the task-queue
 //! watcher that refreshes the queue-depth gauge and the connection state.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+
 use temporalio_common::telemetry::{PrometheusExporterOptions, start_prometheus_metric_exporter};
 use thiserror::Error;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio::task::{AbortHandle, JoinHandle};
 
 use crate::runtime::connect::Connected;
@@ -23,10 +36,29 @@ use crate::runtime::health::Readiness;
 use crate::runtime::metrics::{Metrics, MetricsError, Observer, watch_task_queues};
 use crate::runtime::worker::QueuePlan;
 
-/// Largest request head read; probes and scrapers send a few hundred bytes.
-const MAX_HEAD: usize = 8 * 1024;
-/// How long a client may take to send its request head.
-const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest request head read (hyper's buffer); probes and scrapers send a few hundred bytes.
+const MAX_HEAD: usize = 16 * 1024;
+
+/// What one client may hold of an endpoint.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Connections served at once; more wait until one closes.
+    pub max_connections: usize,
+    /// Time to send the request head.
+    pub header_read_timeout: Duration,
+    /// Time for the whole connection: head, answer, and the client reading it.
+    pub connection_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 64,
+            header_read_timeout: Duration::from_secs(5),
+            connection_timeout: Duration::from_secs(15),
+        }
+    }
+}
 
 /// What went wrong while starting the operations endpoints.
 #[derive(Debug, Error)]
@@ -62,6 +94,9 @@ pub struct OpsSettings {
     pub core_metrics_addr: Option<String>,
     /// How often the queue-depth gauge and the connection state are refreshed.
     pub queue_depth_interval: Duration,
+    /// The bearer token `/metrics` and `/readyz` require; `None` = open.
+    pub token: Option<String>,
+    pub limits: Limits,
 }
 
 impl Default for OpsSettings {
@@ -71,15 +106,20 @@ impl Default for OpsSettings {
             health_addr: None,
             core_metrics_addr: None,
             queue_depth_interval: Duration::from_secs(15),
+            token: None,
+            limits: Limits::default(),
         }
     }
 }
 
-/// Parses a listen address: `HOST:PORT`, `[V6]:PORT`, or `:PORT` for every interface.
+/// Parses a listen address: `HOST:PORT`, `[V6]:PORT`, `:PORT` for every interface (what the
+/// container manifests use), or a bare `PORT` for this machine only (`127.0.0.1:PORT`).
 pub fn parse_listen_addr(text: &str) -> Result<String, String> {
     let text = text.trim();
     let with_host = if text.starts_with(':') {
         format!("0.0.0.0{text}")
+    } else if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        format!("127.0.0.1:{text}")
     } else {
         text.to_owned()
     };
@@ -125,8 +165,14 @@ impl Ops {
             let routes = Routes {
                 metrics: metrics.clone(),
                 readiness: readiness.clone(),
+                token: settings.token.clone(),
             };
-            servers.push(spawn(listener, routes, "/metrics /healthz /readyz")?);
+            servers.push(spawn(
+                listener,
+                routes,
+                settings.limits,
+                "/metrics /healthz /readyz",
+            )?);
         }
         if let Some(addr) = &settings.health_addr
             && settings.metrics_addr.as_deref() != Some(addr.as_str())
@@ -135,8 +181,14 @@ impl Ops {
             let routes = Routes {
                 metrics: None,
                 readiness: readiness.clone(),
+                token: settings.token.clone(),
             };
-            servers.push(spawn(listener, routes, "/healthz /readyz")?);
+            servers.push(spawn(
+                listener,
+                routes,
+                settings.limits,
+                "/healthz /readyz",
+            )?);
         }
         let (core, core_meter) = match &settings.core_metrics_addr {
             Some(addr) => {
@@ -299,6 +351,7 @@ async fn resolve(flag: &'static str, addr: &str) -> Result<SocketAddr, OpsError>
 fn spawn(
     listener: TcpListener,
     routes: Routes,
+    limits: Limits,
     what: &str,
 ) -> Result<(String, SocketAddr, JoinHandle<()>), OpsError> {
     let addr = listener.local_addr().map_err(|source| OpsError::Bind {
@@ -306,7 +359,7 @@ fn spawn(
         addr: what.to_owned(),
         source,
     })?;
-    let task = tokio::spawn(serve(listener, routes));
+    let task = tokio::spawn(serve(listener, Arc::new(routes), limits));
     Ok((what.to_owned(), addr, task))
 }
 
@@ -315,6 +368,7 @@ fn spawn(
 struct Routes {
     metrics: Option<Metrics>,
     readiness: Readiness,
+    token: Option<String>,
 }
 
 /// A response: status line, content type, body.
@@ -326,7 +380,7 @@ struct Response {
 }
 
 impl Routes {
-    fn answer(&self, method: &str, path: &str) -> Response {
+    fn answer(&self, method: &str, path: &str, authorization: Option<&str>) -> Response {
         let text = |status, body: String| Response {
             status,
             content_type: "text/plain; charset=utf-8",
@@ -334,6 +388,15 @@ impl Routes {
         };
         if method != "GET" && method != "HEAD" {
             return text(405, "only GET and HEAD are served\n".into());
+        }
+        if path != "/healthz"
+            && let Some(token) = &self.token
+            && !bearer_matches(authorization, token)
+        {
+            return text(
+                401,
+                "this endpoint needs `Authorization: Bearer TOKEN` (the worker's --ops-token-file or STAVE_OPS_TOKEN)\n".into(),
+            );
         }
         match path {
             "/healthz" => text(200, "ok\n".into()),
@@ -361,8 +424,27 @@ impl Routes {
     }
 }
 
-async fn serve(listener: TcpListener, routes: Routes) {
+/// Whether `Authorization` carries `Bearer TOKEN`, compared in constant time.
+fn bearer_matches(authorization: Option<&str>, token: &str) -> bool {
+    let Some(given) = authorization.and_then(|a| a.strip_prefix("Bearer ")) else {
+        return false;
+    };
+    let (given, token) = (given.trim().as_bytes(), token.as_bytes());
+    given.len() == token.len()
+        && given
+            .iter()
+            .zip(token)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+async fn serve(listener: TcpListener, routes: Arc<Routes>, limits: Limits) {
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     loop {
+        // A permit before accepting: past the bound, connections wait in the backlog.
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            return;
+        };
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
             Err(e) => {
@@ -374,99 +456,74 @@ async fn serve(listener: TcpListener, routes: Routes) {
         };
         let routes = routes.clone();
         tokio::spawn(async move {
-            if let Err(e) = respond(stream, &routes).await {
-                tracing::debug!("operations endpoint: {e}");
+            let _permit = permit;
+            let service = service_fn(move |request: hyper::Request<Incoming>| {
+                let routes = routes.clone();
+                async move { Ok::<_, Infallible>(respond(&routes, &request)) }
+            });
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout)
+                .keep_alive(false)
+                .max_buf_size(MAX_HEAD);
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            match tokio::time::timeout(limits.connection_timeout, connection).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::debug!("operations endpoint: {e}"),
+                Err(_) => tracing::debug!("operations endpoint: connection timed out"),
             }
         });
     }
 }
 
-async fn respond(mut stream: TcpStream, routes: &Routes) -> std::io::Result<()> {
-    let head = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await {
-        Ok(head) => head?,
-        Err(_) => return Ok(()),
+fn respond(routes: &Routes, request: &hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+    let method = request.method().as_str();
+    let authorization = request
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let answer = routes.answer(method, request.uri().path(), authorization);
+    let length = answer.body.len();
+    let body = if method == "HEAD" {
+        Bytes::new()
+    } else {
+        Bytes::from(answer.body)
     };
-    let response = match parse_request_line(&head) {
-        Some((method, path)) => {
-            let mut response = routes.answer(method, path);
-            if method == "HEAD" {
-                let length = response.body.len();
-                response.body.clear();
-                return write(&mut stream, &response, length).await;
-            }
-            response
-        }
-        None => Response {
-            status: 400,
-            content_type: "text/plain; charset=utf-8",
-            body: "malformed request\n".into(),
-        },
-    };
-    let length = response.body.len();
-    write(&mut stream, &response, length).await
-}
-
-/// Reads until the blank line that ends the head, or [`MAX_HEAD`] bytes.
-async fn read_head(stream: &mut TcpStream) -> std::io::Result<String> {
-    let mut head = Vec::with_capacity(512);
-    let mut chunk = [0u8; 1024];
-    while head.len() < MAX_HEAD {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            break;
-        }
-        head.extend_from_slice(&chunk[..n]);
-        if head.windows(4).any(|w| w == b"\r\n\r\n") || head.windows(2).any(|w| w == b"\n\n") {
-            break;
-        }
-    }
-    Ok(String::from_utf8_lossy(&head).into_owned())
-}
-
-/// `GET /metrics?x=1 HTTP/1.1` → (`GET`, `/metrics`).
-fn parse_request_line(head: &str) -> Option<(&str, &str)> {
-    let line = head.lines().next()?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next()?;
-    let target = parts.next()?;
-    let version = parts.next()?;
-    if !version.starts_with("HTTP/") {
-        return None;
-    }
-    let path = target.split(['?', '#']).next().unwrap_or(target);
-    Some((method, path))
-}
-
-async fn write(stream: &mut TcpStream, response: &Response, length: usize) -> std::io::Result<()> {
-    let reason = match response.status {
-        200 => "OK",
-        400 => "Bad Request",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        503 => "Service Unavailable",
-        _ => "",
-    };
-    let head = format!(
-        "HTTP/1.1 {} {reason}\r\nContent-Type: {}\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n",
-        response.status, response.content_type
+    let mut response = hyper::Response::new(Full::new(body));
+    *response.status_mut() = hyper::StatusCode::from_u16(answer.status)
+        .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    headers.insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(answer.content_type),
     );
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(response.body.as_bytes()).await?;
-    stream.shutdown().await
+    headers.insert(hyper::header::CONTENT_LENGTH, length.into());
+    if answer.status == 401 {
+        headers.insert(
+            hyper::header::WWW_AUTHENTICATE,
+            hyper::header::HeaderValue::from_static("Bearer"),
+        );
+    }
+    response
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn request_lines_parse() {
-        assert_eq!(
-            parse_request_line("GET /metrics?x=1 HTTP/1.1\r\nHost: a\r\n\r\n"),
-            Some(("GET", "/metrics"))
-        );
-        assert_eq!(parse_request_line("garbage\r\n\r\n"), None);
-        assert_eq!(parse_request_line(""), None);
+    use std::time::Instant;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::net::TcpStream;
+
+    /// One request on a fresh connection; the whole answer.
+    async fn get(addr: SocketAddr, head: impl Into<String>) -> String {
+        let head: String = head.into();
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut out = String::new();
+        let _ = stream.read_to_string(&mut out).await;
+        out
     }
 
     #[test]
@@ -474,7 +531,8 @@ mod tests {
         assert_eq!(parse_listen_addr(":9090").unwrap(), "0.0.0.0:9090");
         assert_eq!(parse_listen_addr("127.0.0.1:0").unwrap(), "127.0.0.1:0");
         assert_eq!(parse_listen_addr("[::]:9090").unwrap(), "[::]:9090");
-        assert!(parse_listen_addr("9090").is_err());
+        assert_eq!(parse_listen_addr("9090").unwrap(), "127.0.0.1:9090");
+        assert!(parse_listen_addr("").is_err());
         assert!(parse_listen_addr("host:port").is_err());
     }
 
@@ -484,18 +542,118 @@ mod tests {
         let routes = Routes {
             metrics: Some(Metrics::new().unwrap()),
             readiness: readiness.clone(),
+            token: None,
         };
-        assert_eq!(routes.answer("GET", "/healthz").status, 200);
-        assert_eq!(routes.answer("GET", "/readyz").status, 503);
+        assert_eq!(routes.answer("GET", "/healthz", None).status, 200);
+        assert_eq!(routes.answer("GET", "/readyz", None).status, 503);
         readiness.connected();
         readiness.expect(["q".to_owned()]);
         readiness.polling("q");
-        assert_eq!(routes.answer("GET", "/readyz").status, 200);
-        let scrape = routes.answer("GET", "/metrics");
+        assert_eq!(routes.answer("GET", "/readyz", None).status, 200);
+        let scrape = routes.answer("GET", "/metrics", None);
         assert_eq!(scrape.status, 200);
         assert!(scrape.content_type.contains("version=0.0.4"));
-        assert_eq!(routes.answer("POST", "/healthz").status, 405);
-        assert_eq!(routes.answer("GET", "/").status, 404);
+        assert_eq!(routes.answer("POST", "/healthz", None).status, 405);
+        assert_eq!(routes.answer("GET", "/", None).status, 404);
+    }
+
+    #[test]
+    fn a_token_guards_metrics_and_readiness_not_liveness() {
+        let routes = Routes {
+            metrics: Some(Metrics::new().unwrap()),
+            readiness: Readiness::new(),
+            token: Some("s3cret".into()),
+        };
+        assert_eq!(routes.answer("GET", "/healthz", None).status, 200);
+        for path in ["/metrics", "/readyz"] {
+            assert_eq!(routes.answer("GET", path, None).status, 401, "{path}");
+            let wrong = routes.answer("GET", path, Some("Bearer s3cre"));
+            assert_eq!(wrong.status, 401, "{path}");
+            assert_eq!(routes.answer("GET", path, Some("Basic s3cret")).status, 401);
+        }
+        let scrape = routes.answer("GET", "/metrics", Some("Bearer s3cret"));
+        assert_eq!(scrape.status, 200);
+        assert_eq!(
+            routes
+                .answer("GET", "/readyz", Some("Bearer s3cret"))
+                .status,
+            503
+        );
+    }
+
+    /// A connection that never finishes its head is dropped after the header timeout, and
+    /// while it holds the only slot a second client waits rather than being served.
+    #[tokio::test]
+    async fn slow_clients_are_dropped_and_connections_are_bounded() {
+        let settings = OpsSettings {
+            metrics_addr: Some("127.0.0.1:0".into()),
+            limits: Limits {
+                max_connections: 1,
+                header_read_timeout: Duration::from_millis(400),
+                connection_timeout: Duration::from_secs(5),
+            },
+            ..OpsSettings::default()
+        };
+        let ops = Ops::start(&settings).await.unwrap();
+        let addr = ops.local_addr().unwrap();
+        let began = Instant::now();
+        let mut slow = TcpStream::connect(addr).await.unwrap();
+        slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        // Give the server time to accept the slow one first.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let second = tokio::spawn(async move {
+            let answer = get(addr, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
+            (answer, began.elapsed())
+        });
+        let mut rest = Vec::new();
+        // Closed (or reset) by the server: either way the read ends.
+        let _ = tokio::time::timeout(Duration::from_secs(3), slow.read_to_end(&mut rest))
+            .await
+            .expect("the slow connection is closed by the server");
+        let dropped_after = began.elapsed();
+        assert!(
+            dropped_after >= Duration::from_millis(400),
+            "{dropped_after:?}"
+        );
+        let (answer, answered_after) = tokio::time::timeout(Duration::from_secs(3), second)
+            .await
+            .expect("the second client is served once the slot is free")
+            .unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        // Served only once the slow connection gave its slot back, not at once.
+        assert!(
+            answered_after >= Duration::from_millis(400),
+            "{answered_after:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_token_is_required_over_tcp() {
+        let settings = OpsSettings {
+            metrics_addr: Some("127.0.0.1:0".into()),
+            token: Some("t0ken".into()),
+            ..OpsSettings::default()
+        };
+        let ops = Ops::start(&settings).await.unwrap();
+        let addr = ops.local_addr().unwrap();
+        let denied = get(addr, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        assert!(denied.starts_with("HTTP/1.1 401"), "{denied}");
+        assert!(
+            denied
+                .to_ascii_lowercase()
+                .contains("www-authenticate: bearer"),
+            "{denied}"
+        );
+        let scrape = get(
+            addr,
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t0ken\r\n\r\n",
+        )
+        .await;
+        assert!(scrape.starts_with("HTTP/1.1 200"), "{scrape}");
+        let alive = get(addr, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        assert!(alive.starts_with("HTTP/1.1 200"), "{alive}");
     }
 
     #[tokio::test]
@@ -525,16 +683,8 @@ mod tests {
             .unwrap()
             .declare(&["tq".to_owned()], &["wf".to_owned()]);
         let addr = ops.local_addr().unwrap();
-        let get = |path: &'static str| async move {
-            let mut stream = TcpStream::connect(addr).await.unwrap();
-            stream
-                .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
-                .await
-                .unwrap();
-            let mut out = String::new();
-            stream.read_to_string(&mut out).await.unwrap();
-            out
-        };
+        let get =
+            move |path: &'static str| get(addr, format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n"));
         assert!(get("/healthz").await.starts_with("HTTP/1.1 200 OK"));
         let ready = get("/readyz").await;
         assert!(ready.starts_with("HTTP/1.1 503"), "{ready}");

@@ -7,6 +7,7 @@ pub mod client;
 pub mod codec;
 pub mod codec_server;
 pub mod connect;
+pub mod egress;
 pub mod health;
 pub mod http;
 pub mod interpreter;

@@ -3,7 +3,7 @@
 use super::TEMPORAL_NAME_PATTERN;
 use super::shapes::*;
 use super::workflow::options_object;
-use crate::syntax::yaml::keys::{ENCRYPTION_KEYS, QUEUE_KEYS, SECRETS_KEYS};
+use crate::syntax::yaml::keys::{ENCRYPTION_KEYS, HTTP_KEYS, QUEUE_KEYS, SECRETS_KEYS};
 use serde_json::{Value as Json, json};
 
 pub(super) fn project_field(key: &str) -> Json {
@@ -59,6 +59,31 @@ pub(super) fn project_field(key: &str) -> Json {
             schema["examples"] = json!([{"key": "codec/key-2", "decrypt_with": ["codec/key-1"]}]);
             schema
         }
+        "http" => {
+            let mut schema = object(HTTP_KEYS, http_field, &[]);
+            schema["description"] = json!(
+                "Where the built-in `http.request` may connect; by default any public host, never a loopback, link-local or private address (docs/security.md)."
+            );
+            schema["examples"] =
+                json!([{"allow_hosts": ["api.example.com", "*.internal.example"]}]);
+            schema
+        }
+        _ => json!({}),
+    }
+}
+
+fn http_field(key: &str) -> Json {
+    match key {
+        "allow_hosts" => doc(
+            json!({"type": "array", "items": {"type": "string"}}),
+            "The only hosts `http.request` may call: names, `*.` patterns for subdomains, or IP addresses. A listed host may resolve to private addresses.",
+            json!([["api.example.com", "*.internal.example"]]),
+        ),
+        "allow_private" => doc(
+            json!({"type": "boolean"}),
+            "Let every allowed host resolve to loopback, link-local or private addresses (default false).",
+            json!([true]),
+        ),
         _ => json!({}),
     }
 }

@@ -108,6 +108,11 @@ pub(super) fn workflow_field(key: &str) -> Json {
             "History length (events) after which loops continue as new, carrying the state; default 10000.",
             json!([10000]),
         ),
+        "expose_status" => doc(
+            json!({"type": "boolean"}),
+            "Let the built-in `__stave_status` query (`stave describe`) return the run's variables; by default it answers only the state and current steps.",
+            json!([true]),
+        ),
         _ => json!({}),
     }
 }

@@ -59,6 +59,8 @@ pub struct Workflow {
     pub continue_as_new_after: Option<Spanned<u64>>,
     /// Priority of the workflow's runs, set by `stave start` (expressions over `input`).
     pub priority: Option<Value>,
+    /// `expose_status: true`: the built-in `__stave_status` query includes the variables.
+    pub expose_status: Option<Spanned<bool>>,
 }
 
 /// `signals: NAME: { set: {...} }`: a handler run on every arrival.

@@ -1,7 +1,9 @@
 //! `stave.yaml`, the project settings: namespace, queues, defaults, the activity manifest path.
 
 use super::ast::{ActivityOptions, Name};
-use super::yaml::keys::{ENCRYPTION_KEYS, OPTION_KEYS, PROJECT_KEYS, QUEUE_KEYS, SECRETS_KEYS};
+use super::yaml::keys::{
+    ENCRYPTION_KEYS, HTTP_KEYS, OPTION_KEYS, PROJECT_KEYS, QUEUE_KEYS, SECRETS_KEYS,
+};
 use super::yaml::{Cx, node};
 use crate::diagnostics::{Code, Diagnostic, FileId, Span, Spanned};
 
@@ -26,6 +28,10 @@ pub struct ProjectFile {
     pub encryption_key: Option<Name>,
     /// `encryption: { decrypt_with }`: older keys still read.
     pub decrypt_with: Vec<Name>,
+    /// `http: { allow_hosts }`: the hosts `http.request` may call.
+    pub http_allow_hosts: Vec<Spanned<String>>,
+    /// `http: { allow_private }`.
+    pub http_allow_private: Option<Spanned<bool>>,
     pub span: Span,
 }
 
@@ -57,6 +63,8 @@ pub fn load(file: FileId, text: &str) -> (Option<ProjectFile>, Vec<Diagnostic>) 
                 secrets_env_prefix: None,
                 encryption_key: None,
                 decrypt_with: Vec::new(),
+                http_allow_hosts: Vec::new(),
+                http_allow_private: None,
                 span: root.span,
             });
         }
@@ -123,6 +131,24 @@ pub fn load(file: FileId, text: &str) -> (Option<ProjectFile>, Vec<Diagnostic>) 
             ),
             None => (None, Vec::new()),
         };
+        let http = f
+            .get("http")
+            .and_then(|n| cx.fields(n, "`http`", HTTP_KEYS));
+        let (http_allow_hosts, http_allow_private) = match &http {
+            Some(h) => (
+                h.get("allow_hosts")
+                    .map(|n| {
+                        cx.list(n, "`http.allow_hosts`")
+                            .iter()
+                            .filter_map(|k| cx.string(k, "`http.allow_hosts`"))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                h.get("allow_private")
+                    .and_then(|n| cx.bool(n, "`http.allow_private`")),
+            ),
+            None => (Vec::new(), None),
+        };
         if encryption.is_some() && encryption_key.is_none() {
             cx.error(
                 Diagnostic::new(
@@ -138,6 +164,8 @@ pub fn load(file: FileId, text: &str) -> (Option<ProjectFile>, Vec<Diagnostic>) 
             secrets_env_prefix,
             encryption_key,
             decrypt_with,
+            http_allow_hosts,
+            http_allow_private,
             namespace: f.get("namespace").and_then(|n| cx.string(n, "`namespace`")),
             activities: f
                 .get("activities")

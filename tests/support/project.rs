@@ -60,6 +60,17 @@ impl TestProject {
         yaml
     }
 
+    /// Lets `http.request` call servers on this machine (`http.allow_hosts` of stave.yaml):
+    /// the egress policy denies loopback addresses by default.
+    pub fn allow_loopback_http(&self) {
+        let path = self.dir.path().join("stave.yaml");
+        let settings = std::fs::read_to_string(&path).expect("read stave.yaml");
+        self.write(
+            "stave.yaml",
+            &format!("{settings}http: {{ allow_hosts: [127.0.0.1, localhost] }}\n"),
+        );
+    }
+
     /// The Temporal task queue of project queue `queue`.
     pub fn task_queue(&self, queue: &str) -> String {
         format!("{}-{queue}", self.prefix)

@@ -155,6 +155,7 @@ pub(in crate::check) fn lower_project(
                 env_prefix: parsed.secrets_env_prefix.as_ref().map(|p| p.value.clone()),
             },
             encryption: encryption(parsed, diags),
+            http: http(parsed, diags),
         },
         default_queue,
         defaults: parsed.defaults.clone(),
@@ -194,6 +195,44 @@ fn encryption(
             .map(|n| n.value.clone())
             .collect(),
     })
+}
+
+/// `http:`: each allowed host is a host name, a `*.` suffix pattern or an IP address —
+/// never a URL, a port or a path. Hosts are compared lower-case.
+fn http(parsed: &project::ProjectFile, diags: &mut Vec<Diagnostic>) -> ir::HttpSettings {
+    let mut allow_hosts = Vec::new();
+    for host in &parsed.http_allow_hosts {
+        let text = host.value.trim().to_ascii_lowercase();
+        let bare = text.strip_prefix("*.").unwrap_or(&text);
+        let ip = bare
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok();
+        let name = !ip
+            && !bare.is_empty()
+            && !bare.contains('*')
+            && bare.split('.').all(|label| {
+                !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        let address = ip && !text.starts_with("*.");
+        if !(name || address) {
+            diags.push(
+                Diagnostic::new(
+                    Code::E040,
+                    host.span,
+                    format!("`{}` in `http.allow_hosts` is not a host", host.value),
+                )
+                .help("write a host name (`api.example.com`), a pattern for its subdomains (`*.internal.example`) or an IP address — no scheme, port or path"),
+            );
+            continue;
+        }
+        allow_hosts.push(text);
+    }
+    ir::HttpSettings {
+        allow_hosts,
+        allow_private: parsed.http_allow_private.as_ref().is_some_and(|b| b.value),
+    }
 }
 
 /// The byte offset of a 1-based line and column (as serde_json reports them).
@@ -262,5 +301,43 @@ fn unchecked_manifest_schemas(
             .label("declared here")
             .help("inline `$ref` definitions and use the keywords `stave explain W011` lists, or accept that these parts go unchecked"),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::FileId;
+
+    fn lower(text: &str) -> (ir::Project, Vec<Diagnostic>) {
+        let (parsed, mut diags) = project::load(FileId(0), text);
+        let parsed = parsed.expect("a project file");
+        let mut sources = Sources::default();
+        let context = lower_project(&parsed, Path::new("."), &mut sources, &mut diags);
+        (context.settings, diags)
+    }
+
+    #[test]
+    fn http_settings_are_lowered_and_hosts_checked() {
+        let (project, diags) = lower(
+            "http: { allow_hosts: [API.example.com, '*.internal.example', '[::1]', 10.0.0.1], allow_private: true }\n",
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(
+            project.http.allow_hosts,
+            ["api.example.com", "*.internal.example", "[::1]", "10.0.0.1"]
+        );
+        assert!(project.http.allow_private);
+        let (project, diags) = lower(
+            "http: { allow_hosts: ['https://api.example.com', 'h:8080', 'a/b', '*', '*.10.0.0.1', ''] }\n",
+        );
+        assert!(project.http.allow_hosts.is_empty());
+        assert_eq!(diags.len(), 6, "{diags:?}");
+        assert!(diags.iter().all(|d| d.code == Code::E040));
+        assert!(diags[0].message.contains("`https://api.example.com`"));
+        let (project, diags) = lower("namespace: x\n");
+        assert!(diags.is_empty() && project.http.is_default());
+        let (_, diags) = lower("http: { allow_host: [a] }\n");
+        assert!(!diags.is_empty(), "unknown keys are reported");
     }
 }

@@ -167,6 +167,7 @@ impl Lowerer<'_> {
                 .continue_as_new_after
                 .as_ref()
                 .map_or(CONTINUE_AS_NEW_AFTER, |c| c.value),
+            expose_status: ast.expose_status.as_ref().is_some_and(|b| b.value),
             step_count: self.next_index,
             priority,
         };

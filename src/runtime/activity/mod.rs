@@ -39,6 +39,7 @@ use serde_json::Value as Json;
 use tokio::sync::watch;
 
 use crate::manifest::{ActivityDefaults, ActivitySpec, Manifest};
+use crate::runtime::egress::HttpPolicy;
 
 /// Failure type of an input that does not deserialise into the handler's input type.
 pub const INVALID_INPUT: &str = "InvalidActivityInput";
@@ -177,6 +178,7 @@ pub struct ActivityContext {
     info: Arc<ActivityInfo>,
     heartbeat: Arc<dyn Fn(Json) + Send + Sync>,
     cancel: watch::Receiver<Option<CancelReason>>,
+    http: Arc<HttpPolicy>,
 }
 
 /// The sending side of an activity's cancellation, held by whoever runs it.
@@ -209,8 +211,21 @@ impl ActivityContext {
             info: Arc::new(info),
             heartbeat: Arc::new(heartbeat),
             cancel: receiver,
+            http: HttpPolicy::shared_default(),
         };
         (context, Canceller(sender))
+    }
+
+    /// This context with the worker's egress policy (`http:` of stave.yaml); a context from
+    /// [`ActivityContext::new`] has the default one: public hosts only.
+    pub fn with_http_policy(mut self, policy: Arc<HttpPolicy>) -> ActivityContext {
+        self.http = policy;
+        self
+    }
+
+    /// Where HTTP calls made for this activity may go, and the client that enforces it.
+    pub fn http_policy(&self) -> &HttpPolicy {
+        &self.http
     }
 
     pub fn info(&self) -> &ActivityInfo {

@@ -19,7 +19,11 @@ impl Run {
             })
             .chain(std::iter::once(json!({
                 "name": STATUS_QUERY,
-                "description": "Stave: the run's state, current steps and variables",
+                "description": if program.expose_status {
+                    "Stave: the run's state, current steps and variables"
+                } else {
+                    "Stave: the run's state and current steps"
+                },
             })))
             .collect();
         let signals: Vec<Json> = program

@@ -98,7 +98,9 @@ use scope::{Cx, Env, Locals, RunHost, Site};
 use state::{Compensation, Shared};
 pub use state::{splitmix64, uuid_v4};
 
-/// The built-in query answered by every Stave workflow: `{state, current_steps, vars}`.
+/// The built-in query answered by every Stave workflow: `{state, current_steps}`, plus
+/// `vars` when the workflow sets `expose_status: true` (variables hold data: whoever may query
+/// the run would read them).
 pub const STATUS_QUERY: &str = "__stave_status";
 /// Temporal's built-in query the Web UI sends for a workflow's definition (its queries,
 /// signals and updates) and current details.
@@ -725,12 +727,14 @@ impl Run {
     fn evaluate_query(&self, name: &str) -> Result<Json, String> {
         if name == STATUS_QUERY {
             let status = self.status();
-            let vars = self.sh.st().vars.clone();
-            return Ok(json!({
+            let mut answer = json!({
                 "state": status.state,
                 "current_steps": status.current_steps,
-                "vars": vars,
-            }));
+            });
+            if self.sh.program.expose_status {
+                answer["vars"] = serde_json::to_value(&self.sh.st().vars).unwrap_or(Json::Null);
+            }
+            return Ok(answer);
         }
         let program = &self.sh.program;
         let Some((_, value)) = program.queries.iter().find(|(n, _)| n == name) else {

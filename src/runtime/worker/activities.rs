@@ -21,11 +21,21 @@ use crate::runtime::activity::{
     ActivityContext, ActivityError, ActivityInfo, CancelReason, Canceller, INVALID_INPUT,
     PAYLOAD_TOO_LARGE, Registry,
 };
+use crate::runtime::egress::HttpPolicy;
 use crate::runtime::payload;
 use crate::runtime::secrets::{Resolved, Secrets};
 
 /// The error type of an activity whose input names a secret no provider has (retryable).
 pub const SECRET_UNAVAILABLE: &str = "SecretUnavailable";
+
+/// What the worker gives every activity besides its input.
+#[derive(Clone)]
+pub struct Given {
+    /// Where secret references in the input are resolved.
+    pub secrets: Secrets,
+    /// Where `http.request` may connect.
+    pub http: Arc<HttpPolicy>,
+}
 
 /// Polls activity tasks until core reports shutdown, then waits for the running ones.
 pub async fn serve(
@@ -33,7 +43,7 @@ pub async fn serve(
     registry: Registry,
     payload_limit: usize,
     observer: crate::runtime::metrics::Observer,
-    secrets: Secrets,
+    given: Given,
 ) -> Result<(), PollError> {
     let running: Arc<Mutex<HashMap<Vec<u8>, Canceller>>> = Arc::default();
     let mut tasks = JoinSet::new();
@@ -54,7 +64,7 @@ pub async fn serve(
                 let worker = Arc::downgrade(&worker);
                 let registry = registry.clone();
                 let running = running.clone();
-                let secrets = secrets.clone();
+                let given = given.clone();
                 tasks.spawn(async move {
                     let result = note
                         .run(execute(
@@ -64,7 +74,7 @@ pub async fn serve(
                             task_token.clone(),
                             start,
                             payload_limit,
-                            &secrets,
+                            &given,
                         ))
                         .await;
                     if let Ok(mut running) = running.lock() {
@@ -110,7 +120,7 @@ async fn execute(
     task_token: Vec<u8>,
     start: Start,
     payload_limit: usize,
-    secrets: &Secrets,
+    given: &Given,
 ) -> ActivityExecutionResult {
     let task_queue = worker
         .upgrade()
@@ -133,7 +143,7 @@ async fn execute(
     // Secret references become values here, and the values references again in everything
     // the activity hands back: its result, its failure and its heartbeats.
     let resolved = if registry.resolves_secrets(&activity_type) {
-        match secrets.resolve(&input) {
+        match given.secrets.resolve(&input) {
             Ok(resolved) => resolved,
             // Retryable: the operator can provide the secret and the next attempt finds it.
             Err(e) => {
@@ -161,6 +171,7 @@ async fn execute(
             });
         }
     });
+    let ctx = ctx.with_http_policy(given.http.clone());
     if let Ok(mut running) = running.lock() {
         running.insert(task_token, canceller);
     }

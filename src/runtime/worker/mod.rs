@@ -49,6 +49,8 @@ pub struct WorkerOptions {
     pub observer: Observer,
     /// Where activity inputs' secret references are resolved (`secrets:` of stave.yaml).
     pub secrets: crate::runtime::secrets::Secrets,
+    /// Where `http.request` may connect (`http:` of stave.yaml).
+    pub http: std::sync::Arc<crate::runtime::egress::HttpPolicy>,
 }
 
 impl Default for WorkerOptions {
@@ -60,6 +62,7 @@ impl Default for WorkerOptions {
             worker_activities_per_second: None,
             observer: Observer::default(),
             secrets: crate::runtime::secrets::Secrets::from_settings(&Default::default()),
+            http: crate::runtime::egress::HttpPolicy::shared_default(),
         }
     }
 }
@@ -330,9 +333,12 @@ pub async fn run_serving(
             let registry = registry.clone();
             let task_queue = task_queue.clone();
             let observer = options.observer.clone();
-            let secrets = options.secrets.clone();
+            let given = activities::Given {
+                secrets: options.secrets.clone(),
+                http: options.http.clone(),
+            };
             loops.spawn(async move {
-                activities::serve(worker, registry, limit, observer, secrets)
+                activities::serve(worker, registry, limit, observer, given)
                     .await
                     .map_err(|e| poll_error(&task_queue, e))
             });

@@ -92,6 +92,7 @@ impl Printer<'_> {
         if !w.search_attributes.is_empty()
             || !w.memo.is_empty()
             || w.continue_as_new_after.is_some()
+            || w.expose_status.is_some()
         {
             self.blank();
         }
@@ -106,6 +107,10 @@ impl Printer<'_> {
         if let Some(n) = &w.continue_as_new_after {
             self.comments_before(n.span.start, i);
             self.line(i, &format!("continue_as_new_after {}", n.value));
+        }
+        if let Some(b) = &w.expose_status {
+            self.comments_before(b.span.start, i);
+            self.line(i, &format!("expose_status {}", b.value));
         }
         if !w.steps.is_empty() {
             self.blank();

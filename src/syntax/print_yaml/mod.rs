@@ -517,6 +517,9 @@ fn workflow(w: &Workflow) -> Y {
     if let Some(n) = &w.continue_as_new_after {
         m.push(("continue_as_new_after".into(), raw(n.value.to_string())));
     }
+    if let Some(b) = &w.expose_status {
+        m.push(("expose_status".into(), raw(b.value.to_string())));
+    }
     m.push(("steps".into(), steps(&w.steps)));
     if let Some(o) = &w.output {
         m.push(("output".into(), value(o)));

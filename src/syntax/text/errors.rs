@@ -165,6 +165,7 @@ pub fn describe_rule(rule: Rule) -> &'static str {
         Rule::kw_search_attributes => "`search_attributes`",
         Rule::kw_memo => "`memo`",
         Rule::kw_continue_as_new_after => "`continue_as_new_after`",
+        Rule::kw_expose_status => "`expose_status`",
         Rule::kw_output => "`output`",
         Rule::kw_schedule => "`schedule`",
         Rule::kw_cron => "`cron`",
@@ -231,6 +232,7 @@ pub fn describe_rule(rule: Rule) -> &'static str {
         Rule::keyed_values => "`{ key: value … }`",
         Rule::keyed_value => "an entry `key: value`",
         Rule::continue_decl => "`continue_as_new_after N`",
+        Rule::expose_status_decl => "`expose_status true`",
         Rule::output_decl => "`output VALUE`",
         Rule::schedule_decl => "`schedule NAME { … }`",
         Rule::schedule_clause => {

@@ -23,6 +23,7 @@ pub const WORKFLOW_KEYS: &[&str] = &[
     "memo",
     "continue_as_new_after",
     "priority",
+    "expose_status",
 ];
 /// Activity options: `defaults:` of a workflow file and of `stave.yaml`.
 pub const OPTION_KEYS: &[&str] = &[
@@ -119,7 +120,10 @@ pub const PROJECT_KEYS: &[&str] = &[
     "workflows",
     "secrets",
     "encryption",
+    "http",
 ];
+/// Keys of `http:` in `stave.yaml`.
+pub const HTTP_KEYS: &[&str] = &["allow_hosts", "allow_private"];
 /// Keys of `secrets:` in `stave.yaml`.
 pub const SECRETS_KEYS: &[&str] = &["dir", "env_prefix"];
 /// Keys of `encryption:` in `stave.yaml`.

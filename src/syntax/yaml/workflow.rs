@@ -123,6 +123,9 @@ impl Cx {
                     .map(|i| Spanned::new(i.value.max(0) as u64, i.span))
             }),
             priority: f.get("priority").map(|n| self.value(n)),
+            expose_status: f
+                .get("expose_status")
+                .and_then(|n| self.bool(n, "`expose_status`")),
         })
     }
 

@@ -1,8 +1,14 @@
 //! `http.request`: one HTTP call (rustls), its status mapped to typed, retry-aware errors.
 //!
-//! Redirects (301, 302, 303, 307, 308 with a `Location`) are followed, up to 10 (reqwest's
-//! default policy), and the status of the response they lead to is mapped; more redirects
-//! than that → `HttpConnectError`.
+//! Where it may connect is the worker's egress policy (`runtime::egress`, `http:` of
+//! stave.yaml): a host outside `allow_hosts`, an address that is loopback, link-local,
+//! private, unspecified or multicast (checked after DNS resolution, for every address), or a
+//! redirect to another origin → `HttpDenied`, non-retryable, naming the host and the key that
+//! allows it. URLs in errors are redacted (no userinfo, query values `REDACTED`).
+//!
+//! Redirects (301, 302, 303, 307, 308 with a `Location`) within the same origin are followed,
+//! up to 5, and the status of the response they lead to is mapped; more redirects than that
+//! → `HttpConnectError`.
 //!
 //! Status mapping: 2xx, and a 3xx that is not followed (304, or no `Location`) → output;
 //! 4xx → `HttpClientError`, non-retryable except 408 and 429; 5xx → `HttpServerError`,
@@ -12,7 +18,6 @@
 //! instead.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use schemars::JsonSchema;
@@ -22,6 +27,9 @@ use serde_json::Value as Json;
 use crate::runtime::activity::{
     ActivityContext, ActivityError, INVALID_INPUT, PAYLOAD_TOO_LARGE, Registry,
 };
+use crate::runtime::egress::{self, Denied, HttpPolicy};
+
+pub use crate::ir::errors::HTTP_DENIED;
 
 /// Default time for the whole call.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -90,7 +98,7 @@ pub fn register(registry: Registry) -> Registry {
             "http.request",
             |ctx: ActivityContext, input: HttpRequest| async move {
                 tokio::select! {
-                    result = call(input) => result,
+                    result = call(ctx.http_policy(), input) => result,
                     _ = ctx.cancelled() => Err(ActivityError::cancelled()),
                 }
             },
@@ -98,6 +106,7 @@ pub fn register(registry: Registry) -> Registry {
         .errors([
             "HttpClientError",
             "HttpConnectError",
+            HTTP_DENIED,
             "HttpServerError",
             "HttpTimeout",
         ])
@@ -108,23 +117,8 @@ fn invalid(message: String) -> ActivityError {
     ActivityError::new(INVALID_INPUT, message).non_retryable()
 }
 
-fn client() -> Result<&'static reqwest::Client, ActivityError> {
-    static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
-    let built = CLIENT.get_or_init(|| {
-        // reqwest is built without a default crypto provider; ring is the one the Temporal
-        // client already links. Installing twice is harmless (the first one stays).
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        reqwest::Client::builder()
-            .user_agent(concat!("stave/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| e.to_string())
-    });
-    built.as_ref().map_err(|e| {
-        ActivityError::new(
-            "HttpConnectError",
-            format!("cannot build the HTTP client: {e}"),
-        )
-    })
+fn denied(denied: Denied) -> ActivityError {
+    ActivityError::new(HTTP_DENIED, format!("http.request: {denied}")).non_retryable()
 }
 
 fn timeout_of(timeout: &Option<Timeout>) -> Result<Duration, ActivityError> {
@@ -141,7 +135,7 @@ fn timeout_of(timeout: &Option<Timeout>) -> Result<Duration, ActivityError> {
     }
 }
 
-async fn call(input: HttpRequest) -> Result<HttpResponse, ActivityError> {
+async fn call(policy: &HttpPolicy, input: HttpRequest) -> Result<HttpResponse, ActivityError> {
     let method = reqwest::Method::from_bytes(input.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| {
             invalid(format!(
@@ -152,7 +146,7 @@ async fn call(input: HttpRequest) -> Result<HttpResponse, ActivityError> {
     let url = reqwest::Url::parse(&input.url).map_err(|e| {
         invalid(format!(
             "http.request: `url` {:?} is not a URL: {e}",
-            input.url
+            egress::redact_text(&input.url)
         ))
     })?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -167,9 +161,14 @@ async fn call(input: HttpRequest) -> Result<HttpResponse, ActivityError> {
         ));
     }
     let timeout = timeout_of(&input.timeout)?;
-    let mut request = client()?
-        .request(method.clone(), url.clone())
-        .timeout(timeout);
+    policy.check_url(&url).map_err(denied)?;
+    let client = policy.client().map_err(|e| {
+        ActivityError::new(
+            "HttpConnectError",
+            format!("cannot build the HTTP client: {e}"),
+        )
+    })?;
+    let mut request = client.request(method.clone(), url.clone()).timeout(timeout);
     for (name, value) in &input.headers {
         request = request.header(name, value);
     }
@@ -178,11 +177,11 @@ async fn call(input: HttpRequest) -> Result<HttpResponse, ActivityError> {
     } else if let Some(body) = input.body {
         request = request.body(body);
     }
-    let target = format!("{method} {url}");
+    let target = format!("{method} {}", egress::redact_url(&url));
     let response = request
         .send()
         .await
-        .map_err(|e| transport_error(&target, timeout, &e))?;
+        .map_err(|e| transport_error(&target, timeout, e))?;
     let status = response.status();
     let mut headers: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in response.headers() {
@@ -226,7 +225,7 @@ async fn read_body(
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| transport_error(target, timeout, &e))?
+        .map_err(|e| transport_error(target, timeout, e))?
     {
         if bytes.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(ActivityError::new(
@@ -244,16 +243,21 @@ async fn read_body(
     Ok(bytes)
 }
 
-fn transport_error(target: &str, timeout: Duration, e: &reqwest::Error) -> ActivityError {
+fn transport_error(target: &str, timeout: Duration, e: reqwest::Error) -> ActivityError {
+    if let Some(refused) = egress::denied_in(&e) {
+        return denied(refused);
+    }
     if e.is_timeout() {
         return ActivityError::new(
             "HttpTimeout",
             format!("{target}: no complete response within {timeout:?}"),
         );
     }
-    // reqwest's Display stops at "error sending request"; the cause says what failed.
+    // reqwest's Display stops at "error sending request"; the cause says what failed. The
+    // URL it would name is the unredacted one: `target` names it instead.
+    let e = e.without_url();
     let mut cause = e.to_string();
-    let mut source = std::error::Error::source(e);
+    let mut source = std::error::Error::source(&e);
     while let Some(inner) = source {
         cause = format!("{cause}: {inner}");
         source = inner.source();
@@ -295,24 +299,47 @@ mod tests {
     use super::*;
     use crate::runtime::activity::ActivityInfo;
     use serde_json::json;
+    use std::sync::Arc;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// Serves `responses` (raw HTTP/1.1 text), one per connection, on a free port.
     async fn serve(responses: Vec<String>) -> String {
+        serve_recording(responses).await.0
+    }
+
+    /// [`serve`], also sending each request head received.
+    async fn serve_recording(
+        responses: Vec<String>,
+    ) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let (heads, received) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
             for response in responses {
                 let Ok((mut socket, _)) = listener.accept().await else {
                     return;
                 };
                 let mut buf = vec![0u8; 8192];
-                let _ = socket.read(&mut buf).await;
+                let n = socket.read(&mut buf).await.unwrap_or(0);
+                let _ = heads.send(String::from_utf8_lossy(&buf[..n]).into_owned());
                 let _ = socket.write_all(response.as_bytes()).await;
                 let _ = socket.shutdown().await;
             }
         });
-        format!("http://{addr}")
+        (format!("http://{addr}"), received)
+    }
+
+    fn redirect(location: &str) -> String {
+        format!(
+            "HTTP/1.1 302 Found\r\nlocation: {location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        )
+    }
+
+    fn policy(hosts: &[&str], allow_private: bool) -> Arc<HttpPolicy> {
+        HttpPolicy::new(&crate::ir::HttpSettings {
+            allow_hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            allow_private,
+        })
     }
 
     fn response(status: &str, content_type: &str, body: &str) -> String {
@@ -322,10 +349,198 @@ mod tests {
         )
     }
 
+    /// Runs `http.request` with loopback allowed (the test servers listen there).
     async fn run(input: Json) -> Result<Json, ActivityError> {
+        run_with(policy(&[], true), input).await
+    }
+
+    async fn run_with(policy: Arc<HttpPolicy>, input: Json) -> Result<Json, ActivityError> {
         let registry = register(Registry::new());
         let (ctx, _c) = ActivityContext::new(ActivityInfo::default(), |_| {});
-        registry.run("http.request", ctx, input).await
+        registry
+            .run("http.request", ctx.with_http_policy(policy), input)
+            .await
+    }
+
+    #[tokio::test]
+    async fn loopback_is_denied_unless_allowed() {
+        let url = serve(vec![response("200 OK", "text/plain", "hi")]).await;
+        let port = url.rsplit(':').next().unwrap().to_owned();
+        // By address, checked before connecting.
+        let e = run_with(HttpPolicy::shared_default(), json!({"url": url}))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.error_type.as_str(), e.non_retryable),
+            (HTTP_DENIED, true)
+        );
+        assert!(e.message.contains("`127.0.0.1`"), "{}", e.message);
+        assert!(e.message.contains("loopback"), "{}", e.message);
+        assert!(e.message.contains("http.allow_hosts"), "{}", e.message);
+        // By name, checked by the resolver after the lookup.
+        let by_name = format!("http://localhost:{port}/");
+        let e = run_with(HttpPolicy::shared_default(), json!({"url": by_name}))
+            .await
+            .unwrap_err();
+        assert_eq!(e.error_type, HTTP_DENIED, "{}", e.message);
+        assert!(e.message.contains("`localhost`"), "{}", e.message);
+        // Not in the allow-list at all.
+        let e = run_with(policy(&["api.example.com"], true), json!({"url": by_name}))
+            .await
+            .unwrap_err();
+        assert_eq!(e.error_type, HTTP_DENIED);
+        assert!(e.message.contains("allow-list"), "{}", e.message);
+        // Listed by name: allowed, though it resolves to loopback.
+        let out = run_with(policy(&["localhost"], false), json!({"url": by_name}))
+            .await
+            .unwrap();
+        assert_eq!(out["body"], "hi");
+    }
+
+    #[tokio::test]
+    async fn same_origin_redirects_are_followed() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            for answer in [
+                redirect("/next"),
+                response("200 OK", "text/plain", "arrived"),
+            ] {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut buf = vec![0u8; 8192];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket.write_all(answer.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            }
+        });
+        let out = run(json!({"url": format!("http://{addr}/start")}))
+            .await
+            .unwrap();
+        assert_eq!(out["body"], "arrived");
+    }
+
+    #[tokio::test]
+    async fn cross_origin_redirects_are_refused() {
+        let (elsewhere, mut reached) =
+            serve_recording(vec![response("200 OK", "text/plain", "leaked")]).await;
+        let port = elsewhere.rsplit(':').next().unwrap().to_owned();
+        // Another port, another host name, another scheme: each is another origin.
+        for target in [
+            format!("{elsewhere}/x"),
+            format!("http://localhost:{port}/x"),
+            format!("https://127.0.0.1:{port}/x"),
+        ] {
+            let url = serve(vec![redirect(&target)]).await;
+            let e = run(json!({"url": url, "headers": {"authorization": "Bearer t"}}))
+                .await
+                .unwrap_err();
+            assert_eq!(
+                (e.error_type.as_str(), e.non_retryable),
+                (HTTP_DENIED, true)
+            );
+            assert!(e.message.contains("leaves the origin"), "{}", e.message);
+        }
+        assert!(reached.try_recv().is_err(), "the other origin was called");
+    }
+
+    #[tokio::test]
+    async fn redirects_are_bounded() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 8192];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket.write_all(redirect("/again").as_bytes()).await;
+                let _ = socket.shutdown().await;
+            }
+        });
+        let e = run(json!({"url": format!("http://{addr}/")}))
+            .await
+            .unwrap_err();
+        assert_eq!(e.error_type, "HttpConnectError");
+        assert!(e.message.contains("more than 5 redirects"), "{}", e.message);
+    }
+
+    #[tokio::test]
+    async fn urls_in_errors_are_redacted() {
+        let e = run(json!({"url": "http://user:pw@127.0.0.1:1/p?token=s3cret&page=2"}))
+            .await
+            .unwrap_err();
+        assert_eq!(e.error_type, "HttpConnectError");
+        assert!(
+            e.message
+                .contains("http://127.0.0.1:1/p?token=REDACTED&page=REDACTED"),
+            "{}",
+            e.message
+        );
+        for secret in ["s3cret", "pw", "user"] {
+            assert!(!e.message.contains(secret), "{secret} in {}", e.message);
+        }
+        let url = serve(vec![response(
+            "500 Internal Server Error",
+            "text/plain",
+            "",
+        )])
+        .await;
+        let e = run(json!({"url": format!("{url}/?key=abc")}))
+            .await
+            .unwrap_err();
+        assert!(
+            e.message.contains("?key=REDACTED answered 500"),
+            "{}",
+            e.message
+        );
+        let e = run_with(
+            HttpPolicy::shared_default(),
+            json!({"url": "http://169.254.169.254/latest?sig=abc"}),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.error_type, HTTP_DENIED);
+        assert!(!e.message.contains("abc"), "{}", e.message);
+        let e = run(json!({"url": "http://u:pw@/?t=abc"}))
+            .await
+            .unwrap_err();
+        assert!(
+            !e.message.contains("abc") && !e.message.contains("pw"),
+            "{}",
+            e.message
+        );
+    }
+
+    /// The worker resolves `secret('…')` references in the input before the activity runs;
+    /// header values are where they usually are.
+    #[tokio::test]
+    async fn secret_references_in_headers_are_sent_resolved() {
+        struct Table;
+        impl crate::runtime::secrets::SecretProvider for Table {
+            fn get(
+                &self,
+                name: &str,
+            ) -> Result<Option<String>, crate::runtime::secrets::SecretError> {
+                Ok((name == "api/token").then(|| "tok-123".to_owned()))
+            }
+            fn describe(&self, name: &str) -> String {
+                format!("the test table ({name})")
+            }
+        }
+        let (url, mut heads) =
+            serve_recording(vec![response("200 OK", "text/plain", "echo tok-123")]).await;
+        let input = json!({
+            "url": url,
+            "headers": {"authorization": format!("Bearer {}", crate::expr::secret_reference("api/token"))},
+        });
+        let secrets = crate::runtime::secrets::Secrets::default().with(Table);
+        let resolved = secrets.resolve(&input).unwrap();
+        let out = run(resolved.value.clone()).await.unwrap();
+        let head = heads.recv().await.unwrap();
+        assert!(head.contains("authorization: Bearer tok-123"), "{head}");
+        // What the activity returns goes back through the redactor.
+        let redacted = resolved.redactor().redact_json(&out);
+        assert_eq!(redacted["body"], "echo ⟦secret:api/token⟧");
     }
 
     #[tokio::test]

@@ -96,6 +96,7 @@ fn is_token(rule: Rule) -> bool {
             | Rule::kw_search_attributes
             | Rule::kw_memo
             | Rule::kw_continue_as_new_after
+            | Rule::kw_expose_status
             | Rule::kw_output
             | Rule::kw_schedule
             | Rule::kw_cron

@@ -38,6 +38,7 @@ impl Lower {
             memo: Vec::new(),
             continue_as_new_after: None,
             priority: None,
+            expose_status: None,
         };
         let mut search_attributes = None;
         let mut memo = None;
@@ -230,6 +231,12 @@ impl Lower {
                     span,
                     "`continue_as_new_after`",
                 );
+            }
+            Rule::expose_status_decl => {
+                let b = it
+                    .next()
+                    .map(|b| Spanned::new(b.as_str() == "true", self.span(&b)));
+                self.once(&mut w.expose_status, b, span, "`expose_status`");
             }
             Rule::output_decl => {
                 let v = it.next().map(|v| self.value(v));
