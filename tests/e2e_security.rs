@@ -97,6 +97,15 @@ fn echo_server() -> (String, Arc<Mutex<Vec<String>>>) {
     (base, seen)
 }
 
+/// The echo server listens on loopback, which `http.request` reaches only when allowed.
+fn allow_loopback(project: &TestProject) {
+    let settings = std::fs::read_to_string(project.file("stave.yaml")).expect("stave.yaml");
+    project.write(
+        "stave.yaml",
+        &format!("{settings}http: {{ allow_hosts: [127.0.0.1] }}\n"),
+    );
+}
+
 fn assert_clean(what: &str, text: &str) {
     assert!(
         !text.contains(TOKEN),
@@ -108,6 +117,7 @@ fn assert_clean(what: &str, text: &str) {
 fn a_secret_reaches_the_server_and_nothing_else() {
     let server = TestServer::shared();
     let project = TestProject::new("secrets");
+    allow_loopback(&project);
     project.write("flow.stave.yaml", WORKFLOW);
     let (base, seen) = echo_server();
     let mut worker = Proc::spawn_with_env(
@@ -205,6 +215,7 @@ fn a_secret_reaches_the_server_and_nothing_else() {
 fn a_missing_secret_fails_the_activity_clearly_and_the_run_waits() {
     let server = TestServer::shared();
     let project = TestProject::new("secrets-missing");
+    allow_loopback(&project);
     project.write("flow.stave.yaml", WORKFLOW);
     let (base, seen) = echo_server();
     // No STAVE_SECRET_API_TOKEN: the worker cannot resolve the reference.
