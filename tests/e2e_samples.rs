@@ -44,6 +44,16 @@ fn sample_runs(name: &str) -> Option<(Json, Vec<(&'static str, Json)>)> {
             vec![("accept", json!(null))],
         ),
         "nightly-cleanup" => (json!({"older_than_days": 30}), vec![]),
+        // Messages named `update:NAME` are Temporal updates (`stave update`), sent in order.
+        "expense-report" => (
+            json!({"employee": "ada"}),
+            vec![
+                ("update:add_line", json!({"amount_cents": 1250})),
+                ("update:add_line", json!({"amount_cents": 399})),
+                ("update:submit", json!(null)),
+                ("update:approve", json!(null)),
+            ],
+        ),
         "scheduled-report" => (
             json!({"period": "2026-10", "recipients": ["ops@example.com", "cto@example.com"]}),
             vec![],
@@ -123,11 +133,15 @@ fn every_sample_completes() {
             .unwrap_or_else(|| panic!("sample `{name}` has no input in tests/e2e_samples.rs"));
         let id = support::unique_id(&format!("sample-{name}"));
         start(name, &id, &input);
-        for (signal, payload) in signals {
+        for (message, payload) in signals {
             let payload = payload.to_string();
+            let (command, name) = match message.strip_prefix("update:") {
+                Some(update) => ("update", update),
+                None => ("signal", message),
+            };
             stdout_ok(&run_stave(
                 server,
-                &["signal", &id, signal, "--input", &payload],
+                &[command, &id, name, "--input", &payload],
             ));
         }
         started.push((name.to_string(), id));
@@ -150,6 +164,13 @@ fn every_sample_completes() {
 /// What the workflow logic itself determines (not the stand-ins' invented values).
 fn check_output(name: &str, output: &Json) {
     match name {
+        "expense-report" => {
+            assert_eq!(
+                output,
+                &json!({"employee": "ada", "total_cents": 1649}),
+                "{output}"
+            );
+        }
         "order-fulfilment" => {
             assert_eq!(output["order_id"], json!("o-1001"), "{output}");
             assert_eq!(output["status"], json!("shipped"), "{output}");
