@@ -159,9 +159,14 @@ impl<'s> Builder<'s> {
     /// Parses `expr }` at the start of `src`: the inside of `${ … }`. Returns the expression
     /// and the number of bytes read, closing brace included.
     fn interp(&self) -> Result<(Expr, usize)> {
-        if let Some(read) = fast::interp(self.src, self.file, self.offset) {
-            return Ok(read);
+        match fast::interp(self.src, self.file, self.offset) {
+            Some(read) => Ok(read),
+            None => self.interp_with_grammar(),
         }
+    }
+
+    /// [`Self::interp`] by the grammar alone.
+    fn interp_with_grammar(&self) -> Result<(Expr, usize)> {
         self.check_size(self.src)?;
         let pairs =
             ExprParser::parse(Rule::interp, self.src).map_err(|e| self.syntax_error(&e, true))?;
