@@ -214,8 +214,11 @@ impl<'s> Reader<'s> {
                     self.ws()?;
                     if self.peek() == Some(b'(') {
                         let args = self.args()?;
-                        let span =
-                            Span::new(self.file, target.span.start as usize, self.offset + self.pos);
+                        let span = Span::new(
+                            self.file,
+                            target.span.start as usize,
+                            self.offset + self.pos,
+                        );
                         let b = Builder {
                             src: self.src,
                             file: self.file,
@@ -245,8 +248,11 @@ impl<'s> Reader<'s> {
                     let index = self.expr()?;
                     self.ws()?;
                     self.eat(b']')?;
-                    let span =
-                        Span::new(self.file, target.span.start as usize, self.offset + self.pos);
+                    let span = Span::new(
+                        self.file,
+                        target.span.start as usize,
+                        self.offset + self.pos,
+                    );
                     target = self.node(
                         ExprKind::Index {
                             target: Box::new(target),
@@ -371,7 +377,11 @@ impl<'s> Reader<'s> {
 
     /// Items up to `close` (the opening bracket read), separated by commas, one trailing
     /// comma allowed.
-    fn list<T>(&mut self, close: u8, mut item: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
+    fn list<T>(
+        &mut self,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Option<T>,
+    ) -> Option<Vec<T>> {
         let mut items = Vec::new();
         loop {
             self.ws()?;
@@ -426,7 +436,8 @@ impl<'s> Reader<'s> {
             return None;
         }
         let mut double = false;
-        if self.peek() == Some(b'.') && self.bytes.get(self.pos + 1).is_some_and(u8::is_ascii_digit) {
+        if self.peek() == Some(b'.') && self.bytes.get(self.pos + 1).is_some_and(u8::is_ascii_digit)
+        {
             self.pos += 1;
             digits(self);
             double = true;

@@ -325,8 +325,23 @@ fn the_fast_path_reads_common_expressions() {
         assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{src:?}");
     }
     for src in [
-        "", "true.", "x.in", "a..b", "a.", ".5", "a // c", "0x1F", "1u", "r'x'", "'\\n'",
-        "'''x'''", "has(a)", "a.map(1, 2)", "9223372036854775808", "1e999", "x.if",
+        "",
+        "true.",
+        "x.in",
+        "a..b",
+        "a.",
+        ".5",
+        "a // c",
+        "0x1F",
+        "1u",
+        "r'x'",
+        "'\\n'",
+        "'''x'''",
+        "has(a)",
+        "a.map(1, 2)",
+        "9223372036854775808",
+        "1e999",
+        "x.if",
     ] {
         assert!(fast::expr(src, FileId(0), 0).is_none(), "{src:?}");
     }
@@ -336,20 +351,57 @@ fn the_fast_path_reads_common_expressions() {
 /// literal, operator and bracket, with any whitespace or comment between tokens.
 fn expr_text() -> impl Strategy<Value = String> {
     let ident = prop_oneof![
-        Just("x"), Just("input"), Just("has"), Just("map"), Just("r"), Just("b"), Just("in"),
-        Just("true"), Just("false"), Just("null"), Just("if"), Just("true_"), Just("inx"),
-        Just("_1"), Just("size"), Just("é"),
+        Just("x"),
+        Just("input"),
+        Just("has"),
+        Just("map"),
+        Just("r"),
+        Just("b"),
+        Just("in"),
+        Just("true"),
+        Just("false"),
+        Just("null"),
+        Just("if"),
+        Just("true_"),
+        Just("inx"),
+        Just("_1"),
+        Just("size"),
+        Just("é"),
     ];
     let number = prop_oneof![
-        Just("0"), Just("007"), Just("42"), Just("1.5"), Just("1e5"), Just("1.5e-3"),
-        Just("2E+2"), Just("1.e5"), Just("0x1F"), Just("2u"), Just(".5"), Just("1e"),
-        Just("9223372036854775807"), Just("9223372036854775808"), Just("18446744073709551616"),
-        Just("1e999"), Just("1abc"),
+        Just("0"),
+        Just("007"),
+        Just("42"),
+        Just("1.5"),
+        Just("1e5"),
+        Just("1.5e-3"),
+        Just("2E+2"),
+        Just("1.e5"),
+        Just("0x1F"),
+        Just("2u"),
+        Just(".5"),
+        Just("1e"),
+        Just("9223372036854775807"),
+        Just("9223372036854775808"),
+        Just("18446744073709551616"),
+        Just("1e999"),
+        Just("1abc"),
     ];
     let string = prop_oneof![
-        Just(r#""a""#), Just("'b'"), Just(r#""""#), Just("''"), Just(r#""a\"b""#),
-        Just(r"'\n'"), Just(r#"r"x\""#), Just("R'y'"), Just(r#"b"z""#), Just("'''t'''"),
-        Just(r#""""u""""#), Just(r#""é ü""#), Just(r#"'a"b'"#), Just(r#""${ x }""#),
+        Just(r#""a""#),
+        Just("'b'"),
+        Just(r#""""#),
+        Just("''"),
+        Just(r#""a\"b""#),
+        Just(r"'\n'"),
+        Just(r#"r"x\""#),
+        Just("R'y'"),
+        Just(r#"b"z""#),
+        Just("'''t'''"),
+        Just(r#""""u""""#),
+        Just(r#""é ü""#),
+        Just(r#"'a"b'"#),
+        Just(r#""${ x }""#),
     ];
     let leaf = prop_oneof![ident, number, string].prop_map(str::to_owned);
     let space = prop_oneof![
@@ -357,17 +409,41 @@ fn expr_text() -> impl Strategy<Value = String> {
         1 => Just("\x0B"), 1 => Just("\x0C"), 1 => Just(" // c\n"), 1 => Just("/* c */"),
     ];
     let op = prop_oneof![
-        Just("||"), Just("&&"), Just("=="), Just("!="), Just("<"), Just("<="), Just(">"),
-        Just(">="), Just("in"), Just("+"), Just("-"), Just("*"), Just("/"), Just("%"),
-        Just("="), Just("|"), Just("&"), Just("!"),
+        Just("||"),
+        Just("&&"),
+        Just("=="),
+        Just("!="),
+        Just("<"),
+        Just("<="),
+        Just(">"),
+        Just(">="),
+        Just("in"),
+        Just("+"),
+        Just("-"),
+        Just("*"),
+        Just("/"),
+        Just("%"),
+        Just("="),
+        Just("|"),
+        Just("&"),
+        Just("!"),
     ];
     leaf.prop_recursive(5, 40, 4, move |inner| {
         let sp = space.clone();
         let list = prop::collection::vec((inner.clone(), sp.clone()), 0..4);
         prop_oneof![
-            (inner.clone(), sp.clone(), op.clone(), sp.clone(), inner.clone())
+            (
+                inner.clone(),
+                sp.clone(),
+                op.clone(),
+                sp.clone(),
+                inner.clone()
+            )
                 .prop_map(|(a, s1, o, s2, b)| format!("{a}{s1}{o}{s2}{b}")),
-            (prop_oneof![Just("!"), Just("-"), Just("- "), Just("!!")], inner.clone())
+            (
+                prop_oneof![Just("!"), Just("-"), Just("- "), Just("!!")],
+                inner.clone()
+            )
                 .prop_map(|(o, a)| format!("{o}{a}")),
             (inner.clone(), sp.clone(), inner.clone(), inner.clone())
                 .prop_map(|(c, s, t, o)| format!("{c}{s}?{s}{t}{s}:{s}{o}")),
@@ -375,7 +451,11 @@ fn expr_text() -> impl Strategy<Value = String> {
             (list.clone(), any::<bool>()).prop_map(|(items, trailing)| format!(
                 "[{}{}]",
                 join(&items),
-                if trailing && !items.is_empty() { "," } else { "" }
+                if trailing && !items.is_empty() {
+                    ","
+                } else {
+                    ""
+                }
             )),
             (
                 prop::collection::vec((inner.clone(), sp.clone(), inner.clone()), 0..3),
@@ -386,7 +466,11 @@ fn expr_text() -> impl Strategy<Value = String> {
                         .iter()
                         .map(|(k, s, v)| format!("{k}{s}:{s}{v}"))
                         .collect();
-                    format!("{{{}{}}}", entries.join(","), if trailing { "," } else { "" })
+                    format!(
+                        "{{{}{}}}",
+                        entries.join(","),
+                        if trailing { "," } else { "" }
+                    )
                 }),
             (
                 inner.clone(),
@@ -421,9 +505,29 @@ fn join(items: &[(String, &str)]) -> String {
 /// Up to four random edits: a character deleted, replaced or inserted.
 fn mutated(src: impl Strategy<Value = String>) -> impl Strategy<Value = String> {
     let char = prop_oneof![
-        Just('('), Just(')'), Just('['), Just(']'), Just('{'), Just('}'), Just('.'), Just(','),
-        Just(':'), Just('?'), Just('"'), Just('\''), Just('\\'), Just('-'), Just('!'),
-        Just('/'), Just('1'), Just('e'), Just('u'), Just('x'), Just(' '), Just('\n'), Just('$'),
+        Just('('),
+        Just(')'),
+        Just('['),
+        Just(']'),
+        Just('{'),
+        Just('}'),
+        Just('.'),
+        Just(','),
+        Just(':'),
+        Just('?'),
+        Just('"'),
+        Just('\''),
+        Just('\\'),
+        Just('-'),
+        Just('!'),
+        Just('/'),
+        Just('1'),
+        Just('e'),
+        Just('u'),
+        Just('x'),
+        Just(' '),
+        Just('\n'),
+        Just('$'),
     ];
     let edit = (any::<prop::sample::Index>(), 0..3u8, char);
     (src, prop::collection::vec(edit, 0..4)).prop_map(|(src, edits)| {
@@ -498,7 +602,10 @@ fn check_agreement<S: Strategy<Value = String> + 'static>(strategy: fn() -> S) {
         }
         // Not vacuous: the fast path answers for a good share of the inputs.
         let answered = answered.into_inner();
-        assert!(answered >= 200, "the fast path answered only {answered} times");
+        assert!(
+            answered >= 200,
+            "the fast path answered only {answered} times"
+        );
     };
     std::thread::Builder::new()
         .stack_size(64 << 20)

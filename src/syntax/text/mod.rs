@@ -67,21 +67,3 @@ pub fn parse_bytes(file: FileId, bytes: &[u8]) -> (Option<ast::Workflow>, Vec<Di
         }
     }
 }
-
-#[doc(hidden)]
-pub fn scratch_pest_only(text: &str) -> usize {
-    StaveParser::parse(Rule::file, text)
-        .map(|p| p.count())
-        .unwrap_or(0)
-}
-#[doc(hidden)]
-pub fn scratch_cel_texts(text: &str) -> Vec<(String, usize)> {
-    StaveParser::parse(Rule::file, text)
-        .map(|p| {
-            p.flatten()
-                .filter(|c| c.as_rule() == Rule::cel)
-                .map(|c| (c.as_str().to_string(), c.as_span().start()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
