@@ -553,4 +553,4 @@ pub mod span_serde {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,7 +1,8 @@
 //! Text to [`Expr`]: the pest grammar `grammar/expr.pest`, with spans in workflow-file bytes.
 //!
-//! This file runs the grammar and lowers its pairs to the tree; `literal` decodes number and
-//! string literals, `error` turns pest's errors into "expected …" in words.
+//! This file runs the grammar and lowers its pairs to the tree; `fast` reads well-formed
+//! expressions by hand into the same tree first, `literal` decodes number and string
+//! literals, `error` turns pest's errors into "expected …" in words.
 
 use pest::Parser as _;
 use pest::iterators::Pair;
@@ -16,6 +17,7 @@ use error::friendly;
 struct ExprParser;
 
 mod error;
+mod fast;
 mod literal;
 
 /// Deepest syntax tree accepted. Checking and evaluation recurse over the tree, so this bounds
@@ -31,51 +33,10 @@ pub const MAX_LEN: usize = 100_000;
 
 /// Parses a bare expression. `offset` is the byte offset of `src[0]` in file `file`.
 pub fn parse_expr(src: &str, file: FileId, offset: usize) -> Result<Expr, Diagnostic> {
-    if let Some(path) = parse_path(src, file, offset) {
-        return Ok(path);
+    if let Some(e) = fast::expr(src, file, offset) {
+        return Ok(e);
     }
     parse_with_grammar(src, file, offset)
-}
-
-/// The most common expression by far is a dotted path (`input.order_id`, `steps.charge.id`).
-/// This builds the very tree the grammar would, without running pest (which costs ~10x more
-/// for such inputs); anything else — including reserved words — goes to the grammar.
-fn parse_path(src: &str, file: FileId, offset: usize) -> Option<Expr> {
-    let start = src.len() - src.trim_start().len();
-    let body = src.trim();
-    if body.is_empty() || body.len() > 256 {
-        return None;
-    }
-    let mut expr: Option<Expr> = None;
-    let mut pos = start;
-    for (n, segment) in body.split('.').enumerate() {
-        let mut chars = segment.chars();
-        let valid = matches!(chars.next(), Some('A'..='Z' | 'a'..='z' | '_'))
-            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid || RESERVED.contains(&segment) || n >= 16 {
-            return None;
-        }
-        let span = Span::new(file, offset + pos, offset + pos + segment.len());
-        expr = Some(match expr {
-            None => Expr::new(ExprKind::Ident(segment.to_string()), span),
-            Some(target) => {
-                let whole = Span::new(file, target.span.start as usize, span.end as usize);
-                let field = Name {
-                    name: segment.to_string(),
-                    span,
-                };
-                Expr::new(
-                    ExprKind::Member {
-                        target: Box::new(target),
-                        field,
-                    },
-                    whole,
-                )
-            }
-        });
-        pos += segment.len() + 1;
-    }
-    expr
 }
 
 fn parse_with_grammar(src: &str, file: FileId, offset: usize) -> Result<Expr, Diagnostic> {
@@ -198,6 +159,14 @@ impl<'s> Builder<'s> {
     /// Parses `expr }` at the start of `src`: the inside of `${ … }`. Returns the expression
     /// and the number of bytes read, closing brace included.
     fn interp(&self) -> Result<(Expr, usize)> {
+        match fast::interp(self.src, self.file, self.offset) {
+            Some(read) => Ok(read),
+            None => self.interp_with_grammar(),
+        }
+    }
+
+    /// [`Self::interp`] by the grammar alone.
+    fn interp_with_grammar(&self) -> Result<(Expr, usize)> {
         self.check_size(self.src)?;
         let pairs =
             ExprParser::parse(Rule::interp, self.src).map_err(|e| self.syntax_error(&e, true))?;

@@ -74,7 +74,8 @@ fn literal() -> impl Strategy<Value = Expr> {
     ]
 }
 
-fn expr() -> impl Strategy<Value = Expr> {
+/// Trees of every kind; `parse::tests` prints them to test the parser's fast path too.
+pub(crate) fn expr() -> impl Strategy<Value = Expr> {
     let binary = prop_oneof![
         Just(BinaryOp::Or),
         Just(BinaryOp::And),

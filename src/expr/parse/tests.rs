@@ -1,5 +1,7 @@
 //! Parser tests: tree shapes, spans and syntax-error messages, one table each.
 
+use proptest::prelude::*;
+
 use super::*;
 
 /// Renders a tree as an s-expression, so precedence and folding are visible.
@@ -297,25 +299,320 @@ fn templates() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Expressions the fast path reads; the grammar gives each the same tree, spans included.
 #[test]
-fn the_fast_path_builds_the_grammars_tree() {
+fn the_fast_path_reads_common_expressions() {
     for src in [
         "input",
         " input.order_id ",
         "steps.charge.charge_id",
-        "_a.b_2.C",
-        "x.y.z.w",
-        "item",
+        "input.amount > 4000 && vars.status != 'failed'",
+        "input.amount * 2.0",
+        "has(input.amount) ? input.amount : 0.0",
+        "input.items.size() > 2 ? 'amex' : 'visa'",
+        "{'status': vars.status, 'count': vars.count}",
+        "'no invoice: ' + err.message",
+        "string(item.sku)",
+        "-1.size() + -x - 2 * (a % 3)",
+        "[1, 2.5e3, \"s\", true, null,]",
+        "items.filter(i, i.qty > 0).map(i, i.sku)",
+        "a[0].b in ['x', 'y'] || !c",
+        "1.e5",
+        "x ? y : z ? w : v",
     ] {
-        let fast = parse_path(src, FileId(0), 7).expect("a path");
+        let fast = fast::expr(src, FileId(0), 7).unwrap_or_else(|| panic!("{src:?}: no answer"));
         let slow = parse_with_grammar(src, FileId(0), 7).expect("parses");
-        assert_eq!(fast, slow, "{src:?}");
+        assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{src:?}");
     }
     for src in [
-        "true", "null", "x.in", "a..b", "a.", ".a", "1.a", "a.b()", "a[0]", "a - b", "",
+        "",
+        "true.",
+        "x.in",
+        "a..b",
+        "a.",
+        ".5",
+        "a // c",
+        "0x1F",
+        "1u",
+        "r'x'",
+        "'\\n'",
+        "'''x'''",
+        "has(a)",
+        "a.map(1, 2)",
+        "9223372036854775808",
+        "1e999",
+        "x.if",
     ] {
-        assert!(parse_path(src, FileId(0), 0).is_none(), "{src:?}");
+        assert!(fast::expr(src, FileId(0), 0).is_none(), "{src:?}");
     }
+}
+
+/// Expression text from the whole syntax, the rare and the wrong included: every kind of
+/// literal, operator and bracket, with any whitespace or comment between tokens.
+fn expr_text() -> impl Strategy<Value = String> {
+    let ident = prop_oneof![
+        Just("x"),
+        Just("input"),
+        Just("has"),
+        Just("map"),
+        Just("r"),
+        Just("b"),
+        Just("in"),
+        Just("true"),
+        Just("false"),
+        Just("null"),
+        Just("if"),
+        Just("true_"),
+        Just("inx"),
+        Just("_1"),
+        Just("size"),
+        Just("é"),
+    ];
+    let number = prop_oneof![
+        Just("0"),
+        Just("007"),
+        Just("42"),
+        Just("1.5"),
+        Just("1e5"),
+        Just("1.5e-3"),
+        Just("2E+2"),
+        Just("1.e5"),
+        Just("0x1F"),
+        Just("2u"),
+        Just(".5"),
+        Just("1e"),
+        Just("9223372036854775807"),
+        Just("9223372036854775808"),
+        Just("18446744073709551616"),
+        Just("1e999"),
+        Just("1abc"),
+    ];
+    let string = prop_oneof![
+        Just(r#""a""#),
+        Just("'b'"),
+        Just(r#""""#),
+        Just("''"),
+        Just(r#""a\"b""#),
+        Just(r"'\n'"),
+        Just(r#"r"x\""#),
+        Just("R'y'"),
+        Just(r#"b"z""#),
+        Just("'''t'''"),
+        Just(r#""""u""""#),
+        Just(r#""é ü""#),
+        Just(r#"'a"b'"#),
+        Just(r#""${ x }""#),
+    ];
+    let leaf = prop_oneof![ident, number, string].prop_map(str::to_owned);
+    let space = prop_oneof![
+        6 => Just(""), 6 => Just(" "), 1 => Just("\n"), 1 => Just("\t"), 1 => Just("\r\n"),
+        1 => Just("\x0B"), 1 => Just("\x0C"), 1 => Just(" // c\n"), 1 => Just("/* c */"),
+    ];
+    let op = prop_oneof![
+        Just("||"),
+        Just("&&"),
+        Just("=="),
+        Just("!="),
+        Just("<"),
+        Just("<="),
+        Just(">"),
+        Just(">="),
+        Just("in"),
+        Just("+"),
+        Just("-"),
+        Just("*"),
+        Just("/"),
+        Just("%"),
+        Just("="),
+        Just("|"),
+        Just("&"),
+        Just("!"),
+    ];
+    leaf.prop_recursive(5, 40, 4, move |inner| {
+        let sp = space.clone();
+        let list = prop::collection::vec((inner.clone(), sp.clone()), 0..4);
+        prop_oneof![
+            (
+                inner.clone(),
+                sp.clone(),
+                op.clone(),
+                sp.clone(),
+                inner.clone()
+            )
+                .prop_map(|(a, s1, o, s2, b)| format!("{a}{s1}{o}{s2}{b}")),
+            (
+                prop_oneof![Just("!"), Just("-"), Just("- "), Just("!!")],
+                inner.clone()
+            )
+                .prop_map(|(o, a)| format!("{o}{a}")),
+            (inner.clone(), sp.clone(), inner.clone(), inner.clone())
+                .prop_map(|(c, s, t, o)| format!("{c}{s}?{s}{t}{s}:{s}{o}")),
+            (sp.clone(), inner.clone()).prop_map(|(s, a)| format!("({s}{a}{s})")),
+            (list.clone(), any::<bool>()).prop_map(|(items, trailing)| format!(
+                "[{}{}]",
+                join(&items),
+                if trailing && !items.is_empty() {
+                    ","
+                } else {
+                    ""
+                }
+            )),
+            (
+                prop::collection::vec((inner.clone(), sp.clone(), inner.clone()), 0..3),
+                any::<bool>()
+            )
+                .prop_map(|(entries, trailing)| {
+                    let entries: Vec<String> = entries
+                        .iter()
+                        .map(|(k, s, v)| format!("{k}{s}:{s}{v}"))
+                        .collect();
+                    format!(
+                        "{{{}{}}}",
+                        entries.join(","),
+                        if trailing { "," } else { "" }
+                    )
+                }),
+            (
+                inner.clone(),
+                sp.clone(),
+                prop_oneof![Just("f"), Just("in"), Just("size"), Just("x1")]
+            )
+                .prop_map(|(t, s, f)| format!("{t}{s}.{s}{f}")),
+            (
+                inner.clone(),
+                sp.clone(),
+                prop_oneof![Just("size"), Just("map"), Just("filter"), Just("all")],
+                list.clone()
+            )
+                .prop_map(|(t, s, f, args)| format!("{t}.{f}{s}({})", join(&args))),
+            (inner.clone(), sp.clone(), inner.clone())
+                .prop_map(|(t, s, i)| format!("{t}{s}[{s}{i}{s}]")),
+            (prop_oneof![Just("has"), Just("int"), Just("f")], sp, list)
+                .prop_map(|(f, s, args)| format!("{f}{s}({})", join(&args))),
+        ]
+    })
+}
+
+/// Items each followed by its whitespace, separated by commas.
+fn join(items: &[(String, &str)]) -> String {
+    items
+        .iter()
+        .map(|(i, s)| format!("{i}{s}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Up to four random edits: a character deleted, replaced or inserted.
+fn mutated(src: impl Strategy<Value = String>) -> impl Strategy<Value = String> {
+    let char = prop_oneof![
+        Just('('),
+        Just(')'),
+        Just('['),
+        Just(']'),
+        Just('{'),
+        Just('}'),
+        Just('.'),
+        Just(','),
+        Just(':'),
+        Just('?'),
+        Just('"'),
+        Just('\''),
+        Just('\\'),
+        Just('-'),
+        Just('!'),
+        Just('/'),
+        Just('1'),
+        Just('e'),
+        Just('u'),
+        Just('x'),
+        Just(' '),
+        Just('\n'),
+        Just('$'),
+    ];
+    let edit = (any::<prop::sample::Index>(), 0..3u8, char);
+    (src, prop::collection::vec(edit, 0..4)).prop_map(|(src, edits)| {
+        let mut chars: Vec<char> = src.chars().collect();
+        for (at, kind, c) in edits {
+            let at = at.index(chars.len() + 1);
+            match kind {
+                0 if at < chars.len() => {
+                    chars.remove(at);
+                }
+                1 if at < chars.len() => chars[at] = c,
+                _ => chars.insert(at, c),
+            }
+        }
+        chars.into_iter().collect()
+    })
+}
+
+/// Whenever the fast path answers, bare or inside `${ … }`, the grammar gives the same tree,
+/// spans included (compared as `Debug` text, which tells `-0.0` from `0.0`).
+fn agrees_with_the_grammar(src: &str) -> Result<(), TestCaseError> {
+    let file = FileId(3);
+    if let Some(fast) = fast::expr(src, file, 11) {
+        let slow = parse_with_grammar(src, file, 11).map_err(|d| {
+            TestCaseError::fail(format!("{src:?}: fast {fast:?}, grammar: {}", d.message))
+        })?;
+        prop_assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{:?}", src);
+    }
+    let src = format!("{src}}} tail");
+    if let Some(fast) = fast::interp(&src, file, 11) {
+        let b = Builder {
+            src: &src,
+            file,
+            offset: 11,
+        };
+        let slow = b.interp_with_grammar().map_err(|d| {
+            TestCaseError::fail(format!("{src:?}: fast {fast:?}, grammar: {}", d.message))
+        })?;
+        prop_assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{:?}", src);
+    }
+    Ok(())
+}
+
+#[test]
+fn the_fast_path_agrees_with_the_grammar() {
+    check_agreement(|| mutated(expr_text()));
+}
+
+#[test]
+fn the_fast_path_agrees_on_printed_trees() {
+    check_agreement(|| mutated(crate::expr::ast::tests::expr().prop_map(|e| e.to_string())));
+}
+
+/// Runs [`agrees_with_the_grammar`] on 4,000 inputs, on a thread with room for the strategy's
+/// value trees, which overflow a test thread's stack in debug builds.
+fn check_agreement<S: Strategy<Value = String> + 'static>(strategy: fn() -> S) {
+    let run = move || {
+        let config = ProptestConfig {
+            cases: 4000,
+            ..ProptestConfig::default()
+        };
+        let mut runner = proptest::test_runner::TestRunner::new(config);
+        let answered = std::sync::atomic::AtomicUsize::new(0);
+        let result = runner.run(&strategy(), |src| {
+            if fast::expr(&src, FileId(3), 11).is_some() {
+                answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            agrees_with_the_grammar(&src)
+        });
+        if let Err(e) = result {
+            panic!("{e}");
+        }
+        // Not vacuous: the fast path answers for a good share of the inputs.
+        let answered = answered.into_inner();
+        assert!(
+            answered >= 200,
+            "the fast path answered only {answered} times"
+        );
+    };
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(run)
+        .expect("a test thread")
+        .join()
+        .expect("the fast path agrees with the grammar");
 }
 
 /// [`RESERVED`] is the one list of reserved words. The grammar matches a few of them as
