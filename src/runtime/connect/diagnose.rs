@@ -100,6 +100,7 @@ fn advice(cause: &str, status: Option<Code>, attempt: Attempt) -> (String, bool)
         && (has("received fatal alert")
             || has("broken pipe")
             || has("connection reset")
+            || has("connection closed")
             || has("tls handshake eof"));
     if refused_after_handshake {
         // A server that requires mTLS refuses a missing or untrusted client certificate
@@ -207,6 +208,9 @@ mod tests {
             tls(false),
         );
         assert!(permanent);
+        // The same drop, seen as a closed connection (it depends on when the alert arrives).
+        let (help, _) = advice("connection closed", None, tls(false));
+        assert!(help.contains("requires a client certificate"), "{help}");
         // Without TLS a broken pipe is an ordinary network problem.
         let (help, _) = advice(cause, None, plain());
         assert!(help.contains("stave dev"), "{help}");
