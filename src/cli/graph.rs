@@ -1,7 +1,7 @@
-//! `stave graph FILE`: draw a workflow's control flow as Mermaid or DOT, or keep it current in
-//! a Markdown file (`--inject README.md [--check]`).
+//! `stave graph FILE [--workflow NAME]`: draw a workflow's control flow as Mermaid or DOT, or
+//! keep it current in a Markdown file (`--inject README.md [--check]`).
 
-use super::common::write_output;
+use super::common::{choose_workflows, write_output};
 use crate::check;
 use crate::diagnostics::Sources;
 use crate::diagnostics::render::{self, Style};
@@ -23,6 +23,9 @@ pub enum Format {
 pub struct Args {
     /// The workflow file to draw (`.stave.yaml` or `.stave`).
     pub file: PathBuf,
+    /// Which workflow of a file that defines several.
+    #[arg(long, value_name = "NAME")]
+    pub workflow: Option<String>,
     /// Output format [default: mermaid].
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -43,7 +46,7 @@ pub fn run(args: Args) -> ExitCode {
         eprintln!("error: --inject writes a Mermaid block; drop `--format dot`");
         return ExitCode::from(2);
     }
-    let Some(workflow) = compile(&args.file) else {
+    let Some(workflow) = compile(&args.file, args.workflow.as_deref()) else {
         return ExitCode::from(1);
     };
     let graph = graph::build(&workflow);
@@ -62,8 +65,9 @@ pub fn run(args: Args) -> ExitCode {
     write_output(args.output.as_deref(), &text)
 }
 
-/// Compiles one workflow file in its project; prints the errors and returns None if any.
-pub fn compile(path: &Path) -> Option<ir::Workflow> {
+/// Compiles one workflow file in its project and picks the workflow `name` names (needed
+/// when the file defines several); prints the errors and returns None if any.
+pub fn compile(path: &Path, name: Option<&str>) -> Option<ir::Workflow> {
     if !path.is_file() {
         let why = if path.exists() {
             "is not a file"
@@ -82,18 +86,31 @@ pub fn compile(path: &Path) -> Option<ir::Workflow> {
         Some(dir) => check::load_project_context(&dir, &mut sources, &mut diagnostics),
         None => ProjectContext::default(),
     };
-    let workflow = check::compile_path(path, &mut sources, &context, &mut diagnostics);
+    let workflows = check::compile_path(path, &mut sources, &context, &mut diagnostics);
     let errors: Vec<_> = diagnostics.iter().filter(|d| d.is_error()).collect();
     for d in &errors {
         eprint!("{}", render::render_human(&sources, d, Style::default()));
     }
-    match workflow {
-        Some(workflow) if errors.is_empty() => Some(workflow),
-        _ => {
+    if !errors.is_empty() || workflows.is_empty() {
+        eprintln!(
+            "error: `{}` has errors; nothing drawn (`stave lint` shows warnings too)",
+            path.display()
+        );
+        return None;
+    }
+    match choose_workflows(path, workflows, name) {
+        Ok(mut chosen) if chosen.len() == 1 => chosen.pop(),
+        Ok(chosen) => {
+            let names: Vec<String> = chosen.iter().map(|w| format!("`{}`", w.name)).collect();
             eprintln!(
-                "error: `{}` has errors; nothing drawn (`stave lint` shows warnings too)",
-                path.display()
+                "error: `{}` defines several workflows ({}); choose one with --workflow NAME",
+                path.display(),
+                names.join(", ")
             );
+            None
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
             None
         }
     }

@@ -8,8 +8,15 @@ pub(super) fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     let name = &cx.workflow.name;
     if !name.value.is_empty() && is_temporal_name(&name.value) && !is_kebab(&name.value) {
         out.push(
-            Diagnostic::new(Code::W007, name.span, format!("workflow name `{}` is not kebab-case", name.value))
-                .help(format!("for a new workflow prefer `{}`; an existing Temporal type stays as it is", to_kebab(&name.value))),
+            Diagnostic::new(
+                Code::W007,
+                name.span,
+                format!("workflow name `{}` is not kebab-case", name.value),
+            )
+            .help(format!(
+                "for a new workflow prefer `{}`; an existing Temporal type stays as it is",
+                to_kebab(&name.value)
+            )),
         );
     }
 }
