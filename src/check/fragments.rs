@@ -10,6 +10,7 @@
 use crate::diagnostics::{Code, Diagnostic, Label, Span, did_you_mean};
 use crate::names::is_temporal_name;
 use crate::syntax::ast::{self, Name, Step, StepKind};
+use std::collections::BTreeSet;
 
 /// One workflow with its fragments inserted, and where they came from.
 pub(super) struct Expansion {
@@ -48,6 +49,7 @@ impl Expansion {
 /// Expands every workflow of `file`; every fragment is also checked on its own, so that an
 /// unknown or recursive `use` in a fragment no workflow uses yet is reported too.
 pub(super) fn expand(file: &ast::File, diagnostics: &mut Vec<Diagnostic>) -> Vec<Expansion> {
+    let mut cycles = BTreeSet::new();
     for fragment in &file.fragments {
         if !is_temporal_name(&fragment.name.value) {
             diagnostics.push(
@@ -65,6 +67,7 @@ pub(super) fn expand(file: &ast::File, diagnostics: &mut Vec<Diagnostic>) -> Vec
         let mut x = Expander {
             file,
             diagnostics: &mut *diagnostics,
+            cycles: &mut cycles,
             stack: vec![fragment.name.value.clone()],
             inserted: Vec::new(),
         };
@@ -76,6 +79,7 @@ pub(super) fn expand(file: &ast::File, diagnostics: &mut Vec<Diagnostic>) -> Vec
             let mut x = Expander {
                 file,
                 diagnostics: &mut *diagnostics,
+                cycles: &mut cycles,
                 stack: Vec::new(),
                 inserted: Vec::new(),
             };
@@ -92,6 +96,9 @@ pub(super) fn expand(file: &ast::File, diagnostics: &mut Vec<Diagnostic>) -> Vec
 struct Expander<'a> {
     file: &'a ast::File,
     diagnostics: &'a mut Vec<Diagnostic>,
+    /// The cycles reported (their fragments, sorted): each once, whichever fragment it was
+    /// found from.
+    cycles: &'a mut BTreeSet<Vec<String>>,
     /// The fragments being expanded, outermost first: a `use` of one of them is a cycle.
     stack: Vec<String>,
     inserted: Vec<(Span, Name)>,
@@ -157,7 +164,12 @@ impl Expander<'_> {
         };
         if let Some(start) = self.stack.iter().position(|f| *f == name.value) {
             let mut cycle = self.stack[start..].to_vec();
+            let mut members = cycle.clone();
+            members.sort();
             cycle.push(name.value.clone());
+            if !self.cycles.insert(members) {
+                return None;
+            }
             self.diagnostics.push(
                 Diagnostic::new(
                     Code::E048,

@@ -71,9 +71,8 @@ pub fn workflow_schema() -> Json {
         .collect();
     let mut body = object(&keys, workflow_field, &[]);
     // A file lists its workflows under `workflows:` and then holds nothing else of one.
-    body["if"] = json!({"required": ["workflows"]});
-    body["then"] = json!({"propertyNames": {"enum": FILE_KEYS}});
-    body["else"] = json!({"required": ["workflow", "steps"]});
+    body["dependencies"] = json!({"workflows": {"propertyNames": {"enum": FILE_KEYS}}});
+    body["anyOf"] = json!([{"required": ["workflows"]}, {"required": ["workflow", "steps"]}]);
     let mut schema = merge(head, body);
     schema["definitions"] = Json::Object(definitions);
     schema
