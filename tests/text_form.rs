@@ -50,13 +50,17 @@ fn context_for(path: &Path) -> ProjectContext {
     }
 }
 
-/// Compiles source text as if read from `path`: the IR's identity (canonical JSON without
-/// spans) and the sorted diagnostic codes.
-fn compile(path: &Path, src: &str, context: &ProjectContext) -> (Option<String>, Vec<Code>) {
-    let (_, ir, diagnostics) = check::compile_source(&path.to_string_lossy(), src, context);
+/// Compiles source text as if read from `path`: the identity of each workflow's IR
+/// (canonical JSON without spans) and the sorted diagnostic codes.
+fn compile(path: &Path, src: &str, context: &ProjectContext) -> (Vec<String>, Vec<Code>) {
+    let (_, irs, diagnostics) = check::compile_source_all(&path.to_string_lossy(), src, context);
     let mut codes: Vec<Code> = diagnostics.iter().map(|d| d.code).collect();
     codes.sort();
-    (ir.map(|ir| ir.canonical_json().to_string()), codes)
+    let irs = irs
+        .iter()
+        .map(|ir| ir.canonical_json().to_string())
+        .collect();
+    (irs, codes)
 }
 
 fn rendered(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
@@ -103,9 +107,13 @@ fn every_sample_exists_in_both_forms_with_identical_ir() {
             y.display(),
             t.display()
         );
-        let yir = yir.unwrap_or_else(|| panic!("{} does not compile: {ycodes:?}", y.display()));
+        assert!(
+            !yir.is_empty(),
+            "{} does not compile: {ycodes:?}",
+            y.display()
+        );
         assert_eq!(
-            Some(yir),
+            yir,
             tir,
             "IR differs between {} and {}",
             y.display(),
@@ -136,21 +144,16 @@ fn converting_samples_there_and_back_keeps_the_ir() {
         let ysrc = std::fs::read_to_string(&y).expect("read sample");
         let context = context_for(&y);
         let (yir, _) = compile(&y, &ysrc, &context);
-        let yir = yir.expect("sample compiles");
+        assert!(!yir.is_empty(), "{} compiles", y.display());
         // YAML → text → YAML.
         let text_form = print_text::print_text(&parse_yaml(&ysrc));
         let (tir, _) = compile(&twin_of(&y), &text_form, &context);
-        assert_eq!(
-            tir.as_deref(),
-            Some(yir.as_str()),
-            "YAML → text changed the IR of {}",
-            y.display()
-        );
+        assert_eq!(tir, yir, "YAML → text changed the IR of {}", y.display());
         let back = print_yaml::print_yaml(&parse_text(&text_form));
         let (bir, _) = compile(&y, &back, &context);
         assert_eq!(
-            bir.as_deref(),
-            Some(yir.as_str()),
+            bir,
+            yir,
             "YAML → text → YAML changed the IR of {}",
             y.display()
         );
@@ -160,12 +163,7 @@ fn converting_samples_there_and_back_keeps_the_ir() {
         // YAML → YAML keeps the IR too.
         let again = print_yaml::print_yaml(&parse_yaml(&ysrc));
         let (air, _) = compile(&y, &again, &context);
-        assert_eq!(
-            air.as_deref(),
-            Some(yir.as_str()),
-            "re-printing {} changed its IR",
-            y.display()
-        );
+        assert_eq!(air, yir, "re-printing {} changed its IR", y.display());
     }
 }
 
