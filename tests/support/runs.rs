@@ -177,11 +177,11 @@ pub fn history_text(history: &Json) -> String {
     fn walk(value: &Json, out: &mut String) {
         match value {
             Json::Object(map) => {
-                if let Some(Json::String(data)) = map.get("data") {
-                    if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(data) {
-                        out.push('\n');
-                        out.push_str(&String::from_utf8_lossy(&bytes));
-                    }
+                if let Some(Json::String(data)) = map.get("data")
+                    && let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(data)
+                {
+                    out.push('\n');
+                    out.push_str(&String::from_utf8_lossy(&bytes));
                 }
                 map.values().for_each(|v| walk(v, out));
             }
