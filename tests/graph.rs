@@ -32,7 +32,10 @@ fn compile(path: &Path) -> ir::Workflow {
         path.display(),
         errors.join("\n")
     );
-    workflow.unwrap_or_else(|| panic!("{} did not compile", path.display()))
+    workflow
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("{} did not compile", path.display()))
 }
 
 /// Runs Graphviz on DOT text and asserts it renders without error or warning.

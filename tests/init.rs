@@ -102,6 +102,7 @@ fn init_scaffolds_a_project_that_lints_clean() {
         &context,
         &mut diagnostics,
     )
+    .pop()
     .expect("YAML form compiles");
     let text_form = check::compile_path(
         &dir.join("workflows/hello.stave"),
@@ -109,6 +110,7 @@ fn init_scaffolds_a_project_that_lints_clean() {
         &context,
         &mut diagnostics,
     )
+    .pop()
     .expect("text form compiles");
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     assert_eq!(

@@ -18,7 +18,7 @@ fn root() -> &'static Path {
 }
 
 /// The AST's debug text with every span removed: equality "modulo spans".
-fn shape(w: &Workflow) -> String {
+fn shape(w: &impl std::fmt::Debug) -> String {
     static SPAN: OnceLock<Regex> = OnceLock::new();
     let re = SPAN.get_or_init(|| {
         Regex::new(r"Span \{ file: FileId\(\d+\), start: \d+, end: \d+ \}").expect("valid regex")
@@ -26,13 +26,13 @@ fn shape(w: &Workflow) -> String {
     re.replace_all(&format!("{w:?}"), "_").into_owned()
 }
 
-fn parse_text(src: &str) -> Workflow {
+fn parse_text(src: &str) -> File {
     let (w, d) = text::parse(FileId(0), src);
     assert!(d.is_empty(), "diagnostics for:\n{src}\n{d:#?}");
     w.expect("a workflow")
 }
 
-fn parse_yaml(src: &str) -> Workflow {
+fn parse_yaml(src: &str) -> File {
     let (w, d) = yaml::load(FileId(0), src);
     assert!(d.is_empty(), "diagnostics for:\n{src}\n{d:#?}");
     w.expect("a workflow")
@@ -50,13 +50,17 @@ fn context_for(path: &Path) -> ProjectContext {
     }
 }
 
-/// Compiles source text as if read from `path`: the IR's identity (canonical JSON without
-/// spans) and the sorted diagnostic codes.
-fn compile(path: &Path, src: &str, context: &ProjectContext) -> (Option<String>, Vec<Code>) {
-    let (_, ir, diagnostics) = check::compile_source(&path.to_string_lossy(), src, context);
+/// Compiles source text as if read from `path`: the identity of each workflow's IR
+/// (canonical JSON without spans) and the sorted diagnostic codes.
+fn compile(path: &Path, src: &str, context: &ProjectContext) -> (Vec<String>, Vec<Code>) {
+    let (_, irs, diagnostics) = check::compile_source_all(&path.to_string_lossy(), src, context);
     let mut codes: Vec<Code> = diagnostics.iter().map(|d| d.code).collect();
     codes.sort();
-    (ir.map(|ir| ir.canonical_json().to_string()), codes)
+    let irs = irs
+        .iter()
+        .map(|ir| ir.canonical_json().to_string())
+        .collect();
+    (irs, codes)
 }
 
 fn rendered(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
@@ -103,9 +107,13 @@ fn every_sample_exists_in_both_forms_with_identical_ir() {
             y.display(),
             t.display()
         );
-        let yir = yir.unwrap_or_else(|| panic!("{} does not compile: {ycodes:?}", y.display()));
+        assert!(
+            !yir.is_empty(),
+            "{} does not compile: {ycodes:?}",
+            y.display()
+        );
         assert_eq!(
-            Some(yir),
+            yir,
             tir,
             "IR differs between {} and {}",
             y.display(),
@@ -136,21 +144,16 @@ fn converting_samples_there_and_back_keeps_the_ir() {
         let ysrc = std::fs::read_to_string(&y).expect("read sample");
         let context = context_for(&y);
         let (yir, _) = compile(&y, &ysrc, &context);
-        let yir = yir.expect("sample compiles");
+        assert!(!yir.is_empty(), "{} compiles", y.display());
         // YAML → text → YAML.
         let text_form = print_text::print_text(&parse_yaml(&ysrc));
         let (tir, _) = compile(&twin_of(&y), &text_form, &context);
-        assert_eq!(
-            tir.as_deref(),
-            Some(yir.as_str()),
-            "YAML → text changed the IR of {}",
-            y.display()
-        );
+        assert_eq!(tir, yir, "YAML → text changed the IR of {}", y.display());
         let back = print_yaml::print_yaml(&parse_text(&text_form));
         let (bir, _) = compile(&y, &back, &context);
         assert_eq!(
-            bir.as_deref(),
-            Some(yir.as_str()),
+            bir,
+            yir,
             "YAML → text → YAML changed the IR of {}",
             y.display()
         );
@@ -160,12 +163,7 @@ fn converting_samples_there_and_back_keeps_the_ir() {
         // YAML → YAML keeps the IR too.
         let again = print_yaml::print_yaml(&parse_yaml(&ysrc));
         let (air, _) = compile(&y, &again, &context);
-        assert_eq!(
-            air.as_deref(),
-            Some(yir.as_str()),
-            "re-printing {} changed its IR",
-            y.display()
-        );
+        assert_eq!(air, yir, "re-printing {} changed its IR", y.display());
     }
 }
 
@@ -320,15 +318,30 @@ fn expose_status_is_the_same_in_both_forms() {
     let text =
         "stave 1\nworkflow w {\n  expose_status true\n  log(message: \"hi\") timeout 5s\n}\n";
     let yaml = "stave: 1\nworkflow: w\nexpose_status: true\nsteps:\n  - activity: log\n    input: { message: hi }\n    timeout: 5s\n";
-    assert_eq!(parse_text(text).expose_status.map(|b| b.value), Some(true));
-    assert_eq!(parse_yaml(yaml).expose_status.map(|b| b.value), Some(true));
+    assert_eq!(
+        parse_text(text).workflows[0]
+            .expose_status
+            .as_ref()
+            .map(|b| b.value),
+        Some(true)
+    );
+    assert_eq!(
+        parse_yaml(yaml).workflows[0]
+            .expose_status
+            .as_ref()
+            .map(|b| b.value),
+        Some(true)
+    );
     // The sample project: its queues and manifest.
     let context = context_for(&root().join("workflows/w.stave"));
-    let (ir, codes) = compile(Path::new("w.stave"), text, &context);
-    let ir = ir.unwrap_or_else(|| panic!("no IR: {codes:?}"));
+    let (irs, codes) = compile(Path::new("w.stave"), text, &context);
+    let ir = irs
+        .first()
+        .cloned()
+        .unwrap_or_else(|| panic!("no IR: {codes:?}"));
     assert!(ir.contains("\"expose_status\":true"), "{ir}");
     assert_eq!(
-        Some(ir),
+        vec![ir],
         compile(Path::new("w.stave.yaml"), yaml, &context).0
     );
     let (off, _) = compile(
@@ -336,7 +349,7 @@ fn expose_status_is_the_same_in_both_forms() {
         "stave 1\nworkflow w {\n  log(message: \"hi\") timeout 5s\n}\n",
         &context,
     );
-    assert!(!off.expect("IR").contains("expose_status"));
+    assert!(!off.first().expect("IR").contains("expose_status"));
 }
 
 #[test]
@@ -372,8 +385,8 @@ fn guards_attach_to_every_step_kind() {
 }
 "#;
     let w = parse_text(src);
-    assert_eq!(w.steps.len(), 15);
-    for s in &w.steps {
+    assert_eq!(w.workflows[0].steps.len(), 15);
+    for s in &w.workflows[0].steps {
         assert!(s.when.is_some(), "no guard on {:?}", s.kind);
     }
     // `block { } when c` is the same step as `if c { }`.
@@ -388,9 +401,9 @@ fn else_if_chains_round_trip() {
     let StepKind::Block {
         else_steps: Some(e),
         ..
-    } = &w.steps[0].kind
+    } = &w.workflows[0].steps[0].kind
     else {
-        panic!("not a block: {:?}", w.steps[0].kind)
+        panic!("not a block: {:?}", w.workflows[0].steps[0].kind)
     };
     assert!(matches!(
         e[0].kind,
@@ -407,7 +420,7 @@ fn the_compact_input_form_lowers_to_json_schema() {
     let w = parse_text(
         "workflow w {\n  input { id: string, n?: integer, tags: [string], items?: [{ sku: string }], meta: map, x: any, \"odd key\"?: list }\n}\n",
     );
-    let schema = w.input.expect("input").value;
+    let schema = w.workflows[0].input.clone().expect("input").value;
     let expected = serde_json::json!({
         "type": "object",
         "required": ["id", "tags", "meta", "x"],
@@ -426,7 +439,7 @@ fn the_compact_input_form_lowers_to_json_schema() {
         "workflow w {\n  input schema {\"type\": \"object\", \"minProperties\": 1}\n}\n",
     );
     assert_eq!(
-        raw.input.expect("input").value,
+        raw.workflows[0].input.clone().expect("input").value,
         serde_json::json!({"type": "object", "minProperties": 1})
     );
 }
@@ -436,13 +449,13 @@ fn values_templates_and_data_keep_their_meaning() {
     let w = parse_text(
         "workflow w {\n  var a = {\"to\": input.email, \"n\": [1, 2]}\n  var b = `Dear ${ input.name }, $${ literal }`\n  var c = {\"greeting\": `hi ${ input.name }`, \"plain\": 1}\n}\n",
     );
-    assert!(matches!(w.vars[0].1.kind, ValueKind::Expr(_)));
+    assert!(matches!(w.workflows[0].vars[0].1.kind, ValueKind::Expr(_)));
     assert!(matches!(
-        w.vars[1].1.kind,
+        w.workflows[0].vars[1].1.kind,
         ValueKind::Str(Template::Interp(_))
     ));
-    let ValueKind::Map(entries) = &w.vars[2].1.kind else {
-        panic!("a data map: {:?}", w.vars[2].1.kind)
+    let ValueKind::Map(entries) = &w.workflows[0].vars[2].1.kind else {
+        panic!("a data map: {:?}", w.workflows[0].vars[2].1.kind)
     };
     assert_eq!(entries[0].0.value, "greeting");
     let y = print_yaml::print_yaml(&w);
@@ -505,7 +518,7 @@ fn yaml_printing_quotes_what_yaml_would_misread() {
     let y = print_yaml::print_yaml(&w);
     let back = parse_yaml(&y);
     for (i, s) in tricky.iter().enumerate() {
-        match &back.vars[i].1.kind {
+        match &back.workflows[0].vars[i].1.kind {
             ValueKind::Str(Template::Literal(got)) => assert_eq!(got, s, "{y}"),
             other => panic!("`{s}` read back as {other:?} from:\n{y}"),
         }
@@ -917,6 +930,7 @@ fn leaf_kind() -> impl Strategy<Value = StepKind> {
         1 => fail,
         1 => value().prop_map(StepKind::Return),
         1 => Just(StepKind::Rethrow),
+        1 => tname().prop_map(|n| StepKind::Use(sp(n))),
     ]
 }
 
@@ -1205,13 +1219,41 @@ fn with_big_stack(f: impl FnOnce() + Send + 'static) {
     }
 }
 
-fn check_property(test: fn(Workflow) -> Result<(), TestCaseError>) {
+/// A file of one or two workflows and up to two fragments (in the canonical order: fragments
+/// first), its version copied into each workflow as both loaders do.
+fn file_strategy() -> impl Strategy<Value = File> {
+    (
+        prop::collection::vec(workflow_strategy(), 1..3),
+        prop::collection::vec((tname(), steps_strategy()), 0..3),
+    )
+        .prop_map(|(workflows, fragments)| {
+            let mut named: Vec<Fragment> = Vec::new();
+            for (name, steps) in fragments {
+                if !named.iter().any(|f| f.name.value == name) {
+                    named.push(Fragment {
+                        name: sp(name),
+                        steps,
+                        span: Span::default(),
+                    });
+                }
+            }
+            File {
+                file: FileId(0),
+                span: Span::default(),
+                version: Some(sp(1)),
+                workflows,
+                fragments: named,
+            }
+        })
+}
+
+fn check_property(test: fn(File) -> Result<(), TestCaseError>) {
     with_big_stack(move || {
         let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
             cases: 300,
             ..ProptestConfig::default()
         });
-        if let Err(e) = runner.run(&workflow_strategy(), test) {
+        if let Err(e) = runner.run(&file_strategy(), test) {
             panic!("{e}");
         }
     });

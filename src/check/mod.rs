@@ -1,8 +1,9 @@
 //! Stage 2: AST → IR. Loads the project, finds its workflow files and compiles each one.
 //!
-//! `lower/` checks and lowers one file, `lint` adds warnings; IR is kept only for error-free
-//! input.
+//! `fragments` inserts the fragments a workflow uses, `lower/` checks and lowers one
+//! workflow, `lint` adds warnings; IR is kept only for error-free files.
 
+mod fragments;
 mod lower;
 
 use crate::diagnostics::{Code, Diagnostic, FileId, Sources, Span};
@@ -37,20 +38,21 @@ impl Form {
 }
 
 /// Parses a workflow file of either form into the AST.
-pub fn parse(file: FileId, text: &str, form: Form) -> (Option<ast::Workflow>, Vec<Diagnostic>) {
+pub fn parse(file: FileId, text: &str, form: Form) -> (Option<ast::File>, Vec<Diagnostic>) {
     match form {
         Form::Yaml => yaml::load(file, text),
         Form::Text => text::parse(file, text),
     }
 }
 
-/// Parses and lowers one workflow file already added to `sources`; the IR is hashed.
+/// Parses and lowers one workflow file already added to `sources`: the IR of each of its
+/// workflows (hashed), in the order written, or none when the file has an error.
 pub fn compile_file(
     sources: &Sources,
     file: FileId,
     form: Form,
     project: &ProjectContext,
-) -> (Option<ir::Workflow>, Vec<Diagnostic>) {
+) -> (Vec<ir::Workflow>, Vec<Diagnostic>) {
     compile_inner(sources, file, form, project, true)
 }
 
@@ -61,7 +63,7 @@ pub fn lint_file(
     file: FileId,
     form: Form,
     project: &ProjectContext,
-) -> (Option<ir::Workflow>, Vec<Diagnostic>) {
+) -> (Vec<ir::Workflow>, Vec<Diagnostic>) {
     compile_inner(sources, file, form, project, false)
 }
 
@@ -71,36 +73,78 @@ fn compile_inner(
     form: Form,
     project: &ProjectContext,
     hash: bool,
-) -> (Option<ir::Workflow>, Vec<Diagnostic>) {
-    let (ast, mut diagnostics) = parse(file, sources.text(file), form);
-    let Some(ast) = ast else {
-        return (None, diagnostics);
+) -> (Vec<ir::Workflow>, Vec<Diagnostic>) {
+    let (parsed, mut diagnostics) = parse(file, sources.text(file), form);
+    let Some(parsed) = parsed else {
+        return (Vec::new(), diagnostics);
     };
-    let (ir, more) = lower(&ast, sources, project);
-    diagnostics.extend(more);
-    diagnostics.extend(crate::lint::run(&ast, project));
-    let clean = !diagnostics.iter().any(Diagnostic::is_error);
-    let ir = ir.filter(|_| clean).map(|mut ir| {
-        if hash {
+    let mut workflows = Vec::new();
+    for expansion in fragments::expand(&parsed, &mut diagnostics) {
+        let ast = &expansion.workflow;
+        let (ir, mut more) = lower(ast, sources, project);
+        more.extend(crate::lint::run(ast, project));
+        expansion.attribute(&mut more);
+        diagnostics.extend(more);
+        workflows.extend(ir);
+    }
+    duplicate_workflows(&parsed, &mut diagnostics);
+    let diagnostics = once_each(diagnostics);
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return (Vec::new(), diagnostics);
+    }
+    if hash {
+        for ir in &mut workflows {
             ir.hash = ir.compute_hash();
         }
-        ir
-    });
-    (ir, diagnostics)
+    }
+    (workflows, diagnostics)
 }
 
-/// One file as an editor sees it: the AST (when it parses), the IR (when error-free, not
-/// hashed), every diagnostic, and the [`Index`] of scopes and step results.
+/// E046 for a workflow type a file defines twice.
+fn duplicate_workflows(parsed: &ast::File, diagnostics: &mut Vec<Diagnostic>) {
+    for (i, w) in parsed.workflows.iter().enumerate() {
+        if let Some(first) = parsed.workflows[..i]
+            .iter()
+            .find(|f| f.name.value == w.name.value)
+        {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::E046,
+                    w.name.span,
+                    format!("workflow `{}` is defined twice in this file", w.name.value),
+                )
+                .label("second definition")
+                .with_label(first.name.span, "first defined here")
+                .help("rename one of them; workflows of one file share steps through fragments, not names"),
+            );
+        }
+    }
+}
+
+/// The diagnostics without repeats: a fragment's steps are checked once per workflow that
+/// uses it, and a mistake in them is the same mistake each time (the first report, which
+/// names the first workflow that inserted it, is kept).
+fn once_each(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut seen = std::collections::HashSet::new();
+    diagnostics
+        .into_iter()
+        .filter(|d| seen.insert((d.code, d.span(), d.message.clone())))
+        .collect()
+}
+
+/// One file as an editor sees it: the AST (when it parses), the IR of its workflows (when
+/// error-free, not hashed), every diagnostic, and the [`Index`] of scopes and step results.
 #[derive(Debug, Default)]
 pub struct Analysis {
-    pub ast: Option<ast::Workflow>,
-    pub ir: Option<ir::Workflow>,
+    pub ast: Option<ast::File>,
+    pub workflows: Vec<ir::Workflow>,
     pub diagnostics: Vec<Diagnostic>,
     pub index: Index,
 }
 
 /// Checks one file like [`lint_file`] and records its [`Index`] (the language server), with
-/// the scopes an expression at byte offset `at` sees.
+/// the scopes an expression at byte offset `at` sees. Every workflow of the file is indexed;
+/// the one written at `at` (else the first) answers first.
 pub fn analyze(
     sources: &Sources,
     file: FileId,
@@ -108,36 +152,64 @@ pub fn analyze(
     project: &ProjectContext,
     at: Option<usize>,
 ) -> Analysis {
-    let (ast, mut diagnostics) = parse(file, sources.text(file), form);
-    let Some(ast) = ast else {
+    let (parsed, mut diagnostics) = parse(file, sources.text(file), form);
+    let Some(parsed) = parsed else {
         return Analysis {
             diagnostics,
             ..Analysis::default()
         };
     };
-    let (ir, more, index) = lower_indexed(&ast, sources, project, at);
-    diagnostics.extend(more);
-    diagnostics.extend(crate::lint::run(&ast, project));
+    let primary = at
+        .and_then(|at| parsed.workflow_at(at))
+        .map(|w| w.name.span);
+    let mut workflows = Vec::new();
+    let mut indexes = Vec::new();
+    for expansion in fragments::expand(&parsed, &mut diagnostics) {
+        let ast = &expansion.workflow;
+        let (ir, mut more, index) = lower_indexed(ast, sources, project, at);
+        more.extend(crate::lint::run(ast, project));
+        expansion.attribute(&mut more);
+        diagnostics.extend(more);
+        workflows.extend(ir);
+        if Some(ast.name.span) == primary {
+            indexes.insert(0, index);
+        } else {
+            indexes.push(index);
+        }
+    }
+    duplicate_workflows(&parsed, &mut diagnostics);
+    let diagnostics = once_each(diagnostics);
     let clean = !diagnostics.iter().any(Diagnostic::is_error);
     Analysis {
-        ir: ir.filter(|_| clean),
-        ast: Some(ast),
+        workflows: if clean { workflows } else { Vec::new() },
+        ast: Some(parsed),
         diagnostics,
-        index,
+        index: Index::merge(indexes),
     }
 }
 
-/// Compiles workflow source text (tests, tools): the path decides the form.
+/// Compiles workflow source text (tests, tools): the path decides the form. The IR is the
+/// file's first workflow's; [`compile_source_all`] returns each.
 pub fn compile_source(
     path: &str,
     text: &str,
     project: &ProjectContext,
 ) -> (Sources, Option<ir::Workflow>, Vec<Diagnostic>) {
+    let (sources, workflows, diagnostics) = compile_source_all(path, text, project);
+    (sources, workflows.into_iter().next(), diagnostics)
+}
+
+/// Compiles workflow source text: the IR of every workflow of the file.
+pub fn compile_source_all(
+    path: &str,
+    text: &str,
+    project: &ProjectContext,
+) -> (Sources, Vec<ir::Workflow>, Vec<Diagnostic>) {
     let mut sources = Sources::default();
     let file = sources.add(path, text);
     let form = Form::of(Path::new(path)).unwrap_or(Form::Yaml);
-    let (ir, diagnostics) = compile_file(&sources, file, form, project);
-    (sources, ir, diagnostics)
+    let (workflows, diagnostics) = compile_file(&sources, file, form, project);
+    (sources, workflows, diagnostics)
 }
 
 /// Finds the directory of the `stave.yaml` that governs `path` (itself or an ancestor).
@@ -304,10 +376,12 @@ pub fn load_project(dir: &Path) -> ProjectLoad {
         match listed {
             Ok(files) => {
                 for path in files {
-                    if let Some(wf) = compile_path(&path, &mut sources, &context, &mut diagnostics)
-                    {
-                        workflows.push(wf);
-                    }
+                    workflows.extend(compile_path(
+                        &path,
+                        &mut sources,
+                        &context,
+                        &mut diagnostics,
+                    ));
                 }
             }
             Err(e) => {
@@ -360,13 +434,13 @@ fn partial_bundle(
     })
 }
 
-/// Reads and compiles one file into `sources`/`diagnostics`.
+/// Reads and compiles one file into `sources`/`diagnostics`: the IR of each of its workflows.
 pub fn compile_path(
     path: &Path,
     sources: &mut Sources,
     context: &ProjectContext,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Option<ir::Workflow> {
+) -> Vec<ir::Workflow> {
     read_and_compile(path, sources, context, diagnostics, true)
 }
 
@@ -376,7 +450,7 @@ pub fn lint_path(
     sources: &mut Sources,
     context: &ProjectContext,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Option<ir::Workflow> {
+) -> Vec<ir::Workflow> {
     read_and_compile(path, sources, context, diagnostics, false)
 }
 
@@ -386,12 +460,14 @@ fn read_and_compile(
     context: &ProjectContext,
     diagnostics: &mut Vec<Diagnostic>,
     hash: bool,
-) -> Option<ir::Workflow> {
-    let file = read_path(path, sources, diagnostics)?;
+) -> Vec<ir::Workflow> {
+    let Some(file) = read_path(path, sources, diagnostics) else {
+        return Vec::new();
+    };
     let form = Form::of(path).unwrap_or(Form::Yaml);
-    let (ir, diags) = compile_inner(sources, file, form, context, hash);
+    let (workflows, diags) = compile_inner(sources, file, form, context, hash);
     diagnostics.extend(diags);
-    ir
+    workflows
 }
 
 /// Reads a workflow file into `sources`; unreadable or non-UTF-8 files become E001.

@@ -444,6 +444,35 @@ pub(super) fn short_version(version: &str) -> String {
     }
 }
 
+/// The workflows of one file that a command works on: the one `--workflow NAME` names, else
+/// all of them. Err says what the file defines.
+pub fn choose_workflows(
+    path: &Path,
+    workflows: Vec<ir::Workflow>,
+    name: Option<&str>,
+) -> Result<Vec<ir::Workflow>, String> {
+    let Some(name) = name else {
+        return Ok(workflows);
+    };
+    let names: Vec<String> = workflows.iter().map(|w| w.name.clone()).collect();
+    match workflows.into_iter().find(|w| w.name == name) {
+        Some(w) => Ok(vec![w]),
+        None => {
+            let hint = did_you_mean(name, names.iter().map(String::as_str))
+                .map_or(String::new(), |h| format!("; {h}"));
+            Err(format!(
+                "`{}` defines no workflow `{name}`{hint} (it defines {})",
+                path.display(),
+                names
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
-//! `stave compile FILE|DIR`: the IR of one workflow file, or the bundle of a project, as JSON.
+//! `stave compile FILE|DIR`: the IR of one workflow file (an array of them for a file of
+//! several workflows, unless `--workflow NAME` picks one), or the bundle of a project, as JSON.
 
-use super::common::write_output;
+use super::common::{choose_workflows, write_output};
 use super::lint;
 use crate::check;
 use crate::diagnostics::render::{self, Style};
@@ -12,6 +13,10 @@ use std::process::ExitCode;
 pub struct Args {
     /// A workflow file (prints its IR) or a project directory (prints the bundle).
     pub path: PathBuf,
+    /// Of a file that defines several workflows, print only this one's IR (by default: a
+    /// JSON array of all of them).
+    #[arg(long, value_name = "NAME")]
+    pub workflow: Option<String>,
     /// Compact JSON on one line.
     #[arg(long)]
     pub compact: bool,
@@ -21,6 +26,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> ExitCode {
+    if args.workflow.is_some() && args.path.is_dir() {
+        eprintln!("error: --workflow picks a workflow of one file; give a workflow file");
+        return ExitCode::from(2);
+    }
     let (json, sources, diagnostics) = if args.path.is_dir() {
         let load = check::load_project(&args.path);
         let json = load.bundle.as_ref().map(serde_json::to_value);
@@ -39,8 +48,15 @@ pub fn run(args: Args) -> ExitCode {
                 Some(dir) => check::load_project_context(dir, &mut s, &mut d),
                 None => ProjectContext::default(),
             };
-            check::compile_path(&args.path, &mut s, &context, &mut d)
-                .map(|ir| serde_json::to_value(&ir))
+            let workflows = check::compile_path(&args.path, &mut s, &context, &mut d);
+            match choose_workflows(&args.path, workflows, args.workflow.as_deref()) {
+                Ok(chosen) if chosen.len() == 1 => Some(serde_json::to_value(&chosen[0])),
+                Ok(chosen) => Some(serde_json::to_value(&chosen)),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(1);
+                }
+            }
         };
         (json, sources, report.diagnostics)
     };

@@ -37,7 +37,7 @@ pub struct Parsed {
     pub sources: Sources,
     pub file: FileId,
     pub form: Form,
-    pub workflow: Option<ast::Workflow>,
+    pub ast: Option<ast::File>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -59,7 +59,7 @@ pub fn read(path: &Path) -> Parsed {
                 sources,
                 file,
                 form: form.unwrap_or(Form::Yaml),
-                workflow: None,
+                ast: None,
                 diagnostics: vec![d],
             };
         }
@@ -76,13 +76,13 @@ pub fn read(path: &Path) -> Parsed {
             sources,
             file,
             form: Form::Yaml,
-            workflow: None,
+            ast: None,
             diagnostics: vec![d],
         };
     };
     // Add the text first so that diagnostics can point into it, even when it is not UTF-8.
     let file = sources.add(path, String::from_utf8_lossy(&bytes).into_owned());
-    let (workflow, diagnostics) = match (form, std::str::from_utf8(&bytes)) {
+    let (ast, diagnostics) = match (form, std::str::from_utf8(&bytes)) {
         (Form::Text, _) => text::parse_bytes(file, &bytes),
         (Form::Yaml, Ok(t)) => yaml::load(file, t),
         (Form::Yaml, Err(_)) => {
@@ -94,7 +94,7 @@ pub fn read(path: &Path) -> Parsed {
         sources,
         file,
         form,
-        workflow,
+        ast,
         diagnostics,
     }
 }
@@ -115,7 +115,7 @@ pub fn report_errors(sources: &Sources, diagnostics: &[Diagnostic]) -> bool {
 
 /// The converted text of a parsed file.
 pub fn convert(parsed: &Parsed, to: Target) -> Option<String> {
-    let w = parsed.workflow.as_ref()?;
+    let w = parsed.ast.as_ref()?;
     Some(match (parsed.form, to) {
         (Form::Text, Target::Text) => {
             let comments = text::scan::scan(parsed.sources.text(parsed.file)).comments;

@@ -63,7 +63,7 @@ pub fn format_file(path: &Path, check: bool) -> Outcome {
     if convert::report_errors(&parsed.sources, &parsed.diagnostics) {
         return Outcome::Failed;
     }
-    let Some(w) = &parsed.workflow else {
+    let Some(w) = &parsed.ast else {
         return Outcome::Failed;
     };
     let source = parsed.sources.text(parsed.file);

@@ -1,8 +1,8 @@
-//! `stave graph FILE`: draw a workflow's control flow as Mermaid or DOT, or keep it current in
-//! a Markdown file (`--inject README.md [--check]`); `stave graph --run ID` colours it by what
-//! a run did.
+//! `stave graph FILE [--workflow NAME]`: draw a workflow's control flow as Mermaid or DOT, or
+//! keep it current in a Markdown file (`--inject README.md [--check]`); `stave graph --run ID`
+//! colours it by what a run did.
 
-use super::common::{project_dir, project_namespace, runtime, write_output};
+use super::common::{choose_workflows, project_dir, project_namespace, runtime, write_output};
 use crate::check;
 use crate::diagnostics::Sources;
 use crate::diagnostics::render::{self, Style};
@@ -32,6 +32,9 @@ pub struct Args {
     /// pinned program is drawn instead.
     #[arg(required_unless_present = "run", conflicts_with = "run")]
     pub file: Option<PathBuf>,
+    /// Which workflow of a file that defines several.
+    #[arg(long, value_name = "NAME")]
+    pub workflow: Option<String>,
     /// Output format [default: mermaid].
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -79,7 +82,7 @@ pub fn run(args: Args) -> ExitCode {
         eprintln!("error: give a workflow file to draw, or --run ID");
         return ExitCode::from(2);
     };
-    let Some(workflow) = compile(file) else {
+    let Some(workflow) = compile(file, args.workflow.as_deref()) else {
         return ExitCode::from(1);
     };
     let graph = graph::build(&workflow);
@@ -142,8 +145,9 @@ fn draw_run(args: &Args, id: &str, format: Format) -> Result<String, String> {
     })
 }
 
-/// Compiles one workflow file in its project; prints the errors and returns None if any.
-pub fn compile(path: &Path) -> Option<ir::Workflow> {
+/// Compiles one workflow file in its project and picks the workflow `name` names (needed
+/// when the file defines several); prints the errors and returns None if any.
+pub fn compile(path: &Path, name: Option<&str>) -> Option<ir::Workflow> {
     if !path.is_file() {
         let why = if path.exists() {
             "is not a file"
@@ -162,18 +166,31 @@ pub fn compile(path: &Path) -> Option<ir::Workflow> {
         Some(dir) => check::load_project_context(&dir, &mut sources, &mut diagnostics),
         None => ProjectContext::default(),
     };
-    let workflow = check::compile_path(path, &mut sources, &context, &mut diagnostics);
+    let workflows = check::compile_path(path, &mut sources, &context, &mut diagnostics);
     let errors: Vec<_> = diagnostics.iter().filter(|d| d.is_error()).collect();
     for d in &errors {
         eprint!("{}", render::render_human(&sources, d, Style::default()));
     }
-    match workflow {
-        Some(workflow) if errors.is_empty() => Some(workflow),
-        _ => {
+    if !errors.is_empty() || workflows.is_empty() {
+        eprintln!(
+            "error: `{}` has errors; nothing drawn (`stave lint` shows warnings too)",
+            path.display()
+        );
+        return None;
+    }
+    match choose_workflows(path, workflows, name) {
+        Ok(mut chosen) if chosen.len() == 1 => chosen.pop(),
+        Ok(chosen) => {
+            let names: Vec<String> = chosen.iter().map(|w| format!("`{}`", w.name)).collect();
             eprintln!(
-                "error: `{}` has errors; nothing drawn (`stave lint` shows warnings too)",
-                path.display()
+                "error: `{}` defines several workflows ({}); choose one with --workflow NAME",
+                path.display(),
+                names.join(", ")
             );
+            None
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
             None
         }
     }

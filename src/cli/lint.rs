@@ -96,9 +96,8 @@ pub fn lint_paths(paths: &[PathBuf]) -> Report {
             contexts.insert(dir.clone(), context);
         }
         let context = &contexts[&dir];
-        if let Some(ir) = check::lint_path(&file, &mut sources, context, &mut diagnostics) {
-            compiled.entry(dir).or_default().push(ir);
-        }
+        let workflows = check::lint_path(&file, &mut sources, context, &mut diagnostics);
+        compiled.entry(dir).or_default().extend(workflows);
     }
     // Project-wide checks over the files of each project that compiled.
     for (dir, workflows) in compiled {

@@ -386,7 +386,8 @@ queue: hi-priority
 ## Fix
 Use a queue declared in `stave.yaml` (the hint lists them), or declare it there."#,
     E034 Error "duplicate step id" => r#"## What
-Two steps in one workflow file have the same id.
+Two steps in one workflow have the same id — also when one of them comes from a fragment the
+workflow uses (`use:`), or a fragment with ids is used twice.
 ## Why
 `steps.ID` must name exactly one step's result.
 ## Example
@@ -395,7 +396,9 @@ Two steps in one workflow file have the same id.
 - { id: notify, activity: sms.send }
 ```
 ## Fix
-Rename one of them."#,
+Rename one of them. A fragment used twice in one workflow must leave its steps without ids;
+to read what it produced, give the `use` step an id of its own
+(`- { id: first_notice, use: notify }`): it becomes a block whose result is its last step's."#,
     E035 Error "unknown signal" => r#"## What
 A `wait` names a signal the workflow does not declare under `signals:`.
 ## Why
@@ -543,7 +546,9 @@ activities outside the project. A step has one or the other.
 ## Fix
 Keep one of them."#,
     E046 Error "workflow type defined twice" => r#"## What
-Two workflow files of one project declare the same `workflow:` name with different contents.
+Two workflow files of one project declare the same `workflow:` name with different contents,
+or one file defines the same workflow twice (in `workflows:`, or two `workflow NAME { … }`
+blocks).
 ## Why
 A Temporal workflow type must have one definition per task queue; the worker could not tell
 which one a run means. (The two forms of one workflow — `x.stave.yaml` and `x.stave` — may
@@ -555,7 +560,7 @@ workflows/orders-v2.stave.yaml: workflow: orders
 ```
 ## Fix
 Rename one of them; to change a workflow, edit its file — running workflows stay pinned to
-the version they started with."#,
+the version they started with. Workflows that share steps share a fragment, not a name."#,
     E047 Error "signal and update share a name" => r#"## What
 A name is declared under `signals:` and under `updates:`.
 ## Why
@@ -628,6 +633,37 @@ would fail the workflow task that sends it; one it clamps would not do what the 
   priority: { key: 1, fairness: "${ input.tenant }", weight: 2 }
 ```
 `priority: 3` is short for `{ key: 3 }`. Steps without a priority inherit the workflow's."##,
+    E052 Error "unknown fragment" => r#"## What
+A step says `use: NAME` (text form `use NAME`), and the file defines no fragment `NAME`.
+## Why
+`use` inserts the steps of a fragment the same file defines under `fragments:` (text form
+`fragment NAME { … }`); there is nothing to insert.
+## Example
+```yaml
+fragments:
+  notify: [ { activity: email.send, input: { to: "${ input.email }" } } ]
+workflows:
+  - workflow: order-standard
+    steps:
+      - use: notfy
+```
+## Fix
+Correct the name (the help says "did you mean …"), or define the fragment in the file."#,
+    E053 Error "fragment uses itself" => r#"## What
+A fragment uses itself, directly or through other fragments: `a` uses `b`, which uses `a`.
+The message shows the cycle.
+## Why
+A fragment is copied where it is used, before the workflow is checked; a fragment that
+contains itself would never end.
+## Example
+```
+fragment retry_charge {
+  step charge = payments.charge(order_id: input.order_id)
+  use retry_charge
+}
+```
+## Fix
+Remove the `use` that closes the cycle. To repeat steps, use a loop (`while`, `foreach`)."#,
     E060 Error "text-form syntax error" => r#"## What
 A `.stave` file does not follow the grammar of the text form: a word or symbol stands where
 the message says something else was expected, or text follows the workflow's closing `}`.

@@ -57,7 +57,7 @@ pub fn complete(
                 })
                 .collect(),
             Kind::Signal => a
-                .ast()
+                .workflow_at(at)
                 .map(|wf| {
                     wf.signals
                         .iter()
@@ -72,7 +72,7 @@ pub fn complete(
                 .unwrap_or_default(),
             Kind::Queue => queues(ws.project(&key)),
             Kind::Var if !o.definition => a
-                .ast()
+                .workflow_at(at)
                 .map(|wf| {
                     wf.vars
                         .iter()
@@ -81,12 +81,22 @@ pub fn complete(
                 })
                 .unwrap_or_default(),
             Kind::Var | Kind::Step => Vec::new(),
+            Kind::Fragment => a
+                .ast()
+                .map(|f| {
+                    f.fragments
+                        .iter()
+                        .map(|g| (g.name.value.clone(), None))
+                        .collect()
+                })
+                .unwrap_or_default(),
         };
         let kind = match o.kind {
             Kind::Activity | Kind::Workflow => CompletionItemKind::FUNCTION,
             Kind::Signal => CompletionItemKind::EVENT,
             Kind::Queue => CompletionItemKind::VALUE,
             Kind::Var | Kind::Step => CompletionItemKind::VARIABLE,
+            Kind::Fragment => CompletionItemKind::MODULE,
         };
         return names
             .into_iter()

@@ -16,7 +16,7 @@ pub fn hover(
     a: &Analyzed,
     offset: usize,
 ) -> Option<(String, crate::diagnostics::Span)> {
-    let wf = a.ast()?;
+    let wf = a.workflow_at(offset)?;
     let text = a.sources.text(a.file);
     if let Some(o) = symbols::at(&a.occurrences, offset) {
         let markdown = match o.kind {
@@ -28,6 +28,7 @@ pub fn hover(
                 activity(project, &o.name)
             }
             Kind::Workflow => child(ws, path, &o.name),
+            Kind::Fragment => fragment(a.ast()?, &o.name),
             Kind::Queue => {
                 let project = ws.project(&a.project.clone());
                 queue(project, &o.name)
@@ -104,6 +105,47 @@ fn var(wf: &ast::Workflow, text: &str, name: &str) -> Option<String> {
         "```\nvars.{name}\n```\nWorkflow variable, initially `{}`.",
         initial.trim()
     ))
+}
+
+fn fragment(file: &ast::File, name: &str) -> Option<String> {
+    let f = file.fragment(name)?;
+    let users: Vec<String> = file
+        .workflows
+        .iter()
+        .filter(|w| uses(&w.steps, name))
+        .map(|w| format!("`{}`", w.name.value))
+        .collect();
+    let mut out = format!(
+        "```\nfragment {name}\n```\nFragment of {} step(s), inserted where `use {name}` appears",
+        f.steps.len()
+    );
+    if users.is_empty() {
+        out.push('.');
+    } else {
+        let _ = write!(out, "; used by {}.", users.join(", "));
+    }
+    Some(out)
+}
+
+/// Whether `steps` (at any depth) say `use NAME`; uses inside other fragments are not followed.
+fn uses(steps: &[ast::Step], name: &str) -> bool {
+    use ast::StepKind as K;
+    steps.iter().any(|s| match &s.kind {
+        K::Use(n) => n.value == name,
+        K::Block { steps, else_steps } => {
+            uses(steps, name) || uses(else_steps.as_deref().unwrap_or_default(), name)
+        }
+        K::Switch { arms, default } => {
+            arms.iter().any(|a| uses(&a.steps, name))
+                || uses(default.as_deref().unwrap_or_default(), name)
+        }
+        K::Parallel { branches, .. } => branches.iter().any(|(_, b)| uses(b, name)),
+        K::Foreach { steps, .. } | K::While { steps, .. } => uses(steps, name),
+        K::Try { steps, catches } => {
+            uses(steps, name) || catches.iter().any(|c| uses(&c.steps, name))
+        }
+        _ => false,
+    })
 }
 
 fn signal(wf: &ast::Workflow, name: &str) -> Option<String> {

@@ -1,11 +1,12 @@
-//! Go to definition, find references and rename: step ids and variables within a file,
-//! signals to their declaration, child workflows to the file that defines them, activities
+//! Go to definition, find references and rename: step ids and variables within a file (in
+//! the workflow or fragment at hand first), `use NAME` to its fragment, signals to their
+//! declaration, child workflows to the file that defines them, activities
 //! to the manifest and queues to `stave.yaml`.
 
 use super::document::Document;
 use super::symbols::{self, Kind};
 use super::workspace::{Analyzed, Workspace};
-use crate::names::{ROOTS, is_ident};
+use crate::names::{ROOTS, is_ident, is_temporal_name};
 use lsp_types::{Location, Range, TextEdit, Url};
 use std::path::Path;
 
@@ -20,8 +21,8 @@ pub fn definition(
 ) -> Option<Location> {
     let o = symbols::at(&a.occurrences, offset)?;
     match o.kind {
-        Kind::Step | Kind::Var | Kind::Signal => {
-            let def = symbols::same(&a.occurrences, o.kind, &o.name).find(|d| d.definition)?;
+        Kind::Step | Kind::Var | Kind::Signal | Kind::Fragment => {
+            let def = symbols::definition(a.ast(), &a.occurrences, o)?;
             Some(Location::new(
                 uri.clone(),
                 doc.range(def.span.start as usize, def.span.end as usize),
@@ -99,7 +100,9 @@ pub fn prepare_rename(a: &Analyzed, doc: &Document, offset: usize) -> Result<Ran
     let o = symbols::at(&a.occurrences, offset)
         .ok_or("no step id or variable here: place the cursor on one")?;
     match o.kind {
-        Kind::Step | Kind::Var => Ok(doc.range(o.span.start as usize, o.span.end as usize)),
+        Kind::Step | Kind::Var | Kind::Fragment => {
+            Ok(doc.range(o.span.start as usize, o.span.end as usize))
+        }
         Kind::Signal | Kind::Activity | Kind::Workflow | Kind::Queue => Err(format!(
             "`{}` is a Temporal-visible name (clients and other workers use it); rename it where it is defined, and its users with it",
             o.name
@@ -116,12 +119,18 @@ pub fn rename(
 ) -> Result<Vec<TextEdit>, String> {
     prepare_rename(a, doc, offset)?;
     let o = symbols::at(&a.occurrences, offset).ok_or("nothing to rename here")?;
-    let what = if o.kind == Kind::Step {
-        "step id"
-    } else {
-        "variable"
+    let what = match o.kind {
+        Kind::Step => "step id",
+        Kind::Fragment => "fragment name",
+        _ => "variable",
     };
-    if !is_ident(new_name) || ROOTS.contains(&new_name) {
+    if o.kind == Kind::Fragment {
+        if !is_temporal_name(new_name) {
+            return Err(format!(
+                "`{new_name}` is not a valid {what}: use `[A-Za-z_][A-Za-z0-9_.-]*`"
+            ));
+        }
+    } else if !is_ident(new_name) || ROOTS.contains(&new_name) {
         return Err(format!(
             "`{new_name}` is not a valid {what}: use `[a-z_][a-z0-9_]*`, not one of {}",
             ROOTS.join(", ")

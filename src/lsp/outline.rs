@@ -1,12 +1,37 @@
-//! `textDocument/documentSymbol`: the file's outline — the workflow, its signals and its
-//! steps, nested as written (steps without an id are named by what they do).
+//! `textDocument/documentSymbol`: the file's outline — its fragments and workflows, each with
+//! its signals and steps, nested as written (steps without an id are named by what they do).
 
 use super::document::Document;
 use crate::syntax::ast::{self, StepKind};
 use lsp_types::{DocumentSymbol, SymbolKind};
 
 /// The outline of one workflow file.
-pub fn symbols(wf: &ast::Workflow, doc: &Document) -> Vec<DocumentSymbol> {
+pub fn symbols(file: &ast::File, doc: &Document) -> Vec<DocumentSymbol> {
+    let mut out: Vec<(u32, DocumentSymbol)> = file
+        .fragments
+        .iter()
+        .map(|f| {
+            let s = symbol(
+                format!("fragment {}", f.name.value),
+                SymbolKind::NAMESPACE,
+                f.span,
+                f.name.span,
+                doc,
+                steps(&f.steps, doc),
+            );
+            (f.span.start, s)
+        })
+        .collect();
+    out.extend(
+        file.workflows
+            .iter()
+            .map(|w| (w.span.start, workflow(w, doc))),
+    );
+    out.sort_by_key(|(start, _)| *start);
+    out.into_iter().map(|(_, s)| s).collect()
+}
+
+fn workflow(wf: &ast::Workflow, doc: &Document) -> DocumentSymbol {
     let mut children: Vec<DocumentSymbol> = wf
         .signals
         .iter()
@@ -32,14 +57,14 @@ pub fn symbols(wf: &ast::Workflow, doc: &Document) -> Vec<DocumentSymbol> {
         )
     }));
     children.extend(steps(&wf.steps, doc));
-    vec![symbol(
+    symbol(
         format!("workflow {}", wf.name.value),
         SymbolKind::CLASS,
         wf.span,
         wf.name.span,
         doc,
         children,
-    )]
+    )
 }
 
 fn steps(steps: &[ast::Step], doc: &Document) -> Vec<DocumentSymbol> {
@@ -145,6 +170,11 @@ fn step(s: &ast::Step, doc: &Document) -> DocumentSymbol {
         StepKind::Fail { .. } => ("fail".into(), SymbolKind::EVENT, Vec::new()),
         StepKind::Return(_) => ("return".into(), SymbolKind::EVENT, Vec::new()),
         StepKind::Rethrow => ("rethrow".into(), SymbolKind::EVENT, Vec::new()),
+        StepKind::Use(name) => (
+            format!("use {}", name.value),
+            SymbolKind::NAMESPACE,
+            Vec::new(),
+        ),
     };
     let (name, selection) = match &s.id {
         Some(id) => (format!("{} = {what}", id.value), id.span),

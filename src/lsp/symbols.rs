@@ -1,5 +1,6 @@
 //! Every name a workflow file defines or refers to, with its span: what definition, references,
-//! rename and hover look up. Built from the AST of either form, so both behave alike.
+//! rename and hover look up. Built from the AST of either form, so both behave alike; a file
+//! of several workflows is one list (a fragment's `vars.x` may be any of theirs).
 
 use crate::diagnostics::Span;
 use crate::expr::{Expr, ExprKind, Template};
@@ -18,6 +19,8 @@ pub enum Kind {
     Workflow,
     /// A project queue (defined in `stave.yaml`).
     Queue,
+    /// A fragment of this file; referred to by `use NAME`.
+    Fragment,
 }
 
 /// One occurrence of a name.
@@ -31,50 +34,90 @@ pub struct Occurrence {
 }
 
 /// Every occurrence in the file, in source order.
-pub fn occurrences(wf: &ast::Workflow) -> Vec<Occurrence> {
+pub fn occurrences(file: &ast::File) -> Vec<Occurrence> {
     let mut out = Occurrences(Vec::new());
-    if let Some(q) = &wf.queue {
-        out.name(Kind::Queue, q, false);
+    for f in &file.fragments {
+        out.name(Kind::Fragment, &f.name, true);
+        out.steps(&f.steps);
     }
-    for (name, value) in &wf.vars {
-        out.name(Kind::Var, name, true);
-        out.value(value);
-    }
-    if let Some(d) = &wf.defaults {
-        out.options(d);
-    }
-    for s in &wf.signals {
-        out.name(Kind::Signal, &s.name, true);
-        out.assignments(&s.set);
-    }
-    // Updates share the signals' namespace: a `wait` names either (E047 keeps them apart).
-    for u in &wf.updates {
-        out.name(Kind::Signal, &u.name, true);
-        for v in u.validate.iter().chain(&u.message) {
-            out.value(v);
-        }
-        out.assignments(&u.set);
-        if let Some(v) = &u.result {
-            out.value(v);
-        }
-    }
-    for (_, value) in &wf.queries {
-        out.value(value);
-    }
-    out.steps(&wf.steps);
-    if let Some(v) = &wf.output {
-        out.value(v);
-    }
-    for s in &wf.schedules {
-        if let Some(v) = &s.input {
-            out.value(v);
-        }
-    }
-    for (_, v) in wf.search_attributes.iter().chain(&wf.memo) {
-        out.value(v);
+    for wf in &file.workflows {
+        out.workflow(wf);
     }
     out.0.sort_by_key(|o| o.span.start);
     out.0
+}
+
+/// The definition of the name `o` refers to: in the workflow or fragment that holds `o`
+/// when it has one (each workflow has its own step ids and variables), else the first.
+pub fn definition<'a>(
+    file: Option<&ast::File>,
+    occurrences: &'a [Occurrence],
+    o: &'a Occurrence,
+) -> Option<&'a Occurrence> {
+    let at = o.span.start;
+    let container = file.and_then(|f| {
+        f.workflows
+            .iter()
+            .map(|w| w.span)
+            .chain(f.fragments.iter().map(|g| g.span))
+            .find(|s| s.start <= at && at <= s.end)
+    });
+    let defs: Vec<&Occurrence> = same(occurrences, o.kind, &o.name)
+        .filter(|d| d.definition)
+        .collect();
+    container
+        .and_then(|c| {
+            defs.iter()
+                .find(|d| c.start <= d.span.start && d.span.end <= c.end)
+        })
+        .or(defs.first())
+        .copied()
+}
+
+impl Occurrences {
+    fn workflow(&mut self, wf: &ast::Workflow) {
+        let out = self;
+        if let Some(q) = &wf.queue {
+            out.name(Kind::Queue, q, false);
+        }
+        for (name, value) in &wf.vars {
+            out.name(Kind::Var, name, true);
+            out.value(value);
+        }
+        if let Some(d) = &wf.defaults {
+            out.options(d);
+        }
+        for s in &wf.signals {
+            out.name(Kind::Signal, &s.name, true);
+            out.assignments(&s.set);
+        }
+        // Updates share the signals' namespace: a `wait` names either (E047 keeps them apart).
+        for u in &wf.updates {
+            out.name(Kind::Signal, &u.name, true);
+            for v in u.validate.iter().chain(&u.message) {
+                out.value(v);
+            }
+            out.assignments(&u.set);
+            if let Some(v) = &u.result {
+                out.value(v);
+            }
+        }
+        for (_, value) in &wf.queries {
+            out.value(value);
+        }
+        out.steps(&wf.steps);
+        if let Some(v) = &wf.output {
+            out.value(v);
+        }
+        for s in &wf.schedules {
+            if let Some(v) = &s.input {
+                out.value(v);
+            }
+        }
+        for (_, v) in wf.search_attributes.iter().chain(&wf.memo) {
+            out.value(v);
+        }
+    }
 }
 
 /// The occurrence whose span holds `offset` (the end counts: the cursor just after a name).
@@ -190,6 +233,7 @@ impl Occurrences {
                 }
             }
             StepKind::Return(v) => self.value(v),
+            StepKind::Use(name) => self.name(Kind::Fragment, name, false),
         }
     }
 

@@ -41,8 +41,13 @@ pub struct Analyzed {
 }
 
 impl Analyzed {
-    pub fn ast(&self) -> Option<&ast::Workflow> {
+    pub fn ast(&self) -> Option<&ast::File> {
         self.analysis.ast.as_ref()
+    }
+
+    /// The workflow written at byte `offset` (else the file's first).
+    pub fn workflow_at(&self, offset: usize) -> Option<&ast::Workflow> {
+        self.ast()?.workflow_at(offset)
     }
 }
 
@@ -167,10 +172,10 @@ impl Workspace {
                 continue;
             };
             let (ast, _) = check::parse(FileId(0), &text, form);
-            if let Some(workflow) = ast {
+            for workflow in ast.map(|f| f.workflows).unwrap_or_default() {
                 out.push(Declared {
-                    path: file,
-                    text,
+                    path: file.clone(),
+                    text: text.clone(),
                     workflow,
                 });
             }

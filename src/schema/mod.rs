@@ -12,7 +12,7 @@ mod testfile;
 mod workflow;
 
 pub use crate::syntax::yaml::keys::STEP_SHAPES;
-use crate::syntax::yaml::keys::{PROJECT_KEYS, WORKFLOW_KEYS};
+use crate::syntax::yaml::keys::{FILE_KEYS, LISTED_WORKFLOW_KEYS, PROJECT_KEYS, WORKFLOW_KEYS};
 use project::project_field;
 use serde_json::{Map, Value as Json, json};
 use shapes::object;
@@ -55,15 +55,25 @@ pub fn workflow_schema() -> Json {
     definitions.insert("catch".into(), catch_object());
     definitions.insert("switch_case".into(), switch_case());
     definitions.insert("schedule".into(), schedule_object());
+    let mut listed = object(LISTED_WORKFLOW_KEYS, workflow_field, &["workflow", "steps"]);
+    listed["description"] = json!("One workflow of a file that defines several.");
+    listed["examples"] = json!([{"workflow": "order-express", "vars": {"tier": "express"}, "steps": [{"use": "fulfil"}]}]);
+    definitions.insert("workflow".into(), listed);
     let head = json!({
         "$schema": DRAFT,
         "title": "Stave workflow (*.stave.yaml)",
-        "description": "One Stave workflow in the YAML form: its name, queue, input schema, state, signals, queries and steps. See LANGUAGE.md.",
+        "description": "Stave workflows in the YAML form: one workflow (its name, queue, input schema, state, signals, queries and steps) at the top, or several under `workflows:`, and the `fragments:` they share. See docs/language.md.",
     });
-    let mut schema = merge(
-        head,
-        object(WORKFLOW_KEYS, workflow_field, &["workflow", "steps"]),
-    );
+    let keys: Vec<&str> = WORKFLOW_KEYS
+        .iter()
+        .chain(["workflows"].iter())
+        .copied()
+        .collect();
+    let mut body = object(&keys, workflow_field, &[]);
+    // A file lists its workflows under `workflows:` and then holds nothing else of one.
+    body["dependencies"] = json!({"workflows": {"propertyNames": {"enum": FILE_KEYS}}});
+    body["anyOf"] = json!([{"required": ["workflows"]}, {"required": ["workflow", "steps"]}]);
+    let mut schema = merge(head, body);
     schema["definitions"] = Json::Object(definitions);
     schema
 }

@@ -234,6 +234,10 @@ fn step_field(kind: &str, key: &str) -> Json {
             "Write `rethrow: true`; the value is not used.",
             json!([true]),
         ),
+        ("use", "use") => temporal_name(
+            "A fragment of this file (`fragments:`): its steps are inserted here (in a block when the step has an `id` or `if`).",
+            json!(["notify"]),
+        ),
         _ => json!({}),
     }
 }

@@ -15,6 +15,20 @@ pub(super) fn workflow_field(key: &str) -> Json {
             "The language version; write `stave: 1`.",
             json!([1]),
         ),
+        "fragments" => named_values(
+            "Fragments: named lists of steps written once; a step `use: NAME` inserts them (each workflow's program is self-contained).",
+            Some(TEMPORAL_NAME_PATTERN),
+            steps(
+                "The fragment's steps.",
+                json!([[{"activity": "email.send", "input": {"to": "${ input.email }"}}]]),
+            ),
+            json!([{"notify": [{"activity": "email.send", "input": {"to": "${ input.email }"}}]}]),
+        ),
+        "workflows" => doc(
+            json!({"type": "array", "items": {"$ref": "#/definitions/workflow"}}),
+            "Several workflows in one file (they share `fragments:`); the file then holds only `stave`, `fragments` and `workflows`.",
+            json!([[{"workflow": "order-standard", "steps": [{"use": "fulfil"}]}, {"workflow": "order-express", "vars": {"tier": "express"}, "steps": [{"use": "fulfil"}]}]]),
+        ),
         "workflow" => temporal_name(
             "The Temporal workflow type; kebab-case for new workflows.",
             json!(["order-fulfilment", "AccountTransferWorkflow"]),

@@ -31,7 +31,43 @@ pub enum ValueKind {
     Map(Vec<(Name, Value)>),
 }
 
-/// One workflow file.
+/// One workflow file: the workflows it defines and the fragments they share.
+#[derive(Debug, Clone, PartialEq)]
+pub struct File {
+    pub file: FileId,
+    pub span: Span,
+    /// `stave: 1`, the language version (also copied into each workflow).
+    pub version: Option<Spanned<i64>>,
+    /// In the order written; a file defines at least one.
+    pub workflows: Vec<Workflow>,
+    /// Named lists of steps, inserted where a step says `use: NAME`.
+    pub fragments: Vec<Fragment>,
+}
+
+impl File {
+    /// The workflow written at byte `offset`, else the first.
+    pub fn workflow_at(&self, offset: usize) -> Option<&Workflow> {
+        self.workflows
+            .iter()
+            .find(|w| w.span.start as usize <= offset && offset <= w.span.end as usize)
+            .or(self.workflows.first())
+    }
+
+    pub fn fragment(&self, name: &str) -> Option<&Fragment> {
+        self.fragments.iter().find(|f| f.name.value == name)
+    }
+}
+
+/// `fragments: NAME: [steps]`, text form `fragment NAME { steps }`: steps written once and
+/// inserted, at lowering, wherever a step says `use: NAME`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fragment {
+    pub name: Name,
+    pub steps: Vec<Step>,
+    pub span: Span,
+}
+
+/// One workflow of a file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Workflow {
     pub file: FileId,
@@ -193,6 +229,9 @@ pub enum StepKind {
     },
     Return(Value),
     Rethrow,
+    /// `use: NAME`: the steps of fragment NAME, inserted here when the file is lowered
+    /// (wrapped in a block when the step has an `id` or `if`).
+    Use(Name),
 }
 
 /// How a `wait` treats its names.

@@ -1,4 +1,4 @@
-//! Coverage: which steps and branches of each workflow file some case reached (the union over
+//! Coverage: which steps and branches of each workflow some case reached (the union over
 //! every case, children that ran for real included), against `ir::coverage::points`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::ir::Workflow;
 use crate::ir::coverage::{CoveragePoint, points, steps_by_index};
 
-/// Coverage of one workflow file.
+/// Coverage of one workflow (a file may define several).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FileCoverage {
     pub workflow: String,
@@ -60,6 +60,6 @@ pub fn report(
             }
         })
         .collect();
-    out.sort_by(|a, b| a.source.cmp(&b.source));
+    out.sort_by(|a, b| (&a.source, &a.workflow).cmp(&(&b.source, &b.workflow)));
     out
 }

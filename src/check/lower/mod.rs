@@ -77,6 +77,22 @@ impl Index {
             .min_by_key(|(span, _)| span.end - span.start)
             .map(|(_, scope)| scope)
     }
+
+    /// The indexes of a file's workflows as one: the first answers first (its scopes win
+    /// ties, its results and roots are kept).
+    pub fn merge(indexes: Vec<Index>) -> Index {
+        let mut merged = Index::default();
+        for (i, index) in indexes.into_iter().enumerate() {
+            if i == 0 {
+                merged.roots = index.roots;
+            }
+            merged.scopes.extend(index.scopes);
+            for (id, ty) in index.results {
+                merged.results.entry(id).or_insert(ty);
+            }
+        }
+        merged
+    }
 }
 
 /// Like [`lower`], also recording the [`Index`] (the language server's view of the file),

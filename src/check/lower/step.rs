@@ -134,6 +134,9 @@ impl Lowerer<'_> {
                 }
                 ir::StepKind::Rethrow
             }
+            // `check::fragments` expands every `use` before lowering and reports those it
+            // cannot (E052, E053): one left here inserts nothing.
+            ast::StepKind::Use(_) => ir::StepKind::Sequence(Vec::new()),
         };
         scope.end_condition(conditioned);
         for (k, mut v) in escaped {
@@ -188,7 +191,7 @@ impl Lowerer<'_> {
                 )
                 .label("second use")
                 .with_label(first, "first used here")
-                .help("step ids are unique in the whole file: rename one of them"),
+                .help("step ids are unique in a workflow (fragments it uses included): rename one of them"),
             );
         } else {
             self.step_ids.insert(id.value.clone(), id.span);

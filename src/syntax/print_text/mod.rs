@@ -9,7 +9,7 @@
 
 //!
 //! This file holds the entry points and the output buffer with its comments; `workflow` prints
-//! the header and declarations, `steps` the steps, `values` everything inside a line, `input`
+//! the file's fragments and workflows, each workflow's header and declarations, `steps` the steps, `values` everything inside a line, `input`
 //! the input schema.
 
 mod input;
@@ -26,15 +26,15 @@ pub use values::value;
 /// Line width the layout aims for.
 pub const WIDTH: usize = 100;
 
-/// Prints a workflow in the canonical text layout, without comments.
-pub fn print_text(w: &Workflow) -> String {
-    Printer::new(&[]).workflow(w)
+/// Prints a workflow file in the canonical text layout, without comments.
+pub fn print_text(f: &File) -> String {
+    Printer::new(&[]).file(f)
 }
 
-/// Prints a workflow, writing `comments` (from [`text::scan::scan`] of the source the
-/// workflow was parsed from) near the items they preceded.
-pub fn print_text_with_comments(w: &Workflow, comments: &[Comment]) -> String {
-    Printer::new(comments).workflow(w)
+/// Prints a workflow file, writing `comments` (from [`text::scan::scan`] of the source it
+/// was parsed from) near the items they preceded.
+pub fn print_text_with_comments(f: &File, comments: &[Comment]) -> String {
+    Printer::new(comments).file(f)
 }
 
 /// Formats `.stave` source: the canonical layout with the comments kept. None when the file

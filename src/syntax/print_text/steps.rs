@@ -14,7 +14,7 @@ impl Printer<'_> {
     }
 
     /// `{`, the steps, the comments left inside, `}` + `tail`.
-    fn block(&mut self, indent: usize, steps: &[Step], end: u32, tail: &str) {
+    pub(super) fn block(&mut self, indent: usize, steps: &[Step], end: u32, tail: &str) {
         let comment_inside = self
             .comments
             .get(self.next)
@@ -268,6 +268,13 @@ impl Printer<'_> {
                 self.clauses(
                     indent,
                     &format!("{prefix}rethrow"),
+                    &guard.into_iter().collect::<Vec<_>>(),
+                );
+            }
+            StepKind::Use(name) => {
+                self.clauses(
+                    indent,
+                    &format!("{prefix}use {}", name.value),
                     &guard.into_iter().collect::<Vec<_>>(),
                 );
             }

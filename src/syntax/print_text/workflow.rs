@@ -1,4 +1,5 @@
-//! The workflow header and its declarations, in their fixed order.
+//! The file (its version, fragments and workflows in the order written), each workflow's header
+//! and its declarations, in their fixed order.
 //!
 //! Description, input, vars, defaults, signals, queries, search attributes, memo, steps,
 //! output, schedules.
@@ -9,16 +10,47 @@ use super::values::*;
 use crate::syntax::ast::*;
 
 impl Printer<'_> {
-    pub(super) fn workflow(mut self, w: &Workflow) -> String {
-        let first = w
-            .version
-            .as_ref()
-            .map_or(w.span.start, |v| v.span.start.min(w.span.start));
-        self.comments_before(first, 0);
-        if let Some(v) = &w.version {
-            self.line(0, &format!("stave {}", v.value));
-            self.out.push('\n');
+    pub(super) fn file(mut self, f: &File) -> String {
+        enum Item<'f> {
+            Fragment(&'f Fragment),
+            Workflow(&'f Workflow),
         }
+        let mut items: Vec<(u32, Item)> = f
+            .fragments
+            .iter()
+            .map(|g| (g.span.start, Item::Fragment(g)))
+            .chain(
+                f.workflows
+                    .iter()
+                    .map(|w| (w.span.start, Item::Workflow(w))),
+            )
+            .collect();
+        items.sort_by_key(|(start, _)| *start);
+        let first = items.first().map_or(f.span.start, |(start, _)| *start);
+        if let Some(v) = &f.version {
+            self.comments_before(v.span.start.min(first), 0);
+            self.line(0, &format!("stave {}", v.value));
+        }
+        for (_, item) in items {
+            self.blank();
+            match item {
+                Item::Fragment(g) => self.fragment(g),
+                Item::Workflow(w) => self.workflow(w),
+            }
+        }
+        self.rest_of_comments(0);
+        self.out
+    }
+
+    fn fragment(&mut self, g: &Fragment) {
+        self.comments_before(g.span.start, 0);
+        self.out.push_str(&format!("fragment {}", g.name.value));
+        self.block(0, &g.steps, g.span.end.saturating_sub(1), "");
+        self.out.push('\n');
+    }
+
+    fn workflow(&mut self, w: &Workflow) {
+        self.comments_before(w.span.start, 0);
         let mut header = format!("workflow {}", w.name.value);
         if let Some(q) = &w.queue {
             header.push_str(&format!(" on queue {}", q.value));
@@ -130,8 +162,6 @@ impl Printer<'_> {
         }
         self.comments_before(w.span.end, i);
         self.line(0, "}");
-        self.rest_of_comments(0);
-        self.out
     }
 
     /// `HEAD { a = 1; b = 2 }` on one line when it fits, else one assignment per line.

@@ -13,13 +13,35 @@ use layout::entry;
 use serde_json::Value as Json;
 use std::time::Duration;
 
-/// Prints a workflow as a `.stave.yaml` file.
-pub fn print_yaml(w: &Workflow) -> String {
-    let mut out = String::new();
-    if let Y::Map(entries, _) = workflow(w) {
-        for (k, v) in &entries {
-            entry(&mut out, 0, k, v);
+/// Prints a workflow file as a `.stave.yaml` file: `stave:`, `fragments:`, then one
+/// workflow's keys, or several workflows under `workflows:`.
+pub fn print_yaml(f: &File) -> String {
+    let mut top: Vec<(String, Y)> = Vec::new();
+    if let Some(v) = &f.version {
+        top.push(("stave".into(), raw(v.value.to_string())));
+    }
+    if !f.fragments.is_empty() {
+        let fragments = f
+            .fragments
+            .iter()
+            .map(|g| (g.name.value.clone(), steps(&g.steps)))
+            .collect();
+        top.push(("fragments".into(), Y::Map(fragments, true)));
+    }
+    match f.workflows.as_slice() {
+        [one] => {
+            if let Y::Map(entries, _) = workflow(one) {
+                top.extend(entries);
+            }
         }
+        several => top.push((
+            "workflows".into(),
+            Y::Seq(several.iter().map(workflow).collect(), true),
+        )),
+    }
+    let mut out = String::new();
+    for (k, v) in &top {
+        entry(&mut out, 0, k, v);
     }
     out
 }
@@ -434,15 +456,13 @@ fn step(s: &Step) -> Y {
         }
         StepKind::Return(v) => m.push(("return".into(), value(v))),
         StepKind::Rethrow => m.push(("rethrow".into(), raw("true"))),
+        StepKind::Use(n) => m.push(("use".into(), name(&n.value))),
     }
     Y::Map(m, true)
 }
 
 fn workflow(w: &Workflow) -> Y {
     let mut m: Vec<(String, Y)> = Vec::new();
-    if let Some(v) = &w.version {
-        m.push(("stave".into(), raw(v.value.to_string())));
-    }
     m.push(("workflow".into(), name(&w.name.value)));
     if let Some(d) = &w.description {
         m.push(("description".into(), name(&d.value)));

@@ -201,6 +201,8 @@ pub fn describe_rule(rule: Rule) -> &'static str {
         Rule::kw_details => "`details`",
         Rule::kw_return => "`return`",
         Rule::kw_rethrow => "`rethrow`",
+        Rule::kw_fragment => "`fragment`",
+        Rule::kw_use => "`use`",
         Rule::kw_workflow_id => "`workflow_id`",
         Rule::kw_parent_close => "`parent_close`",
         Rule::cel => "an expression",
@@ -214,6 +216,7 @@ pub fn describe_rule(rule: Rule) -> &'static str {
         Rule::file => "`workflow NAME { … }` (after `stave 1`, optionally)",
         Rule::version => "`stave 1`",
         Rule::workflow => "`workflow NAME { … }`",
+        Rule::fragment => "`fragment NAME { … }`",
         Rule::header_clause => "`on queue NAME` or `timeout DURATION`",
         Rule::declaration => "a declaration",
         Rule::description_decl => "`description \"…\"`",
@@ -293,6 +296,7 @@ pub fn describe_rule(rule: Rule) -> &'static str {
         Rule::fail_clause => "`message VALUE` or `details VALUE`",
         Rule::return_step => "`return VALUE`",
         Rule::rethrow_step => "`rethrow`",
+        Rule::use_step => "`use FRAGMENT`",
         Rule::child_step => "`workflow NAME(…)`",
         Rule::child_clause => {
             "a child workflow setting (`workflow_id`, `queue`, `task_queue`, `timeout`, \
@@ -332,14 +336,20 @@ pub(super) fn syntax_error(
     };
     let found = found_at(text, pos);
     let span = Span::new(file, pos, pos + found.len);
-    if positives == [Rule::EOI] {
+    let after_end = |r: &Rule| {
+        matches!(
+            r,
+            Rule::EOI | Rule::fragment | Rule::workflow | Rule::kw_fragment | Rule::kw_workflow
+        )
+    };
+    if positives.contains(&Rule::EOI) && positives.iter().all(after_end) {
         return Diagnostic::new(
             Code::E060,
             span,
             format!("unexpected {} after the end of the workflow", found.words),
         )
         .label("after the workflow's closing `}`")
-        .help("a file holds one workflow: move this inside the braces or delete it");
+        .help("after a workflow's `}` come only other `workflow NAME { … }` and `fragment NAME { … }` blocks: move this inside the braces or delete it");
     }
     // After a word at the start of a statement, only `=` or `(` could follow: the word
     // itself is the problem (`tmeout 10s`, `sleep 5 mins`).

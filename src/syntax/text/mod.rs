@@ -25,7 +25,7 @@ pub use scan::Comment;
 pub const MAX_DEPTH: usize = 64;
 
 /// Parses a `.stave` file.
-pub fn parse(file: FileId, text: &str) -> (Option<ast::Workflow>, Vec<Diagnostic>) {
+pub fn parse(file: FileId, text: &str) -> (Option<ast::File>, Vec<Diagnostic>) {
     let scanned = scan::scan(text);
     if let Some(d) = scan::too_deep(&scanned, file, MAX_DEPTH) {
         return (None, vec![d]);
@@ -47,7 +47,7 @@ pub fn parse(file: FileId, text: &str) -> (Option<ast::Workflow>, Vec<Diagnostic
 }
 
 /// Parses a `.stave` file read as bytes: input that is not UTF-8 is E001 at the first bad byte.
-pub fn parse_bytes(file: FileId, bytes: &[u8]) -> (Option<ast::Workflow>, Vec<Diagnostic>) {
+pub fn parse_bytes(file: FileId, bytes: &[u8]) -> (Option<ast::File>, Vec<Diagnostic>) {
     match std::str::from_utf8(bytes) {
         Ok(text) => parse(file, text),
         Err(e) => {

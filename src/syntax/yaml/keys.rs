@@ -3,9 +3,14 @@
 //! The loader checks mappings against these tables and `stave schema` builds its JSON Schema
 //! from them, so the two cannot drift apart.
 
-/// Keys of a workflow file.
+/// Keys of a file that lists its workflows (`workflows:`); a file without that list holds
+/// one workflow, its keys ([`WORKFLOW_KEYS`]) at the top beside `stave` and `fragments`.
+pub const FILE_KEYS: &[&str] = &["stave", "fragments", "workflows"];
+/// Keys of one workflow: the top of a one-workflow file (with `stave` and `fragments`), or an
+/// entry of `workflows:` (without them).
 pub const WORKFLOW_KEYS: &[&str] = &[
     "stave",
+    "fragments",
     "workflow",
     "description",
     "queue",
@@ -45,10 +50,12 @@ pub const RETRY_KEYS: &[&str] = &[
     "max_interval",
     "non_retryable",
 ];
+/// Keys of an entry of `workflows:`: a workflow's own keys, without the file's.
+pub const LISTED_WORKFLOW_KEYS: &[&str] = WORKFLOW_KEYS.split_at(2).1;
 /// The step kinds: a step holds exactly one of these keys.
 pub const STEP_KINDS: &[&str] = &[
     "activity", "workflow", "foreach", "while", "steps", "switch", "parallel", "wait", "sleep",
-    "set", "try", "fail", "return", "rethrow",
+    "set", "try", "fail", "return", "rethrow", "use",
 ];
 /// Keys of a call: what runs and its input.
 const CALL_KEYS: &[&str] = &["activity", "input", "args"];
@@ -91,6 +98,7 @@ pub const STEP_SHAPES: &[(&str, &[&str])] = &[
     ("fail", &["id", "if", "fail"]),
     ("return", &["id", "if", "return"]),
     ("rethrow", &["id", "if", "rethrow"]),
+    ("use", &["id", "if", "use"]),
 ];
 /// Keys of a `catch` clause.
 pub const CATCH_KEYS: &[&str] = &["errors", "when", "as", "steps"];

@@ -18,7 +18,7 @@ use crate::expr;
 use node::Node;
 
 /// Reads a `.stave.yaml` workflow file. Never fails: returns what it could read.
-pub fn load(file: FileId, text: &str) -> (Option<Workflow>, Vec<Diagnostic>) {
+pub fn load(file: FileId, text: &str) -> (Option<File>, Vec<Diagnostic>) {
     let (root, mut diagnostics) = node::parse(file, text);
     let Some(root) = root else {
         if diagnostics.is_empty() {
@@ -30,8 +30,8 @@ pub fn load(file: FileId, text: &str) -> (Option<Workflow>, Vec<Diagnostic>) {
         return (None, diagnostics);
     };
     let mut cx = Cx::new(file, diagnostics);
-    let workflow = cx.workflow(&root);
-    (workflow, cx.diagnostics)
+    let parsed = cx.file(&root);
+    (parsed, cx.diagnostics)
 }
 
 /// Conversion context: the file and the diagnostics collected so far.
@@ -103,7 +103,7 @@ mod tests {
         let text = "stave: 1\nworkflow: w\nsteps:\n  - set: { a: \"${ input.x + 1 }\" }\n  - set: { a: \"${ input.x + 1 }\" }\n";
         let (wf, diags) = load(FileId(3), text);
         assert!(diags.is_empty(), "{diags:?}");
-        let wf = wf.expect("workflow");
+        let wf = &wf.expect("file").workflows[0];
         let mut spans = Vec::new();
         for step in &wf.steps {
             let StepKind::Set(set) = &step.kind else {

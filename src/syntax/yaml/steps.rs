@@ -119,6 +119,7 @@ impl Cx {
             "set" => StepKind::Set(self.named_values(primary, "`set`")),
             "fail" => self.fail(primary)?,
             "return" => StepKind::Return(self.value(primary)),
+            "use" => StepKind::Use(self.string(primary, "`use`")?),
             _ => StepKind::Rethrow,
         };
         Some(Step {

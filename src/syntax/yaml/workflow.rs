@@ -1,18 +1,88 @@
-//! A workflow file's top-level keys → [`Workflow`]; the steps are read by `steps`.
+//! A workflow file's top-level keys → [`File`]: one workflow at the top, or a `workflows:`
+//! list, and the `fragments:` they share; the steps are read by `steps`.
 //!
 //! Name, queue, timeout, input schema, state, defaults, signals, queries, search attributes,
 //! memo, output, schedules.
 
-use super::Cx;
-use super::keys::{OPTION_KEYS, SCHEDULE_KEYS, SIGNAL_KEYS, UPDATE_KEYS, WORKFLOW_KEYS};
+use super::keys::{
+    FILE_KEYS, LISTED_WORKFLOW_KEYS, OPTION_KEYS, SCHEDULE_KEYS, SIGNAL_KEYS, UPDATE_KEYS,
+    WORKFLOW_KEYS,
+};
+use super::{Cx, Fields};
 use crate::diagnostics::{Code, Diagnostic, Span, Spanned};
 use crate::syntax::ast::*;
 use crate::syntax::yaml::node::{Node, NodeKind};
 
 impl Cx {
-    pub(super) fn workflow(&mut self, root: &Node) -> Option<Workflow> {
-        let f = self.fields(root, "a workflow file", WORKFLOW_KEYS)?;
+    pub(super) fn file(&mut self, root: &Node) -> Option<File> {
+        let NodeKind::Map(entries) = &root.kind else {
+            self.wrong(root, "a mapping", "a workflow file");
+            return None;
+        };
+        let listed = entries.iter().any(|(k, _)| k.as_str() == Some("workflows"));
+        let (f, workflows) = if listed {
+            let f = self.fields(root, "a file with `workflows:`", FILE_KEYS)?;
+            let workflows: Vec<Workflow> = f
+                .get("workflows")
+                .map(|n| {
+                    self.list(n, "`workflows`")
+                        .iter()
+                        .filter_map(|w| {
+                            let entry = self.fields(w, "a workflow", LISTED_WORKFLOW_KEYS)?;
+                            self.workflow(&entry, w)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if workflows.is_empty() {
+                let span = f.get("workflows").map_or(root.span, |n| n.span);
+                self.error(
+                    Diagnostic::new(Code::E006, span, "`workflows:` lists no workflow")
+                        .help("add `- workflow: NAME` with its `steps:`"),
+                );
+            }
+            (f, workflows)
+        } else {
+            let f = self.fields(root, "a workflow file", WORKFLOW_KEYS)?;
+            let workflow = self.workflow(&f, root);
+            (f, workflow.into_iter().collect())
+        };
         let version = f.get("stave").and_then(|n| self.int(n, "`stave`"));
+        let fragments = f
+            .get("fragments")
+            .map(|n| {
+                self.map_entries(n, "`fragments`")
+                    .into_iter()
+                    .map(|(name, body)| Fragment {
+                        span: Span::new(
+                            self.file,
+                            name.span.start as usize,
+                            body.span.end as usize,
+                        ),
+                        steps: self.steps(body),
+                        name,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let workflows = workflows
+            .into_iter()
+            .map(|mut w| {
+                w.version = version.clone();
+                w
+            })
+            .collect();
+        Some(File {
+            file: self.file,
+            span: root.span,
+            version,
+            workflows,
+            fragments,
+        })
+    }
+
+    /// One workflow: the top of a one-workflow file, or an entry of `workflows:`.
+    fn workflow(&mut self, f: &Fields<'_>, root: &Node) -> Option<Workflow> {
         let name = match f.get("workflow") {
             Some(n) => self.string(n, "`workflow`")?,
             None => {
@@ -83,7 +153,7 @@ impl Cx {
         Some(Workflow {
             file: self.file,
             span: root.span,
-            version,
+            version: None,
             name,
             description: f
                 .get("description")

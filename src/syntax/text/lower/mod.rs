@@ -22,25 +22,35 @@ use pest::iterators::Pair;
 type P<'i> = Pair<'i, Rule>;
 
 /// Lowers the `file` pair.
-pub(super) fn workflow_file(file: FileId, pair: P<'_>) -> (Option<Workflow>, Vec<Diagnostic>) {
+pub(super) fn workflow_file(file: FileId, pair: P<'_>) -> (Option<File>, Vec<Diagnostic>) {
     let mut cx = Lower {
         file,
         diagnostics: Vec::new(),
     };
+    let span = cx.span(&pair);
     let mut version = None;
-    let mut workflow = None;
+    let mut workflows = Vec::new();
+    let mut fragments = Vec::new();
     for p in pair.into_inner() {
         match p.as_rule() {
             Rule::version => version = p.into_inner().nth(1).and_then(|n| cx.int(&n)),
-            Rule::workflow => workflow = Some(cx.workflow(p)),
+            Rule::workflow => workflows.push(cx.workflow(p)),
+            Rule::fragment => fragments.push(cx.fragment(p)),
             _ => {}
         }
     }
-    let workflow = workflow.map(|mut w| {
-        w.version = version;
-        w
-    });
-    (workflow, cx.diagnostics)
+    cx.check_unique(fragments.iter().map(|f: &Fragment| &f.name), "fragment");
+    for w in &mut workflows {
+        w.version = version.clone();
+    }
+    let parsed = File {
+        file,
+        span,
+        version,
+        workflows,
+        fragments,
+    };
+    (Some(parsed), cx.diagnostics)
 }
 
 struct Lower {
@@ -65,6 +75,8 @@ fn is_token(rule: Rule) -> bool {
             | Rule::EOI
             | Rule::kw_stave
             | Rule::kw_workflow
+            | Rule::kw_fragment
+            | Rule::kw_use
             | Rule::kw_on
             | Rule::kw_queue
             | Rule::kw_task_queue

@@ -30,6 +30,18 @@ impl Lower {
         Some((name, value))
     }
 
+    /// `fragment NAME { … }`.
+    pub(super) fn fragment(&mut self, p: P<'_>) -> Fragment {
+        let span = self.span(&p);
+        let mut it = parts(p);
+        let name = it
+            .next()
+            .map(|n| self.name(&n))
+            .unwrap_or_else(|| Spanned::new(String::new(), span));
+        let steps = it.next().map(|b| self.block(b)).unwrap_or_default();
+        Fragment { name, steps, span }
+    }
+
     fn block(&mut self, p: P<'_>) -> Vec<Step> {
         parts(p).filter_map(|s| self.statement(s)).collect()
     }
@@ -273,6 +285,7 @@ impl Lower {
             }
             Rule::return_step => StepKind::Return(self.value(parts(p).next()?)),
             Rule::rethrow_step => StepKind::Rethrow,
+            Rule::use_step => StepKind::Use(self.name(&parts(p).next()?)),
             Rule::child_step => StepKind::Workflow(self.child(p)?),
             Rule::activity_step => {
                 let mut it = parts(p);
