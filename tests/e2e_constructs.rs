@@ -314,6 +314,58 @@ async fn updates_validate_answer_and_end_a_wait_through_the_binary() {
     record(&id, "e2e-updates");
 }
 
+/// Update-with-start (`stave start --update`): the first call starts the run and updates it
+/// in one request; the second finds it running and only updates it; a rejected update
+/// exits 4 and starts nothing new.
+#[tokio::test(flavor = "multi_thread")]
+async fn update_with_start_starts_once_then_updates_the_running_run() {
+    let server = TestServer::shared();
+    let project = worker().project.path_string();
+    let id = unique_id("uws");
+    let call = |amount: i64| {
+        let input = format!(r#"{{"amount": {amount}}}"#);
+        run_stave(
+            server,
+            &[
+                "start",
+                "e2e-updates",
+                "--project",
+                &project,
+                "--id",
+                &id,
+                "--update",
+                "add",
+                "--update-input",
+                &input,
+                "--json",
+            ],
+        )
+    };
+    let first: Json = serde_json::from_str(&stdout_ok(&call(4))).expect("JSON");
+    assert_eq!(first["result"], json!({"total": 4}), "{first}");
+    let second: Json = serde_json::from_str(&stdout_ok(&call(6))).expect("JSON");
+    assert_eq!(second["result"], json!({"total": 10}), "{second}");
+    assert_eq!(
+        first["run_id"], second["run_id"],
+        "the running run took the second update"
+    );
+    let rejected = call(-1);
+    assert_eq!(rejected.status.code(), Some(4));
+    let answer: Json = serde_json::from_slice(&rejected.stdout).expect("JSON");
+    assert_eq!(
+        answer["rejected"],
+        json!("amount must be positive, got -1"),
+        "{answer}"
+    );
+    assert_eq!(answer["run_id"], first["run_id"]);
+    stdout_ok(&run_stave(
+        server,
+        &["update", &id, "finish", "--project", &project],
+    ));
+    let finished = result(&worker().client().await, &id).await;
+    assert_eq!(completed(&finished)["total"], json!(10));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn try_catch_binds_the_error_and_fail_is_typed() {
     let caught = json!({"type": "Boom", "message": "it broke", "details": {"code": 7}});

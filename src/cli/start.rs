@@ -37,6 +37,14 @@ pub struct Args {
     /// address for local and Temporal Cloud servers].
     #[arg(long, env = "STAVE_UI_URL", value_name = "URL")]
     pub ui_url: Option<String>,
+    /// Update-with-start: send this update in the same request, starting the run unless
+    /// one with `--id` is running (which then takes the update); prints the update's result
+    /// (exit 4 if it is rejected).
+    #[arg(long, value_name = "NAME", requires = "id")]
+    pub update: Option<String>,
+    /// The update's payload: JSON text, or @FILE.
+    #[arg(long, value_name = "JSON|@FILE", requires = "update")]
+    pub update_input: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -97,6 +105,9 @@ async fn start(args: Args) -> Result<ExitCode, CommandError> {
     }
     let client = connect(&args.connect, project_namespace.as_deref()).await?;
     let started_at = Instant::now();
+    if let Some(update) = &args.update {
+        return update_with_start(&args, &client, &options, update, version.as_deref()).await;
+    }
     let started = client.start(&options).await?;
     let link = web_ui_link(
         args.ui_url.as_deref(),
@@ -145,6 +156,50 @@ pub fn start_options(workflow: &ir::Workflow, input: Json) -> StartOptions {
         execution_timeout: workflow.execution_timeout_ms.map(Duration::from_millis),
         priority: None,
     }
+}
+
+/// `--update NAME`: the run (started, or the one running) and the update's outcome.
+async fn update_with_start(
+    args: &Args,
+    client: &crate::runtime::client::Client,
+    options: &StartOptions,
+    update: &str,
+    version: Option<&str>,
+) -> Result<ExitCode, CommandError> {
+    let input = parse_json_arg("--update-input", args.update_input.as_deref())?;
+    let (started, outcome) = client
+        .update_with_start(options, update, input.as_ref(), Duration::from_secs(60))
+        .await?;
+    let (key, value, code) = match outcome {
+        Ok(result) => ("result", result, ExitCode::SUCCESS),
+        Err(message) => (
+            "rejected",
+            Json::String(message),
+            ExitCode::from(super::common::EXIT_UPDATE_REJECTED),
+        ),
+    };
+    if args.json {
+        let mut out = json!({
+            "workflow_id": started.workflow_id,
+            "run_id": started.run_id,
+            "workflow_type": options.workflow_type,
+            "version": version,
+            "update": update,
+        });
+        out[key] = value;
+        print_json(&out);
+    } else {
+        print_started(options, &started, version, None);
+        match key {
+            "result" => println!("  update {update}  {value}"),
+            _ => eprintln!(
+                "update `{update}` rejected by {}: {}",
+                started.workflow_id,
+                value.as_str().unwrap_or_default()
+            ),
+        }
+    }
+    Ok(code)
 }
 
 fn print_started(

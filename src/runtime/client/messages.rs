@@ -57,7 +57,20 @@ impl Client {
         input: Option<&Json>,
         limit: Duration,
     ) -> Result<Result<Json, String>, ClientError> {
-        let request = UpdateWorkflowExecutionRequest {
+        let request = self.update_request(id, run_id, name, input);
+        self.await_update(request, None, limit).await
+    }
+
+    /// The request that sends update `name` and waits for it to complete; its update id is
+    /// fixed, so sending it again returns the first outcome instead of running it twice.
+    pub(super) fn update_request(
+        &self,
+        id: &str,
+        run_id: Option<&str>,
+        name: &str,
+        input: Option<&Json>,
+    ) -> UpdateWorkflowExecutionRequest {
+        UpdateWorkflowExecutionRequest {
             namespace: self.namespace.clone(),
             workflow_execution: Some(execution(id, run_id)),
             wait_policy: Some(WaitPolicy {
@@ -65,8 +78,6 @@ impl Client {
             }),
             request: Some(UpdateRequest {
                 meta: Some(UpdateMeta {
-                    // One id for every retry below: the server answers a repeat with the
-                    // outcome of the first, never running the update twice.
                     update_id: request_id(),
                     identity: self.connection.identity().to_string(),
                 }),
@@ -79,12 +90,45 @@ impl Client {
                 ..Default::default()
             }),
             ..Default::default()
-        };
+        }
+    }
+
+    /// The outcome of `request`: `first` if an earlier call already brought it, else the
+    /// update is (re)sent until it completes or `limit` passes.
+    pub(super) async fn await_update(
+        &self,
+        request: UpdateWorkflowExecutionRequest,
+        first: Option<outcome::Value>,
+        limit: Duration,
+    ) -> Result<Result<Json, String>, ClientError> {
+        let id = request
+            .workflow_execution
+            .as_ref()
+            .map(|e| e.workflow_id.clone())
+            .unwrap_or_default();
+        let name = request
+            .request
+            .as_ref()
+            .and_then(|r| r.input.as_ref())
+            .map(|i| i.name.clone())
+            .unwrap_or_default();
+        let id = id.as_str();
         let error = |message: String| ClientError::Update {
             id: id.to_string(),
-            name: name.to_string(),
+            name: name.clone(),
             message,
         };
+        let done = |value: outcome::Value| match value {
+            outcome::Value::Success(result) => Ok(result
+                .payloads
+                .first()
+                .map(decode_payload)
+                .unwrap_or(Json::Null)),
+            outcome::Value::Failure(failure) => Err(failure.message),
+        };
+        if let Some(value) = first {
+            return Ok(done(value));
+        }
         let deadline = tokio::time::Instant::now() + limit;
         loop {
             let mut service = self.connection.workflow_service();
@@ -106,14 +150,7 @@ impl Client {
             };
             // Without an outcome the server's own wait ran out first: ask again.
             match response.outcome.and_then(|o| o.value) {
-                Some(outcome::Value::Success(result)) => {
-                    return Ok(Ok(result
-                        .payloads
-                        .first()
-                        .map(decode_payload)
-                        .unwrap_or(Json::Null)));
-                }
-                Some(outcome::Value::Failure(failure)) => return Ok(Err(failure.message)),
+                Some(value) => return Ok(done(value)),
                 None if tokio::time::Instant::now() >= deadline => {
                     return Err(error(format!("not completed within {limit:?}")));
                 }

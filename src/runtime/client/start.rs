@@ -1,4 +1,4 @@
-//! Starting a run: `StartWorkflowExecution` (or `SignalWithStartWorkflowExecution`) with `json/plain` input and memo.
+//! Starting a run: `StartWorkflowExecution` (or signal-with-start, or update-with-start) with `json/plain` input and memo.
 
 use std::time::Duration;
 
@@ -6,10 +6,14 @@ use serde::Serialize;
 use serde_json::Value as Json;
 use temporalio_client::tonic::{Code, IntoRequest as _};
 use temporalio_common::protos::temporal::api::common::v1::{Memo, WorkflowType};
-use temporalio_common::protos::temporal::api::enums::v1::{TaskQueueKind, WorkflowIdReusePolicy};
+use temporalio_common::protos::temporal::api::enums::v1::{
+    TaskQueueKind, WorkflowIdConflictPolicy, WorkflowIdReusePolicy,
+};
 use temporalio_common::protos::temporal::api::taskqueue::v1::TaskQueue;
 use temporalio_common::protos::temporal::api::workflowservice::v1::{
-    SignalWithStartWorkflowExecutionRequest, StartWorkflowExecutionRequest,
+    ExecuteMultiOperationRequest, SignalWithStartWorkflowExecutionRequest,
+    StartWorkflowExecutionRequest, execute_multi_operation_request,
+    execute_multi_operation_response,
 };
 
 use super::ids::request_id;
@@ -64,6 +68,74 @@ impl Client {
             workflow_id: options.workflow_id.clone(),
             run_id: response.run_id,
         })
+    }
+
+    /// Update-with-start: sends update `name` (payload `input`) to the run with
+    /// `options.workflow_id`, starting it first unless one is running (then that one takes the
+    /// update). One atomic request: a client never sees a run started without its update.
+    /// Returns the run and the update's result, or its rejection message.
+    pub async fn update_with_start(
+        &self,
+        options: &StartOptions,
+        name: &str,
+        input: Option<&Json>,
+        limit: Duration,
+    ) -> Result<(Started, Result<Json, String>), ClientError> {
+        use execute_multi_operation_request::{Operation, operation};
+        use execute_multi_operation_response::response;
+        let mut start = self.start_request(options);
+        start.workflow_id_conflict_policy = WorkflowIdConflictPolicy::UseExisting as i32;
+        let update = self.update_request(&options.workflow_id, None, name, input);
+        let request = ExecuteMultiOperationRequest {
+            namespace: self.namespace.clone(),
+            operations: vec![
+                Operation {
+                    operation: Some(operation::Operation::StartWorkflow(start)),
+                },
+                Operation {
+                    operation: Some(operation::Operation::UpdateWorkflow(update.clone())),
+                },
+            ],
+            ..Default::default()
+        };
+        let mut service = self.connection.workflow_service();
+        let call = service.execute_multi_operation(request.into_request());
+        let responses = match tokio::time::timeout(limit, call).await {
+            Ok(Ok(response)) => response.into_inner().responses,
+            Ok(Err(status)) => {
+                return Err(self.rpc_error("update-with-start", &options.workflow_id, status));
+            }
+            Err(_) => {
+                return Err(ClientError::Update {
+                    id: options.workflow_id.clone(),
+                    name: name.to_string(),
+                    message: format!(
+                        "no answer within {limit:?}; is a worker polling the run's task queue?"
+                    ),
+                });
+            }
+        };
+        let mut run_id = String::new();
+        let mut first = None;
+        for r in responses {
+            match r.response {
+                Some(response::Response::StartWorkflow(started)) => run_id = started.run_id,
+                Some(response::Response::UpdateWorkflow(updated)) => {
+                    first = updated.outcome.and_then(|o| o.value);
+                }
+                None => {}
+            }
+        }
+        // The server answers once the update is accepted or its own wait ends; the same
+        // update id then fetches the outcome.
+        let outcome = self.await_update(update, first, limit).await?;
+        Ok((
+            Started {
+                workflow_id: options.workflow_id.clone(),
+                run_id,
+            },
+            outcome,
+        ))
     }
 
     /// Starts a run with signal `signal` (one argument, `input`) already in its history, so
