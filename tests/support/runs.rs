@@ -118,29 +118,11 @@ pub fn record_history(server: &TestServer, id: &str, name: &str, project: &Path)
     if std::env::var("STAVE_RECORD_HISTORIES").as_deref() != Ok("1") {
         return;
     }
-    let out = std::process::Command::new("temporal")
-        .args([
-            "workflow",
-            "show",
-            "--workflow-id",
-            id,
-            "--output",
-            "json",
-            "--address",
-        ])
-        .arg(server.address())
-        .output()
-        .expect("run temporal workflow show");
-    assert!(
-        out.status.success(),
-        "temporal workflow show failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = workflow_show(server, id);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/histories");
     std::fs::create_dir_all(&dir).expect("create tests/histories");
     let path = dir.join(format!("{name}.json"));
-    std::fs::write(&path, &out.stdout)
-        .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    std::fs::write(&path, &out).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
     let versions = dir.join("e2e-versions");
     std::fs::create_dir_all(&versions).expect("create tests/histories/e2e-versions");
     let served = project.join(stave::runtime::versions::DEFAULT_DIR);
@@ -156,6 +138,11 @@ pub fn record_history(server: &TestServer, id: &str, name: &str, project: &Path)
 
 /// The full history of run `id` as `temporal workflow show --output json` prints it.
 pub fn history_json(server: &TestServer, id: &str) -> Json {
+    serde_json::from_slice(&workflow_show(server, id)).expect("temporal workflow show prints JSON")
+}
+
+/// `temporal workflow show --output json` of run `id`: its stdout.
+fn workflow_show(server: &TestServer, id: &str) -> Vec<u8> {
     let out = std::process::Command::new("temporal")
         .args(["workflow", "show", "--workflow-id", id, "--output", "json"])
         .arg("--address")
@@ -167,7 +154,7 @@ pub fn history_json(server: &TestServer, id: &str) -> Json {
         "temporal workflow show failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("temporal workflow show prints JSON")
+    out.stdout
 }
 
 /// Every text a history holds, searchable: the history JSON itself, then every payload's
