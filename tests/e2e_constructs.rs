@@ -284,15 +284,27 @@ async fn updates_validate_answer_and_end_a_wait_through_the_binary() {
     );
     let query = run_stave(server, &["query", &id, "total", "--project", &project]);
     assert_eq!(stdout_ok(&query).trim(), "5");
+    // A handler with steps: the answer waits for its activity and timer.
+    let deposited = stdout_ok(&update("deposit", r#"{"amount": 7}"#));
+    assert_eq!(
+        serde_json::from_str::<Json>(&deposited).expect("update prints JSON"),
+        json!({"total": 12, "echoed": {"amount": 7}})
+    );
+    // A failing step fails the update (exit 4, the activity's error), not the run; the
+    // handler's `set` before its steps stays applied.
+    let refused = update("refuse", r#""no""#);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("refused no"), "{stderr}");
     // An update ends the wait on any of a signal and it.
     let finished = stdout_ok(&update("finish", r#"{"note": "done"}"#));
-    assert_eq!(finished.trim(), "5");
+    assert_eq!(finished.trim(), "112");
     let out = run_stave(server, &["result", &id, "--timeout", "60", "--json"]);
     let result: Json = serde_json::from_str(&stdout_ok(&out)).expect("result --json");
     assert_eq!(result["status"], json!("completed"));
     assert_eq!(
         result["result"],
-        json!({"total": 5, "which": "finish", "payload": {"note": "done"}})
+        json!({"total": 112, "which": "finish", "payload": {"note": "done"}})
     );
     let history = support::runs::history_json(server, &id);
     let events = history["events"].as_array().cloned().unwrap_or_default();
@@ -305,7 +317,19 @@ async fn updates_validate_answer_and_end_a_wait_through_the_binary() {
             .count()
     };
     let (accepted, completed_updates) = (count("ACCEPTED"), count("COMPLETED"));
-    assert_eq!((accepted, completed_updates), (2, 2), "{history:#}");
+    assert_eq!((accepted, completed_updates), (4, 4), "{history:#}");
+    // The deposit's activity and timer are in the run's history, between its acceptance
+    // and its completion.
+    let kinds: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["eventType"].as_str())
+        .collect();
+    let position = |kind: &str| kinds.iter().position(|k| k.ends_with(kind));
+    let (scheduled, fired) = (position("ACTIVITY_TASK_SCHEDULED"), position("TIMER_FIRED"));
+    assert!(
+        scheduled.is_some() && fired.is_some() && scheduled < fired,
+        "{kinds:?}"
+    );
     let text = support::runs::history_text(&history);
     assert!(
         !text.contains("must be positive") && !text.contains(r#""amount":-3"#),

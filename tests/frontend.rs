@@ -555,3 +555,98 @@ steps:
         "{diagnostics:#?}"
     );
 }
+
+/// An update handler's steps are checked like the body's, in both forms: activity inputs, the
+/// handler's own step results (visible to later steps and `result`), `set` of undeclared
+/// variables, and the text form's parameters read inside the steps; the body's steps are
+/// visible but may not have run (a handler runs at any point of the body).
+#[test]
+fn update_handler_steps_are_checked_like_the_body_in_both_forms() {
+    let project = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        project.path().join("stave.yaml"),
+        "activities: activities.json\nqueues:\n  standard: { task_queue: handlers }\n",
+    )
+    .expect("write stave.yaml");
+    let manifest = serde_json::json!({ "version": 1, "activities": [
+        { "name": "payments.charge",
+          "input": { "type": "object", "properties": { "amount": { "type": "number" } }, "additionalProperties": false },
+          "output": { "type": "object", "properties": { "id": { "type": "string" } }, "additionalProperties": false } },
+    ] });
+    std::fs::write(project.path().join("activities.json"), manifest.to_string())
+        .expect("write activities.json");
+    let context = {
+        let mut sources = stave::diagnostics::Sources::default();
+        let mut diagnostics = Vec::new();
+        let context = check::load_project_context(project.path(), &mut sources, &mut diagnostics);
+        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+        context
+    };
+    let diagnose = |path: &str, src: &str| -> Vec<String> {
+        let (_, _, diagnostics) = check::compile_source(path, src, &context);
+        let source = stave::diagnostics::Source::new(path, src);
+        diagnostics
+            .iter()
+            .map(|d| {
+                let (line, col) = source.line_col(d.span().start as usize);
+                format!("{:?} {line}:{col}", d.code)
+            })
+            .collect()
+    };
+    let yaml = r#"stave: 1
+workflow: handlers
+queue: standard
+vars: { paid: false }
+defaults: { timeout: 10s, retry: { max_attempts: 3 } }
+updates:
+  pay:
+    steps:
+      - id: charge
+        activity: payments.charge
+        input: { amount: "${ update.amount }", card: visa }
+      - set: { payed: true }
+    result: "${ steps.charge.idd }"
+steps:
+  - wait: pay
+"#;
+    let text = r#"workflow handlers on queue standard {
+  var paid = false
+  defaults { timeout 10s retry { max_attempts 3 } }
+  update pay(amount) {
+    step charge = payments.charge(amount: amount, card: "visa")
+    payed = true
+    return steps.charge.idd
+  }
+  wait pay
+}
+"#;
+    let clean_yaml = r#"stave: 1
+workflow: handlers
+queue: standard
+vars: { paid: false }
+defaults: { timeout: 10s, retry: { max_attempts: 3 } }
+updates:
+  pay:
+    validate: "${ !vars.paid }"
+    steps:
+      - id: charge
+        activity: payments.charge
+        input: { amount: "${ update.amount }" }
+      - set: { paid: true }
+    result: "${ steps.charge.id }"
+steps:
+  - wait: pay
+"#;
+    assert_eq!(
+        diagnose("handlers.stave.yaml", yaml),
+        ["E031 11:48", "E036 12:16", "E013 13:30", "W008 4:9"]
+    );
+    assert_eq!(
+        diagnose("handlers.stave", text),
+        ["E031 5:51", "E036 6:5", "E013 7:25", "W008 2:7"]
+    );
+    assert_eq!(
+        diagnose("clean.stave.yaml", clean_yaml),
+        Vec::<String>::new()
+    );
+}

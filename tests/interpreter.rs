@@ -282,6 +282,7 @@ impl Program {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.clone()))
                 .collect(),
+            steps: Vec::new(),
             result,
         });
         self

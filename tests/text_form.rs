@@ -1118,6 +1118,7 @@ fn workflow_strategy() -> impl Strategy<Value = Workflow> {
                 tname(),
                 prop::option::of((value(), prop::option::of(value()))),
                 prop::collection::vec((ident(), value()), 0..3),
+                steps_strategy(),
                 prop::option::of(value()),
             ),
             0..3,
@@ -1159,18 +1160,24 @@ fn workflow_strategy() -> impl Strategy<Value = Workflow> {
                 updates: unique(
                     updates
                         .into_iter()
-                        .map(|(name, v, set, r)| (name, (v, set, r)))
+                        .map(|(name, v, set, steps, r)| (name, (v, set, steps, r)))
                         .collect(),
                 )
                 .into_iter()
-                .map(|(name, (validate, set, result))| Update {
-                    name,
-                    params: Vec::new(),
-                    message: validate.as_ref().and_then(|(_, m)| m.clone()),
-                    validate: validate.map(|(v, _)| v),
-                    set: unique(set),
-                    result,
-                    span: Span::default(),
+                .map(|(name, (validate, set, steps, result))| {
+                    let mut update = Update {
+                        name,
+                        params: Vec::new(),
+                        message: validate.as_ref().and_then(|(_, m)| m.clone()),
+                        validate: validate.map(|(v, _)| v),
+                        set: unique(set),
+                        steps,
+                        result,
+                        span: Span::default(),
+                    };
+                    // Both readers give a last plain `return` as the result.
+                    update.normalise();
+                    update
                 })
                 .collect(),
                 queries: unique(queries),

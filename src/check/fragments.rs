@@ -85,6 +85,9 @@ pub(super) fn expand(file: &ast::File, diagnostics: &mut Vec<Diagnostic>) -> Vec
             };
             let mut workflow = w.clone();
             workflow.steps = x.steps(&w.steps, None);
+            for u in &mut workflow.updates {
+                u.steps = x.steps(&u.steps, None);
+            }
             Expansion {
                 workflow,
                 inserted: x.inserted,

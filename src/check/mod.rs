@@ -560,7 +560,7 @@ pub fn finish_bundle(
         .collect();
     for wf in &mut unique {
         let mut changed = false;
-        lower::route_children(&mut wf.steps, &queues, &mut changed);
+        lower::route_children(wf, &queues, &mut changed);
         if changed && !wf.hash.is_empty() {
             wf.hash = wf.compute_hash();
         }

@@ -152,6 +152,11 @@ pub fn build(workflow: &ir::Workflow) -> Graph {
         b.link(exits, "done");
         items.push(node("done", Shape::Done, vec!["done".into()]));
     }
+    for (k, handler) in workflow.updates.iter().enumerate() {
+        if !handler.steps.is_empty() {
+            items.push(Item::Cluster(b.handler(k, handler)));
+        }
+    }
     if b.failed || !b.undo.is_empty() {
         items.push(node("failed", Shape::Failed, vec!["failed".into()]));
     }
@@ -243,9 +248,46 @@ struct Builder {
     try_depth: u32,
     /// The workflow's update names: a `wait` on one says "update", not "signal".
     updates: Vec<String>,
+    /// Inside an update handler: where its `return` and its uncaught errors lead.
+    handler: Option<HandlerEnds>,
+}
+
+/// The ends of an update handler's cluster: the answer, and the rejection (drawn when used).
+#[derive(Debug)]
+struct HandlerEnds {
+    answer: String,
+    rejected: String,
+    rejects: bool,
 }
 
 impl Builder {
+    /// An update handler with steps: a cluster from `update NAME` through its steps to its
+    /// answer; a `return` answers early, an uncaught error rejects the update (not the run).
+    fn handler(&mut self, k: usize, handler: &ir::UpdateHandler) -> Cluster {
+        let start = format!("u{k}");
+        let label = text::clip(&format!("update {}", handler.name));
+        let mut items = vec![node(&start, Shape::Start, vec![label.clone()])];
+        self.handler = Some(HandlerEnds {
+            answer: format!("u{k}_answer"),
+            rejected: format!("u{k}_rejected"),
+            rejects: false,
+        });
+        let exits = self.steps(&handler.steps, &mut items, vec![Exit::from_node(&start)]);
+        if let Some(ends) = self.handler.take() {
+            self.link(exits, &ends.answer);
+            items.push(node(&ends.answer, Shape::Done, vec!["answer".into()]));
+            if ends.rejects {
+                items.push(node(&ends.rejected, Shape::Failed, vec!["rejected".into()]));
+            }
+        }
+        Cluster {
+            id: format!("u{k}_c"),
+            label,
+            kind: ClusterKind::Block,
+            items,
+        }
+    }
+
     fn link(&mut self, incoming: Vec<Exit>, to: &str) {
         for exit in incoming {
             self.edges.push(Edge {
@@ -542,18 +584,37 @@ impl Builder {
                     lines(vec![format!("return {}", text::value(value))]),
                 ));
                 self.link(incoming, id);
-                self.link(vec![Exit::from_node(id)], "done");
-                self.done = true;
+                match &self.handler {
+                    Some(ends) => {
+                        let answer = ends.answer.clone();
+                        self.link(vec![Exit::from_node(id)], &answer);
+                    }
+                    None => {
+                        self.link(vec![Exit::from_node(id)], "done");
+                        self.done = true;
+                    }
+                }
                 Vec::new()
             }
         }
     }
 
-    /// An error raised outside any `try` body fails the workflow.
+    /// An error raised outside any `try` body fails the workflow (in an update handler, the
+    /// update).
     fn raise(&mut self, id: &str) {
-        if self.try_depth == 0 {
-            self.link(vec![Exit::from_node(id)], "failed");
-            self.failed = true;
+        if self.try_depth > 0 {
+            return;
+        }
+        match &mut self.handler {
+            Some(ends) => {
+                ends.rejects = true;
+                let rejected = ends.rejected.clone();
+                self.link(vec![Exit::from_node(id)], &rejected);
+            }
+            None => {
+                self.link(vec![Exit::from_node(id)], "failed");
+                self.failed = true;
+            }
         }
     }
 }

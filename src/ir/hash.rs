@@ -75,9 +75,11 @@ impl Workflow {
             name: _,
             validate,
             set,
+            steps,
             result,
         } in updates
         {
+            strip_steps(steps);
             if let Some(Validator { cond, message }) = validate {
                 strip_value(cond);
                 if let Some(message) = message {

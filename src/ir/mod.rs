@@ -123,7 +123,12 @@ pub struct UpdateHandler {
     pub validate: Option<Validator>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub set: Vec<(String, Value)>,
-    /// Evaluated after `set`; null when absent.
+    /// Run after `set`, as a strand of their own beside the main body; a `return` among them
+    /// answers the update. Absent from the IR when empty (handlers without steps keep the
+    /// hashes they had).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
+    /// Evaluated after `set` and `steps`; null when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<Value>,
 }
@@ -292,6 +297,29 @@ impl StepKind {
             StepKind::Foreach { steps, .. } | StepKind::While { steps, .. } => vec![steps],
             StepKind::Try { steps, catches } => std::iter::once(steps.as_slice())
                 .chain(catches.iter().map(|c| c.steps.as_slice()))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The nested step lists, mutably, in the order of [`StepKind::children`].
+    pub fn children_mut(&mut self) -> Vec<&mut Vec<Step>> {
+        match self {
+            StepKind::Sequence(s) => vec![s],
+            StepKind::If {
+                then, otherwise, ..
+            } => vec![then, otherwise],
+            StepKind::Switch { arms, default } => arms
+                .iter_mut()
+                .map(|a| &mut a.steps)
+                .chain([default])
+                .collect(),
+            StepKind::Parallel { branches, .. } => {
+                branches.iter_mut().map(|b| &mut b.steps).collect()
+            }
+            StepKind::Foreach { steps, .. } | StepKind::While { steps, .. } => vec![steps],
+            StepKind::Try { steps, catches } => std::iter::once(steps)
+                .chain(catches.iter_mut().map(|c| &mut c.steps))
                 .collect(),
             _ => Vec::new(),
         }
@@ -537,7 +565,7 @@ pub struct Bundle {
 }
 
 impl Workflow {
-    /// Visits every step, depth first, in pre-order.
+    /// Visits every step, depth first, in pre-order: the main body, then each update handler's.
     pub fn walk<'a>(&'a self, f: &mut impl FnMut(&'a Step)) {
         fn go<'a>(steps: &'a [Step], f: &mut impl FnMut(&'a Step)) {
             for step in steps {
@@ -548,6 +576,25 @@ impl Workflow {
             }
         }
         go(&self.steps, f);
+        for handler in &self.updates {
+            go(&handler.steps, f);
+        }
+    }
+
+    /// Visits every step mutably, in the order of [`Workflow::walk`].
+    pub fn walk_mut(&mut self, f: &mut impl FnMut(&mut Step)) {
+        fn go(steps: &mut [Step], f: &mut impl FnMut(&mut Step)) {
+            for step in steps {
+                f(step);
+                for child in step.kind.children_mut() {
+                    go(child, f);
+                }
+            }
+        }
+        go(&mut self.steps, f);
+        for handler in &mut self.updates {
+            go(&mut handler.steps, f);
+        }
     }
 }
 

@@ -91,6 +91,14 @@ pub fn run(workflow: &Workflow, project: &ProjectContext) -> Vec<Diagnostic> {
     out
 }
 
+/// Visits every step of the workflow, pre-order: the main body, then each update handler's.
+pub fn walk_workflow<'a>(wf: &'a Workflow, f: &mut impl FnMut(&'a Step)) {
+    walk_steps(&wf.steps, f);
+    for u in &wf.updates {
+        walk_steps(&u.steps, f);
+    }
+}
+
 /// Visits every step, pre-order. A compensation is not a step: rules that care read
 /// `ActivityCall::compensate`.
 pub fn walk_steps<'a>(steps: &'a [Step], f: &mut impl FnMut(&'a Step)) {
@@ -148,7 +156,7 @@ pub fn for_each_value<'a>(wf: &'a Workflow, f: &mut impl FnMut(&'a Value)) {
         .iter()
         .chain(&wf.memo)
         .for_each(|(_, v)| f(v));
-    walk_steps(&wf.steps, &mut |s| {
+    walk_workflow(wf, &mut |s| {
         if let Some(w) = &s.when {
             f(w);
         }

@@ -1,6 +1,6 @@
 //! W005: an activity step with no retry policy anywhere (Temporal then retries forever).
 
-use super::{LintContext, walk_steps};
+use super::{LintContext, walk_workflow};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::syntax::ast::{ActivityCall, StepKind};
 
@@ -39,7 +39,7 @@ pub(super) fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
             );
         }
     };
-    walk_steps(&cx.workflow.steps, &mut |s| {
+    walk_workflow(cx.workflow, &mut |s| {
         if let StepKind::Activity(call) = &s.kind {
             check_call(call, out);
             if let Some(c) = &call.compensate {

@@ -1,7 +1,7 @@
 //! W010: a `wait` timeout or a fixed `sleep` at least as long as the workflow's own
 //! execution timeout: the run times out first, so what follows never happens.
 
-use super::{LintContext, walk_steps};
+use super::{LintContext, walk_workflow};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::syntax::ast::{Sleep, StepKind};
 use crate::syntax::duration;
@@ -10,7 +10,7 @@ pub(super) fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     let Some(limit) = &cx.workflow.timeout else {
         return;
     };
-    walk_steps(&cx.workflow.steps, &mut |s| {
+    walk_workflow(cx.workflow, &mut |s| {
         let (timer, what) = match &s.kind {
             StepKind::Wait {
                 timeout: Some(t), ..

@@ -1,11 +1,11 @@
 //! W004: a `foreach` over a list of unknown size without a `concurrency` cap.
 
-use super::{LintContext, walk_steps};
+use super::{LintContext, walk_workflow};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::syntax::ast::{StepKind, ValueKind};
 
 pub(super) fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
-    walk_steps(&cx.workflow.steps, &mut |s| {
+    walk_workflow(cx.workflow, &mut |s| {
         if let StepKind::Foreach {
             over,
             concurrency: None,

@@ -6,6 +6,9 @@ use crate::syntax::ast::{Step, StepKind};
 
 pub(super) fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     block(&cx.workflow.steps, out);
+    for u in &cx.workflow.updates {
+        block(&u.steps, out);
+    }
 }
 
 fn block(steps: &[Step], out: &mut Vec<Diagnostic>) {

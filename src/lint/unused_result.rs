@@ -1,6 +1,6 @@
 //! W001: a step with an id whose activity declares an output that nothing reads.
 
-use super::{LintContext, children, walk_steps};
+use super::{LintContext, children, walk_workflow};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::syntax::ast::StepKind;
 use std::collections::BTreeSet;
@@ -11,14 +11,14 @@ pub(super) fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     };
     // The last step of a nested block is the block's result (a branch, a loop body).
     let mut block_results = BTreeSet::new();
-    walk_steps(&cx.workflow.steps, &mut |step| {
+    walk_workflow(cx.workflow, &mut |step| {
         for block in children(&step.kind) {
             if let Some(last) = block.last() {
                 block_results.insert(last.span);
             }
         }
     });
-    walk_steps(&cx.workflow.steps, &mut |step| {
+    walk_workflow(cx.workflow, &mut |step| {
         if block_results.contains(&step.span) {
             return;
         }

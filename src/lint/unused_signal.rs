@@ -1,13 +1,13 @@
 //! W003: a declared signal with no handler and no `wait` on it.
 
-use super::{LintContext, walk_steps};
+use super::{LintContext, walk_workflow};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::syntax::ast::StepKind;
 use std::collections::BTreeSet;
 
 pub(super) fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
     let mut waited = BTreeSet::new();
-    walk_steps(&cx.workflow.steps, &mut |s| {
+    walk_workflow(cx.workflow, &mut |s| {
         if let StepKind::Wait { signal, others, .. } = &s.kind {
             waited.extend(
                 std::iter::once(signal)

@@ -112,7 +112,7 @@ fn fragment(file: &ast::File, name: &str) -> Option<String> {
     let users: Vec<String> = file
         .workflows
         .iter()
-        .filter(|w| uses(&w.steps, name))
+        .filter(|w| uses(&w.steps, name) || w.updates.iter().any(|u| uses(&u.steps, name)))
         .map(|w| format!("`{}`", w.name.value))
         .collect();
     let mut out = format!(

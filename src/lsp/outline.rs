@@ -53,7 +53,7 @@ fn workflow(wf: &ast::Workflow, doc: &Document) -> DocumentSymbol {
             u.span,
             u.name.span,
             doc,
-            Vec::new(),
+            steps(&u.steps, doc),
         )
     }));
     children.extend(steps(&wf.steps, doc));

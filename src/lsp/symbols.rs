@@ -98,6 +98,7 @@ impl Occurrences {
                 out.value(v);
             }
             out.assignments(&u.set);
+            out.steps(&u.steps);
             if let Some(v) = &u.result {
                 out.value(v);
             }

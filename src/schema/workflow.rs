@@ -225,8 +225,12 @@ fn update_field(key: &str) -> Json {
         "set" => set_map(
             "Assignments run when the update is accepted; right-hand sides see the state before it and `update`.",
         ),
+        "steps" => steps(
+            "Steps the handler runs after `set` (activities, timers, waits…), as a strand of their own beside the workflow's steps; the caller waits for them. A failing step fails the update, not the run; `return` answers early.",
+            json!([[{"activity": "notify.send", "input": {"to": "manager@example.com", "subject": "report submitted"}}, {"set": {"submitted": true}}]]),
+        ),
         "result" => value(
-            "What the caller receives, evaluated after `set` (null when absent).",
+            "What the caller receives, evaluated after `set` and `steps` (null when absent).",
             json!(["${ vars.total }"]),
         ),
         _ => json!({}),

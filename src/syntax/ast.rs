@@ -122,9 +122,32 @@ pub struct Update {
     /// The rejection's message (may interpolate); a default names the validator.
     pub message: Option<Value>,
     pub set: Vec<(Name, Value)>,
-    /// What the caller receives, evaluated after `set` (text form `return`).
+    /// Steps run after `set` (activities, timers, waits…): the handler's own strand, beside
+    /// the main body. A `return` among them ends the handler with its value.
+    pub steps: Vec<Step>,
+    /// What the caller receives, evaluated after `set` and `steps` (text form: a last
+    /// `return`; see [`Update::normalise`]).
     pub result: Option<Value>,
     pub span: Span,
+}
+
+impl Update {
+    /// One tree for one meaning, whichever form wrote it: a last step that is a plain
+    /// `return` (no id, no guard) is the handler's `result`, as the text form reads it.
+    pub fn normalise(&mut self) {
+        if self.result.is_none()
+            && let Some(last) = self.steps.last()
+            && last.id.is_none()
+            && last.when.is_none()
+            && let StepKind::Return(_) = &last.kind
+            && let Some(Step {
+                kind: StepKind::Return(value),
+                ..
+            }) = self.steps.pop()
+        {
+            self.result = Some(value);
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -299,4 +322,133 @@ pub struct ChildCall {
     pub parent_close: Option<Name>,
     pub retry: Option<Retry>,
     pub priority: Option<Value>,
+}
+
+/// Visits every value of `steps` (guards, inputs, options, conditions, nested steps) with the
+/// names the steps around it bind (loop items, caught errors) — for rewrites that must respect
+/// shadowing, like the text form's message parameters.
+pub fn for_each_value_mut(
+    steps: &mut [Step],
+    bound: &mut Vec<String>,
+    f: &mut impl FnMut(&mut Value, &[String]),
+) {
+    fn call(
+        c: &mut ActivityCall,
+        bound: &mut Vec<String>,
+        f: &mut impl FnMut(&mut Value, &[String]),
+    ) {
+        let args = c.args.iter_mut().flat_map(|a| a.value.iter_mut());
+        let options = [&mut c.options.summary, &mut c.options.priority];
+        for v in c
+            .input
+            .iter_mut()
+            .chain(args)
+            .chain(options.into_iter().flatten())
+        {
+            f(v, bound);
+        }
+        if let Some(comp) = &mut c.compensate {
+            call(comp, bound, f);
+        }
+    }
+    fn scoped(
+        name: Option<&str>,
+        steps: &mut [Step],
+        bound: &mut Vec<String>,
+        f: &mut impl FnMut(&mut Value, &[String]),
+    ) {
+        bound.extend(name.map(String::from));
+        for_each_value_mut(steps, bound, f);
+        if name.is_some() {
+            bound.pop();
+        }
+    }
+    for step in steps {
+        if let Some(v) = &mut step.when {
+            f(v, bound);
+        }
+        match &mut step.kind {
+            StepKind::Activity(c) => call(c, bound, f),
+            StepKind::Workflow(c) => {
+                let args = c.args.iter_mut().flat_map(|a| a.value.iter_mut());
+                let rest = [&mut c.workflow_id, &mut c.priority];
+                for v in c
+                    .input
+                    .iter_mut()
+                    .chain(args)
+                    .chain(rest.into_iter().flatten())
+                {
+                    f(v, bound);
+                }
+            }
+            StepKind::Block { steps, else_steps } => {
+                for_each_value_mut(steps, bound, f);
+                if let Some(e) = else_steps {
+                    for_each_value_mut(e, bound, f);
+                }
+            }
+            StepKind::Switch { arms, default } => {
+                for arm in arms {
+                    f(&mut arm.when, bound);
+                    for_each_value_mut(&mut arm.steps, bound, f);
+                }
+                if let Some(d) = default {
+                    for_each_value_mut(d, bound, f);
+                }
+            }
+            StepKind::Parallel { branches, .. } => {
+                for (_, b) in branches {
+                    for_each_value_mut(b, bound, f);
+                }
+            }
+            StepKind::Foreach {
+                over, item, steps, ..
+            } => {
+                f(over, bound);
+                let item = item
+                    .as_ref()
+                    .map_or("item", |i| i.value.as_str())
+                    .to_string();
+                scoped(Some(&item), steps, bound, f);
+            }
+            StepKind::While { cond, steps, .. } => {
+                f(cond, bound);
+                for_each_value_mut(steps, bound, f);
+            }
+            StepKind::Wait { until, .. } => {
+                if let Some(v) = until {
+                    f(v, bound);
+                }
+            }
+            StepKind::Sleep(Sleep::Expr(v) | Sleep::Until(v)) | StepKind::Return(v) => f(v, bound),
+            StepKind::Sleep(Sleep::For(_)) | StepKind::Rethrow | StepKind::Use(_) => {}
+            StepKind::Set(set) => set.iter_mut().for_each(|(_, v)| f(v, bound)),
+            StepKind::Try { steps, catches } => {
+                for_each_value_mut(steps, bound, f);
+                for c in catches {
+                    let name = c
+                        .name
+                        .as_ref()
+                        .map_or("err", |n| n.value.as_str())
+                        .to_string();
+                    bound.push(name);
+                    if let Some(w) = &mut c.when {
+                        f(w, bound);
+                    }
+                    for_each_value_mut(&mut c.steps, bound, f);
+                    bound.pop();
+                }
+            }
+            StepKind::Fail {
+                error_type,
+                message,
+                details,
+            } => {
+                f(error_type, bound);
+                for v in [message, details].into_iter().flatten() {
+                    f(v, bound);
+                }
+            }
+        }
+    }
 }

@@ -66,57 +66,19 @@ impl Lowerer<'_> {
     }
 }
 
-/// Children with no queue go to their own workflow's task queue, else the parent's.
+/// Children with no queue go to their own workflow's task queue when it is in the project;
+/// others keep an empty one, which runs them on the parent's. Update handlers' children too.
 pub(in crate::check) fn route_children(
-    steps: &mut [ir::Step],
+    wf: &mut ir::Workflow,
     queues: &BTreeMap<String, String>,
     changed: &mut bool,
 ) {
-    fn go(
-        steps: &mut [ir::Step],
-        queues: &BTreeMap<String, String>,
-        parent: &str,
-        changed: &mut bool,
-    ) {
-        for step in steps {
-            if let ir::StepKind::Child(call) = &mut step.kind
-                && call.task_queue.is_empty()
-            {
-                call.task_queue = queues
-                    .get(&call.workflow)
-                    .cloned()
-                    .unwrap_or_else(|| parent.to_string());
-                *changed = true;
-            }
-            for_each_child_mut(&mut step.kind, &mut |s| go(s, queues, parent, changed));
+    wf.walk_mut(&mut |step| {
+        if let ir::StepKind::Child(call) = &mut step.kind
+            && call.task_queue.is_empty()
+        {
+            call.task_queue = queues.get(&call.workflow).cloned().unwrap_or_default();
+            *changed = true;
         }
-    }
-    let parent = String::new();
-    go(steps, queues, &parent, changed);
-}
-
-/// Calls `f` on each nested step list of a step kind.
-fn for_each_child_mut(kind: &mut ir::StepKind, f: &mut impl FnMut(&mut [ir::Step])) {
-    match kind {
-        ir::StepKind::Sequence(s) => f(s),
-        ir::StepKind::If {
-            then, otherwise, ..
-        } => {
-            f(then);
-            f(otherwise);
-        }
-        ir::StepKind::Switch { arms, default } => {
-            arms.iter_mut().for_each(|a| f(&mut a.steps));
-            f(default);
-        }
-        ir::StepKind::Parallel { branches, .. } => {
-            branches.iter_mut().for_each(|b| f(&mut b.steps))
-        }
-        ir::StepKind::Foreach { steps, .. } | ir::StepKind::While { steps, .. } => f(steps),
-        ir::StepKind::Try { steps, catches } => {
-            f(steps);
-            catches.iter_mut().for_each(|c| f(&mut c.steps));
-        }
-        _ => {}
-    }
+    });
 }

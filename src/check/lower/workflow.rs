@@ -107,8 +107,6 @@ impl Lowerer<'_> {
             });
         }
 
-        let updates = self.updates(ast);
-
         let mut scope = Scope::new(&self.roots);
         let steps = self.block(&ast.steps, &mut scope);
 
@@ -125,6 +123,8 @@ impl Lowerer<'_> {
             queries.push((name.value.clone(), self.value(value, &query_scope)));
         }
         let output = ast.output.as_ref().map(|o| self.value(o, &scope));
+        // After the main body, so that handler steps never shift its step indices.
+        let updates = self.updates(ast, &query_scope);
 
         let schedules = ast
             .schedules
@@ -175,9 +175,11 @@ impl Lowerer<'_> {
     }
 
     /// `updates:`: each like a signal handler, with `update` (the payload) in scope of the
-    /// validator, its message, `set` and `result`. A name may not be a signal too (E047):
-    /// a `wait` on it would not know which to take.
-    fn updates(&mut self, ast: &ast::Workflow) -> Vec<ir::UpdateHandler> {
+    /// validator, its message, `set`, `steps` and `result`. A name may not be a signal too
+    /// (E047): a `wait` on it would not know which to take. A handler may run at any point of
+    /// the main body, so its expressions see the main body's steps as queries do (`after`:
+    /// each may not have run); its own steps are visible to the steps after them and `result`.
+    fn updates(&mut self, ast: &ast::Workflow, after: &Scope) -> Vec<ir::UpdateHandler> {
         let mut updates = Vec::new();
         for u in &ast.updates {
             self.check_temporal_name(&u.name, "update");
@@ -194,6 +196,9 @@ impl Lowerer<'_> {
                 );
             }
             let mut scope = Scope::new(&self.roots);
+            for (id, field) in after.steps() {
+                scope.add_step(id, field);
+            }
             scope.bind_local("update", Ty::Dyn);
             for p in &u.params {
                 scope.bind_local(&p.value, Ty::Dyn);
@@ -216,11 +221,15 @@ impl Lowerer<'_> {
                 message: u.message.as_ref().map(|m| self.value(m, &scope)),
             });
             let set = self.assignments(&u.set, &scope);
+            let mark = scope.mark();
+            let steps = self.block(&u.steps, &mut scope);
             let result = u.result.as_ref().map(|r| self.value(r, &scope));
+            scope.take_since(mark);
             updates.push(ir::UpdateHandler {
                 name: u.name.value.clone(),
                 validate,
                 set,
+                steps,
                 result,
             });
         }

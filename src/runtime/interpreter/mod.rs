@@ -42,9 +42,12 @@
 //! - Search attributes and memo are evaluated and sent at start and after each `set` or
 //!   signal handler, only when they changed.
 //! - Updates (`update.rs`): the validator runs only when core asks (not on replay); an
-//!   accepted update's handler applies `set` like a signal handler, then answers with its
-//!   `result`. A failing handler expression fails the update, not the run. An accepted update
-//!   is an arrival like a signal's for `wait`s that name it.
+//!   accepted update's handler applies `set` like a signal handler, runs its steps (if any)
+//!   as a strand polled after the main body's, then answers with its `result`. A failing
+//!   expression or step fails the update, not the run. A completed update is an arrival like
+//!   a signal's for `wait`s that name it. A run whose body ends while handlers run waits for
+//!   them (taking no new update) before it completes or continues as new; a run that fails or
+//!   is cancelled rejects their updates.
 //! - `wait` on several names: `any` takes the first buffered arrival in the order the names
 //!   are written; `all` takes one per name.
 
@@ -54,6 +57,7 @@ mod failure;
 mod group;
 mod metadata;
 mod ops;
+mod query;
 mod scope;
 mod state;
 mod update;
@@ -69,16 +73,14 @@ use std::task::{Context, Poll, Wake, Waker};
 use serde_json::{Map, Value as Json, json};
 use temporalio_common::protos::coresdk::{
     workflow_activation::{
-        InitializeWorkflow, QueryWorkflow, SignalWorkflow, WorkflowActivation,
+        InitializeWorkflow, SignalWorkflow, WorkflowActivation,
         workflow_activation_job::Variant as Job,
     },
     workflow_commands::{
         CancelWorkflowExecution, CompleteWorkflowExecution, ContinueAsNewWorkflowExecution,
-        FailWorkflowExecution, QueryResult, QuerySuccess, WorkflowCommand, query_result,
-        workflow_command::Variant,
+        FailWorkflowExecution, WorkflowCommand, workflow_command::Variant,
     },
 };
-use temporalio_common::protos::temporal::api::failure::v1::Failure;
 
 pub use crate::ir::CoveragePoint;
 use crate::ir::{StepKind, Workflow};
@@ -94,7 +96,7 @@ pub use scope::{EvalFailure, eval_value};
 
 use carry::Resume;
 use failure::{Fault, WfError};
-use scope::{Cx, Env, Locals, RunHost, Site};
+use scope::{Cx, Site};
 use state::{Compensation, Shared};
 pub use state::{splitmix64, uuid_v4};
 
@@ -145,6 +147,9 @@ type UnwindFut = Pin<Box<dyn Future<Output = ()> + Send>>;
 enum Phase {
     NotStarted,
     Running(RootFut),
+    /// The main body ended normally (`Ok`, `return`, continue-as-new) while update handlers
+    /// were running: the run ends as the result says once they have answered.
+    Draining(Result<Json, Fault>),
     /// Compensations run, then the run ends as `End` says.
     Unwinding(UnwindFut, End),
     Done(RunState),
@@ -180,6 +185,8 @@ pub struct Run {
     pending_fault: Option<Fault>,
     /// Signal names some `wait` consumes: only these are queued (and carried).
     consumed: BTreeSet<String>,
+    /// Accepted updates whose handlers are running steps, in the order accepted.
+    handlers: Vec<update::Handler>,
 }
 
 /// Most unconsumed arrivals of one signal name a run holds. A client sending faster than the
@@ -205,6 +212,7 @@ impl Run {
             wake,
             cancel_requested: false,
             pending_fault: None,
+            handlers: Vec::new(),
         }
     }
 
@@ -230,7 +238,7 @@ impl Run {
     pub fn status(&self) -> RunStatus {
         let state = match &self.phase {
             Phase::NotStarted => RunState::NotStarted,
-            Phase::Running(_) => RunState::Running,
+            Phase::Running(_) | Phase::Draining(_) => RunState::Running,
             Phase::Unwinding(..) => RunState::Compensating,
             Phase::Done(state) => *state,
         };
@@ -552,29 +560,51 @@ impl Run {
     /// Polls until no strand can move.
     fn drive(&mut self) -> Result<(), String> {
         loop {
-            if matches!(self.phase, Phase::Running(_)) {
+            if matches!(self.phase, Phase::Running(_) | Phase::Draining(_)) {
                 if let Some(fault) = self.pending_fault.take() {
                     // Dropping the main strand cancels whatever it had in flight.
                     self.phase = Phase::NotStarted;
+                    self.abandon_handlers("the run failed");
                     self.finish(Err(fault))?;
                     continue;
                 }
                 if self.cancel_requested {
                     self.phase = Phase::NotStarted;
+                    self.abandon_handlers("the run was cancelled");
                     self.begin_unwind(End::Cancel);
                     continue;
                 }
             }
+            if matches!(self.phase, Phase::Draining(_)) && self.handlers.is_empty() {
+                if let Phase::Draining(result) =
+                    std::mem::replace(&mut self.phase, Phase::NotStarted)
+                {
+                    self.finish(result)?;
+                }
+                continue;
+            }
             if !self.wake.0.swap(false, Ordering::Relaxed) {
                 return Ok(());
             }
-            let mut cx = Context::from_waker(&self.waker);
+            let waker = self.waker.clone();
+            let mut cx = Context::from_waker(&waker);
             match std::mem::replace(&mut self.phase, Phase::NotStarted) {
                 Phase::Running(mut fut) => match fut.as_mut().poll(&mut cx) {
                     Poll::Pending => self.phase = Phase::Running(fut),
                     Poll::Ready(result) => {
                         drop(fut);
-                        self.finish(result)?;
+                        match result {
+                            // A run waits for its handlers before it completes or continues.
+                            Ok(_) | Err(Fault::Return(_) | Fault::ContinueAsNew(_))
+                                if !self.handlers.is_empty() =>
+                            {
+                                self.phase = Phase::Draining(result);
+                            }
+                            _ => {
+                                self.abandon_handlers("the run failed");
+                                self.finish(result)?;
+                            }
+                        }
                     }
                 },
                 Phase::Unwinding(mut fut, end) => match fut.as_mut().poll(&mut cx) {
@@ -585,6 +615,9 @@ impl Run {
                     }
                 },
                 other => self.phase = other,
+            }
+            if matches!(self.phase, Phase::Running(_) | Phase::Draining(_)) {
+                self.poll_handlers(&mut cx)?;
             }
         }
     }
@@ -695,84 +728,6 @@ impl Run {
         };
         st.terminal = true;
         self.phase = Phase::Done(state);
-    }
-
-    /// Answers a query from the state, changing nothing.
-    fn answer(&mut self, query: &QueryWorkflow) {
-        let answer = if query.query_type == METADATA_QUERY {
-            Ok(self.metadata())
-        } else {
-            self.evaluate_query(&query.query_type)
-        };
-        let variant = match answer {
-            Ok(value) if query.query_type == METADATA_QUERY => {
-                query_result::Variant::Succeeded(QuerySuccess {
-                    response: Some(payload::encode_message(
-                        &value,
-                        "temporal.api.sdk.v1.WorkflowMetadata",
-                    )),
-                })
-            }
-            Ok(value) => query_result::Variant::Succeeded(QuerySuccess {
-                response: Some(payload::encode(&value)),
-            }),
-            Err(message) => query_result::Variant::Failed(failure(message)),
-        };
-        self.sh.st().push(Variant::RespondToQuery(QueryResult {
-            query_id: query.query_id.clone(),
-            variant: Some(variant),
-        }));
-    }
-
-    fn evaluate_query(&self, name: &str) -> Result<Json, String> {
-        if name == STATUS_QUERY {
-            let status = self.status();
-            let mut answer = json!({
-                "state": status.state,
-                "current_steps": status.current_steps,
-            });
-            if self.sh.program.expose_status {
-                answer["vars"] = serde_json::to_value(&self.sh.st().vars).unwrap_or(Json::Null);
-            }
-            return Ok(answer);
-        }
-        let program = &self.sh.program;
-        let Some((_, value)) = program.queries.iter().find(|(n, _)| n == name) else {
-            let mut known: Vec<&str> = program.queries.iter().map(|(n, _)| n.as_str()).collect();
-            known.push(STATUS_QUERY);
-            return Err(format!(
-                "unknown query `{name}` for workflow `{}`; known queries: {}",
-                program.name,
-                known.join(", ")
-            ));
-        };
-        if matches!(self.phase, Phase::NotStarted) {
-            return Err(format!("query `{name}`: the run has not started yet"));
-        }
-        let st = self.sh.st();
-        let locals = Locals::default();
-        let env = Env {
-            st: &st,
-            locals: &locals,
-        };
-        // A fresh host: `uuid()` in a query must not advance the run's counter.
-        let host = RunHost::new(&st);
-        scope::eval_value(value, &env, &host).map_err(|e| {
-            format!(
-                "{}: `{}`: {}",
-                Site::Query(name).describe(program),
-                e.expr,
-                e.message
-            )
-        })
-    }
-}
-
-fn failure(message: String) -> Failure {
-    Failure {
-        message,
-        source: "stave".to_string(),
-        ..Default::default()
     }
 }
 

@@ -1,5 +1,12 @@
 //! Temporal updates: validate (only when core asks — never on replay), accept, run the
-//! handler's `set`, answer with its `result`; an accepted update is an arrival for `wait`s.
+//! handler's `set`, then its steps (if any) as a strand of their own beside the main body,
+//! answer with its `result`; a completed update is an arrival for `wait`s (a rejected or
+//! failed one is not: the workflow did not take it).
+//!
+//! A handler's strand is polled after the main body's, handlers in the order they were
+//! accepted. When the main body ends normally, the run waits for the handlers in flight
+//! (accepting no new update) before it completes or continues as new; when it fails or is
+//! cancelled, their updates are rejected, saying so.
 //!
 //! Core's protocol (`DoUpdate` in, `UpdateResponse` out): a rejection before acceptance leaves
 //! no trace in history; after `Accepted`, the update ends `Completed` with a payload or
@@ -14,11 +21,28 @@ use temporalio_common::protos::temporal::api::failure::v1::{
     ApplicationFailureInfo, Failure, failure::FailureInfo,
 };
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+
 use super::failure::Fault;
 use super::scope::{self, Cx, Env, Locals, RunHost, Site};
 use super::{Phase, Run, exec};
 use crate::ir::UpdateHandler;
 use crate::runtime::payload;
+
+type HandlerFut = Pin<Box<dyn Future<Output = Result<Json, Fault>> + Send>>;
+
+/// An accepted update whose handler runs steps: answered when its strand ends.
+pub(super) struct Handler {
+    /// Core's protocol instance id, which the answer names.
+    id: String,
+    name: String,
+    /// The update's payload: an arrival for `wait`s once the handler has completed.
+    input: Json,
+    fut: HandlerFut,
+}
 
 /// The application failure type of a rejected update (validator false, unknown name, a run
 /// that is not running, a failed handler).
@@ -42,7 +66,15 @@ impl Run {
             return self.respond(id, Response::Rejected(rejection(message)));
         };
         if !matches!(self.phase, Phase::Running(_)) {
-            let message = format!("update `{}`: the run is no longer running", update.name);
+            let message = if matches!(self.phase, Phase::Draining(_)) {
+                format!(
+                    "update `{}`: the run's steps have ended; it completes once the updates \
+                     it is handling have finished, and takes no new ones",
+                    update.name
+                )
+            } else {
+                format!("update `{}`: the run is no longer running", update.name)
+            };
             return self.respond(id, Response::Rejected(rejection(message)));
         }
         let value = match payload::decode_args(&update.input) {
@@ -58,12 +90,92 @@ impl Run {
             return self.respond(id, Response::Rejected(rejection(message)));
         }
         self.respond(id.clone(), Response::Accepted(()));
-        let response = match self.handle(handler, value.clone()) {
-            Ok(result) => Response::Completed(payload::encode(&result)),
-            Err(message) => Response::Rejected(rejection(message)),
-        };
-        self.respond(id, response);
-        self.arrive(&handler.name, value);
+        let cx = Cx::root(self.sh.clone()).bind("update", value.clone());
+        if let Err(message) = self.apply_set(handler, &cx) {
+            self.respond(id, Response::Rejected(rejection(message)));
+        } else if handler.steps.is_empty() {
+            let result = match &handler.result {
+                Some(result) => cx.eval(result, Site::Update(&handler.name)),
+                None => Ok(Json::Null),
+            };
+            match result {
+                Ok(result) => {
+                    self.respond(id, Response::Completed(payload::encode(&result)));
+                    self.arrive(&handler.name, value);
+                }
+                Err(fault) => {
+                    let message = fault_message(handler, fault);
+                    self.respond(id, Response::Rejected(rejection(message)));
+                }
+            }
+        } else {
+            self.start_handler(id, handler, cx, value);
+        }
+    }
+
+    /// A handler with steps runs as a strand of its own, polled after the main body's in
+    /// every activation (in the order the updates were accepted: deterministic on replay).
+    fn start_handler(&mut self, id: String, handler: &UpdateHandler, cx: Cx, input: Json) {
+        let program = self.sh.program.clone();
+        let name = handler.name.clone();
+        let index = program.updates.iter().position(|h| h.name == name);
+        let fut: HandlerFut = Box::pin(async move {
+            let Some(handler) = index.and_then(|i| program.updates.get(i)) else {
+                return Err(Fault::Internal(format!("update `{name}` has no handler")));
+            };
+            exec::exec_block(&cx, &handler.steps).await?;
+            match &handler.result {
+                Some(result) => cx.eval(result, Site::Update(&handler.name)),
+                None => Ok(Json::Null),
+            }
+        });
+        self.handlers.push(Handler {
+            id,
+            name: handler.name.clone(),
+            input,
+            fut,
+        });
+        self.wake.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Polls every handler strand once; answers those that ended. `Err` is an internal error
+    /// (a workflow-task failure).
+    pub(super) fn poll_handlers(&mut self, cx: &mut Context<'_>) -> Result<(), String> {
+        let mut i = 0;
+        while i < self.handlers.len() {
+            let Poll::Ready(result) = self.handlers[i].fut.as_mut().poll(cx) else {
+                i += 1;
+                continue;
+            };
+            let handler = self.handlers.remove(i);
+            let response = match result {
+                Ok(value) | Err(Fault::Return(value)) => {
+                    self.arrive(&handler.name, handler.input);
+                    Response::Completed(payload::encode(&value))
+                }
+                // The caller gets the error as the step raised it: its type, message, details.
+                Err(Fault::Error(error)) => Response::Rejected(error.to_failure()),
+                Err(Fault::ContinueAsNew(_)) => Response::Rejected(rejection(format!(
+                    "update `{}`: the handler ended unexpectedly",
+                    handler.name
+                ))),
+                Err(Fault::Internal(message)) => return Err(message),
+            };
+            self.respond(handler.id, response);
+        }
+        Ok(())
+    }
+
+    /// The run ends while handlers are still running (it failed, was cancelled or continued
+    /// as new): each of their updates is answered with a rejection saying so.
+    pub(super) fn abandon_handlers(&mut self, why: &str) {
+        for handler in std::mem::take(&mut self.handlers) {
+            let message = format!(
+                "update `{}`: {why} before the update's handler finished",
+                handler.name
+            );
+            self.respond(handler.id, Response::Rejected(rejection(message)));
+        }
     }
 
     /// Runs the validator against the state as it is, changing nothing (not even the
@@ -108,21 +220,14 @@ impl Run {
         }
     }
 
-    /// The handler: `set` evaluated against the state before it, applied together, then
-    /// `result` against the state after. `Err` holds the failure message.
-    fn handle(&mut self, handler: &UpdateHandler, value: Json) -> Result<Json, String> {
-        let cx = Cx::root(self.sh.clone()).bind("update", value);
+    /// The handler's `set`: evaluated against the state before it, applied together, search
+    /// attributes and memo upserted. `Err` holds the failure message.
+    fn apply_set(&mut self, handler: &UpdateHandler, cx: &Cx) -> Result<(), String> {
         let site = Site::Update(&handler.name);
-        let message = |fault: Fault| match fault {
-            Fault::Error(e) => e.message,
-            Fault::Internal(m) => m,
-            Fault::Return(_) | Fault::ContinueAsNew(_) => {
-                format!("update `{}`: the handler ended unexpectedly", handler.name)
-            }
-        };
         let mut values = Vec::with_capacity(handler.set.len());
         for (var, expr) in &handler.set {
-            values.push((var, cx.eval(expr, site).map_err(message)?));
+            let v = cx.eval(expr, site).map_err(|f| fault_message(handler, f))?;
+            values.push((var, v));
         }
         if !values.is_empty() {
             if let Json::Object(vars) = &mut self.sh.st().vars {
@@ -130,14 +235,11 @@ impl Run {
                     vars.insert(var.clone(), v);
                 }
             }
-            if let Err(fault) = exec::upsert_properties(&cx) {
+            if let Err(fault) = exec::upsert_properties(cx) {
                 self.pending_fault.get_or_insert(fault);
             }
         }
-        match &handler.result {
-            Some(result) => cx.eval(result, site).map_err(message),
-            None => Ok(Json::Null),
-        }
+        Ok(())
     }
 
     fn respond(&mut self, protocol_instance_id: String, response: Response) {
@@ -145,6 +247,16 @@ impl Run {
             protocol_instance_id,
             response: Some(response),
         }));
+    }
+}
+
+fn fault_message(handler: &UpdateHandler, fault: Fault) -> String {
+    match fault {
+        Fault::Error(e) => e.message,
+        Fault::Internal(m) => m,
+        Fault::Return(_) | Fault::ContinueAsNew(_) => {
+            format!("update `{}`: the handler ended unexpectedly", handler.name)
+        }
     }
 }
 

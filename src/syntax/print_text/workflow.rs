@@ -111,7 +111,9 @@ impl Printer<'_> {
             if let Some(r) = &u.result {
                 items.push(format!("return {}", value(r)));
             }
-            if items.is_empty() {
+            if !u.steps.is_empty() {
+                self.handler_with_steps(i, &head, u);
+            } else if items.is_empty() {
                 self.line(i, &head);
             } else {
                 self.braced(i, &head, &items, "; ");
@@ -166,6 +168,32 @@ impl Printer<'_> {
 
     /// `HEAD { a = 1; b = 2 }` on one line when it fits, else one assignment per line.
     /// With `bare_when_empty`, no assignments print as `HEAD` alone.
+    /// An update handler that runs steps: its `set` as leading assignments, the steps, then
+    /// `return RESULT`. A first step that is a one-variable `set` is written `set { … }`, so
+    /// that it is read back as a step, not as part of the handler's `set`.
+    fn handler_with_steps(&mut self, i: usize, head: &str, u: &Update) {
+        self.line(i, &format!("{head} {{"));
+        for (n, v) in &u.set {
+            self.line(i + 2, &format!("{} = {}", n.value, value(v)));
+        }
+        let mut steps = u.steps.as_slice();
+        if let Some((first, rest)) = steps.split_first()
+            && let StepKind::Set(set) = &first.kind
+            && first.id.is_none()
+            && first.when.is_none()
+        {
+            self.comments_before(first.span.start, i + 2);
+            self.assignments(i + 2, "set", set, false);
+            steps = rest;
+        }
+        self.steps(i + 2, steps);
+        if let Some(r) = &u.result {
+            self.line(i + 2, &format!("return {}", value(r)));
+        }
+        self.comments_before(u.span.end.saturating_sub(1), i + 2);
+        self.line(i, "}");
+    }
+
     pub(super) fn assignments(
         &mut self,
         indent: usize,

@@ -517,6 +517,9 @@ fn workflow(w: &Workflow) -> Y {
                 if !u.set.is_empty() {
                     h.push(("set".into(), named(&u.set)));
                 }
+                if !u.steps.is_empty() {
+                    h.push(("steps".into(), steps(&u.steps)));
+                }
                 if let Some(v) = &u.result {
                     h.push(("result".into(), value(v)));
                 }

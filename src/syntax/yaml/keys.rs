@@ -117,7 +117,7 @@ pub const SCHEDULE_KEYS: &[&str] = &[
 /// Keys of a signal handler.
 pub const SIGNAL_KEYS: &[&str] = &["set"];
 /// Keys of an update handler.
-pub const UPDATE_KEYS: &[&str] = &["validate", "message", "set", "result"];
+pub const UPDATE_KEYS: &[&str] = &["validate", "message", "set", "steps", "result"];
 /// Keys of `stave.yaml`.
 pub const PROJECT_KEYS: &[&str] = &[
     "namespace",

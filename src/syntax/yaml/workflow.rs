@@ -206,6 +206,7 @@ impl Cx {
             validate: None,
             message: None,
             set: Vec::new(),
+            steps: Vec::new(),
             result: None,
             span: node.span,
         };
@@ -219,8 +220,10 @@ impl Cx {
                 .get("set")
                 .map(|s| self.named_values(s, "`set`"))
                 .unwrap_or_default();
+            update.steps = f.get("steps").map(|n| self.steps(n)).unwrap_or_default();
             update.result = f.get("result").map(|n| self.value(n));
         }
+        update.normalise();
         update
     }
 

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::ir::{ActivityCall, Bundle, Project, Step, StepKind, Workflow};
+use crate::ir::{ActivityCall, Bundle, Project, StepKind, Workflow};
 
 /// `programs` and `project` with every task queue renamed `{prefix}{queue}`: the workflows'
 /// own, their activities' (compensations included) and their children's. Each program is
@@ -18,7 +18,7 @@ pub fn isolate(project: &Project, programs: &[&Workflow], prefix: &str) -> Bundl
         .map(|program| {
             let mut program = (*program).clone();
             rename(&mut program.task_queue);
-            steps_mut(&mut program.steps, &mut |kind| match kind {
+            program.walk_mut(&mut |step| match &mut step.kind {
                 StepKind::Activity(call) => activity_mut(call, &mut |c| rename(&mut c.task_queue)),
                 StepKind::Child(call) => rename(&mut call.task_queue),
                 _ => {}
@@ -55,49 +55,6 @@ fn activity_mut(call: &mut ActivityCall, f: &mut impl FnMut(&mut ActivityCall)) 
     f(call);
     if let Some(compensate) = &mut call.compensate {
         activity_mut(compensate, f);
-    }
-}
-
-/// Visits every step kind, depth first.
-fn steps_mut(steps: &mut [Step], f: &mut impl FnMut(&mut StepKind)) {
-    for step in steps {
-        f(&mut step.kind);
-        match &mut step.kind {
-            StepKind::Sequence(inner)
-            | StepKind::Foreach { steps: inner, .. }
-            | StepKind::While { steps: inner, .. } => steps_mut(inner, f),
-            StepKind::If {
-                then, otherwise, ..
-            } => {
-                steps_mut(then, f);
-                steps_mut(otherwise, f);
-            }
-            StepKind::Switch { arms, default } => {
-                for arm in arms {
-                    steps_mut(&mut arm.steps, f);
-                }
-                steps_mut(default, f);
-            }
-            StepKind::Parallel { branches, .. } => {
-                for branch in branches {
-                    steps_mut(&mut branch.steps, f);
-                }
-            }
-            StepKind::Try { steps, catches } => {
-                steps_mut(steps, f);
-                for catch in catches {
-                    steps_mut(&mut catch.steps, f);
-                }
-            }
-            StepKind::Activity(_)
-            | StepKind::Child(_)
-            | StepKind::Wait { .. }
-            | StepKind::Sleep(_)
-            | StepKind::Set(_)
-            | StepKind::Fail { .. }
-            | StepKind::Return(_)
-            | StepKind::Rethrow => {}
-        }
     }
 }
 

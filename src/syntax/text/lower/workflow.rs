@@ -154,6 +154,7 @@ impl Lower {
                     validate: None,
                     message: None,
                     set: Vec::new(),
+                    steps: Vec::new(),
                     result: None,
                     span,
                 };
@@ -171,11 +172,12 @@ impl Lower {
                         }
                         Rule::update_body => {
                             for entry in parts(c) {
-                                let espan = self.span(&entry);
-                                if entry.as_rule() == Rule::update_return {
-                                    let v = parts(entry).next().map(|v| self.value(v));
-                                    self.once(&mut update.result, v, espan, "`return`");
-                                } else if let Some((name, value)) = self.assignment(entry) {
+                                if entry.as_rule() == Rule::update_set {
+                                    let Some((name, value)) =
+                                        parts(entry).next().and_then(|a| self.assignment(a))
+                                    else {
+                                        continue;
+                                    };
                                     if update.set.iter().any(|(n, _)| n.value == name.value) {
                                         self.twice(
                                             name.span,
@@ -184,8 +186,11 @@ impl Lower {
                                         continue;
                                     }
                                     update.set.push((name, value));
+                                } else if let Some(step) = self.statement(entry) {
+                                    update.steps.push(step);
                                 }
                             }
+                            update.normalise();
                         }
                         _ => {}
                     }
@@ -202,6 +207,15 @@ impl Lower {
                     for v in values {
                         rewrite_params_in_value(v, &names, "update");
                     }
+                    // In steps, a loop item or a caught error of the same name shadows one.
+                    for_each_value_mut(&mut update.steps, &mut Vec::new(), &mut |v, bound| {
+                        let live: Vec<String> = names
+                            .iter()
+                            .filter(|n| !bound.contains(n))
+                            .cloned()
+                            .collect();
+                        rewrite_params_in_value(v, &live, "update");
+                    });
                 }
                 w.updates.push(update);
             }
