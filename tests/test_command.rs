@@ -248,6 +248,7 @@ fn recorded_runs_replay_in_the_simulator() {
         "e2e-retry",
         "e2e-saga",
         "e2e-signals",
+        "e2e-updates",
         "e2e-fanout",
     ];
     for name in histories {
@@ -268,10 +269,18 @@ fn recorded_runs_replay_in_the_simulator() {
     }
     let saga = std::fs::read_to_string(dir.path().join("e2e-saga.test.yaml")).expect("read");
     assert!(saga.contains("error: { type: \"PaymentFailed\""), "{saga}");
+    // Accepted updates with their answers: a handler's steps completed, one failed.
+    let updates = std::fs::read_to_string(dir.path().join("e2e-updates.test.yaml")).expect("read");
+    assert!(
+        updates.contains(
+            r#"name: "deposit", payload: {"amount":7}, expect: {"total":12,"echoed":{"amount":7}}"#
+        ) && updates.contains(r#"name: "refuse", payload: "no", rejected: "refused no""#),
+        "{updates}"
+    );
     let out = stave_in(dir.path(), &["test"]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    for name in &histories[..5] {
+    for name in &histories[..6] {
         assert!(
             stdout.contains(&format!("PASS {name} (")),
             "{name}: {stdout}"
@@ -282,7 +291,7 @@ fn recorded_runs_replay_in_the_simulator() {
         stdout.contains("no mock answers activity `test.track`"),
         "{stdout}"
     );
-    assert!(stdout.contains("5 passed, 1 failed"), "{stdout}");
+    assert!(stdout.contains("6 passed, 1 failed"), "{stdout}");
 
     // A recording never overwrites a file.
     let out = stave_in(

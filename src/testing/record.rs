@@ -1,7 +1,9 @@
 //! `stave test --record`: a test file from an observed run's history, so an incident becomes
 //! a regression test. The run's input, what each activity and child workflow answered (by
-//! type and input, attempt by attempt), the signals at their times and the outcome become one
-//! case; `stave test` then replays that behaviour in the simulator.
+//! type and input, attempt by attempt), the signals and accepted updates (with their answers)
+//! at their times and the outcome become one case; `stave test` then replays that behaviour in
+//! the simulator. An update its validator rejected left no trace in history, so none is
+//! recorded.
 //!
 //! History keeps the last attempt of an activity only (with its attempt number and the
 //! failure before it): an activity that succeeded at attempt 3 is recorded as two failures of
@@ -14,6 +16,7 @@ use serde_json::Value as Json;
 use temporalio_common::protos::temporal::api::common::v1::Payloads;
 use temporalio_common::protos::temporal::api::failure::v1::Failure;
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+use temporalio_common::protos::temporal::api::update::v1::outcome as update_outcome;
 
 use crate::runtime::client::run_failure;
 use crate::runtime::payload;
@@ -81,6 +84,9 @@ pub fn test_file(recorded: &Recorded, name: &str) -> Result<String, String> {
     let mut calls: BTreeMap<(&'static str, String, String), Calls> = BTreeMap::new();
     let mut order: Vec<(&'static str, String, String)> = Vec::new();
     let mut signals = Vec::new();
+    // Accepted updates at their times; the answer filled in when they complete.
+    let mut updates: Vec<(u64, String, Json, Option<Result<Json, String>>)> = Vec::new();
+    let mut accepted: BTreeMap<i64, usize> = BTreeMap::new();
     let mut outcome: Option<String> = None;
     let mut answer = |scheduled: &BTreeMap<i64, (&'static str, String, Json, i64)>,
                       started: &Started,
@@ -195,6 +201,30 @@ pub fn test_file(recorded: &Recorded, name: &str) -> Result<String, String> {
                     first(a.input.as_ref()),
                 ));
             }
+            Attributes::WorkflowExecutionUpdateAcceptedEventAttributes(a) => {
+                let from = start_ms.unwrap_or(at);
+                let input = a.accepted_request.as_ref().and_then(|r| r.input.as_ref());
+                accepted.insert(event.event_id, updates.len());
+                updates.push((
+                    u64::try_from(at - from).unwrap_or(0),
+                    input.map(|i| i.name.clone()).unwrap_or_default(),
+                    first(input.and_then(|i| i.args.as_ref())),
+                    None,
+                ));
+            }
+            Attributes::WorkflowExecutionUpdateCompletedEventAttributes(a) => {
+                let answer = match a.outcome.as_ref().and_then(|o| o.value.as_ref()) {
+                    Some(update_outcome::Value::Success(payloads)) => Ok(first(Some(payloads))),
+                    Some(update_outcome::Value::Failure(failure)) => Err(failure.message.clone()),
+                    None => Ok(Json::Null),
+                };
+                if let Some(update) = accepted
+                    .get(&a.accepted_event_id)
+                    .and_then(|i| updates.get_mut(*i))
+                {
+                    update.3 = Some(answer);
+                }
+            }
             Attributes::WorkflowExecutionCompletedEventAttributes(a) => {
                 outcome = Some(format!(
                     "      status: completed\n      output: {}\n",
@@ -299,6 +329,24 @@ pub fn test_file(recorded: &Recorded, name: &str) -> Result<String, String> {
             let _ = writeln!(
                 out,
                 "      - {{ at: {}, name: {}, payload: {payload} }}",
+                format_ms(*at),
+                Json::String(name.clone())
+            );
+        }
+    }
+    // Updates a validator rejected left no trace in history: only accepted ones are replayed.
+    if !updates.is_empty() {
+        let _ = writeln!(out, "    updates:");
+        for (at, name, payload, answer) in &updates {
+            let answer = match answer {
+                Some(Ok(value)) => format!(", expect: {value}"),
+                Some(Err(message)) => format!(", rejected: {}", Json::String(message.clone())),
+                // Still running when the history was read: its answer is unknown.
+                None => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "      - {{ at: {}, name: {}, payload: {payload}{answer} }}",
                 format_ms(*at),
                 Json::String(name.clone())
             );
