@@ -295,7 +295,7 @@ async fn updates_validate_answer_and_end_a_wait_through_the_binary() {
     let refused = update("refuse", r#""no""#);
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(4), "{stderr}");
-    assert!(stderr.contains("refused no"), "{stderr}");
+    assert!(stderr.contains("Refused: refused no"), "{stderr}");
     // An update ends the wait on any of a signal and it.
     let finished = stdout_ok(&update("finish", r#"{"note": "done"}"#));
     assert_eq!(finished.trim(), "112");

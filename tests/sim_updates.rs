@@ -112,7 +112,7 @@ fn a_failing_step_fails_the_update_not_the_run_and_is_no_arrival() {
     let result = sim.run(&c, &mut mocks);
     let got = answers(&result);
     assert!(
-        matches!(&got[0], ("pay", Err(m)) if m.contains("CardDeclined happened")),
+        matches!(&got[0], ("pay", Err(m)) if m == "CardDeclined: CardDeclined happened"),
         "{got:?}"
     );
     assert_eq!(got[1], ("pay", Ok(json!("ch_2"))));

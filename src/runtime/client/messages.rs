@@ -124,7 +124,9 @@ impl Client {
                 .first()
                 .map(decode_payload)
                 .unwrap_or(Json::Null)),
-            outcome::Value::Failure(failure) => Err(failure.message),
+            outcome::Value::Failure(failure) => Err(
+                crate::runtime::interpreter::describe_update_failure(&failure),
+            ),
         };
         if let Some(value) = first {
             return Ok(done(value));

@@ -93,6 +93,7 @@ pub use failure::{
     MAX_ITERATIONS_EXCEEDED, TERMINATED, TIMEOUT, WAIT_TIMEOUT,
 };
 pub use scope::{EvalFailure, eval_value};
+pub use update::describe_update_failure;
 
 use carry::Resume;
 use failure::{Fault, WfError};

@@ -250,6 +250,19 @@ impl Run {
     }
 }
 
+/// What a caller is told of a failed update: the message, after the error type when a step
+/// raised one (`CardDeclined: insufficient funds`); a validator's rejection is its message.
+pub fn describe_update_failure(failure: &Failure) -> String {
+    match &failure.failure_info {
+        Some(FailureInfo::ApplicationFailureInfo(info))
+            if !info.r#type.is_empty() && info.r#type != UPDATE_REJECTED =>
+        {
+            format!("{}: {}", info.r#type, failure.message)
+        }
+        _ => failure.message.clone(),
+    }
+}
+
 fn fault_message(handler: &UpdateHandler, fault: Fault) -> String {
     match fault {
         Fault::Error(e) => e.message,

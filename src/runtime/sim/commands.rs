@@ -54,7 +54,9 @@ impl World<'_> {
                 Err(e) => (Err(e.to_string()), format!("failed: {e}")),
             },
             Some(Response::Rejected(f)) => {
-                (Err(f.message.clone()), format!("rejected: {}", f.message))
+                let message = crate::runtime::interpreter::describe_update_failure(&f);
+                let shown = format!("rejected: {message}");
+                (Err(message), shown)
             }
             None => return,
         };
