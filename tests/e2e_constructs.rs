@@ -167,26 +167,7 @@ async fn signals_waits_and_queries_through_the_binary() {
     });
     // Temporal's own CLI (as the Web UI) reads the workflow's definition and current details
     // through the built-in `__temporal_workflow_metadata` query.
-    let metadata = std::process::Command::new("temporal")
-        .args([
-            "workflow",
-            "metadata",
-            "--workflow-id",
-            &id,
-            "--output",
-            "json",
-        ])
-        .args(["--address", &server.address()])
-        .output()
-        .expect("run temporal workflow metadata");
-    let stdout = String::from_utf8_lossy(&metadata.stdout);
-    assert!(
-        metadata.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&metadata.stderr)
-    );
-    let answer: Json = serde_json::from_str(&stdout).expect("JSON metadata");
-    let metadata = &answer["queryResult"][0];
+    let metadata = &support::runs::workflow_metadata(server, &id);
     let definition = &metadata["definition"];
     assert_eq!(definition["type"], json!("e2e-signals"), "{metadata:#}");
     let names = |key: &str| -> Vec<String> {
@@ -289,6 +270,33 @@ async fn updates_validate_answer_and_end_a_wait_through_the_binary() {
     assert_eq!(
         serde_json::from_str::<Json>(&deposited).expect("update prints JSON"),
         json!({"total": 12, "echoed": {"amount": 7}})
+    );
+    // The Web UI's view of the updates: what each checks, sets, runs and returns.
+    let metadata = support::runs::workflow_metadata(server, &id);
+    let described: Vec<(String, String)> = metadata["definition"]["updateDefinitions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            let text = |k: &str| d[k].as_str().unwrap_or_default().to_string();
+            (text("name"), text("description"))
+        })
+        .collect();
+    assert_eq!(
+        described[..2],
+        [
+            (
+                "add".to_string(),
+                "accepted when `update.amount > 0`; sets total; returns `{'total': vars.total}`"
+                    .to_string()
+            ),
+            (
+                "deposit".to_string(),
+                "accepted when `update.amount > 0`; runs test.echo; returns `{'total': vars.total, 'echoed': steps.echoed}`"
+                    .to_string()
+            ),
+        ],
+        "{metadata:#}"
     );
     // A failing step fails the update (exit 4, the activity's error), not the run; the
     // handler's `set` before its steps stays applied.

@@ -564,20 +564,22 @@ pub struct Bundle {
     pub workflows: Vec<Workflow>,
 }
 
+/// Visits `steps` and the steps nested in them, depth first, in pre-order.
+pub fn walk_steps<'a>(steps: &'a [Step], f: &mut impl FnMut(&'a Step)) {
+    for step in steps {
+        f(step);
+        for child in step.kind.children() {
+            walk_steps(child, f);
+        }
+    }
+}
+
 impl Workflow {
     /// Visits every step, depth first, in pre-order: the main body, then each update handler's.
     pub fn walk<'a>(&'a self, f: &mut impl FnMut(&'a Step)) {
-        fn go<'a>(steps: &'a [Step], f: &mut impl FnMut(&'a Step)) {
-            for step in steps {
-                f(step);
-                for child in step.kind.children() {
-                    go(child, f);
-                }
-            }
-        }
-        go(&self.steps, f);
+        walk_steps(&self.steps, f);
         for handler in &self.updates {
-            go(&handler.steps, f);
+            walk_steps(&handler.steps, f);
         }
     }
 

@@ -143,15 +143,29 @@ pub fn history_json(server: &TestServer, id: &str) -> Json {
 
 /// `temporal workflow show --output json` of run `id`: its stdout.
 fn workflow_show(server: &TestServer, id: &str) -> Vec<u8> {
+    temporal_json(server, "show", id)
+}
+
+/// What Temporal's CLI (as the Web UI) reads through the built-in
+/// `__temporal_workflow_metadata` query of run `id`: `{definition, currentDetails}`.
+pub fn workflow_metadata(server: &TestServer, id: &str) -> Json {
+    let out = temporal_json(server, "metadata", id);
+    let answer: Json =
+        serde_json::from_slice(&out).expect("temporal workflow metadata prints JSON");
+    answer["queryResult"][0].clone()
+}
+
+/// `temporal workflow COMMAND --workflow-id ID --output json`: its stdout.
+fn temporal_json(server: &TestServer, command: &str, id: &str) -> Vec<u8> {
     let out = std::process::Command::new("temporal")
-        .args(["workflow", "show", "--workflow-id", id, "--output", "json"])
+        .args(["workflow", command, "--workflow-id", id, "--output", "json"])
         .arg("--address")
         .arg(server.address())
         .output()
-        .expect("run temporal workflow show");
+        .unwrap_or_else(|e| panic!("run temporal workflow {command}: {e}"));
     assert!(
         out.status.success(),
-        "temporal workflow show failed: {}",
+        "temporal workflow {command} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout

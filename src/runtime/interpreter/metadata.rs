@@ -3,6 +3,7 @@
 use serde_json::{Value as Json, json};
 
 use super::{Run, STATUS_QUERY};
+use crate::ir::StepKind;
 
 impl Run {
     /// `temporal.api.sdk.v1.WorkflowMetadata` in protobuf JSON: the queries and signals the
@@ -50,6 +51,19 @@ impl Run {
                 if !u.set.is_empty() {
                     let names: Vec<&str> = u.set.iter().map(|(n, _)| n.as_str()).collect();
                     parts.push(format!("sets {}", names.join(", ")));
+                }
+                if !u.steps.is_empty() {
+                    let mut calls = Vec::new();
+                    crate::ir::walk_steps(&u.steps, &mut |step| match &step.kind {
+                        StepKind::Activity(call) => calls.push(call.activity.clone()),
+                        StepKind::Child(call) => calls.push(format!("workflow {}", call.workflow)),
+                        _ => {}
+                    });
+                    parts.push(if calls.is_empty() {
+                        format!("runs {} step(s)", u.steps.len())
+                    } else {
+                        format!("runs {}", calls.join(", "))
+                    });
                 }
                 if let Some(r) = &u.result {
                     parts.push(format!("returns `{}`", show_value(r)));
