@@ -211,3 +211,53 @@ fn concurrent_handlers_keep_their_own_payloads() {
     assert_eq!(completed(&result), json!(2));
     assert_eq!(result.virtual_ms, 60_000);
 }
+
+/// A loop that continues as new while an update is being handled: the run first waits for
+/// the handler to answer, then continues; the new run goes on where the loop was.
+const POLLER: &str = r#"
+stave: 1
+workflow: poller
+continue_as_new_after: 20
+vars: { n: 0, tag: none }
+defaults:
+  timeout: 1h
+updates:
+  retag:
+    steps:
+      - id: fetch
+        activity: tags.fetch
+        input: "${ update }"
+      - set: { tag: "${ steps.fetch }" }
+    result: "${ vars.tag }"
+steps:
+  - while: "${ vars.n < 10 }"
+    max_iterations: 100
+    steps:
+      - activity: status.check
+      - set: { n: "${ vars.n + 1 }" }
+output: "${ {'n': vars.n, 'tag': vars.tag} }"
+"#;
+
+#[test]
+fn continue_as_new_waits_for_the_handlers_in_flight() {
+    let sim = simulator(&[POLLER]);
+    let mut c = case("poller", json!(null));
+    c.events = vec![at(1_500, update("retag", json!("blue")))];
+    // Checks take 1s each; the handler's fetch takes 30s, past the point where the first
+    // run would continue as new.
+    let mut mocks = Script::default()
+        .on("status.check", vec![ok(json!("up"), 1_000)])
+        .on("fetch", vec![ok(json!("BLUE"), 30_000)]);
+    let result = sim.run(&c, &mut mocks);
+    assert_eq!(answers(&result), vec![("retag", Ok(json!("BLUE")))]);
+    assert!(
+        result.runs > 1,
+        "{} runs\n{}",
+        result.runs,
+        result.trace.join("\n")
+    );
+    // The tag set by the handler travels with the continued run.
+    assert_eq!(completed(&result), json!({"n": 10, "tag": "BLUE"}));
+    // The first run ended only after the handler answered (31.5s).
+    assert!(result.virtual_ms >= 31_500, "{}", result.virtual_ms);
+}

@@ -37,6 +37,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use temporalio_common::protos::coresdk::workflow_activation::InitializeWorkflow;
 
+use super::state::State;
 use crate::ir::{Step, StepKind, Workflow};
 use crate::runtime::payload;
 
@@ -75,6 +76,34 @@ pub struct Carry {
     /// How many times the run has continued as new so far (1 for the first continuation).
     #[serde(default)]
     pub generation: u32,
+}
+
+impl Carry {
+    /// The run-wide state the continued run takes over: variables, step results, queued
+    /// arrivals, the saga, the `uuid()` counter — as they are now. Taken again when the run
+    /// actually continues (after update handlers in flight have answered, which may have
+    /// changed them since the loop decided to continue).
+    pub(super) fn take_state(&mut self, st: &State) {
+        self.vars = st.vars.clone();
+        self.steps = st.steps.clone();
+        self.signals = st
+            .signals
+            .iter()
+            .filter(|(_, q)| !q.is_empty())
+            .map(|(k, q)| (k.clone(), q.iter().cloned().collect()))
+            .collect();
+        self.compensations = st
+            .compensations
+            .iter()
+            .map(|c| CarriedCompensation {
+                step: c.step_index,
+                args: c.args.clone(),
+                summary: c.summary.clone(),
+                priority: c.priority.clone(),
+            })
+            .collect();
+        self.uuid_counter = st.uuid_counter;
+    }
 }
 
 /// A saga entry: the step whose `compensate` runs, with its evaluated arguments.

@@ -20,7 +20,7 @@ use crate::ir::{ActivityCall, Args, ChildCall, CoveragePoint, Sleep, Step, StepK
 use crate::runtime::payload;
 use crate::runtime::time::parse_rfc3339;
 
-use super::carry::{CARRY_VERSION, CarriedCompensation, Carry};
+use super::carry::{CARRY_VERSION, Carry};
 use super::failure::{CANCELLED, CHILD_START_FAILED, Fault, MAX_ITERATIONS_EXCEEDED, WfError};
 use super::group::{Group, GroupDone, StepFut};
 use super::ops::{ActivityOp, ChildOp, ChildOutcome, TimerOp, WaitOp, step_tag};
@@ -748,7 +748,7 @@ fn carry(
     results: Vec<Json>,
 ) -> Carry {
     let st = cx.sh.st();
-    Carry {
+    let mut carry = Carry {
         version: CARRY_VERSION,
         program: cx.sh.program.hash.clone(),
         path: st.resumable.get(&step.index).cloned().unwrap_or_default(),
@@ -756,25 +756,13 @@ fn carry(
         last,
         items,
         results,
-        vars: st.vars.clone(),
-        steps: st.steps.clone(),
-        signals: st
-            .signals
-            .iter()
-            .filter(|(_, q)| !q.is_empty())
-            .map(|(k, q)| (k.clone(), q.iter().cloned().collect()))
-            .collect(),
-        compensations: st
-            .compensations
-            .iter()
-            .map(|c| CarriedCompensation {
-                step: c.step_index,
-                args: c.args.clone(),
-                summary: c.summary.clone(),
-                priority: c.priority.clone(),
-            })
-            .collect(),
-        uuid_counter: st.uuid_counter,
+        vars: Json::Null,
+        steps: Json::Null,
+        signals: Default::default(),
+        compensations: Vec::new(),
+        uuid_counter: 0,
         generation: st.generation + 1,
-    }
+    };
+    carry.take_state(&st);
+    carry
 }

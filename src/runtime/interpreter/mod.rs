@@ -642,8 +642,10 @@ impl Run {
             }
             Err(Fault::Return(value)) => self.complete(value),
             Err(Fault::Error(error)) => self.begin_unwind(End::Fail(error)),
-            Err(Fault::ContinueAsNew(carried)) => {
+            Err(Fault::ContinueAsNew(mut carried)) => {
                 let mut st = self.sh.st();
+                // Update handlers the run waited for may have changed the state since.
+                carried.take_state(&st);
                 let mut headers = HashMap::new();
                 let carried = serde_json::to_value(&*carried)
                     .map_err(|e| format!("cannot serialise the continue-as-new state: {e}"))?;
