@@ -261,3 +261,35 @@ fn continue_as_new_waits_for_the_handlers_in_flight() {
     // The first run ended only after the handler answered (31.5s).
     assert!(result.virtual_ms >= 31_500, "{}", result.virtual_ms);
 }
+
+#[test]
+fn a_cancelled_run_rejects_the_updates_it_was_handling_and_cancels_their_steps() {
+    let sim = simulator(&[BRIEF]);
+    let mut c = case("brief", json!({"fail": false}));
+    c.events = vec![
+        at(10_000, update("note", json!("a"))),
+        at(20_000, Event::Cancel),
+    ];
+    let mut mocks = Script::default().on("store", vec![ok(json!(null), 300_000)]);
+    let result = sim.run(&c, &mut mocks);
+    let got = answers(&result);
+    assert!(
+        matches!(&got[0], ("note", Err(m)) if m.contains("the run was cancelled before the update's handler finished")),
+        "{got:?}"
+    );
+    assert!(
+        matches!(result.status, stave::runtime::sim::SimStatus::Cancelled),
+        "{:?}",
+        result.status
+    );
+    assert_eq!(result.virtual_ms, 20_000);
+    // The handler's activity in flight is cancelled with the run.
+    assert!(
+        result
+            .trace
+            .iter()
+            .any(|l| l.contains("store") && l.contains("cancel")),
+        "{}",
+        result.trace.join("\n")
+    );
+}
