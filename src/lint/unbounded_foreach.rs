@@ -2,6 +2,7 @@
 
 use super::{LintContext, walk_workflow};
 use crate::diagnostics::{Code, Diagnostic};
+use crate::expr::{ExprKind, Template};
 use crate::syntax::ast::{StepKind, ValueKind};
 
 pub(super) fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
@@ -11,7 +12,7 @@ pub(super) fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
             concurrency: None,
             ..
         } = &s.kind
-            && !matches!(over.kind, ValueKind::List(_))
+            && !is_list_literal(&over.kind)
         {
             out.push(
                 Diagnostic::new(
@@ -24,4 +25,15 @@ pub(super) fn check(cx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
             );
         }
     });
+}
+
+/// A list written out (`[a, b]` in either form): its size is known.
+fn is_list_literal(kind: &ValueKind) -> bool {
+    match kind {
+        ValueKind::List(_) => true,
+        ValueKind::Expr(e) | ValueKind::Str(Template::Expr(e)) => {
+            matches!(e.kind, ExprKind::List(_))
+        }
+        _ => false,
+    }
 }
