@@ -420,12 +420,6 @@ fn a_try_whose_catches_all_fail_leaves_its_body_surely_run() {
 /// same for variables, signals and an activity's input fields.
 #[test]
 fn unknown_names_list_the_names_in_scope_in_both_forms() {
-    let project = tempfile::tempdir().expect("temp dir");
-    std::fs::write(
-        project.path().join("stave.yaml"),
-        "activities: activities.json\nqueues:\n  standard: { task_queue: names }\n",
-    )
-    .expect("write stave.yaml");
     let closed = |fields: &[&str]| {
         let properties: serde_json::Map<String, serde_json::Value> = fields
             .iter()
@@ -438,15 +432,7 @@ fn unknown_names_list_the_names_in_scope_in_both_forms() {
           "output": { "type": "object", "properties": { "id": { "type": "string" } } } },
         { "name": "payments.refund", "input": closed(&["charge_id"]) },
     ] });
-    std::fs::write(project.path().join("activities.json"), manifest.to_string())
-        .expect("write activities.json");
-    let context = {
-        let mut sources = stave::diagnostics::Sources::default();
-        let mut diagnostics = Vec::new();
-        let context = check::load_project_context(project.path(), &mut sources, &mut diagnostics);
-        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
-        context
-    };
+    let (_project, context) = project_with_manifest("names", &manifest);
     let yaml = r#"stave: 1
 workflow: names
 queue: standard
@@ -562,26 +548,12 @@ steps:
 /// visible but may not have run (a handler runs at any point of the body).
 #[test]
 fn update_handler_steps_are_checked_like_the_body_in_both_forms() {
-    let project = tempfile::tempdir().expect("temp dir");
-    std::fs::write(
-        project.path().join("stave.yaml"),
-        "activities: activities.json\nqueues:\n  standard: { task_queue: handlers }\n",
-    )
-    .expect("write stave.yaml");
     let manifest = serde_json::json!({ "version": 1, "activities": [
         { "name": "payments.charge",
           "input": { "type": "object", "properties": { "amount": { "type": "number" } }, "additionalProperties": false },
           "output": { "type": "object", "properties": { "id": { "type": "string" } }, "additionalProperties": false } },
     ] });
-    std::fs::write(project.path().join("activities.json"), manifest.to_string())
-        .expect("write activities.json");
-    let context = {
-        let mut sources = stave::diagnostics::Sources::default();
-        let mut diagnostics = Vec::new();
-        let context = check::load_project_context(project.path(), &mut sources, &mut diagnostics);
-        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
-        context
-    };
+    let (_project, context) = project_with_manifest("handlers", &manifest);
     let diagnose = |path: &str, src: &str| -> Vec<String> {
         let (_, _, diagnostics) = check::compile_source(path, src, &context);
         let source = stave::diagnostics::Source::new(path, src);
@@ -649,4 +621,25 @@ steps:
         diagnose("clean.stave.yaml", clean_yaml),
         Vec::<String>::new()
     );
+}
+
+/// A project (kept alive by the returned directory) with one queue, `standard`, and the
+/// activity manifest `manifest`; its loaded context.
+fn project_with_manifest(
+    queue: &str,
+    manifest: &serde_json::Value,
+) -> (tempfile::TempDir, stave::project::ProjectContext) {
+    let project = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        project.path().join("stave.yaml"),
+        format!("activities: activities.json\nqueues:\n  standard: {{ task_queue: {queue} }}\n"),
+    )
+    .expect("write stave.yaml");
+    std::fs::write(project.path().join("activities.json"), manifest.to_string())
+        .expect("write activities.json");
+    let mut sources = stave::diagnostics::Sources::default();
+    let mut diagnostics = Vec::new();
+    let context = check::load_project_context(project.path(), &mut sources, &mut diagnostics);
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    (project, context)
 }
