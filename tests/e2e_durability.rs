@@ -1,6 +1,7 @@
 //! End to end: a worker killed with SIGKILL mid-run and restarted finishes every run with the
 //! right result, and a workflow file edited between the kill and the restart does not break
-//! the runs started before (they stay pinned to the version they started with).
+//! the runs started before (they stay pinned to the version they started with); an update
+//! handler asleep at the kill answers after the restart.
 
 mod support;
 
@@ -101,6 +102,97 @@ async fn killed_worker_restarts_and_edited_file_keeps_old_runs_pinned() {
         &ids[0],
         "e2e-durable-killed-worker-edited-file",
         project.path(),
+    );
+}
+
+/// An update whose handler is asleep when the worker is killed (SIGKILL): the caller keeps
+/// waiting; the restarted worker rebuilds the handler from history (the update is accepted,
+/// so it is durable), its timer fires once, its activity runs once, and both the caller and
+/// the run get their answers.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_update_handler_survives_a_killed_worker() {
+    let server = TestServer::shared();
+    let project = TestProject::new("update-durable");
+    project.write(
+        "update-durable.stave.yaml",
+        r#"stave: 1
+workflow: update-durable
+queue: standard
+vars: { stamps: 0 }
+updates:
+  stamp:
+    steps:
+      - sleep: 3s
+      - activity: log
+        input: { message: "stamped ${ update }" }
+        timeout: 10s
+        retry: { max_attempts: 3 }
+      - set: { stamps: "${ vars.stamps + 1 }" }
+    result: "${ vars.stamps }"
+steps:
+  - wait: stamp
+output: "${ vars.stamps }"
+"#,
+    );
+    let dir = project.path_string();
+    let mut worker = Proc::spawn_in(
+        &stave_bin(),
+        &["worker", "--project", &dir],
+        Some(project.path()),
+        server,
+    );
+    let client = support::client(server).await;
+    let bundle = support::load_bundle(project.path());
+    let id = unique_id("update-durable");
+    support::start_pinned(&client, &bundle, "update-durable", &id, json!(null)).await;
+    let caller = {
+        let client = client.clone();
+        let id = id.clone();
+        tokio::spawn(async move {
+            client
+                .update(&id, None, "stamp", Some(&json!("a")), LIMIT)
+                .await
+        })
+    };
+    let events = |kind: &str| {
+        let history = support::runs::history_json(server, &id);
+        history["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["eventType"] == json!(format!("EVENT_TYPE_{kind}")))
+            .count()
+    };
+    support::wait_until("the update to be accepted", LIMIT, || {
+        (events("WORKFLOW_EXECUTION_UPDATE_ACCEPTED") == 1).then_some(())
+    });
+    worker.kill_hard();
+    // The handler's timer fires while no worker is alive.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    worker.restart();
+    let answer = caller
+        .await
+        .expect("the caller task")
+        .unwrap_or_else(|e| panic!("update: {e}\nworker log:\n{}", worker.log()));
+    assert_eq!(answer, Ok(json!(1)), "worker log:\n{}", worker.log());
+    let finished = client
+        .result(&id, None, Some(LIMIT))
+        .await
+        .unwrap_or_else(|e| panic!("{id}: {e}\nworker log:\n{}", worker.log()));
+    assert!(
+        matches!(&finished.outcome, Outcome::Completed { result } if result == &json!(1)),
+        "{:?}\n{}",
+        finished.outcome,
+        worker.log()
+    );
+    // Rebuilt, not repeated: one timer, one activity, one completed update.
+    assert_eq!(
+        (
+            events("TIMER_STARTED"),
+            events("ACTIVITY_TASK_SCHEDULED"),
+            events("WORKFLOW_EXECUTION_UPDATE_COMPLETED")
+        ),
+        (1, 1, 1)
     );
 }
 
