@@ -1,6 +1,7 @@
 //! Update handlers that run steps, in the virtual-time simulator: the caller's answer waits
-//! for the handler's activities; a failing step fails the update, not the run; a run whose
-//! body ends waits for its handlers (taking no new update); a failing run rejects them.
+//! for the handler's activities; a failing step fails the update, not the run (a `wait` sees
+//! the update once its handler ends, either way); a run whose body ends waits for its
+//! handlers (taking no new update); a failing or cancelled run rejects them.
 
 mod sim_support;
 
@@ -33,7 +34,7 @@ queries:
   status: "${ vars.status }"
 steps:
   - id: payment
-    wait: { signal: pay, timeout: 1h, on_timeout: continue }
+    wait: { signal: pay, until: "${ vars.paid }", timeout: 1h, on_timeout: continue }
   - sleep: 10s
 output: "${ {'paid': vars.paid, 'status': vars.status, 'payment': steps.payment} }"
 "#;
@@ -94,7 +95,7 @@ fn a_return_among_the_steps_answers_early() {
 }
 
 #[test]
-fn a_failing_step_fails_the_update_not_the_run_and_is_no_arrival() {
+fn a_failing_step_fails_the_update_not_the_run() {
     let sim = simulator(&[CART]);
     let mut c = case("cart", json!({}));
     c.events = vec![
@@ -116,7 +117,8 @@ fn a_failing_step_fails_the_update_not_the_run_and_is_no_arrival() {
         "{got:?}"
     );
     assert_eq!(got[1], ("pay", Ok(json!("ch_2"))));
-    // The failed update did not end the wait: the second one did (at 121s).
+    // The failed update reached the wait, whose `until` kept it waiting: the second one
+    // ended it (at 121s).
     assert_eq!(result.virtual_ms, 131_000);
     assert_eq!(completed(&result)["payment"], json!({"amount": 60}));
 }

@@ -44,8 +44,8 @@
 //! - Updates (`update.rs`): the validator runs only when core asks (not on replay); an
 //!   accepted update's handler applies `set` like a signal handler, runs its steps (if any)
 //!   as a strand polled after the main body's, then answers with its `result`. A failing
-//!   expression or step fails the update, not the run. A completed update is an arrival like
-//!   a signal's for `wait`s that name it. A run whose body ends while handlers run waits for
+//!   expression or step fails the update, not the run. An accepted update is an arrival like
+//!   a signal's for `wait`s that name it once its handler has ended, answered or failed. A run whose body ends while handlers run waits for
 //!   them (taking no new update) before it completes or continues as new; a run that fails or
 //!   is cancelled rejects their updates.
 //! - `wait` on several names: `any` takes the first buffered arrival in the order the names

@@ -1,7 +1,8 @@
 //! Temporal updates: validate (only when core asks — never on replay), accept, run the
 //! handler's `set`, then its steps (if any) as a strand of their own beside the main body,
-//! answer with its `result`; a completed update is an arrival for `wait`s (a rejected or
-//! failed one is not: the workflow did not take it).
+//! answer with its `result`. An accepted update is an arrival for `wait`s once its handler
+//! has ended, answered or failed (as in semantics 1, when handlers had no steps); a `wait`
+//! that needs a successful one says so with `until`.
 //!
 //! A handler's strand is polled after the main body's, handlers in the order they were
 //! accepted. When the main body ends normally, the run waits for the handlers in flight
@@ -39,7 +40,7 @@ pub(super) struct Handler {
     /// Core's protocol instance id, which the answer names.
     id: String,
     name: String,
-    /// The update's payload: an arrival for `wait`s once the handler has completed.
+    /// The update's payload: an arrival for `wait`s once the handler has ended.
     input: Json,
     fut: HandlerFut,
 }
@@ -93,21 +94,18 @@ impl Run {
         let cx = Cx::root(self.sh.clone()).bind("update", value.clone());
         if let Err(message) = self.apply_set(handler, &cx) {
             self.respond(id, Response::Rejected(rejection(message)));
+            self.arrive(&handler.name, value);
         } else if handler.steps.is_empty() {
             let result = match &handler.result {
                 Some(result) => cx.eval(result, Site::Update(&handler.name)),
                 None => Ok(Json::Null),
             };
-            match result {
-                Ok(result) => {
-                    self.respond(id, Response::Completed(payload::encode(&result)));
-                    self.arrive(&handler.name, value);
-                }
-                Err(fault) => {
-                    let message = fault_message(handler, fault);
-                    self.respond(id, Response::Rejected(rejection(message)));
-                }
-            }
+            let response = match result {
+                Ok(result) => Response::Completed(payload::encode(&result)),
+                Err(fault) => Response::Rejected(rejection(fault_message(handler, fault))),
+            };
+            self.respond(id, response);
+            self.arrive(&handler.name, value);
         } else {
             self.start_handler(id, handler, cx, value);
         }
@@ -149,10 +147,7 @@ impl Run {
             };
             let handler = self.handlers.remove(i);
             let response = match result {
-                Ok(value) | Err(Fault::Return(value)) => {
-                    self.arrive(&handler.name, handler.input);
-                    Response::Completed(payload::encode(&value))
-                }
+                Ok(value) | Err(Fault::Return(value)) => Response::Completed(payload::encode(&value)),
                 // The caller gets the error as the step raised it: its type, message, details.
                 Err(Fault::Error(error)) => Response::Rejected(error.to_failure()),
                 Err(Fault::ContinueAsNew(_)) => Response::Rejected(rejection(format!(
@@ -162,6 +157,7 @@ impl Run {
                 Err(Fault::Internal(message)) => return Err(message),
             };
             self.respond(handler.id, response);
+            self.arrive(&handler.name, handler.input);
         }
         Ok(())
     }
