@@ -4,8 +4,8 @@
 //! [`crate::expr::parse_expr`] at their offset in the file.
 
 use super::{Lower, P, parts};
-use crate::diagnostics::{Code, Diagnostic, Spanned};
-use crate::expr::{self, Expr, ExprKind};
+use crate::diagnostics::{Code, Diagnostic, FileId, Span, Spanned};
+use crate::expr::{self, Expr, ExprKind, Template};
 use crate::syntax::ast::*;
 use crate::syntax::duration;
 use crate::syntax::text::Rule;
@@ -113,27 +113,7 @@ impl Lower {
     }
 
     pub(super) fn template(&mut self, p: &P<'_>) -> ValueKind {
-        let raw = p.as_str();
-        let content = &raw[1..raw.len() - 1];
-        let whole = self.span(p);
-        let start = p.as_span().start() + 1;
-        let parsed = if content.contains('\\') {
-            let mut out = String::with_capacity(content.len());
-            let mut chars = content.chars();
-            while let Some(c) = chars.next() {
-                match (c, chars.clone().next()) {
-                    ('\\', Some(n @ ('`' | '\\'))) => {
-                        out.push(n);
-                        chars.next();
-                    }
-                    _ => out.push(c),
-                }
-            }
-            expr::parse_template(&out, self.file, None, whole)
-        } else {
-            expr::parse_template(content, self.file, Some(start), whole)
-        };
-        match parsed {
+        match template(self.file, p.as_str(), p.as_span().start(), self.span(p)) {
             Ok(t) => ValueKind::Str(t),
             Err(d) => {
                 self.diagnostics.push(d);
@@ -175,5 +155,32 @@ impl Lower {
             Rule::string => self.string(p),
             _ => Some(self.name(p)),
         }
+    }
+}
+
+/// A template token: `raw` is its text, backticks included, starting at byte `start` and
+/// spanning `whole`; `\`` and `\\` are its only escapes.
+pub(in crate::syntax::text) fn template(
+    file: FileId,
+    raw: &str,
+    start: usize,
+    whole: Span,
+) -> Result<Template, Diagnostic> {
+    let content = &raw[1..raw.len() - 1];
+    if content.contains('\\') {
+        let mut out = String::with_capacity(content.len());
+        let mut chars = content.chars();
+        while let Some(c) = chars.next() {
+            match (c, chars.clone().next()) {
+                ('\\', Some(n @ ('`' | '\\'))) => {
+                    out.push(n);
+                    chars.next();
+                }
+                _ => out.push(c),
+            }
+        }
+        expr::parse_template(&out, file, None, whole)
+    } else {
+        expr::parse_template(content, file, Some(start + 1), whole)
     }
 }
