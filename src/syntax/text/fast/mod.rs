@@ -29,7 +29,7 @@ use crate::syntax::ast::{self, Name, Value, ValueKind};
 use crate::syntax::duration;
 use std::time::Duration;
 
-/// Deepest recursion (blocks, `else if` chains, values in data, conditionals) the reader
+/// Deepest recursion (blocks, `else if` chains, data values, input types) the reader
 /// follows; deeper input goes to the grammar, which has its own limits and messages.
 const MAX_DEPTH: usize = 48;
 
@@ -53,7 +53,8 @@ struct Reader<'s> {
     b: &'s [u8],
     /// Where the next token starts (whitespace and comments already skipped).
     pos: usize,
-    /// Where the last token read ends: the end of a rule's span, as `lower` computes it.
+    /// Where `lower` ends the span of a rule that ends here: the end of the last token read,
+    /// or, after an expression, of the last string in its last operand (see `skim::Cel`).
     end: usize,
     file: FileId,
     depth: usize,

@@ -1,10 +1,11 @@
-//! Where an expression, a string or a template ends: the grammar's `cel`, `string` and
-//! `template` rules, mirrored over bytes.
+//! Where an expression, a string, a template, a number or JSON ends: the grammar's `cel`,
+//! `string`, `template`, `number` and `json` rules, mirrored over bytes.
 //!
-//! Invariant: for every input, [`cel`] answers `End` exactly when `cel` matches from the
-//! same offset up to the same end with no comment inside, `NoMatch` exactly when `cel` fails, and
-//! `Comment` otherwise (or when nesting is too deep); `string` and `template` answer the
-//! rule's extent or `None` when it fails. Ordered choices are tried in the grammar's order.
+//! Invariant: for every input, [`cel`] answers `End` exactly when `cel` matches from the same
+//! offset up to the same end with no comment inside, `NoMatch` exactly when `cel` fails, and
+//! `GiveUp` otherwise (a comment inside, or nesting too deep); the others answer the rule's
+//! extent, or `None` when it fails (`json` also when it nests too deeply). Ordered choices are
+//! tried in the grammar's order.
 
 use super::{is_ident, is_ident_start};
 
