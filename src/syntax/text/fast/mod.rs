@@ -4,9 +4,9 @@
 //! Invariant: whenever it answers, `grammar/stave.pest` + `lower` answer the same tree with
 //! no diagnostic. It gives up (`None`) on anything wrong, on anything `lower` would report
 //! (bad durations, reserved names, things given twice, unknown input types, numbers out of
-//! range, expressions that do not parse), on any place where the grammar could backtrack
-//! into an alternative it does not follow, and on rare constructs (comments inside
-//! expressions); the grammar then reads the file and reports. `tests.rs` and
+//! range, expressions that do not parse), and on any place where the grammar could
+//! backtrack into an alternative it does not follow; the grammar then reads the file and
+//! reports. `tests.rs` and
 //! `tests/text_form.rs` check the invariant on hand-picked inputs, every sample, printed
 //! generated files and mutants of both.
 //!
@@ -333,14 +333,6 @@ impl<'s> Reader<'s> {
         Some(ValueKind::Str(t))
     }
 
-    /// The expression (`cel`) from the cursor to `end`, parsed at its offset in the file.
-    fn cel_to(&mut self, end: usize) -> Option<expr::Expr> {
-        let start = self.pos;
-        let e = expr::parse_expr(&self.src[start..end], self.file, start).ok()?;
-        self.token(end);
-        Some(e)
-    }
-
     /// `value`: a template, an expression, or data holding templates. Its span runs to its
     /// last character; the reader's `end` is left where `lower` ends an enclosing span.
     fn value(&mut self) -> Option<Value> {
@@ -348,8 +340,14 @@ impl<'s> Reader<'s> {
         let (kind, end) = match self.peek()? {
             b'`' => (self.template()?, None),
             _ => match skim::cel(self.b, start) {
-                skim::Cel::End { end, last } => {
-                    let e = self.cel_to(end)?;
+                skim::Cel::End {
+                    end,
+                    last,
+                    comments,
+                } => {
+                    let text = &self.src[start..end];
+                    let e = super::lower::parse_blanked(text, &comments, self.file, start).ok()?;
+                    self.token(end);
                     self.end = last;
                     (ValueKind::Expr(e), Some(end))
                 }

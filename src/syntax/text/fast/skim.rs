@@ -2,10 +2,10 @@
 //! `string`, `template`, `number` and `json` rules, mirrored over bytes.
 //!
 //! Invariant: for every input, [`cel`] answers `End` exactly when `cel` matches from the same
-//! offset up to the same end with no comment inside, `NoMatch` exactly when `cel` fails, and
-//! `GiveUp` otherwise (a comment inside, or nesting too deep); the others answer the rule's
-//! extent, or `None` when it fails (`json` also when it nests too deeply). Ordered choices are
-//! tried in the grammar's order.
+//! offset up to the same end, with the `cel_comment` pairs the grammar makes inside, `NoMatch`
+//! exactly when `cel` fails, and `GiveUp` when nesting is too deep; the others answer the
+//! rule's extent, or `None` when it fails (`json` also when it nests too deeply). Ordered
+//! choices are tried in the grammar's order.
 
 use super::{is_ident, is_ident_start};
 
@@ -13,12 +13,16 @@ use super::{is_ident, is_ident_start};
 pub(super) enum Cel {
     /// The expression ends at `end`. `last` is where `lower` ends the span of a construct
     /// that ends with it: at the last of the pairs the grammar made, which is the last
-    /// `string` inside its last operand when there is one (`f("a", b)` ends after `"a"`).
-    End { end: usize, last: usize },
+    /// `string` or comment inside its last operand when there is one (`f("a", b)` ends after
+    /// `"a"`). `comments` are the comments inside, which `lower` blanks, from `start`.
+    End {
+        end: usize,
+        last: usize,
+        comments: Vec<(usize, usize)>,
+    },
     /// No expression starts here: the grammar tries its next alternative.
     NoMatch,
-    /// An expression with a comment inside (`lower` blanks it), or too deeply nested: the
-    /// reader gives up.
+    /// Too deeply nested: the reader gives up.
     GiveUp,
 }
 
@@ -30,17 +34,25 @@ const MAX_NESTING: usize = 96;
 pub(super) fn cel(b: &[u8], start: usize) -> Cel {
     let mut s = Skim {
         b,
-        comment: None,
+        pairs: Vec::new(),
         depth: 0,
         too_deep: false,
-        last_string: None,
     };
     match s.cel(start) {
         _ if s.too_deep => Cel::GiveUp,
-        Some(end) if s.comment.is_some_and(|c| c < end) => Cel::GiveUp,
-        Some(end) => Cel::End {
+        // What was read before the end was read by the successful parse: an attempt that
+        // fails ends the expression where it started.
+        Some((end, operand)) => Cel::End {
             end,
-            last: s.last_string.unwrap_or(end),
+            last: (s.pairs.iter())
+                .filter(|&&(from, to, _)| from >= operand && to <= end)
+                .map(|&(_, to, _)| to)
+                .max()
+                .unwrap_or(end),
+            comments: (s.pairs.iter())
+                .filter(|&&(from, _, comment)| comment && from < end)
+                .map(|&(from, to, _)| (from - start, to - start))
+                .collect(),
         },
         None => Cel::NoMatch,
     }
@@ -48,13 +60,10 @@ pub(super) fn cel(b: &[u8], start: usize) -> Cel {
 
 struct Skim<'b> {
     b: &'b [u8],
-    /// The first comment met, wherever it was.
-    comment: Option<usize>,
+    /// The strings and comments read (`true` for a comment), as `(start, end)`.
+    pairs: Vec<(usize, usize, bool)>,
     depth: usize,
     too_deep: bool,
-    /// The end of the last `string` read in the operand being read; attempts that fail put
-    /// back what they found.
-    last_string: Option<usize>,
 }
 
 impl Skim<'_> {
@@ -73,45 +82,39 @@ impl Skim<'_> {
         out
     }
 
-    /// `cel = cel_or ~ (cel_ws ~ "?" ~ cel_ws ~ cel ~ cel_ws ~ ":" ~ cel_ws ~ cel)?`
-    fn cel(&mut self, p: usize) -> Option<usize> {
-        let p = self.or(p)?;
+    /// `cel = cel_or ~ (cel_ws ~ "?" ~ cel_ws ~ cel ~ cel_ws ~ ":" ~ cel_ws ~ cel)?`: the
+    /// end, and where the last operand starts.
+    fn cel(&mut self, p: usize) -> Option<(usize, usize)> {
+        let (p, operand) = self.or(p)?;
         let q = self.ws(p);
         if self.at(q) != Some(b'?') {
-            return Some(p);
+            return Some((p, operand));
         }
-        let saved = self.last_string;
         let branches = self.deeper(|s| {
             let q = s.ws(q + 1);
-            let q = s.cel(q)?;
+            let (q, _) = s.cel(q)?;
             let q = s.ws(q);
             (s.at(q) == Some(b':')).then_some(())?;
             let q = s.ws(q + 1);
             s.cel(q)
         });
-        if branches.is_none() {
-            self.last_string = saved;
-        }
-        Some(branches.unwrap_or(p))
+        Some(branches.unwrap_or((p, operand)))
     }
 
-    /// `cel_operand ~ (cel_ws ~ cel_binop ~ cel_ws ~ cel_operand)*`
-    fn or(&mut self, p: usize) -> Option<usize> {
-        let mut p = self.operand(p)?;
+    /// `cel_operand ~ (cel_ws ~ cel_binop ~ cel_ws ~ cel_operand)*`: the end, and where the
+    /// last operand starts.
+    fn or(&mut self, p: usize) -> Option<(usize, usize)> {
+        let (mut p, mut operand) = (self.operand(p)?, p);
         loop {
             let q = self.ws(p);
             let Some(q) = self.binop(q) else { break };
             let q = self.ws(q);
-            let saved = self.last_string;
             match self.operand(q) {
-                Some(e) => p = e,
-                None => {
-                    self.last_string = saved;
-                    break;
-                }
+                Some(e) => (p, operand) = (e, q),
+                None => break,
             }
         }
-        Some(p)
+        Some((p, operand))
     }
 
     fn binop(&self, q: usize) -> Option<usize> {
@@ -134,17 +137,12 @@ impl Skim<'_> {
         while matches!(self.at(p), Some(b'!' | b'-')) {
             p = self.ws(p + 1);
         }
-        self.last_string = None;
         let mut p = self.primary(p)?;
         loop {
             let q = self.ws(p);
-            let saved = self.last_string;
             match self.postfix(q) {
                 Some(e) => p = e,
-                None => {
-                    self.last_string = saved;
-                    return Some(p);
-                }
+                None => return Some(p),
             }
         }
     }
@@ -152,9 +150,8 @@ impl Skim<'_> {
     /// `&string_start ~ string | cel_number | cel_ident | cel_group`
     fn primary(&mut self, p: usize) -> Option<usize> {
         if self.string_start(p)
-            && let Some(e) = string(self.b, p)
+            && let Some(e) = self.string(p)
         {
-            self.last_string = Some(e);
             return Some(e);
         }
         match self.at(p)? {
@@ -233,7 +230,7 @@ impl Skim<'_> {
             });
             let next = match self.at(p) {
                 Some(b'/') if self.at(p + 1) != Some(b'/') => Some(p + 1),
-                Some(b'"' | b'\'') => string(self.b, p).inspect(|&e| self.last_string = Some(e)),
+                Some(b'"' | b'\'') => self.string(p),
                 Some(b'(' | b'[' | b'{') => self.group(p),
                 Some(b'#' | b'/') => Some(self.comment(p)),
                 _ => None,
@@ -257,11 +254,18 @@ impl Skim<'_> {
         }
     }
 
-    /// A comment from `p` to its line's end; remembered, for the reader gives up on one
-    /// inside an expression.
+    /// A `string` pair, remembered.
+    fn string(&mut self, p: usize) -> Option<usize> {
+        let end = string(self.b, p)?;
+        self.pairs.push((p, end, false));
+        Some(end)
+    }
+
+    /// A `cel_comment` pair from `p` to its line's end, remembered.
     fn comment(&mut self, p: usize) -> usize {
-        self.comment = Some(self.comment.map_or(p, |c| c.min(p)));
-        self.run(p, |c| c != b'\n')
+        let end = self.run(p, |c| c != b'\n');
+        self.pairs.push((p, end, true));
+        end
     }
 }
 

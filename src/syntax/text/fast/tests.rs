@@ -98,7 +98,10 @@ answered!(
      f(x) compensate g(y) timeout 1s\nreturn 1"
 );
 
-gives_up!(comment_inside_an_expression, "x = a +\n # note\n b");
+answered!(
+    comments_inside_expressions,
+    "x = a +\n # note\n b\ny = [1, # one\n 2]\nz = f(\"a\", # c\n b)\nw = -\n# c\nv"
+);
 gives_up!(duration_that_is_not_one, "f(x) timeout 30x");
 gives_up!(reserved_variable, "var if = 1");
 gives_up!(given_twice, "f(x) timeout 1s timeout 2s");

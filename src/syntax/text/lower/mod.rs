@@ -15,7 +15,7 @@ mod workflow;
 
 // Shared with the hand-written reader `super::fast`, which builds the same tree.
 pub(super) use input::{compact_type, object_schema};
-pub(super) use values::template;
+pub(super) use values::{parse_blanked, template};
 pub(super) use workflow::{rewrite_signal_params, rewrite_update_params};
 
 use super::Rule;

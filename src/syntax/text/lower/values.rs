@@ -73,18 +73,9 @@ impl Lower {
             .filter(|c| c.as_rule() == Rule::cel_comment)
             .map(|c| (c.as_span().start() - start, c.as_span().end() - start))
             .collect();
-        let result = if comments.is_empty() {
-            expr::parse_expr(p.as_str(), self.file, start)
-        } else {
-            let mut bytes = p.as_str().as_bytes().to_vec();
-            for (s, e) in comments {
-                bytes[s..e].fill(b' ');
-            }
-            // Comments end at a line end, so blanking them keeps UTF-8 boundaries intact.
-            let owned = String::from_utf8_lossy(&bytes).into_owned();
-            expr::parse_expr(&owned, self.file, start)
-        };
-        result.map_err(|d| self.diagnostics.push(d)).ok()
+        parse_blanked(p.as_str(), &comments, self.file, start)
+            .map_err(|d| self.diagnostics.push(d))
+            .ok()
     }
 
     /// A string literal, decoded by the expression parser (one set of escape rules).
@@ -183,4 +174,24 @@ pub(in crate::syntax::text) fn template(
     } else {
         expr::parse_template(content, file, Some(start + 1), whole)
     }
+}
+
+/// Parses the expression `text`, found at byte `start`, with the comments at `comments`
+/// (offsets in `text`) blanked so that offsets stay those of the file.
+pub(in crate::syntax::text) fn parse_blanked(
+    text: &str,
+    comments: &[(usize, usize)],
+    file: FileId,
+    start: usize,
+) -> Result<Expr, Diagnostic> {
+    if comments.is_empty() {
+        return expr::parse_expr(text, file, start);
+    }
+    let mut bytes = text.as_bytes().to_vec();
+    for &(s, e) in comments {
+        bytes[s..e].fill(b' ');
+    }
+    // Comments end at a line end, so blanking them keeps UTF-8 boundaries intact.
+    let owned = String::from_utf8_lossy(&bytes).into_owned();
+    expr::parse_expr(&owned, file, start)
 }
