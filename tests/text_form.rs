@@ -11,6 +11,7 @@ use stave::syntax::ast::*;
 use stave::syntax::{print_text, print_yaml, text, yaml};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 fn root() -> &'static Path {
@@ -1292,3 +1293,249 @@ fn printed_yaml_reads_back_to_the_same_yaml() {
         Ok(())
     });
 }
+
+// ---------------------------------------------------------------------------------------------
+// The hand-written reader (`src/syntax/text/fast/`): wherever it answers, the grammar answers
+// the same tree, spans included, with no diagnostic.
+
+/// Whether the reader answers `src`; fails the test where it answers otherwise than the
+/// grammar.
+fn fast_agrees(src: &str) -> Result<bool, TestCaseError> {
+    let Some(fast) = text::read_fast(FileId(0), src) else {
+        return Ok(false);
+    };
+    let (grammar, diagnostics) = text::parse_with_grammar(FileId(0), src);
+    prop_assert!(
+        diagnostics.is_empty(),
+        "reader answered, grammar reports:\n{src}\n{diagnostics:#?}"
+    );
+    prop_assert_eq!(
+        grammar.as_ref(),
+        Some(&fast),
+        "reader and grammar differ on:\n{}",
+        src
+    );
+    Ok(true)
+}
+
+/// Snippets a mutation inserts: tokens the grammar looks ahead for, and whitespace and comments
+/// the reader must skip as the grammar does.
+const SNIPPETS: &[&str] = &[
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    ";",
+    ":",
+    "?",
+    "=",
+    "==",
+    "\"",
+    "'",
+    "`",
+    "#",
+    "//",
+    "/",
+    "-",
+    ".",
+    "!",
+    "+",
+    " ",
+    "\n",
+    "\t",
+    "\u{a0}",
+    "\u{feff}",
+    "# c\n",
+    "// c\n",
+    "\n# c\n",
+    "x",
+    "_",
+    "1",
+    "e",
+    "5s",
+    "30x",
+    "P1D",
+    "r",
+    "b",
+    "in ",
+    "when ",
+    "when x ",
+    "timeout 1s ",
+    "retry ",
+    "retry { max_attempts 2 } ",
+    "priority 1 ",
+    "compensate ",
+    "compensate g() ",
+    "step ",
+    "step s = ",
+    "if ",
+    "else ",
+    "catch ",
+    "as ",
+    "args [1] ",
+    "any",
+    "all",
+    "until ",
+    "queue q ",
+    "summary \"s\" ",
+    "${",
+    "$",
+    "\\",
+    "r\"",
+    "'''",
+    "\"\"\"",
+    "input ",
+    "var ",
+    "workflow ",
+    "fragment f { } ",
+    "use f ",
+    "set { a = 1 } ",
+    "a = 1 ",
+    "f(x) ",
+    "f(a: 1) ",
+];
+
+/// A small deterministic generator (xorshift).
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n.max(1) as u64) as usize
+    }
+
+    /// A char boundary of `s`.
+    fn boundary(&mut self, s: &str) -> usize {
+        let mut at = self.below(s.len() + 1);
+        while !s.is_char_boundary(at) {
+            at -= 1;
+        }
+        at
+    }
+}
+
+/// `src` with one to three random edits: a deletion, an insertion, a replacement, a copy.
+fn mutate(src: &str, rng: &mut Rng) -> String {
+    let mut s = src.to_string();
+    for _ in 0..1 + rng.below(3) {
+        let at = rng.boundary(&s);
+        let most = if rng.below(4) == 0 { 24 } else { 3 };
+        let len = 1 + rng.below(most);
+        let mut to = (at + len).min(s.len());
+        while !s.is_char_boundary(to) {
+            to += 1;
+        }
+        match rng.below(6) {
+            // Whitespace and comments between tokens: the file stays well formed, mostly.
+            4 | 5 => {
+                let gap = s[at..].find([' ', '\n']).map_or(s.len(), |i| at + i);
+                const GAPS: &[&str] = &[
+                    " ", "\n", "\t", "\r\n", "\u{a0}", "\u{feff}", " # c\n", "// c\n",
+                ];
+                s.insert_str(gap, GAPS[rng.below(GAPS.len())]);
+            }
+            0 => s.replace_range(at..to, ""),
+            1 => s.insert_str(at, SNIPPETS[rng.below(SNIPPETS.len())]),
+            2 => s.replace_range(at..to, SNIPPETS[rng.below(SNIPPETS.len())]),
+            _ => {
+                let copy = s[at..to].to_string();
+                let into = rng.boundary(&s);
+                s.insert_str(into, &copy);
+            }
+        }
+    }
+    s
+}
+
+/// Every `.stave` file of the repository.
+fn stave_files() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "stave") {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for dir in ["workflows", "examples", "samples", "tests/fixtures", "src"] {
+        walk(&root().join(dir), &mut out);
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn the_fast_reader_answers_every_clean_sample_as_the_grammar_does() {
+    with_big_stack(|| {
+        let files = stave_files();
+        assert!(files.len() >= 80, "found {} .stave files", files.len());
+        // Mutants of clean samples, and how many of them the reader answered.
+        let (mut clean, mut mutants, mut answered) = (0, 0, 0);
+        for path in &files {
+            let src = std::fs::read_to_string(path).expect("read a sample");
+            let (_, diagnostics) = text::parse_with_grammar(FileId(0), &src);
+            let fast = fast_agrees(&src).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            if diagnostics.is_empty() {
+                assert!(fast, "the reader gave up on {}", path.display());
+                clean += 1;
+            }
+            let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ src.len() as u64);
+            for _ in 0..60 {
+                let m = mutate(&src, &mut rng);
+                let fast = fast_agrees(&m).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                if diagnostics.is_empty() {
+                    mutants += 1;
+                    answered += usize::from(fast);
+                }
+            }
+        }
+        println!(
+            "fast reader: {clean} of {} samples clean and answered; {answered} of their {mutants} mutants answered",
+            files.len()
+        );
+        assert!(clean >= 20, "only {clean} clean samples");
+        assert!(
+            answered * 5 >= mutants,
+            "the reader answered only {answered} of {mutants} mutants"
+        );
+    });
+}
+
+#[test]
+fn the_fast_reader_answers_printed_files_and_their_mutants_as_the_grammar_does() {
+    check_property(|w| {
+        let printed = print_text::print_text(&w);
+        prop_assert!(fast_agrees(&printed)?, "the reader gave up on:\n{printed}");
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d ^ printed.len() as u64);
+        for _ in 0..6 {
+            let answered = fast_agrees(&mutate(&printed, &mut rng))?;
+            MUTANTS.fetch_add(1, Ordering::Relaxed);
+            ANSWERED.fetch_add(usize::from(answered), Ordering::Relaxed);
+        }
+        Ok(())
+    });
+    let (mutants, answered) = (
+        MUTANTS.load(Ordering::Relaxed),
+        ANSWERED.load(Ordering::Relaxed),
+    );
+    println!("fast reader: {answered} of {mutants} mutants of printed files answered");
+    assert!(
+        answered * 5 >= mutants,
+        "the reader answered only {answered} of {mutants} mutants"
+    );
+}
+
+/// Mutants of printed files, and how many of them the reader answered.
+static MUTANTS: AtomicUsize = AtomicUsize::new(0);
+static ANSWERED: AtomicUsize = AtomicUsize::new(0);

@@ -99,6 +99,36 @@ pub struct Workflow {
     pub expose_status: Option<Spanned<bool>>,
 }
 
+impl Workflow {
+    /// A workflow with its name and nothing else, filled in clause by clause by the text
+    /// form's readers.
+    pub fn named(file: FileId, name: Name, span: Span) -> Workflow {
+        Workflow {
+            file,
+            span,
+            version: None,
+            name,
+            description: None,
+            queue: None,
+            timeout: None,
+            input: None,
+            vars: Vec::new(),
+            defaults: None,
+            signals: Vec::new(),
+            updates: Vec::new(),
+            queries: Vec::new(),
+            steps: Vec::new(),
+            output: None,
+            schedules: Vec::new(),
+            search_attributes: Vec::new(),
+            memo: Vec::new(),
+            continue_as_new_after: None,
+            priority: None,
+            expose_status: None,
+        }
+    }
+}
+
 /// `signals: NAME: { set: {...} }`: a handler run on every arrival.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Signal {
@@ -160,6 +190,22 @@ pub struct Schedule {
     pub paused: Option<Spanned<bool>>,
     pub input: Option<Value>,
     pub span: Span,
+}
+
+impl Schedule {
+    /// A schedule with its id and no clauses yet.
+    pub fn new(id: Name, span: Span) -> Schedule {
+        Schedule {
+            id,
+            cron: None,
+            every: None,
+            timezone: None,
+            overlap: None,
+            paused: None,
+            input: None,
+            span,
+        }
+    }
 }
 
 /// Options shared by activity steps and `defaults:`.
@@ -449,6 +495,28 @@ pub fn for_each_value_mut(
                     f(v, bound);
                 }
             }
+        }
+    }
+}
+
+impl ChildCall {
+    /// A call of `workflow` with its input and arguments, and no clauses yet.
+    pub fn new(
+        workflow: Name,
+        input: Option<Value>,
+        args: Option<Spanned<Vec<Value>>>,
+    ) -> ChildCall {
+        ChildCall {
+            workflow,
+            input,
+            args,
+            workflow_id: None,
+            queue: None,
+            task_queue: None,
+            timeout: None,
+            parent_close: None,
+            retry: None,
+            priority: None,
         }
     }
 }

@@ -147,7 +147,9 @@ impl Run {
             };
             let handler = self.handlers.remove(i);
             let response = match result {
-                Ok(value) | Err(Fault::Return(value)) => Response::Completed(payload::encode(&value)),
+                Ok(value) | Err(Fault::Return(value)) => {
+                    Response::Completed(payload::encode(&value))
+                }
                 // The caller gets the error as the step raised it: its type, message, details.
                 Err(Fault::Error(error)) => Response::Rejected(error.to_failure()),
                 Err(Fault::ContinueAsNew(_)) => Response::Rejected(rejection(format!(

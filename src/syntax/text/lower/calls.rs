@@ -154,18 +154,7 @@ impl Lower {
         let mut it = parts(p);
         let workflow = self.name(&it.next()?);
         let (input, args) = self.call_input(it.next()?);
-        let mut c = ChildCall {
-            workflow,
-            input,
-            args,
-            workflow_id: None,
-            queue: None,
-            task_queue: None,
-            timeout: None,
-            parent_close: None,
-            retry: None,
-            priority: None,
-        };
+        let mut c = ChildCall::new(workflow, input, args);
         for clause in it {
             let cspan = self.span(&clause);
             let mut inner = clause.into_inner();

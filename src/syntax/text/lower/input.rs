@@ -59,13 +59,7 @@ impl Lower {
             }
             properties.insert(key.value, ty);
         }
-        let mut out = Map::new();
-        out.insert("type".into(), json!("object"));
-        if !required.is_empty() {
-            out.insert("required".into(), Json::Array(required));
-        }
-        out.insert("properties".into(), Json::Object(properties));
-        Json::Object(out)
+        object_schema(required, properties)
     }
 
     fn schema_type(&mut self, p: P<'_>) -> Json {
@@ -80,12 +74,10 @@ impl Lower {
                     .map_or(json!({}), |t| self.schema_type(t));
                 json!({"type": "array", "items": items})
             }
-            _ => match inner.as_str() {
-                "list" => json!({"type": "array"}),
-                "map" => json!({"type": "object"}),
-                "any" => json!({}),
-                t @ ("string" | "number" | "integer" | "boolean" | "null") => json!({ "type": t }),
-                other => {
+            _ => match compact_type(inner.as_str()) {
+                Some(t) => t,
+                None => {
+                    let other = inner.as_str();
                     let mut d = Diagnostic::new(
                         Code::E064,
                         self.span(&inner),
@@ -107,4 +99,29 @@ impl Lower {
             },
         }
     }
+}
+
+/// The JSON Schema of a type name of the compact input form, if it is one.
+pub(in crate::syntax::text) fn compact_type(name: &str) -> Option<Json> {
+    Some(match name {
+        "list" => json!({"type": "array"}),
+        "map" => json!({"type": "object"}),
+        "any" => json!({}),
+        t @ ("string" | "number" | "integer" | "boolean" | "null") => json!({ "type": t }),
+        _ => return None,
+    })
+}
+
+/// The JSON Schema of a compact `{ … }`: its properties, and the names of those required.
+pub(in crate::syntax::text) fn object_schema(
+    required: Vec<Json>,
+    properties: Map<String, Json>,
+) -> Json {
+    let mut out = Map::new();
+    out.insert("type".into(), json!("object"));
+    if !required.is_empty() {
+        out.insert("required".into(), Json::Array(required));
+    }
+    out.insert("properties".into(), Json::Object(properties));
+    Json::Object(out)
 }

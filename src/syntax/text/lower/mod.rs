@@ -13,6 +13,11 @@ mod steps;
 mod values;
 mod workflow;
 
+// Shared with the hand-written reader `super::fast`, which builds the same tree.
+pub(super) use input::{compact_type, object_schema};
+pub(super) use values::{parse_blanked, template};
+pub(super) use workflow::{rewrite_signal_params, rewrite_update_params};
+
 use super::Rule;
 use crate::diagnostics::{Code, Diagnostic, FileId, Span, Spanned};
 use crate::expr::parse::RESERVED;

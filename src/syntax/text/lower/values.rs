@@ -4,8 +4,8 @@
 //! [`crate::expr::parse_expr`] at their offset in the file.
 
 use super::{Lower, P, parts};
-use crate::diagnostics::{Code, Diagnostic, Spanned};
-use crate::expr::{self, Expr, ExprKind};
+use crate::diagnostics::{Code, Diagnostic, FileId, Span, Spanned};
+use crate::expr::{self, Expr, ExprKind, Template};
 use crate::syntax::ast::*;
 use crate::syntax::duration;
 use crate::syntax::text::Rule;
@@ -73,18 +73,9 @@ impl Lower {
             .filter(|c| c.as_rule() == Rule::cel_comment)
             .map(|c| (c.as_span().start() - start, c.as_span().end() - start))
             .collect();
-        let result = if comments.is_empty() {
-            expr::parse_expr(p.as_str(), self.file, start)
-        } else {
-            let mut bytes = p.as_str().as_bytes().to_vec();
-            for (s, e) in comments {
-                bytes[s..e].fill(b' ');
-            }
-            // Comments end at a line end, so blanking them keeps UTF-8 boundaries intact.
-            let owned = String::from_utf8_lossy(&bytes).into_owned();
-            expr::parse_expr(&owned, self.file, start)
-        };
-        result.map_err(|d| self.diagnostics.push(d)).ok()
+        parse_blanked(p.as_str(), &comments, self.file, start)
+            .map_err(|d| self.diagnostics.push(d))
+            .ok()
     }
 
     /// A string literal, decoded by the expression parser (one set of escape rules).
@@ -113,27 +104,7 @@ impl Lower {
     }
 
     pub(super) fn template(&mut self, p: &P<'_>) -> ValueKind {
-        let raw = p.as_str();
-        let content = &raw[1..raw.len() - 1];
-        let whole = self.span(p);
-        let start = p.as_span().start() + 1;
-        let parsed = if content.contains('\\') {
-            let mut out = String::with_capacity(content.len());
-            let mut chars = content.chars();
-            while let Some(c) = chars.next() {
-                match (c, chars.clone().next()) {
-                    ('\\', Some(n @ ('`' | '\\'))) => {
-                        out.push(n);
-                        chars.next();
-                    }
-                    _ => out.push(c),
-                }
-            }
-            expr::parse_template(&out, self.file, None, whole)
-        } else {
-            expr::parse_template(content, self.file, Some(start), whole)
-        };
-        match parsed {
+        match template(self.file, p.as_str(), p.as_span().start(), self.span(p)) {
             Ok(t) => ValueKind::Str(t),
             Err(d) => {
                 self.diagnostics.push(d);
@@ -176,4 +147,51 @@ impl Lower {
             _ => Some(self.name(p)),
         }
     }
+}
+
+/// A template token: `raw` is its text, backticks included, starting at byte `start` and
+/// spanning `whole`; `\`` and `\\` are its only escapes.
+pub(in crate::syntax::text) fn template(
+    file: FileId,
+    raw: &str,
+    start: usize,
+    whole: Span,
+) -> Result<Template, Diagnostic> {
+    let content = &raw[1..raw.len() - 1];
+    if content.contains('\\') {
+        let mut out = String::with_capacity(content.len());
+        let mut chars = content.chars();
+        while let Some(c) = chars.next() {
+            match (c, chars.clone().next()) {
+                ('\\', Some(n @ ('`' | '\\'))) => {
+                    out.push(n);
+                    chars.next();
+                }
+                _ => out.push(c),
+            }
+        }
+        expr::parse_template(&out, file, None, whole)
+    } else {
+        expr::parse_template(content, file, Some(start + 1), whole)
+    }
+}
+
+/// Parses the expression `text`, found at byte `start`, with the comments at `comments`
+/// (offsets in `text`) blanked so that offsets stay those of the file.
+pub(in crate::syntax::text) fn parse_blanked(
+    text: &str,
+    comments: &[(usize, usize)],
+    file: FileId,
+    start: usize,
+) -> Result<Expr, Diagnostic> {
+    if comments.is_empty() {
+        return expr::parse_expr(text, file, start);
+    }
+    let mut bytes = text.as_bytes().to_vec();
+    for &(s, e) in comments {
+        bytes[s..e].fill(b' ');
+    }
+    // Comments end at a line end, so blanking them keeps UTF-8 boundaries intact.
+    let owned = String::from_utf8_lossy(&bytes).into_owned();
+    expr::parse_expr(&owned, file, start)
 }

@@ -17,29 +17,7 @@ impl Lower {
             .next()
             .map(|n| self.name(&n))
             .unwrap_or_else(|| Spanned::new(String::new(), span));
-        let mut w = Workflow {
-            file: self.file,
-            span,
-            version: None,
-            name,
-            description: None,
-            queue: None,
-            timeout: None,
-            input: None,
-            vars: Vec::new(),
-            defaults: None,
-            signals: Vec::new(),
-            updates: Vec::new(),
-            queries: Vec::new(),
-            steps: Vec::new(),
-            output: None,
-            schedules: Vec::new(),
-            search_attributes: Vec::new(),
-            memo: Vec::new(),
-            continue_as_new_after: None,
-            priority: None,
-            expose_status: None,
-        };
+        let mut w = Workflow::named(self.file, name, span);
         let mut search_attributes = None;
         let mut memo = None;
         for c in children {
@@ -133,18 +111,14 @@ impl Lower {
                         _ => {}
                     }
                 }
-                let names: Vec<String> = params.iter().map(|p| p.value.clone()).collect();
-                if !names.is_empty() {
-                    for (_, v) in &mut set {
-                        rewrite_params_in_value(v, &names, "signal");
-                    }
-                }
-                w.signals.push(Signal {
+                let mut signal = Signal {
                     name,
                     params,
                     set,
                     span,
-                });
+                };
+                rewrite_signal_params(&mut signal);
+                w.signals.push(signal);
             }
             Rule::update_decl => {
                 let Some(n) = it.next() else { return };
@@ -195,28 +169,7 @@ impl Lower {
                         _ => {}
                     }
                 }
-                let names: Vec<String> = update.params.iter().map(|p| p.value.clone()).collect();
-                if !names.is_empty() {
-                    let values = update
-                        .set
-                        .iter_mut()
-                        .map(|(_, v)| v)
-                        .chain(&mut update.validate)
-                        .chain(&mut update.message)
-                        .chain(&mut update.result);
-                    for v in values {
-                        rewrite_params_in_value(v, &names, "update");
-                    }
-                    // In steps, a loop item or a caught error of the same name shadows one.
-                    for_each_value_mut(&mut update.steps, &mut Vec::new(), &mut |v, bound| {
-                        let live: Vec<String> = names
-                            .iter()
-                            .filter(|n| !bound.contains(n))
-                            .cloned()
-                            .collect();
-                        rewrite_params_in_value(v, &live, "update");
-                    });
-                }
+                rewrite_update_params(&mut update);
                 w.updates.push(update);
             }
             Rule::query_decl => {
@@ -288,16 +241,7 @@ impl Lower {
         mut it: impl Iterator<Item = P<'i>>,
     ) -> Option<Schedule> {
         let id = self.name(&it.next()?);
-        let mut s = Schedule {
-            id,
-            cron: None,
-            every: None,
-            timezone: None,
-            overlap: None,
-            paused: None,
-            input: None,
-            span,
-        };
+        let mut s = Schedule::new(id, span);
         for clause in it {
             let Some((cspan, kw, arg)) = self.clause(clause) else {
                 continue;
@@ -335,8 +279,49 @@ impl Lower {
 }
 
 /// `signal approve(by) { approver = by }`: a parameter is a field of the signal's payload, so
-/// every free `by` becomes `signal.by` (with the span of the `by` it replaces); an update's
-/// parameters become fields of `update`.
+/// every free `by` in `set` becomes `signal.by` (with the span of the `by` it replaces).
+pub(in crate::syntax::text) fn rewrite_signal_params(s: &mut Signal) {
+    rewrite_params_in_values(&s.params, "signal", s.set.iter_mut().map(|(_, v)| v));
+}
+
+/// An update's parameters become fields of `update`, in every value of the handler, its
+/// steps included.
+pub(in crate::syntax::text) fn rewrite_update_params(u: &mut Update) {
+    let values = u
+        .set
+        .iter_mut()
+        .map(|(_, v)| v)
+        .chain(&mut u.validate)
+        .chain(&mut u.message)
+        .chain(&mut u.result);
+    rewrite_params_in_values(&u.params, "update", values);
+    // In steps, a loop item or a caught error of the same name shadows a parameter.
+    let names: Vec<String> = u.params.iter().map(|p| p.value.clone()).collect();
+    if !names.is_empty() {
+        for_each_value_mut(&mut u.steps, &mut Vec::new(), &mut |v, bound| {
+            let live: Vec<String> = names
+                .iter()
+                .filter(|n| !bound.contains(n))
+                .cloned()
+                .collect();
+            rewrite_params_in_value(v, &live, "update");
+        });
+    }
+}
+
+fn rewrite_params_in_values<'v>(
+    params: &[Name],
+    payload: &str,
+    values: impl Iterator<Item = &'v mut Value>,
+) {
+    let names: Vec<String> = params.iter().map(|p| p.value.clone()).collect();
+    if !names.is_empty() {
+        for v in values {
+            rewrite_params_in_value(v, &names, payload);
+        }
+    }
+}
+
 fn rewrite_params_in_value(v: &mut Value, params: &[String], payload: &str) {
     match &mut v.kind {
         ValueKind::Expr(e) => rewrite_params(e, params, payload, &mut Vec::new()),
