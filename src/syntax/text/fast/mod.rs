@@ -42,6 +42,7 @@ pub(super) fn file(file: FileId, text: &str) -> Option<ast::File> {
         end: 0,
         file,
         depth: 0,
+        pairs: Vec::new(),
     };
     r.ws();
     r.file()
@@ -58,6 +59,8 @@ struct Reader<'s> {
     end: usize,
     file: FileId,
     depth: usize,
+    /// Scratch space for [`skim::cel`].
+    pairs: Vec<(usize, usize, bool)>,
 }
 
 fn is_ident(b: u8) -> bool {
@@ -339,7 +342,7 @@ impl<'s> Reader<'s> {
         let start = self.pos;
         let (kind, end) = match self.peek()? {
             b'`' => (self.template()?, None),
-            _ => match skim::cel(self.b, start) {
+            _ => match skim::cel(self.b, start, &mut self.pairs) {
                 skim::Cel::End {
                     end,
                     last,
