@@ -4,17 +4,17 @@
 //! Invariant: whenever it answers, `grammar/stave.pest` + `lower` answer the same tree with
 //! no diagnostic. It gives up (`None`) on anything wrong, on anything `lower` would report
 //! (bad durations, reserved names, things given twice, unknown input types, numbers out of
-//! range, expressions that do not parse), and on any place where the grammar could
-//! backtrack into an alternative it does not follow; the grammar then reads the file and
-//! reports. `tests.rs` and
-//! `tests/text_form.rs` check the invariant on hand-picked inputs, every sample, printed
-//! generated files and mutants of both.
+//! range, expressions that do not parse), on nesting deeper than [`MAX_DEPTH`], and on any
+//! place where the grammar could backtrack into an alternative it does not follow; the
+//! grammar then reads the file and reports. `tests.rs` and `tests/text_form.rs` check the
+//! invariant on hand-picked inputs, every sample, printed generated files and their mutants.
 //!
 //! Each method mirrors the grammar rule of its name, starts at the rule's first token and
 //! leaves the cursor after the whitespace and comments that follow its last. This file holds
-//! the cursor, the lexical rules and values; `skim` finds where an expression, a string or
-//! JSON ends (the grammar's `cel`, `string`, `json`), `decls` reads the file, workflows and
-//! declarations, `steps` statements, `calls` activity and child calls with their options.
+//! the cursor, the lexical rules and values; `skim` finds where an expression, a string, a
+//! number or JSON ends (the grammar's `cel`, `string`, `number`, `json`), `decls` reads the
+//! file, workflows and declarations, `steps` statements, `calls` activity and child calls
+//! with their options.
 
 mod calls;
 mod decls;
@@ -42,6 +42,7 @@ pub(super) fn file(file: FileId, text: &str) -> Option<ast::File> {
         end: 0,
         file,
         depth: 0,
+        pairs: Vec::new(),
     };
     r.ws();
     r.file()
@@ -58,6 +59,8 @@ struct Reader<'s> {
     end: usize,
     file: FileId,
     depth: usize,
+    /// Scratch space for [`skim::cel`].
+    pairs: Vec<(usize, usize, bool)>,
 }
 
 fn is_ident(b: u8) -> bool {
@@ -339,7 +342,7 @@ impl<'s> Reader<'s> {
         let start = self.pos;
         let (kind, end) = match self.peek()? {
             b'`' => (self.template()?, None),
-            _ => match skim::cel(self.b, start) {
+            _ => match skim::cel(self.b, start, &mut self.pairs) {
                 skim::Cel::End {
                     end,
                     last,

@@ -30,11 +30,13 @@ pub(super) enum Cel {
 /// brackets already, this bounds conditionals.
 const MAX_NESTING: usize = 96;
 
-/// The grammar's `cel` from `start`.
-pub(super) fn cel(b: &[u8], start: usize) -> Cel {
+/// The grammar's `cel` from `start`; `pairs` is scratch space, kept from call to call so
+/// that skimming allocates nothing.
+pub(super) fn cel(b: &[u8], start: usize, pairs: &mut Vec<(usize, usize, bool)>) -> Cel {
+    pairs.clear();
     let mut s = Skim {
         b,
-        pairs: Vec::new(),
+        pairs,
         depth: 0,
         too_deep: false,
     };
@@ -61,7 +63,7 @@ pub(super) fn cel(b: &[u8], start: usize) -> Cel {
 struct Skim<'b> {
     b: &'b [u8],
     /// The strings and comments read (`true` for a comment), as `(start, end)`.
-    pairs: Vec<(usize, usize, bool)>,
+    pairs: &'b mut Vec<(usize, usize, bool)>,
     depth: usize,
     too_deep: bool,
 }
