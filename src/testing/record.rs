@@ -36,6 +36,9 @@ enum Answer {
     Timeout,
 }
 
+/// An accepted update: offset, name, payload, and its answer once completed.
+type RecordedUpdate = (u64, String, Json, Option<Result<Json, String>>);
+
 /// Calls of one activity (or child workflow) type with one input, in order.
 #[derive(Debug, Default)]
 struct Calls {
@@ -85,7 +88,7 @@ pub fn test_file(recorded: &Recorded, name: &str) -> Result<String, String> {
     let mut order: Vec<(&'static str, String, String)> = Vec::new();
     let mut signals = Vec::new();
     // Accepted updates at their times; the answer filled in when they complete.
-    let mut updates: Vec<(u64, String, Json, Option<Result<Json, String>>)> = Vec::new();
+    let mut updates: Vec<RecordedUpdate> = Vec::new();
     let mut accepted: BTreeMap<i64, usize> = BTreeMap::new();
     let mut outcome: Option<String> = None;
     let mut answer = |scheduled: &BTreeMap<i64, (&'static str, String, Json, i64)>,
