@@ -6,6 +6,7 @@
 
 pub mod activities;
 mod definitions;
+pub mod memory;
 mod resolve;
 pub mod workflows;
 
@@ -286,6 +287,7 @@ pub async fn run_serving(
         }
     }
     current.replace(plans.iter().flat_map(|p| p.workflows.iter().cloned()));
+    memory::tune_allocator();
     let mut runtime = CoreRuntime::new_assume_tokio(RuntimeOptions::default())
         .map_err(|e| WorkerError::Runtime(e.to_string()))?;
     if let Some(meter) = options.observer.core_meter() {
