@@ -54,8 +54,8 @@ struct Reader<'s> {
     b: &'s [u8],
     /// Where the next token starts (whitespace and comments already skipped).
     pos: usize,
-    /// Where `lower` ends the span of a rule that ends here: the end of the last token read,
-    /// or, after an expression, of the last string in its last operand (see `skim::Cel`).
+    /// Where `lower` ends the span of a rule that ends here: the end of the last token read
+    /// (an expression is one token).
     end: usize,
     file: FileId,
     depth: usize,
@@ -343,15 +343,10 @@ impl<'s> Reader<'s> {
         let (kind, end) = match self.peek()? {
             b'`' => (self.template()?, None),
             _ => match skim::cel(self.b, start, &mut self.pairs) {
-                skim::Cel::End {
-                    end,
-                    last,
-                    comments,
-                } => {
+                skim::Cel::End { end, comments } => {
                     let text = &self.src[start..end];
                     let e = super::lower::parse_blanked(text, &comments, self.file, start).ok()?;
                     self.token(end);
-                    self.end = last;
                     (ValueKind::Expr(e), Some(end))
                 }
                 skim::Cel::NoMatch => (self.nested(Self::data)?, None),

@@ -11,13 +11,10 @@ use super::{is_ident, is_ident_start};
 
 /// What [`cel`] found.
 pub(super) enum Cel {
-    /// The expression ends at `end`. `last` is where `lower` ends the span of a construct
-    /// that ends with it: at the last of the pairs the grammar made, which is the last
-    /// `string` or comment inside its last operand when there is one (`f("a", b)` ends after
-    /// `"a"`). `comments` are the comments inside, which `lower` blanks, from `start`.
+    /// The expression ends at `end`. `comments` are the comments inside, which `lower`
+    /// blanks, from `start`.
     End {
         end: usize,
-        last: usize,
         comments: Vec<(usize, usize)>,
     },
     /// No expression starts here: the grammar tries its next alternative.
@@ -44,13 +41,8 @@ pub(super) fn cel(b: &[u8], start: usize, pairs: &mut Vec<(usize, usize, bool)>)
         _ if s.too_deep => Cel::GiveUp,
         // What was read before the end was read by the successful parse: an attempt that
         // fails ends the expression where it started.
-        Some((end, operand)) => Cel::End {
+        Some((end, _)) => Cel::End {
             end,
-            last: (s.pairs.iter())
-                .filter(|&&(from, to, _)| from >= operand && to <= end)
-                .map(|&(_, to, _)| to)
-                .max()
-                .unwrap_or(end),
             comments: (s.pairs.iter())
                 .filter(|&&(from, _, comment)| comment && from < end)
                 .map(|&(from, to, _)| (from - start, to - start))

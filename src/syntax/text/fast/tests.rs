@@ -145,3 +145,20 @@ answered!(
     update_body_params_shadowed_in_loops,
     "update add(k) { for k in [1, 2] { f(k) }\n g(k)\n return k }\nwait add"
 );
+
+/// A statement that ends with an expression ends where the expression does — not at the last
+/// string inside it — in both readers.
+#[test]
+fn a_statement_span_ends_with_its_expression() {
+    let src = wf("x = f(\"a\", b) # done");
+    let (grammar, _) = parse_with_grammar(FileId(0), &src);
+    let fast = read_fast(FileId(0), &src);
+    let expected = src.find(") #").map(|i| i + 1);
+    for file in [grammar, fast] {
+        let step = file
+            .as_ref()
+            .and_then(|f| f.workflows.first())
+            .and_then(|w| w.steps.first());
+        assert_eq!(step.map(|s| s.span.end as usize), expected, "{src}");
+    }
+}

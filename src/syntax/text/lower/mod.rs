@@ -167,6 +167,10 @@ impl Lower {
         let mut last = p.clone().into_inner().last();
         while let Some(child) = last {
             end = child.as_span().end();
+            // An expression ends where it ends, not at the last string or comment inside it.
+            if child.as_rule() == Rule::cel {
+                break;
+            }
             last = child.into_inner().last();
         }
         Span::new(self.file, p.as_span().start(), end)
