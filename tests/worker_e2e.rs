@@ -20,7 +20,7 @@ use stave::runtime::connect::{ConnectArgs, Retry};
 use stave::runtime::egress::HttpPolicy;
 use stave::runtime::versions::VersionStore;
 use stave::runtime::worker::{self, Summary, WorkerError, WorkerOptions};
-use support::{TestProject, TestServer, unique_id};
+use support::{Proc, TestProject, TestServer, unique_id};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -460,4 +460,61 @@ fn the_project_ai_worker_exports_its_activities() {
         manifest.get("http.request").is_some(),
         "built-ins stay registered"
     );
+}
+
+/// A worker-only binary (`stave::cli::worker_main_with`, the `bench-worker-lean` example)
+/// takes `stave worker`'s arguments at the top level, has no other command, and serves a
+/// workflow end to end with its own activity.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_only_binary_serves_a_workflow_with_its_own_activity() {
+    let lean = support::example_bin("bench-worker-lean");
+    let help = std::process::Command::new(&lean)
+        .arg("--help")
+        .output()
+        .expect("run the lean worker");
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("--task-queue") && !help.contains("Commands:"),
+        "{help}"
+    );
+    let lint = std::process::Command::new(&lean)
+        .arg("lint")
+        .output()
+        .expect("run the lean worker");
+    assert_eq!(
+        lint.status.code(),
+        Some(2),
+        "not a CLI: `lint` is an unknown argument"
+    );
+
+    // The benchmark's `seq3` (three `inc` in a row) on a task queue of this test's own.
+    let server = TestServer::shared();
+    let project = TestProject::new("lean");
+    let task_queue = project.task_queue("bench");
+    project.write(
+        "stave.yaml",
+        &format!("namespace: default\nqueues:\n  bench: {{ task_queue: {task_queue} }}\n"),
+    );
+    let seq3 = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/stave/seq3.stave.yaml"),
+    )
+    .expect("read bench/stave/seq3.stave.yaml");
+    project.write("seq3.stave.yaml", &seq3);
+    let dir = project.path_string();
+    let mut worker = Proc::spawn_in(&lean, &["--project", &dir], Some(project.path()), server);
+    let client = support::client(server).await;
+    let bundle = support::load_bundle(project.path());
+    let id = unique_id("lean");
+    support::start_pinned(&client, &bundle, "seq3", &id, json!({"n": 0})).await;
+    let finished = client
+        .result(&id, None, Some(Duration::from_secs(60)))
+        .await
+        .unwrap_or_else(|e| panic!("{id}: {e}\n{}", worker.log()));
+    assert!(
+        matches!(&finished.outcome, Outcome::Completed { result } if result == &json!({"n": 3})),
+        "{:?}\n{}",
+        finished.outcome,
+        worker.log()
+    );
+    worker.kill_hard();
 }

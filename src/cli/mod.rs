@@ -117,6 +117,35 @@ pub fn main_with(context: Context) -> ExitCode {
     run(cli, context)
 }
 
+/// A worker binary that is only a worker: the arguments of `stave worker`, nothing else of
+/// the CLI linked in (no lint, LSP, graph, test runner, schema or client commands), so its
+/// resident code — most of a worker's memory — is what serving needs. For a team's own
+/// worker image; `main_with` gives the whole CLI around the same activities.
+pub fn worker_main_with(context: Context) -> ExitCode {
+    #[derive(clap::Parser)]
+    #[command(about = "Serves the project's workflows and activities on Temporal (`stave worker`)")]
+    struct WorkerOnly {
+        #[command(flatten)]
+        args: worker::Args,
+    }
+    let parsed = match <WorkerOnly as clap::Parser>::try_parse() {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    if let Err(e) = common::install_codec(parsed.args.project.as_deref()) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    worker::run(parsed.args, context.activities)
+}
+
 impl Command {
     /// For the commands that exchange payloads with Temporal, the project whose codec
     /// (`encryption:`) they use: `Some(explicit --project, if any)`.
