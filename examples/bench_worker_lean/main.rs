@@ -3,21 +3,11 @@
 //!
 //! `bench-worker-lean --address HOST:PORT --task-queue bench --project bench/stave`
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-use stave::cli::Context;
-use stave::runtime::activity::{ActivityContext, ActivityError, Registry};
-
-#[derive(Deserialize, Serialize, JsonSchema)]
-struct Counter {
-    n: i64,
-}
+#[path = "../bench_worker/inc.rs"]
+mod inc;
 
 fn main() -> std::process::ExitCode {
-    let activities = Registry::with_builtins()
-        .activity("inc", |_ctx: ActivityContext, input: Counter| async move {
-            Ok::<_, ActivityError>(Counter { n: input.n + 1 })
-        })
-        .description("Returns its input plus one.");
-    stave::cli::worker_main_with(Context { activities })
+    stave::cli::worker_main_with(stave::cli::Context {
+        activities: inc::registry(),
+    })
 }

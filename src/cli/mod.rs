@@ -103,18 +103,22 @@ pub fn main() -> ExitCode {
 
 /// Runs the CLI with the given context (a custom worker's activities).
 pub fn main_with(context: Context) -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
+    match parse_args::<Cli>() {
+        Ok(cli) => run(cli, context),
+        Err(code) => code,
+    }
+}
+
+/// The command line parsed, or the exit code after clap printed help (0) or an error (2).
+fn parse_args<T: clap::Parser>() -> Result<T, ExitCode> {
+    T::try_parse().map_err(|e| {
+        let _ = e.print();
+        if e.use_stderr() {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
         }
-    };
-    run(cli, context)
+    })
 }
 
 /// A worker binary that is only a worker: the arguments of `stave worker`, nothing else of
@@ -128,16 +132,9 @@ pub fn worker_main_with(context: Context) -> ExitCode {
         #[command(flatten)]
         args: worker::Args,
     }
-    let parsed = match <WorkerOnly as clap::Parser>::try_parse() {
+    let parsed = match parse_args::<WorkerOnly>() {
         Ok(parsed) => parsed,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+        Err(code) => return code,
     };
     if let Err(e) = common::install_codec(parsed.args.project.as_deref()) {
         eprintln!("error: {e}");
